@@ -1,0 +1,127 @@
+"""A small builder that appends `py` ops to a block, turning Python literals into constants."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TypeAlias, TypeVar
+
+import numpy as np
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    FloatAttr,
+    IntegerAttr,
+    StringAttr,
+    UnitAttr,
+    f64,
+    i1,
+    i64,
+)
+from xdsl.ir import Attribute, Block, Operation, SSAValue
+
+from ramiel_mlir.dialects import py
+
+Literal: TypeAlias = "None | bool | int | float | str | Sequence[Literal] | np.generic"
+Arg: TypeAlias = "SSAValue | Literal"
+OpT = TypeVar("OpT", bound=Operation)
+
+
+def literal_attr(value: Literal) -> Attribute:
+    """The attribute that a `py.constant` holds for a Python literal."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None:
+        return UnitAttr()
+    if isinstance(value, bool):
+        return IntegerAttr(int(value), i1)
+    if isinstance(value, int):
+        return IntegerAttr(value, i64)
+    if isinstance(value, float):
+        return FloatAttr(value, f64)
+    if isinstance(value, str):
+        return StringAttr(value)
+    if isinstance(value, Sequence | np.ndarray):
+        return ArrayAttr(literal_attr(v) for v in value)
+    raise TypeError(f"no Python literal for {value!r}")
+
+
+@dataclass
+class PyBuilder:
+    """Appends `py` ops to the end of `block`."""
+
+    block: Block
+
+    def add(self, op: OpT) -> OpT:
+        """Append `op` and return it."""
+        self.block.add_op(op)
+        return op
+
+    def value(self, arg: Arg) -> SSAValue:
+        """`arg` itself if it is a value, else a constant holding it."""
+        if isinstance(arg, SSAValue):
+            return arg
+        if isinstance(arg, Sequence) and not isinstance(arg, str) and any(
+            isinstance(a, SSAValue) for a in arg
+        ):
+            return self.list([self.value(a) for a in arg])
+        return self.add(py.ConstantOp(literal_attr(arg))).res
+
+    def name(self, name: str) -> SSAValue:
+        """A global name such as `torch.float32`."""
+        return self.add(py.NameOp(name)).res
+
+    def list(self, elements: Sequence[Arg], *, as_tuple: bool = False) -> SSAValue:
+        """`[a, b, ...]` (or a tuple)."""
+        values = [self.value(e) for e in elements]
+        return self.add(py.ListOp(values, as_tuple=as_tuple)).res
+
+    def getattr(self, value: SSAValue, attr: str) -> SSAValue:
+        """`value.attr`."""
+        return self.add(py.GetAttrOp(value, attr)).res
+
+    def _args(
+        self, args: Sequence[Arg], kwargs: dict[str, Arg]
+    ) -> tuple[list[SSAValue], list[str]]:
+        values = [self.value(a) for a in args]
+        values += [self.value(v) for v in kwargs.values()]
+        return values, list(kwargs)
+
+    def call(self, callee: str, *args: Arg, **kwargs: Arg) -> SSAValue:
+        """`callee(args, **kwargs)` with one result."""
+        values, keywords = self._args(args, kwargs)
+        return self.add(py.CallOp(callee, values, keywords)).res[0]
+
+    def call_n(self, callee: str, count: int, *args: Arg, **kwargs: Arg) -> list[SSAValue]:
+        """`a, b, ... = callee(args, **kwargs)`: a call whose tuple is unpacked."""
+        values, keywords = self._args(args, kwargs)
+        return list(self.add(py.CallOp(callee, values, keywords, count)).res)
+
+    def method(self, receiver: SSAValue, method: str, *args: Arg, **kwargs: Arg) -> SSAValue:
+        """`receiver.method(args, **kwargs)` with one result."""
+        values, keywords = self._args(args, kwargs)
+        return self.add(py.MethodCallOp(receiver, method, values, keywords)).res[0]
+
+    def statement(self, receiver: SSAValue, method: str, *args: Arg, **kwargs: Arg) -> None:
+        """`receiver.method(args, **kwargs)` as a statement (no result)."""
+        values, keywords = self._args(args, kwargs)
+        self.add(py.MethodCallOp(receiver, method, values, keywords, 0))
+
+    def binary(self, op: str, lhs: Arg, rhs: Arg) -> SSAValue:
+        """`lhs op rhs`."""
+        return self.add(py.BinaryOp(op, self.value(lhs), self.value(rhs))).res
+
+    def subscript(self, value: SSAValue, indices: Sequence[Arg | slice]) -> SSAValue:
+        """`value[i, j:k, ...]`; Python `slice` objects become `py.slice`."""
+        index_values = [
+            self.add(
+                py.SliceOp(self.value(i.start), self.value(i.stop), self.value(i.step))
+            ).res
+            if isinstance(i, slice)
+            else self.value(i)
+            for i in indices
+        ]
+        return self.add(py.SubscriptOp(value, index_values)).res
+
+    def comment(self, text: str) -> None:
+        """`# text`."""
+        self.add(py.CommentOp(text))

@@ -1,0 +1,157 @@
+"""What an op lowering sees of its `dfg.node`: inputs, attributes, types, a builder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NoReturn, TypeAlias, TypeVar
+
+import numpy as np
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    DenseArrayBase,
+    DenseIntOrFPElementsAttr,
+    FloatAttr,
+    IntegerAttr,
+    NoneType,
+    StringAttr,
+    TensorType,
+)
+from xdsl.ir import Attribute, SSAValue
+
+from ramiel_mlir.backend.builder import PyBuilder
+from ramiel_mlir.diagnostics import RamielError
+from ramiel_mlir.dialects.dfg import NodeOp
+from ramiel_mlir.tensors import numpy_from_dense, torch_dtype_name
+
+AttrValue: TypeAlias = int | float | str | list[int] | list[float] | list[str] | np.ndarray
+T = TypeVar("T")
+
+
+def _f32(value: float) -> float:
+    """The shortest decimal that names the same float32 as `value` (ONNX floats are f32)."""
+    return float(str(np.float32(value)))
+
+
+def attr_value(attr: Attribute) -> AttrValue:
+    """The Python value of an ONNX attribute as the frontend stores it."""
+    if isinstance(attr, IntegerAttr):
+        return attr.value.data
+    if isinstance(attr, FloatAttr):
+        return _f32(attr.value.data)
+    if isinstance(attr, StringAttr):
+        return attr.data
+    if isinstance(attr, DenseArrayBase):
+        values = list(attr.get_values())
+        if values and isinstance(values[0], float):
+            return [_f32(v) for v in values]
+        return values
+    if isinstance(attr, ArrayAttr):
+        return [a.data for a in attr.data if isinstance(a, StringAttr)]
+    if isinstance(attr, DenseIntOrFPElementsAttr):
+        return numpy_from_dense(attr)
+    raise RamielError(f"unexpected attribute {attr}")
+
+
+@dataclass
+class NodeContext:
+    """
+    The lowering of one `dfg.node`.
+
+    `arg(i)` gives the Python value of input i, `const(i)` its compile-time value
+    when it is a weight; `attr(name, default)` an ONNX attribute as a Python value;
+    `b` appends the code. A lowering returns one value per ONNX output.
+    """
+
+    node: NodeOp
+    b: PyBuilder
+    _arg: Callable[[SSAValue], SSAValue]
+    _const: Callable[[SSAValue], np.ndarray | None]
+
+    @property
+    def opset(self) -> int:
+        """The opset version the node was written against."""
+        return self.node.opset.value.data
+
+    def error(self, message: str) -> NoReturn:
+        """Fail the lowering with a message that names the node."""
+        raise RamielError(
+            f"node '{self.node.node_name}' ({self.node.op_type.data}): {message}"
+        )
+
+    def unsupported(self, what: str) -> NoReturn:
+        """Fail for a valid ONNX construct that the compiler does not handle."""
+        self.error(f"{what} is not supported")
+
+    def has(self, index: int) -> bool:
+        """Whether optional input `index` is given."""
+        return index < len(self.node.inputs) and not isinstance(
+            self.node.inputs[index].type, NoneType
+        )
+
+    def arg(self, index: int) -> SSAValue:
+        """The Python value of input `index`."""
+        if not self.has(index):
+            self.error(f"input #{index} is missing")
+        return self._arg(self.node.inputs[index])
+
+    def args(self) -> list[SSAValue]:
+        """The Python values of all inputs (none may be omitted)."""
+        return [self.arg(i) for i in range(len(self.node.inputs))]
+
+    def const(self, index: int) -> np.ndarray | None:
+        """The compile-time value of input `index`, None if it is computed."""
+        if not self.has(index):
+            return None
+        return self._const(self.node.inputs[index])
+
+    def require_const(self, index: int, what: str) -> np.ndarray:
+        """The compile-time value of input `index`, an error if it is computed."""
+        value = self.const(index)
+        if value is None:
+            self.unsupported(f"a computed {what} (input #{index})")
+        return value
+
+    def attr(self, name: str, default: T) -> AttrValue | T:
+        """The ONNX attribute `name`, or `default` if the node does not set it."""
+        attr = self.node.onnx_attrs.get(name)
+        return default if attr is None else attr_value(attr)
+
+    def int_list(self, name: str, default: list[int] | None = None) -> list[int] | None:
+        """An ints attribute as a list."""
+        value = self.attr(name, default)
+        return None if value is None else [int(v) for v in value]  # type: ignore[union-attr]
+
+    def in_type(self, index: int) -> TensorType:
+        """The tensor type of input `index`."""
+        t = self.node.inputs[index].type
+        assert isinstance(t, TensorType)
+        return t
+
+    def out_type(self, index: int = 0) -> TensorType:
+        """The tensor type of output `index`."""
+        t = self.node.outputs[index].type
+        assert isinstance(t, TensorType)
+        return t
+
+    def in_shape(self, index: int) -> list[int]:
+        """The static shape of input `index`."""
+        return list(self.in_type(index).get_shape())
+
+    def out_shape(self, index: int = 0) -> list[int]:
+        """The static shape of output `index`."""
+        return list(self.out_type(index).get_shape())
+
+    def rank(self, index: int = 0) -> int:
+        """The rank of input `index`."""
+        return len(self.in_shape(index))
+
+    def dtype(self, t: TensorType) -> SSAValue:
+        """`torch.<dtype>` for the element type of `t`."""
+        return self.b.name(f"torch.{torch_dtype_name(t.get_element_type())}")
+
+    def axis(self, axis: int, rank: int) -> int:
+        """A non-negative axis, an error if out of range."""
+        if not -rank <= axis < rank:
+            self.error(f"axis {axis} is out of range for rank {rank}")
+        return axis % rank

@@ -1,0 +1,354 @@
+"""
+Print the `py` dialect as Python source, one op at a time.
+
+Statements print themselves as lines or indented blocks; expression ops print
+inline at their uses; every other value gets a Python name derived from its
+name hint (the ONNX tensor name), unique in its function. The printer decides
+nothing else: an op it does not know is an error.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import IO
+
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    DenseArrayBase,
+    FloatAttr,
+    IntegerAttr,
+    IntegerType,
+    StringAttr,
+    UnitAttr,
+)
+from xdsl.ir import Attribute, Block, Operation, SSAValue
+
+from ramiel_mlir.diagnostics import RamielError
+from ramiel_mlir.dialects import py
+
+MAX_LINE = 99
+"""Calls longer than this are split one argument per line."""
+
+_NOT_IDENTIFIER = re.compile(r"\W")
+
+_INLINE = (
+    py.ConstantOp,
+    py.NameOp,
+    py.GetAttrOp,
+    py.BinaryOp,
+    py.SliceOp,
+    py.ListOp,
+)
+"""Expression ops that are printed where they are used."""
+
+
+def python_identifier(hint: str | None, fallback: str = "v") -> str:
+    """A valid Python identifier close to `hint` (which may be an ONNX name)."""
+    name = _NOT_IDENTIFIER.sub("_", hint or "").strip("_") or fallback
+    if name[0].isdigit():
+        name = f"{fallback}_{name}"
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        name += "_"
+    return name
+
+
+def _string(text: str) -> str:
+    """A string literal, in double quotes where that needs no escape."""
+    quoted = repr(text)
+    if quoted.startswith("'") and '"' not in text:
+        return '"' + quoted[1:-1].replace("\\'", "'") + '"'
+    return quoted
+
+
+def literal(attr: Attribute) -> str:
+    """The Python literal of a `py.constant` value."""
+    if isinstance(attr, UnitAttr):
+        return "None"
+    if isinstance(attr, IntegerAttr):
+        value = attr.value.data
+        if isinstance(attr.type, IntegerType) and attr.type.width.data == 1:
+            return "True" if value else "False"
+        return str(value)
+    if isinstance(attr, FloatAttr):
+        value = attr.value.data
+        if math.isnan(value):
+            return 'float("nan")'
+        if math.isinf(value):
+            return 'float("inf")' if value > 0 else '-float("inf")'
+        return repr(value)
+    if isinstance(attr, StringAttr):
+        return _string(attr.data)
+    if isinstance(attr, ArrayAttr):
+        return "[" + ", ".join(literal(a) for a in attr.data) + "]"
+    if isinstance(attr, DenseArrayBase):
+        return "[" + ", ".join(repr(v) for v in attr.get_values()) + "]"
+    raise RamielError(f"py.constant: no Python literal for {attr}")
+
+
+@dataclass
+class PythonPrinter:
+    """Prints one `py.module` to a stream."""
+
+    stream: IO[str]
+    indent: int = 0
+    names: dict[SSAValue, str] = field(default_factory=dict[SSAValue, str])
+    taken: set[str] = field(default_factory=set[str])
+    _blank_pending: int = 0
+
+    def print_module(self, module: py.ModuleOp) -> None:
+        """Print a whole source file."""
+        self.taken |= _module_globals(module)
+        self._print_block(module.body.block, top_level=True)
+
+    # Lines and blocks
+
+    def _line(self, text: str) -> None:
+        if self._blank_pending:
+            self.stream.write("\n" * self._blank_pending)
+            self._blank_pending = 0
+        self.stream.write("    " * self.indent + text + "\n")
+
+    def _blank(self, count: int) -> None:
+        self._blank_pending = max(self._blank_pending, count)
+
+    @contextmanager
+    def _indented(self) -> Iterator[None]:
+        self.indent += 1
+        try:
+            yield
+        finally:
+            self.indent -= 1
+
+    def _print_block(self, block: Block, top_level: bool = False) -> None:
+        printed = False
+        for op in block.ops:
+            if isinstance(op, _INLINE) or _is_inline_call(op):
+                continue
+            if isinstance(op, py.ClassOp | py.FuncOp) and printed:
+                self._blank(2 if top_level else 1)
+            self._print_op(op)
+            printed = True
+            if isinstance(op, py.ClassOp | py.FuncOp):
+                self._blank(2 if top_level else 1)
+            elif isinstance(op, py.ImportOp | py.FromImportOp) and not isinstance(
+                op.next_op, py.ImportOp | py.FromImportOp
+            ):
+                self._blank(1)
+        if not printed:
+            self._line("pass")
+
+    def _docstring(self, doc: StringAttr | None) -> None:
+        if doc is None:
+            return
+        lines = doc.data.splitlines()
+        if len(lines) == 1:
+            self._line(f'"""{lines[0]}"""')
+            return
+        self._line(f'"""{lines[0]}')
+        for line in lines[1:]:
+            self._line(line) if line else self.stream.write("\n")
+        self._line('"""')
+
+    # Statements
+
+    def _print_op(self, op: Operation) -> None:
+        match op:
+            case py.CommentOp():
+                for line in op.text.data.splitlines() or [""]:
+                    self._line(f"# {line}".rstrip())
+            case py.ImportOp():
+                alias = f" as {op.alias.data}" if op.alias else ""
+                self._line(f"import {op.module.data}{alias}")
+            case py.FromImportOp():
+                names = ", ".join(n.data for n in op.names)
+                self._line(f"from {op.module.data} import {names}")
+            case py.ClassOp():
+                bases = ", ".join(b.data for b in op.bases)
+                self._line(f"class {op.sym_name.data}({bases}):")
+                with self._indented():
+                    self._docstring(op.doc)
+                    if op.doc is not None and op.body.block.first_op is not None:
+                        self._blank(1)
+                    self._print_block(op.body.block)
+            case py.FuncOp():
+                self._print_func(op)
+            case py.ReturnOp():
+                values = ", ".join(self.expr(v) for v in op.values)
+                self._line(f"return {values}".rstrip())
+            case py.CallOp() | py.MethodCallOp() | py.SubscriptOp() | py.AssignOp():
+                self._print_assignment(op)
+            case py.SetAttrOp():
+                self._line(f"{self.expr(op.target)}.{op.attr.data} = {self.expr(op.value)}")
+            case py.BufferOp():
+                self._print_buffer(op)
+            case py.VerbatimOp():
+                for line in op.text.data.splitlines():
+                    self._line(line) if line.strip() else self.stream.write("\n")
+            case _:
+                raise RamielError(f"the python target cannot print '{op.name}'")
+
+    def _print_func(self, op: py.FuncOp) -> None:
+        saved_names, saved_taken = self.names, self.taken
+        self.names, self.taken = dict(saved_names), set(saved_taken)
+        params: list[str] = []
+        defaults = op.defaults.data if op.defaults is not None else ()
+        first_default = len(op.arg_names) - len(defaults)
+        for index, (arg, name, annotation) in enumerate(
+            zip(op.body.block.args, op.arg_names, op.arg_types, strict=True)
+        ):
+            self.names[arg] = name.data
+            self.taken.add(name.data)
+            param = f"{name.data}: {annotation.data}" if annotation.data else name.data
+            if index >= first_default:
+                default = literal(defaults[index - first_default])
+                param += f" = {default}" if annotation.data else f"={default}"
+            params.append(param)
+        returns = f" -> {op.return_type.data}" if op.return_type else ""
+        self._line(f"def {op.sym_name.data}({', '.join(params)}){returns}:")
+        with self._indented():
+            self._docstring(op.doc)
+            self._print_block(op.body.block)
+        self.names, self.taken = saved_names, saved_taken
+
+    def _print_assignment(self, op: Operation) -> None:
+        value = self._render(op)
+        if not op.results or all(not r.uses for r in op.results) and not isinstance(
+            op, py.AssignOp
+        ):
+            targets = ""
+        else:
+            targets = ", ".join(self._bind(r) for r in op.results) + " = "
+        line = targets + value
+        if len(line) + 4 * self.indent > MAX_LINE and isinstance(
+            op, py.CallOp | py.MethodCallOp
+        ):
+            head, args = self._call_parts(op)
+            self._line(f"{targets}{head}(")
+            with self._indented():
+                for arg in args:
+                    self._line(f"{arg},")
+            self._line(")")
+            return
+        self._line(line)
+
+    def _print_buffer(self, op: py.BufferOp) -> None:
+        from ramiel_mlir.tensors import torch_dtype_name
+
+        tensor_type = op.tensor_type
+        shape = ", ".join(str(d) for d in tensor_type.get_shape())
+        dtype = torch_dtype_name(tensor_type.get_element_type())
+        self._line(
+            f'{self.expr(op.module)}.register_buffer("{op.buffer_name.data}", '
+            f"torch.empty(({shape}{',' if len(tensor_type.get_shape()) == 1 else ''}), "
+            f"dtype=torch.{dtype}))"
+        )
+
+    def _bind(self, value: SSAValue) -> str:
+        name = python_identifier(value.name_hint)
+        candidate, suffix = name, 1
+        while candidate in self.taken:
+            candidate = f"{name}_{suffix}"
+            suffix += 1
+        self.taken.add(candidate)
+        self.names[value] = candidate
+        return candidate
+
+    # Expressions
+
+    def expr(self, value: SSAValue, nested: bool = False) -> str:
+        """The Python expression for `value`: its name, or its inline rendering."""
+        if value in self.names:
+            return self.names[value]
+        owner = value.owner
+        if isinstance(owner, Operation) and (
+            isinstance(owner, _INLINE) or _is_inline_call(owner)
+        ):
+            text = self._render(owner)
+            if nested and isinstance(owner, py.BinaryOp):
+                return f"({text})"
+            return text
+        raise RamielError(f"the python target has no name for {value}")
+
+    def _call_parts(self, op: py.CallOp | py.MethodCallOp) -> tuple[str, list[str]]:
+        positional = len(op.args) - len(op.keywords)
+        args = [self.expr(a) for a in op.args[:positional]]
+        args += [
+            f"{k.data}={self.expr(a)}"
+            for k, a in zip(op.keywords, op.args[positional:], strict=True)
+        ]
+        if isinstance(op, py.CallOp):
+            return op.callee.data, args
+        return f"{self.expr(op.receiver, nested=True)}.{op.method.data}", args
+
+    def _render(self, op: Operation) -> str:
+        match op:
+            case py.CallOp() | py.MethodCallOp():
+                head, args = self._call_parts(op)
+                return f"{head}({', '.join(args)})"
+            case py.SubscriptOp():
+                indices = ", ".join(self.expr(i) for i in op.indices) or "()"
+                return f"{self.expr(op.value, nested=True)}[{indices}]"
+            case py.AssignOp():
+                return self.expr(op.value)
+            case py.ConstantOp():
+                return literal(op.value)
+            case py.NameOp():
+                return op.id.data
+            case py.GetAttrOp():
+                return f"{self.expr(op.value, nested=True)}.{op.attr.data}"
+            case py.BinaryOp():
+                lhs = self.expr(op.lhs, nested=True)
+                rhs = self.expr(op.rhs, nested=True)
+                return f"{lhs} {op.op.data} {rhs}"
+            case py.ListOp():
+                items = [self.expr(e) for e in op.elements]
+                if op.tuple is not None:
+                    return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+                return f"[{', '.join(items)}]"
+            case py.SliceOp():
+                parts = [self._slice_part(v) for v in (op.start, op.stop, op.step)]
+                text = f"{parts[0]}:{parts[1]}"
+                return text + (f":{parts[2]}" if parts[2] else "")
+            case _:
+                raise RamielError(f"the python target cannot print '{op.name}'")
+
+    def _slice_part(self, value: SSAValue) -> str:
+        owner = value.owner
+        if isinstance(owner, py.ConstantOp) and isinstance(owner.value, UnitAttr):
+            return ""
+        return self.expr(value)
+
+
+def _is_inline_call(op: Operation) -> bool:
+    return isinstance(op, py.CallOp | py.MethodCallOp) and op.inline is not None
+
+
+def _module_globals(module: py.ModuleOp) -> set[str]:
+    """Names bound at module level (imports, classes, functions): never reused."""
+    names: set[str] = {"self", "torch", "F"}
+    for op in module.body.block.ops:
+        match op:
+            case py.ImportOp():
+                names.add((op.alias or op.module).data.split(".")[0])
+            case py.FromImportOp():
+                names.update(n.data for n in op.names)
+            case py.ClassOp() | py.FuncOp():
+                names.add(op.sym_name.data)
+            case _:
+                pass
+    return names
+
+
+def print_python(module: py.ModuleOp, stream: IO[str]) -> None:
+    """Print `module` as Python source to `stream`."""
+    PythonPrinter(stream).print_module(module)
+
+
+def python_modules(ops: Sequence[Operation]) -> list[py.ModuleOp]:
+    """The `py.module` ops at the top of a builtin module."""
+    return [op for op in ops if isinstance(op, py.ModuleOp)]

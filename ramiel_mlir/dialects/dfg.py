@@ -1,0 +1,370 @@
+"""
+The `dfg` (dataflow graph) dialect.
+
+One `dfg.graph` holds one ONNX model: its block arguments are the model inputs,
+`dfg.weight` ops are its initializers, one `dfg.node` stands for one ONNX operator,
+and `dfg.output` returns the model outputs. Values are ranked tensors; a missing
+optional ONNX input is a `dfg.none` value.
+
+```mlir
+dfg.graph @main(%x: tensor<1x3xf32>) -> tensor<1x3xf32> {
+  %w = dfg.weight "w" from "/models/m.onnx" : tensor<3xf32>
+  %y = dfg.node "Add"(%x, %w) opset 13 : (tensor<1x3xf32>, tensor<3xf32>) -> tensor<1x3xf32>
+  dfg.output %y : tensor<1x3xf32>
+}
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import TYPE_CHECKING
+
+from xdsl.dialects.builtin import (
+    I64,
+    ArrayAttr,
+    DenseIntOrFPElementsAttr,
+    DictionaryAttr,
+    FloatAttr,
+    FunctionType,
+    IntegerAttr,
+    NoneType,
+    StringAttr,
+    SymbolNameConstraint,
+    TensorType,
+)
+from xdsl.dialects.utils import parse_func_op_like, print_func_op_like
+from xdsl.ir import Attribute, Block, Dialect, Region, SSAValue
+from xdsl.irdl import (
+    IRDLOperation,
+    attr_def,
+    irdl_op_definition,
+    opt_attr_def,
+    region_def,
+    result_def,
+    traits_def,
+    var_operand_def,
+    var_result_def,
+)
+from xdsl.parser import Parser
+from xdsl.printer import Printer
+from xdsl.traits import (
+    ConstantLike,
+    HasParent,
+    IsolatedFromAbove,
+    IsTerminator,
+    Pure,
+    SymbolOpInterface,
+)
+from xdsl.utils.exceptions import VerifyException
+
+if TYPE_CHECKING:
+    from onnx.defs import OpSchema
+
+DEFAULT_DOMAIN = ""
+"""The ONNX default operator domain (`ai.onnx`), spelled as ONNX spells it."""
+
+
+@irdl_op_definition
+class GraphOp(IRDLOperation):
+    """
+    A whole ONNX model as one dataflow graph.
+
+    The entry block's arguments are the graph inputs and `dfg.output` returns the
+    graph outputs, in ONNX order. `input_names` / `output_names` keep the ONNX value
+    names, which the generated code uses for its parameters.
+    """
+
+    name = "dfg.graph"
+
+    body = region_def("single_block")
+    sym_name = attr_def(SymbolNameConstraint())
+    function_type = attr_def(FunctionType)
+    input_names = opt_attr_def(ArrayAttr[StringAttr])
+    output_names = opt_attr_def(ArrayAttr[StringAttr])
+    source = opt_attr_def(StringAttr)
+
+    traits = traits_def(IsolatedFromAbove(), SymbolOpInterface())
+
+    def __init__(
+        self,
+        name: str,
+        input_types: Sequence[Attribute],
+        output_types: Sequence[Attribute],
+        region: Region | None = None,
+        *,
+        input_names: Sequence[str] | None = None,
+        output_names: Sequence[str] | None = None,
+        source: str | None = None,
+    ):
+        if region is None:
+            region = Region(Block(arg_types=input_types))
+        attributes: dict[str, Attribute | None] = {
+            "sym_name": StringAttr(name),
+            "function_type": FunctionType.from_lists(input_types, output_types),
+            "input_names": _str_array(input_names),
+            "output_names": _str_array(output_names),
+            "source": StringAttr(source) if source else None,
+        }
+        super().__init__(attributes=attributes, regions=[region])
+
+    @property
+    def block(self) -> Block:
+        """The graph's only block."""
+        return self.body.block
+
+    def verify_(self) -> None:
+        if self.function_type.inputs.data != self.block.arg_types:
+            raise VerifyException(
+                "dfg.graph block argument types must match the function type inputs"
+            )
+        for field, count in (
+            (self.input_names, len(self.function_type.inputs)),
+            (self.output_names, len(self.function_type.outputs)),
+        ):
+            if field is not None and len(field) != count:
+                raise VerifyException(
+                    f"dfg.graph has {len(field)} names for {count} values"
+                )
+
+    @classmethod
+    def parse(cls, parser: Parser) -> GraphOp:
+        name, inputs, outputs, region, extra_attrs, _, _ = parse_func_op_like(
+            parser, reserved_attr_names=("sym_name", "function_type")
+        )
+        graph = GraphOp(name, inputs, outputs, region)
+        if extra_attrs is not None:
+            graph.attributes |= extra_attrs.data
+        return graph
+
+    def print(self, printer: Printer) -> None:
+        print_func_op_like(
+            printer,
+            self.sym_name,
+            self.function_type,
+            self.body,
+            self.attributes,
+            reserved_attr_names=("sym_name", "function_type"),
+        )
+
+
+@irdl_op_definition
+class OutputOp(IRDLOperation):
+    """Returns the graph outputs; the terminator of `dfg.graph`."""
+
+    name = "dfg.output"
+
+    outputs = var_operand_def()
+
+    traits = traits_def(IsTerminator(), HasParent(GraphOp))
+
+    assembly_format = "attr-dict ($outputs^ `:` type($outputs))?"
+
+    def __init__(self, outputs: Sequence[SSAValue]):
+        super().__init__(operands=[outputs])
+
+    def verify_(self) -> None:
+        graph = self.parent_op()
+        assert isinstance(graph, GraphOp)
+        expected = graph.function_type.outputs.data
+        if self.outputs.types != expected:
+            raise VerifyException(
+                f"dfg.output types {list(self.outputs.types)} do not match the "
+                f"graph result types {list(expected)}"
+            )
+
+
+@irdl_op_definition
+class WeightOp(IRDLOperation):
+    """
+    A named constant tensor: an ONNX initializer or a folded constant.
+
+    Large data stays out of the IR: `from "file"` names the ONNX model (or `.npy`
+    blob) that holds the tensor under `weight_name`. Small constants carry their
+    value inline as a dense attribute.
+    """
+
+    name = "dfg.weight"
+
+    weight_name = attr_def(StringAttr)
+    file = opt_attr_def(StringAttr)
+    value = opt_attr_def(DenseIntOrFPElementsAttr)
+    result = result_def(TensorType)
+
+    traits = traits_def(Pure(), ConstantLike())
+
+    assembly_format = (
+        "$weight_name (`from` $file^)? ($value^)? attr-dict `:` type($result)"
+    )
+
+    def __init__(
+        self,
+        weight_name: str,
+        result_type: TensorType,
+        *,
+        file: str | None = None,
+        value: DenseIntOrFPElementsAttr | None = None,
+    ):
+        super().__init__(
+            result_types=[result_type],
+            attributes={
+                "weight_name": StringAttr(weight_name),
+                "file": StringAttr(file) if file is not None else None,
+                "value": value,
+            },
+        )
+
+    def verify_(self) -> None:
+        if (self.file is None) == (self.value is None):
+            raise VerifyException(
+                "dfg.weight needs exactly one of `from \"file\"` or an inline value"
+            )
+        if self.value is not None and self.value.type != self.result.type:
+            raise VerifyException(
+                f"dfg.weight value type {self.value.type} does not match "
+                f"result type {self.result.type}"
+            )
+
+
+@irdl_op_definition
+class NoneOp(IRDLOperation):
+    """The absent value of an omitted optional ONNX input (ONNX writes `""`)."""
+
+    name = "dfg.none"
+
+    result = result_def(NoneType)
+
+    traits = traits_def(Pure(), ConstantLike())
+
+    assembly_format = "attr-dict `:` type($result)"
+
+    def __init__(self):
+        super().__init__(result_types=[NoneType()])
+
+
+@irdl_op_definition
+class NodeOp(IRDLOperation):
+    """
+    One ONNX operator application.
+
+    `op_type`, `domain` and `opset` name the operator schema; `attrs` holds the
+    ONNX attributes with their types (i64, f32, string, dense tensor, or arrays of
+    them). The op's location is the ONNX node name. An optional `cost` attribute
+    (microseconds) is set by `estimate-cost`.
+    """
+
+    name = "dfg.node"
+
+    op_type = attr_def(StringAttr)
+    domain = opt_attr_def(StringAttr)
+    opset = attr_def(IntegerAttr[I64])
+    attrs = opt_attr_def(DictionaryAttr)
+    cost = opt_attr_def(FloatAttr)
+    inputs = var_operand_def()
+    outputs = var_result_def()
+
+    traits = traits_def(Pure())
+
+    assembly_format = (
+        "$op_type `(` $inputs `)` ($attrs^)? `opset` $opset attr-dict "
+        "`:` functional-type($inputs, $outputs)"
+    )
+
+    def __init__(
+        self,
+        op_type: str,
+        inputs: Sequence[SSAValue],
+        result_types: Sequence[Attribute],
+        *,
+        opset: int,
+        attrs: Mapping[str, Attribute] | None = None,
+        domain: str = DEFAULT_DOMAIN,
+    ):
+        super().__init__(
+            operands=[inputs],
+            result_types=[result_types],
+            attributes={
+                "op_type": StringAttr(op_type),
+                "domain": StringAttr(domain) if domain != DEFAULT_DOMAIN else None,
+                "opset": IntegerAttr(opset, 64),
+                "attrs": DictionaryAttr(dict(attrs)) if attrs else None,
+            },
+        )
+
+    @property
+    def onnx_domain(self) -> str:
+        """The ONNX domain of the operator (`""` is the default domain)."""
+        return self.domain.data if self.domain is not None else DEFAULT_DOMAIN
+
+    @property
+    def onnx_attrs(self) -> dict[str, Attribute]:
+        """The ONNX attributes of the node, by name."""
+        return dict(self.attrs.data) if self.attrs is not None else {}
+
+    @property
+    def node_name(self) -> str:
+        """The ONNX node name (from the location), or the op type if unnamed."""
+        return location_name(self) or self.op_type.data
+
+    def verify_(self) -> None:
+        schema = onnx_schema(self.op_type.data, self.opset.value.data, self.onnx_domain)
+        if schema is None:
+            domain = self.onnx_domain or "ai.onnx"
+            raise VerifyException(
+                f"'{self.op_type.data}' is not an ONNX operator of domain "
+                f"'{domain}' at opset {self.opset.value.data}"
+            )
+        _check_count("inputs", len(self.inputs), schema.min_input, schema.max_input)
+        _check_count(
+            "outputs", len(self.outputs), schema.min_output, schema.max_output
+        )
+        for index, operand in enumerate(self.inputs):
+            if not isinstance(operand.type, TensorType | NoneType):
+                raise VerifyException(
+                    f"input #{index} of '{self.op_type.data}' must be a ranked "
+                    f"tensor (or none for an omitted optional input), got "
+                    f"{operand.type}"
+                )
+        for index, result in enumerate(self.outputs):
+            if not isinstance(result.type, TensorType | NoneType):
+                raise VerifyException(
+                    f"output #{index} of '{self.op_type.data}' must be a ranked "
+                    f"tensor, got {result.type}"
+                )
+
+
+def _check_count(what: str, count: int, low: int, high: int) -> None:
+    if not low <= count <= high:
+        bounds = f"{low}" if low == high else f"{low} to {high}"
+        raise VerifyException(f"expected {bounds} {what}, got {count}")
+
+
+def _str_array(names: Sequence[str] | None) -> ArrayAttr[StringAttr] | None:
+    return None if names is None else ArrayAttr(StringAttr(n) for n in names)
+
+
+@cache
+def onnx_schema(op_type: str, opset: int, domain: str) -> OpSchema | None:
+    """The ONNX schema of `op_type` in force at `opset`, or None if there is none."""
+    from onnx import defs
+
+    try:
+        return defs.get_schema(op_type, opset, domain)
+    except defs.SchemaError:
+        return None
+
+
+def location_name(op: IRDLOperation) -> str | None:
+    """The name of a `loc("name")` location, which holds the ONNX node name."""
+    from xdsl.dialects.builtin import NameLoc
+
+    loc = op.location
+    return loc.desc.data if isinstance(loc, NameLoc) else None
+
+
+DFG = Dialect(
+    "dfg",
+    [GraphOp, OutputOp, WeightOp, NoneOp, NodeOp],
+    [],
+)

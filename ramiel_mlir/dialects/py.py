@@ -1,0 +1,602 @@
+"""
+The `py` printer dialect: Python source as IR.
+
+Its ops mirror Python closely enough that the `python` target is a walk: statements
+(`py.import`, `py.class`, `py.func`, `py.call`, `py.return`, ...) print one line or
+one indented block each, and expressions (`py.constant`, `py.name`, `py.getattr`,
+`py.binary`, `py.subscript`, `py.slice`) print inline where they are used. Every
+decision about *what* to print is taken by the lowering (`convert-dfg-to-py`); the
+printer only spells it.
+
+```mlir
+py.module {
+  py.import "torch"
+  py.func "double"(%x) {
+    %two = py.constant 2 : i64
+    %y = py.call "torch.mul"(%x, %two) : (!py.object, !py.object) -> !py.object
+    py.return %y : !py.object
+  }
+}
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    StringAttr,
+    TensorType,
+    UnitAttr,
+)
+from xdsl.ir import Attribute, Block, Dialect, ParametrizedAttribute, Region, SSAValue, TypeAttribute
+from xdsl.irdl import (
+    IRDLOperation,
+    attr_def,
+    irdl_attr_definition,
+    irdl_op_definition,
+    operand_def,
+    opt_attr_def,
+    region_def,
+    result_def,
+    traits_def,
+    var_operand_def,
+    var_result_def,
+)
+from xdsl.traits import HasParent, IsTerminator, NoTerminator, Pure
+from xdsl.utils.exceptions import VerifyException
+
+
+@irdl_attr_definition
+class ObjectType(ParametrizedAttribute, TypeAttribute):
+    """The type of every Python value."""
+
+    name = "py.object"
+
+
+OBJECT = ObjectType()
+
+
+def _strings(values: Sequence[str]) -> ArrayAttr[StringAttr]:
+    return ArrayAttr(StringAttr(v) for v in values)
+
+
+@irdl_op_definition
+class ModuleOp(IRDLOperation):
+    """A Python source file: its statements in order."""
+
+    name = "py.module"
+
+    body = region_def("single_block")
+
+    traits = traits_def(NoTerminator())
+
+    assembly_format = "attr-dict-with-keyword $body"
+
+    def __init__(self, ops: Sequence[IRDLOperation] = ()):
+        super().__init__(regions=[Region(Block(ops))])
+
+
+@irdl_op_definition
+class CommentOp(IRDLOperation):
+    """A comment line: `# text`."""
+
+    name = "py.comment"
+
+    text = attr_def(StringAttr)
+
+    assembly_format = "$text attr-dict"
+
+    def __init__(self, text: str):
+        super().__init__(attributes={"text": StringAttr(text)})
+
+
+@irdl_op_definition
+class ImportOp(IRDLOperation):
+    """`import module` or `import module as alias`."""
+
+    name = "py.import"
+
+    module = attr_def(StringAttr)
+    alias = opt_attr_def(StringAttr)
+
+    assembly_format = "$module (`as` $alias^)? attr-dict"
+
+    def __init__(self, module: str, alias: str | None = None):
+        super().__init__(
+            attributes={
+                "module": StringAttr(module),
+                "alias": StringAttr(alias) if alias else None,
+            }
+        )
+
+
+@irdl_op_definition
+class FromImportOp(IRDLOperation):
+    """`from module import name, ...`."""
+
+    name = "py.from_import"
+
+    module = attr_def(StringAttr)
+    names = attr_def(ArrayAttr[StringAttr])
+
+    assembly_format = "$module $names attr-dict"
+
+    def __init__(self, module: str, names: Sequence[str]):
+        super().__init__(
+            attributes={"module": StringAttr(module), "names": _strings(names)}
+        )
+
+
+@irdl_op_definition
+class ClassOp(IRDLOperation):
+    """`class Name(bases...):` with a docstring and a body of statements."""
+
+    name = "py.class"
+
+    sym_name = attr_def(StringAttr)
+    bases = attr_def(ArrayAttr[StringAttr])
+    doc = opt_attr_def(StringAttr)
+    body = region_def("single_block")
+
+    traits = traits_def(NoTerminator(), HasParent(ModuleOp))
+
+    assembly_format = "$sym_name `(` $bases `)` attr-dict-with-keyword $body"
+
+    def __init__(
+        self, name: str, bases: Sequence[str], doc: str | None = None
+    ) -> None:
+        super().__init__(
+            attributes={
+                "sym_name": StringAttr(name),
+                "bases": _strings(bases),
+                "doc": StringAttr(doc) if doc else None,
+            },
+            regions=[Region(Block())],
+        )
+
+
+@irdl_op_definition
+class FuncOp(IRDLOperation):
+    """
+    `def name(params...) -> returns:` with a docstring and a body.
+
+    The entry block's arguments are the parameters; `arg_names` spells them and
+    `arg_types` / `return_type` give the annotations ("" for none); `defaults` holds
+    literal default values (as `py.constant` holds them) for the last parameters.
+    """
+
+    name = "py.func"
+
+    sym_name = attr_def(StringAttr)
+    arg_names = attr_def(ArrayAttr[StringAttr])
+    arg_types = attr_def(ArrayAttr[StringAttr])
+    return_type = opt_attr_def(StringAttr)
+    defaults = opt_attr_def(ArrayAttr)
+    doc = opt_attr_def(StringAttr)
+    body = region_def("single_block")
+
+    traits = traits_def(NoTerminator())
+
+    assembly_format = (
+        "$sym_name `(` $arg_names `:` $arg_types `)` (`->` $return_type^)? "
+        "attr-dict-with-keyword $body"
+    )
+
+    def __init__(
+        self,
+        name: str,
+        arg_names: Sequence[str],
+        arg_types: Sequence[str] | None = None,
+        return_type: str | None = None,
+        doc: str | None = None,
+        defaults: Sequence[Attribute] = (),
+    ) -> None:
+        super().__init__(
+            attributes={
+                "sym_name": StringAttr(name),
+                "arg_names": _strings(arg_names),
+                "arg_types": _strings(arg_types or [""] * len(arg_names)),
+                "return_type": StringAttr(return_type) if return_type else None,
+                "defaults": ArrayAttr(defaults) if defaults else None,
+                "doc": StringAttr(doc) if doc else None,
+            },
+            regions=[Region(Block(arg_types=[OBJECT] * len(arg_names)))],
+        )
+
+    def verify_(self) -> None:
+        count = len(self.body.block.args)
+        if len(self.arg_names) != count or len(self.arg_types) != count:
+            raise VerifyException(
+                f"py.func '{self.sym_name.data}' has {count} parameters but "
+                f"{len(self.arg_names)} names and {len(self.arg_types)} annotations"
+            )
+        if self.defaults is not None and len(self.defaults) > count:
+            raise VerifyException(
+                f"py.func '{self.sym_name.data}' has more defaults than parameters"
+            )
+
+
+@irdl_op_definition
+class ReturnOp(IRDLOperation):
+    """`return a, b, ...` (a bare `return` without operands)."""
+
+    name = "py.return"
+
+    values = var_operand_def(ObjectType)
+
+    traits = traits_def(IsTerminator())
+
+    assembly_format = "($values^ `:` type($values))? attr-dict"
+
+    def __init__(self, values: Sequence[SSAValue] = ()):
+        super().__init__(operands=[values])
+
+
+@irdl_op_definition
+class CallOp(IRDLOperation):
+    """
+    `callee(args..., kw=args...)`: a call of a named function.
+
+    The last `len(keywords)` operands are keyword arguments. With no result it is
+    an expression statement; with one, `name = call`; with several, the call's
+    tuple is unpacked: `a, b = call`. An `inline` call has one result with one
+    use and is printed at that use instead (`f(g(x))`).
+    """
+
+    name = "py.call"
+
+    callee = attr_def(StringAttr)
+    keywords = attr_def(ArrayAttr[StringAttr], default_value=ArrayAttr(()))
+    inline = opt_attr_def(UnitAttr)
+    args = var_operand_def(ObjectType)
+    res = var_result_def(ObjectType)
+
+    assembly_format = (
+        "$callee `(` $args `)` (`keywords` $keywords^)? attr-dict "
+        "`:` functional-type($args, $res)"
+    )
+
+    def __init__(
+        self,
+        callee: str,
+        args: Sequence[SSAValue],
+        keywords: Sequence[str] = (),
+        num_results: int = 1,
+    ) -> None:
+        super().__init__(
+            operands=[args],
+            result_types=[[OBJECT] * num_results],
+            attributes={"callee": StringAttr(callee), "keywords": _strings(keywords)},
+        )
+
+    def verify_(self) -> None:
+        _verify_call(self, self.args, self.keywords)
+
+
+@irdl_op_definition
+class MethodCallOp(IRDLOperation):
+    """`receiver.method(args..., kw=args...)`; results as for `py.call`."""
+
+    name = "py.method_call"
+
+    method = attr_def(StringAttr)
+    keywords = attr_def(ArrayAttr[StringAttr], default_value=ArrayAttr(()))
+    inline = opt_attr_def(UnitAttr)
+    receiver = operand_def(ObjectType)
+    args = var_operand_def(ObjectType)
+    res = var_result_def(ObjectType)
+
+    assembly_format = (
+        "$method `of` $receiver `(` $args `)` (`keywords` $keywords^)? attr-dict "
+        "`:` functional-type($args, $res)"
+    )
+
+    def __init__(
+        self,
+        receiver: SSAValue,
+        method: str,
+        args: Sequence[SSAValue],
+        keywords: Sequence[str] = (),
+        num_results: int = 1,
+    ) -> None:
+        super().__init__(
+            operands=[receiver, args],
+            result_types=[[OBJECT] * num_results],
+            attributes={"method": StringAttr(method), "keywords": _strings(keywords)},
+        )
+
+    def verify_(self) -> None:
+        _verify_call(self, self.args, self.keywords)
+
+
+def _verify_call(
+    op: IRDLOperation, args: Sequence[SSAValue], keywords: ArrayAttr[StringAttr]
+) -> None:
+    if len(keywords) > len(args):
+        raise VerifyException(
+            f"{op.name} has {len(keywords)} keywords for {len(args)} arguments"
+        )
+    if "inline" in op.attributes and (
+        len(op.results) != 1 or not op.results[0].has_one_use()
+    ):
+        raise VerifyException(f"an inline {op.name} must have exactly one use")
+
+
+@irdl_op_definition
+class AssignOp(IRDLOperation):
+    """`name = value`: binds an expression to a name (the result's name)."""
+
+    name = "py.assign"
+
+    value = operand_def(ObjectType)
+    res = result_def(ObjectType)
+
+    assembly_format = "$value attr-dict"
+
+    def __init__(self, value: SSAValue) -> None:
+        super().__init__(operands=[value], result_types=[OBJECT])
+
+
+@irdl_op_definition
+class SetAttrOp(IRDLOperation):
+    """`target.attr = value`."""
+
+    name = "py.setattr"
+
+    target = operand_def(ObjectType)
+    attr = attr_def(StringAttr)
+    value = operand_def(ObjectType)
+
+    assembly_format = "$attr `of` $target `=` $value attr-dict"
+
+    def __init__(self, target: SSAValue, attr: str, value: SSAValue) -> None:
+        super().__init__(
+            operands=[target, value], attributes={"attr": StringAttr(attr)}
+        )
+
+
+@irdl_op_definition
+class BufferOp(IRDLOperation):
+    """
+    `self.register_buffer("name", torch.empty(shape, dtype=...))`.
+
+    Declares a model weight. Its data is not in the source: the python target
+    writes it into the weights file, read from `file` (by `key`) or `value`.
+    """
+
+    name = "py.buffer"
+
+    module = operand_def(ObjectType)
+    buffer_name = attr_def(StringAttr)
+    tensor_type = attr_def(TensorType)
+    key = attr_def(StringAttr)
+    file = opt_attr_def(StringAttr)
+    value = opt_attr_def(Attribute)
+
+    assembly_format = (
+        "$buffer_name `of` $module `:` $tensor_type `=` $key (`from` $file^)? "
+        "($value^)? attr-dict"
+    )
+
+    def __init__(
+        self,
+        module: SSAValue,
+        buffer_name: str,
+        tensor_type: TensorType,
+        key: str,
+        *,
+        file: str | None = None,
+        value: Attribute | None = None,
+    ) -> None:
+        super().__init__(
+            operands=[module],
+            attributes={
+                "buffer_name": StringAttr(buffer_name),
+                "tensor_type": tensor_type,
+                "key": StringAttr(key),
+                "file": StringAttr(file) if file is not None else None,
+                "value": value,
+            },
+        )
+
+    def verify_(self) -> None:
+        if (self.file is None) == (self.value is None):
+            raise VerifyException(
+                "py.buffer needs exactly one of `from \"file\"` or an inline value"
+            )
+
+
+@irdl_op_definition
+class VerbatimOp(IRDLOperation):
+    """Python source copied as it is (indented to the enclosing block)."""
+
+    name = "py.verbatim"
+
+    text = attr_def(StringAttr)
+
+    assembly_format = "$text attr-dict"
+
+    def __init__(self, text: str) -> None:
+        super().__init__(attributes={"text": StringAttr(text)})
+
+
+# Expressions: printed inline where they are used.
+
+
+@irdl_op_definition
+class ConstantOp(IRDLOperation):
+    """
+    A Python literal: an integer (`i64`), float, bool (`i1`), string, `unit`
+    for None, or an array of those for a list (a `tuple` keyword for a tuple).
+    """
+
+    name = "py.constant"
+
+    value = attr_def(Attribute)
+    res = result_def(ObjectType)
+
+    traits = traits_def(Pure())
+
+    assembly_format = "$value attr-dict"
+
+    def __init__(self, value: Attribute) -> None:
+        super().__init__(attributes={"value": value}, result_types=[OBJECT])
+
+
+@irdl_op_definition
+class NameOp(IRDLOperation):
+    """A (dotted) global name: `torch.float32`, `F`, `__file__`."""
+
+    name = "py.name"
+
+    id = attr_def(StringAttr)
+    res = result_def(ObjectType)
+
+    traits = traits_def(Pure())
+
+    assembly_format = "$id attr-dict"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(attributes={"id": StringAttr(name)}, result_types=[OBJECT])
+
+
+@irdl_op_definition
+class GetAttrOp(IRDLOperation):
+    """`value.attr`."""
+
+    name = "py.getattr"
+
+    value = operand_def(ObjectType)
+    attr = attr_def(StringAttr)
+    res = result_def(ObjectType)
+
+    traits = traits_def(Pure())
+
+    assembly_format = "$attr `of` $value attr-dict"
+
+    def __init__(self, value: SSAValue, attr: str) -> None:
+        super().__init__(
+            operands=[value], attributes={"attr": StringAttr(attr)}, result_types=[OBJECT]
+        )
+
+
+BINARY_OPERATORS = frozenset({"+", "-", "*", "/", "//", "%", "**", "@", "or", "and"})
+
+
+@irdl_op_definition
+class BinaryOp(IRDLOperation):
+    """`lhs op rhs` for a Python binary operator (parenthesised when nested)."""
+
+    name = "py.binary"
+
+    op = attr_def(StringAttr)
+    lhs = operand_def(ObjectType)
+    rhs = operand_def(ObjectType)
+    res = result_def(ObjectType)
+
+    traits = traits_def(Pure())
+
+    assembly_format = "$lhs $op $rhs attr-dict"
+
+    def __init__(self, op: str, lhs: SSAValue, rhs: SSAValue) -> None:
+        super().__init__(
+            operands=[lhs, rhs], attributes={"op": StringAttr(op)}, result_types=[OBJECT]
+        )
+
+    def verify_(self) -> None:
+        if self.op.data not in BINARY_OPERATORS:
+            raise VerifyException(f"'{self.op.data}' is not a Python binary operator")
+
+
+@irdl_op_definition
+class SliceOp(IRDLOperation):
+    """`start:stop:step` inside a subscript; a `unit` constant leaves a part out."""
+
+    name = "py.slice"
+
+    start = operand_def(ObjectType)
+    stop = operand_def(ObjectType)
+    step = operand_def(ObjectType)
+    res = result_def(ObjectType)
+
+    traits = traits_def(Pure())
+
+    assembly_format = "$start `:` $stop `:` $step attr-dict"
+
+    def __init__(self, start: SSAValue, stop: SSAValue, step: SSAValue) -> None:
+        super().__init__(operands=[start, stop, step], result_types=[OBJECT])
+
+    def verify_(self) -> None:
+        for use in self.res.uses:
+            if not isinstance(use.operation, SubscriptOp) or use.index == 0:
+                raise VerifyException("py.slice may only index a py.subscript")
+
+
+@irdl_op_definition
+class ListOp(IRDLOperation):
+    """`[a, b, ...]` (or `(a, b, ...)` with `tuple`) of values."""
+
+    name = "py.list"
+
+    elements = var_operand_def(ObjectType)
+    tuple = opt_attr_def(UnitAttr)
+    res = result_def(ObjectType)
+
+    traits = traits_def(Pure())
+
+    assembly_format = "`[` $elements `]` attr-dict"
+
+    def __init__(self, elements: Sequence[SSAValue], *, as_tuple: bool = False) -> None:
+        super().__init__(
+            operands=[elements],
+            result_types=[OBJECT],
+            attributes={"tuple": UnitAttr() if as_tuple else None},
+        )
+
+
+@irdl_op_definition
+class SubscriptOp(IRDLOperation):
+    """`value[index, ...]`; assigned to a name like a call."""
+
+    name = "py.subscript"
+
+    value = operand_def(ObjectType)
+    indices = var_operand_def(ObjectType)
+    res = result_def(ObjectType)
+
+    traits = traits_def(Pure())
+
+    assembly_format = "$value `[` $indices `]` attr-dict"
+
+    def __init__(self, value: SSAValue, indices: Sequence[SSAValue]) -> None:
+        super().__init__(operands=[value, indices], result_types=[OBJECT])
+
+
+PY = Dialect(
+    "py",
+    [
+        ModuleOp,
+        CommentOp,
+        ImportOp,
+        FromImportOp,
+        ClassOp,
+        FuncOp,
+        ReturnOp,
+        CallOp,
+        MethodCallOp,
+        AssignOp,
+        SetAttrOp,
+        BufferOp,
+        VerbatimOp,
+        ConstantOp,
+        NameOp,
+        GetAttrOp,
+        BinaryOp,
+        SliceOp,
+        ListOp,
+        SubscriptOp,
+    ],
+    [ObjectType],
+)

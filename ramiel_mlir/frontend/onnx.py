@@ -1,0 +1,394 @@
+"""
+The ONNX frontend: an `.onnx` file in, a `dfg.graph` module out.
+
+It loads the model (external data stays on disk), fixes symbolic dimensions from
+`--input-shape`, runs ONNX shape inference so that every value has a static type,
+and maps each ONNX node to one `dfg.node` located at its ONNX node name. Whatever
+it cannot represent faithfully is a `RamielError` naming the node.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import IO, ClassVar
+
+import onnx
+from google.protobuf.message import DecodeError
+from onnx import AttributeProto, ModelProto, NodeProto, TensorProto, ValueInfoProto
+from xdsl.context import Context
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    DenseArrayBase,
+    FloatAttr,
+    IntegerAttr,
+    ModuleOp,
+    NameLoc,
+    NoneAttr,
+    NoneType,
+    StringAttr,
+    TensorType,
+    f32,
+    i64,
+)
+from xdsl.ir import Attribute, Block, SSAValue
+from xdsl.utils.exceptions import VerifyException
+from xdsl.utils.frontend import Frontend
+
+from ramiel_mlir.backend.ops import is_supported
+from ramiel_mlir.diagnostics import RamielError
+from ramiel_mlir.dialects.dfg import (
+    DEFAULT_DOMAIN,
+    GraphOp,
+    NodeOp,
+    NoneOp,
+    OutputOp,
+    WeightOp,
+)
+from ramiel_mlir.tensors import dense_from_numpy, element_type_from_onnx, numpy_from_onnx
+from ramiel_mlir.weights import INLINE_LIMIT
+
+_INVALID_NAME_CHARS = re.compile(r"[^\w$.-]")
+
+
+def parse_input_shapes(specs: Sequence[str]) -> dict[str, list[int]]:
+    """Parse `name=d0,d1,...` specs (the `--input-shape` option) into a mapping."""
+    shapes: dict[str, list[int]] = {}
+    for spec in specs:
+        name, sep, dims = spec.rpartition("=")
+        try:
+            shape = [int(d) for d in dims.split(",")] if dims else []
+        except ValueError:
+            shape = None
+        if not sep or not name or shape is None or any(d <= 0 for d in shape):
+            raise RamielError(
+                f"invalid --input-shape '{spec}': expected NAME=D0,D1,... with "
+                "positive integer dimensions"
+            )
+        shapes[name] = shape
+    return shapes
+
+
+def load_model(path: str) -> ModelProto:
+    """Read and check an ONNX model file; errors name the file."""
+    try:
+        model = onnx.load(path, load_external_data=False)
+    except FileNotFoundError:
+        raise RamielError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise RamielError(f"{path}: is a directory, not an ONNX model") from None
+    except (DecodeError, RuntimeWarning, ValueError) as error:
+        raise RamielError(f"{path}: not a valid ONNX model ({error})") from None
+    if not model.graph.node and not model.graph.output:
+        raise RamielError(f"{path}: not a valid ONNX model (empty graph)")
+    try:
+        onnx.checker.check_model(model)
+    except onnx.checker.ValidationError as error:
+        first_line = str(error).strip().splitlines()[0]
+        raise RamielError(f"{path}: invalid ONNX model: {first_line}") from None
+    return model
+
+
+def import_onnx(
+    path: str, input_shapes: Mapping[str, Sequence[int]] | None = None
+) -> ModuleOp:
+    """Import the ONNX model at `path` as a module holding one `dfg.graph`."""
+    path = os.path.abspath(path)
+    model = load_model(path)
+    _fix_input_shapes(model, path, dict(input_shapes or {}))
+    model = _infer_shapes(model, path)
+    return _GraphBuilder(model, path).build()
+
+
+def _graph_inputs(model: ModelProto) -> list[ValueInfoProto]:
+    """The real graph inputs (old IR versions also list initializers as inputs)."""
+    initializers = {t.name for t in model.graph.initializer}
+    return [i for i in model.graph.input if i.name not in initializers]
+
+
+def _fix_input_shapes(
+    model: ModelProto, path: str, shapes: dict[str, Sequence[int]]
+) -> None:
+    """Give every graph input a static shape, from the model or from `shapes`."""
+    inputs = {i.name: i for i in _graph_inputs(model)}
+    for name in shapes:
+        if name not in inputs:
+            raise RamielError(
+                f"--input-shape names '{name}', which is not an input of {path} "
+                f"(inputs: {', '.join(inputs) or 'none'})"
+            )
+    changed = False
+    for name, value in inputs.items():
+        if not value.type.HasField("tensor_type"):
+            raise RamielError(f"{path}: input '{name}' is not a tensor")
+        dims = value.type.tensor_type.shape.dim
+        if name in shapes:
+            shape = shapes[name]
+            if len(shape) != len(dims) and value.type.tensor_type.HasField("shape"):
+                raise RamielError(
+                    f"--input-shape gives {len(shape)} dimensions for '{name}', "
+                    f"which has rank {len(dims)}"
+                )
+            for dim, size in zip(dims, shape, strict=False):
+                if dim.HasField("dim_value") and dim.dim_value != size:
+                    raise RamielError(
+                        f"--input-shape gives {list(shape)} for '{name}', whose "
+                        f"dimension {dim.dim_value} is fixed by the model"
+                    )
+            value.type.tensor_type.shape.ClearField("dim")
+            for size in shape:
+                value.type.tensor_type.shape.dim.add().dim_value = size
+            changed = True
+            continue
+        unknown = [
+            dim.dim_param or "?" for dim in dims if not dim.HasField("dim_value")
+        ]
+        if unknown or not value.type.tensor_type.HasField("shape"):
+            raise RamielError(
+                f"{path}: input '{name}' has unknown dimensions "
+                f"({', '.join(unknown) or 'no shape'}); fix them with "
+                f"--input-shape {name}=D0,D1,..."
+            )
+    if changed:
+        # Intermediate shapes recorded by the exporter may still be symbolic:
+        # drop them and let shape inference recompute them from the fixed inputs.
+        del model.graph.value_info[:]
+        for output in model.graph.output:
+            output.type.tensor_type.ClearField("shape")
+
+
+def _infer_shapes(model: ModelProto, path: str) -> ModelProto:
+    try:
+        return onnx.shape_inference.infer_shapes(
+            model, check_type=True, strict_mode=True, data_prop=True
+        )
+    except (onnx.shape_inference.InferenceError, onnx.checker.ValidationError) as e:
+        message = " ".join(str(e).split())
+        raise RamielError(f"{path}: shape inference failed: {message}") from None
+
+
+def _valid_name(name: str) -> str | None:
+    """An SSA name hint for an ONNX value name, None if nothing usable is left."""
+    cleaned = _INVALID_NAME_CHARS.sub("_", name)
+    if not cleaned:
+        return None
+    return cleaned if not cleaned[0].isdigit() else f"v{cleaned}"
+
+
+@dataclass
+class _GraphBuilder:
+    """Builds the `dfg.graph` of one shape-inferred ONNX model."""
+
+    model: ModelProto
+    path: str
+    values: dict[str, SSAValue] = field(default_factory=dict[str, SSAValue])
+    types: dict[str, TensorType] = field(default_factory=dict[str, TensorType])
+    none: SSAValue | None = None
+
+    def build(self) -> ModuleOp:
+        graph_proto = self.model.graph
+        for info in [
+            *graph_proto.input,
+            *graph_proto.value_info,
+            *graph_proto.output,
+        ]:
+            if (t := self._static_type(info)) is not None:
+                self.types[info.name] = t
+        inputs = _graph_inputs(self.model)
+        input_types = [self._require_type(i.name, "graph input") for i in inputs]
+        output_types = [
+            self._require_type(o.name, "graph output") for o in graph_proto.output
+        ]
+        graph = GraphOp(
+            _valid_name(graph_proto.name) or "main",
+            input_types,
+            output_types,
+            input_names=[i.name for i in inputs],
+            output_names=[o.name for o in graph_proto.output],
+            source=os.path.basename(self.path),
+        )
+        block = graph.block
+        for value, info in zip(block.args, inputs, strict=True):
+            value.name_hint = _valid_name(info.name)
+            self.values[info.name] = value
+        for tensor in graph_proto.initializer:
+            self._add_weight(block, tensor)
+        for node in graph_proto.node:
+            self._add_node(block, node)
+        outputs = [self._use(o.name, "graph output") for o in graph_proto.output]
+        block.add_op(OutputOp(outputs))
+        module = ModuleOp([graph])
+        try:
+            module.verify()
+        except VerifyException as error:
+            raise RamielError(f"{self.path}: {error}") from None
+        return module
+
+    def _static_type(self, info: ValueInfoProto) -> TensorType | None:
+        tensor = info.type.tensor_type
+        if not info.type.HasField("tensor_type") or not tensor.HasField("shape"):
+            return None
+        if any(not d.HasField("dim_value") for d in tensor.shape.dim):
+            return None
+        element = element_type_from_onnx(tensor.elem_type)
+        if element is None:
+            raise RamielError(
+                f"{self.path}: value '{info.name}' has element type "
+                f"{TensorProto.DataType.Name(tensor.elem_type)}, which is not supported"
+            )
+        return TensorType(element, [d.dim_value for d in tensor.shape.dim])
+
+    def _require_type(self, name: str, what: str) -> TensorType:
+        if name not in self.types:
+            raise RamielError(
+                f"{self.path}: cannot infer a static shape for {what} '{name}'"
+            )
+        return self.types[name]
+
+    def _use(self, name: str, user: str) -> SSAValue:
+        if name not in self.values:
+            raise RamielError(
+                f"{self.path}: {user} uses '{name}', which no earlier node, input "
+                "or initializer defines (the graph is not topologically sorted, "
+                "has a cycle, or names a missing value)"
+            )
+        return self.values[name]
+
+    def _add_weight(self, block: Block, tensor: TensorProto, name: str = "") -> None:
+        name = name or tensor.name
+        element = element_type_from_onnx(tensor.data_type)
+        if element is None:
+            raise RamielError(
+                f"{self.path}: initializer '{name}' has element type "
+                f"{TensorProto.DataType.Name(tensor.data_type)}, which is not supported"
+            )
+        result_type = TensorType(element, list(tensor.dims))
+        count = 1
+        for dim in tensor.dims:
+            count *= dim
+        if count <= INLINE_LIMIT and tensor.data_location != TensorProto.EXTERNAL:
+            value = dense_from_numpy(numpy_from_onnx(tensor), element)
+            op = WeightOp(name, result_type, value=value)
+        else:
+            op = WeightOp(name, result_type, file=self.path)
+        op.result.name_hint = _valid_name(name)
+        block.add_op(op)
+        self.values[name] = op.result
+        self.types[name] = result_type
+
+    def _add_node(self, block: Block, node: NodeProto) -> None:
+        where = f"node '{node.name or node.output[0]}' ({node.op_type})"
+        domain = "" if node.domain == "ai.onnx" else node.domain
+        if domain != DEFAULT_DOMAIN or not is_supported(node.op_type):
+            qualified = f"{node.domain}::{node.op_type}" if domain else node.op_type
+            raise RamielError(
+                f"{self.path}: {where}: operator '{qualified}' is not supported"
+            )
+        if node.op_type == "Constant" and self._add_large_constant(block, node):
+            return
+        operands = [self._operand(block, name, where) for name in node.input]
+        result_types = [
+            self._require_type(name, f"output '{name}' of {where}")
+            if name
+            else NoneType()
+            for name in node.output
+        ]
+        op = NodeOp(
+            node.op_type,
+            operands,
+            result_types,
+            opset=self._opset(domain),
+            attrs={a.name: self._attribute(a, where) for a in node.attribute},
+        )
+        op.location = NameLoc(StringAttr(node.name or node.output[0]), NoneAttr())
+        for result, name in zip(op.outputs, node.output, strict=True):
+            if name:
+                result.name_hint = _valid_name(name)
+                self.values[name] = result
+        block.add_op(op)
+
+    def _add_large_constant(self, block: Block, node: NodeProto) -> bool:
+        """Import a Constant too large to print inline as a weight read from file."""
+        for attr in node.attribute:
+            if attr.name == "value" and attr.HasField("t"):
+                count = 1
+                for dim in attr.t.dims:
+                    count *= dim
+                if count > INLINE_LIMIT:
+                    self._add_weight(block, attr.t, node.output[0])
+                    return True
+        return False
+
+    def _operand(self, block: Block, name: str, where: str) -> SSAValue:
+        if name:
+            return self._use(name, where)
+        if self.none is None:
+            none_op = NoneOp()
+            if block.first_op is None:
+                block.add_op(none_op)
+            else:
+                block.insert_op_before(none_op, block.first_op)
+            self.none = none_op.result
+        return self.none
+
+    def _opset(self, domain: str) -> int:
+        for entry in self.model.opset_import:
+            if entry.domain in ("", "ai.onnx") and domain == DEFAULT_DOMAIN:
+                return entry.version
+            if entry.domain == domain:
+                return entry.version
+        raise RamielError(f"{self.path}: the model imports no opset for '{domain}'")
+
+    def _attribute(self, attr: AttributeProto, where: str) -> Attribute:
+        kind = attr.type
+        if kind == AttributeProto.INT:
+            return IntegerAttr(attr.i, i64)
+        if kind == AttributeProto.FLOAT:
+            return FloatAttr(attr.f, f32)
+        if kind == AttributeProto.STRING:
+            return StringAttr(attr.s.decode("utf-8", "replace"))
+        if kind == AttributeProto.INTS:
+            return DenseArrayBase.from_list(i64, list(attr.ints))
+        if kind == AttributeProto.FLOATS:
+            return DenseArrayBase.from_list(f32, list(attr.floats))
+        if kind == AttributeProto.STRINGS:
+            return ArrayAttr(StringAttr(s.decode("utf-8", "replace")) for s in attr.strings)
+        if kind == AttributeProto.TENSOR:
+            return self._tensor_attribute(attr.t, attr.name, where)
+        if kind == AttributeProto.TENSORS:
+            return ArrayAttr(self._tensor_attribute(t, attr.name, where) for t in attr.tensors)
+        construct = {
+            AttributeProto.GRAPH: "a subgraph",
+            AttributeProto.GRAPHS: "subgraphs",
+        }.get(kind, f"an attribute of type {AttributeProto.AttributeType.Name(kind)}")
+        raise RamielError(
+            f"{self.path}: {where}: attribute '{attr.name}' is {construct}, "
+            "which is not supported"
+        )
+
+    def _tensor_attribute(self, tensor: TensorProto, name: str, where: str) -> Attribute:
+        element = element_type_from_onnx(tensor.data_type)
+        if element is None:
+            raise RamielError(
+                f"{self.path}: {where}: tensor attribute '{name}' has element type "
+                f"{TensorProto.DataType.Name(tensor.data_type)}, which is not supported"
+            )
+        return dense_from_numpy(numpy_from_onnx(tensor, os.path.dirname(self.path)), element)
+
+
+@dataclass(frozen=True)
+class OnnxFrontend(Frontend):
+    """The `onnx` frontend: imports `.onnx` files (chosen by file extension)."""
+
+    name: ClassVar[str] = "onnx"
+
+    input_shape: tuple[str, ...] = ()
+    """Shapes for symbolic input dimensions, each `name=d0,d1,...`."""
+
+    def parse(self, ctx: Context, input: IO[bytes], input_name: str) -> ModuleOp:
+        input.close()
+        if input_name == "stdin":
+            raise RamielError("ONNX input must be a file path, not standard input")
+        return import_onnx(input_name, parse_input_shapes(self.input_shape))

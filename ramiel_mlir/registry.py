@@ -1,0 +1,88 @@
+"""
+Lazy registries of the project's dialects, passes and targets.
+
+Each entry is a function that imports what it names, so that `ramiel-opt` starts
+fast and imports neither torch nor onnx for a job that does not need them.
+"""
+
+from collections.abc import Callable
+
+from xdsl.ir import Dialect
+from xdsl.passes import ModulePass
+from xdsl.utils.target import Target
+
+
+def get_all_dialects() -> dict[str, Callable[[], Dialect]]:
+    """The dialects ramiel-opt parses: builtin and the project's own."""
+
+    def get_builtin() -> Dialect:
+        from xdsl.dialects.builtin import Builtin
+
+        return Builtin
+
+    def get_dfg() -> Dialect:
+        from ramiel_mlir.dialects.dfg import DFG
+
+        return DFG
+
+    def get_py() -> Dialect:
+        from ramiel_mlir.dialects.py import PY
+
+        return PY
+
+    return {"builtin": get_builtin, "dfg": get_dfg, "py": get_py}
+
+
+def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
+    """Pass name -> a function returning the pass class."""
+
+    def get_canonicalize() -> type[ModulePass]:
+        from xdsl.transforms.canonicalize import CanonicalizePass
+
+        return CanonicalizePass
+
+    def get_convert_dfg_to_py() -> type[ModulePass]:
+        from ramiel_mlir.transforms.convert_dfg_to_py import ConvertDfgToPyPass
+
+        return ConvertDfgToPyPass
+
+    def get_cse() -> type[ModulePass]:
+        from xdsl.transforms.common_subexpression_elimination import (
+            CommonSubexpressionElimination,
+        )
+
+        return CommonSubexpressionElimination
+
+    def get_dce() -> type[ModulePass]:
+        from xdsl.transforms.dead_code_elimination import DeadCodeElimination
+
+        return DeadCodeElimination
+
+    def get_fold_constants() -> type[ModulePass]:
+        from ramiel_mlir.transforms.fold_constants import FoldConstantsPass
+
+        return FoldConstantsPass
+
+    return {
+        "canonicalize": get_canonicalize,
+        "convert-dfg-to-py": get_convert_dfg_to_py,
+        "cse": get_cse,
+        "dce": get_dce,
+        "fold-constants": get_fold_constants,
+    }
+
+
+def get_all_targets() -> dict[str, Callable[[], type[Target]]]:
+    """Target name -> a function returning the target class."""
+
+    def get_mlir() -> type[Target]:
+        from xdsl.universe import Universe
+
+        return Universe.get_multiverse().all_targets["mlir"]()
+
+    def get_python() -> type[Target]:
+        from ramiel_mlir.backend.python_target import PythonTarget
+
+        return PythonTarget
+
+    return {"mlir": get_mlir, "python": get_python}

@@ -1,0 +1,86 @@
+"""
+Tensor data that lives outside the IR text.
+
+A `dfg.weight` either holds a small value inline or names a file: an ONNX model
+(the tensor is the initializer or `Constant` output called `weight_name`) or a
+`.npy` blob written by the constant folder into a content-addressed store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ramiel_mlir.diagnostics import RamielError
+from ramiel_mlir.tensors import numpy_from_dense, numpy_from_onnx
+
+if TYPE_CHECKING:
+    from onnx import TensorProto
+
+    from ramiel_mlir.dialects.dfg import WeightOp
+
+INLINE_LIMIT = 16
+"""Constants with at most this many elements are written inline in the IR."""
+
+
+def blob_dir() -> Path:
+    """The store of folded constants: `$RAMIEL_CACHE_DIR`, else ~/.cache/ramiel-mlir."""
+    root = os.environ.get("RAMIEL_CACHE_DIR") or Path.home() / ".cache" / "ramiel-mlir"
+    return Path(root) / "blobs"
+
+
+def store_blob(array: np.ndarray) -> str:
+    """Write `array` to the blob store (named by its content) and return the path."""
+    array = np.ascontiguousarray(array)
+    digest = hashlib.sha256()
+    digest.update(f"{array.dtype.str}{array.shape}".encode())
+    digest.update(array.tobytes())
+    path = blob_dir() / f"{digest.hexdigest()[:32]}.npy"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        with partial.open("wb") as stream:
+            np.save(stream, array)
+        partial.replace(path)
+    return str(path)
+
+
+@cache
+def _onnx_tensors(path: str, mtime: float) -> dict[str, TensorProto]:
+    """The initializers and Constant values of an ONNX model file, by name."""
+    import onnx
+
+    model = onnx.load(path, load_external_data=False)
+    tensors = {t.name: t for t in model.graph.initializer}
+    for node in model.graph.node:
+        if node.op_type == "Constant":
+            for attr in node.attribute:
+                if attr.name == "value" and attr.HasField("t"):
+                    tensors[node.output[0]] = attr.t
+    return tensors
+
+
+def load_tensor(file: str, name: str) -> np.ndarray:
+    """The tensor `name` stored in `file` (an ONNX model or a `.npy` blob)."""
+    try:
+        if file.endswith(".npy"):
+            return np.load(file)
+        tensors = _onnx_tensors(file, os.path.getmtime(file))
+    except OSError as error:
+        raise RamielError(f"cannot read weight '{name}' from {file}: {error}") from None
+    if name not in tensors:
+        raise RamielError(f"weight '{name}' is not in {file}")
+    return numpy_from_onnx(tensors[name], os.path.dirname(file))
+
+
+def weight_value(op: WeightOp) -> np.ndarray:
+    """The data of a `dfg.weight`, inline or from its file."""
+    if op.value is not None:
+        return numpy_from_dense(op.value)
+    assert op.file is not None
+    return load_tensor(op.file.data, op.weight_name.data)

@@ -122,9 +122,7 @@ class RamielOptMain(xDSLOptMain):
             chunk.close()
             if self.args.input_file is None:
                 raise RamielError("ONNX input must be a file path, not standard input")
-            return import_onnx(
-                self.args.input_file, parse_input_shapes(self.args.input_shape)
-            )
+            return import_onnx(self.args.input_file, parse_input_shapes(self.args.input_shape))
         return super().parse_chunk(chunk, file_extension, start_offset)
 
     def apply_passes(self, prog: ModuleOp) -> None:

@@ -60,8 +60,10 @@ class PyBuilder:
         """`arg` itself if it is a value, else a constant holding it."""
         if isinstance(arg, SSAValue):
             return arg
-        if isinstance(arg, Sequence) and not isinstance(arg, str) and any(
-            isinstance(a, SSAValue) for a in arg
+        if (
+            isinstance(arg, Sequence)
+            and not isinstance(arg, str)
+            and any(isinstance(a, SSAValue) for a in arg)
         ):
             return self.list([self.value(a) for a in arg])
         return self.add(py.ConstantOp(literal_attr(arg))).res
@@ -113,9 +115,7 @@ class PyBuilder:
     def subscript(self, value: SSAValue, indices: Sequence[Arg | slice]) -> SSAValue:
         """`value[i, j:k, ...]`; Python `slice` objects become `py.slice`."""
         index_values = [
-            self.add(
-                py.SliceOp(self.value(i.start), self.value(i.stop), self.value(i.step))
-            ).res
+            self.add(py.SliceOp(self.value(i.start), self.value(i.stop), self.value(i.step))).res
             if isinstance(i, slice)
             else self.value(i)
             for i in indices

@@ -75,9 +75,7 @@ class NodeContext:
 
     def error(self, message: str) -> NoReturn:
         """Fail the lowering with a message that names the node."""
-        raise RamielError(
-            f"node '{self.node.node_name}' ({self.node.op_type.data}): {message}"
-        )
+        raise RamielError(f"node '{self.node.node_name}' ({self.node.op_type.data}): {message}")
 
     def unsupported(self, what: str) -> NoReturn:
         """Fail for a valid ONNX construct that the compiler does not handle."""

@@ -87,7 +87,7 @@ class GraphLowering:
         assert isinstance(output, dfg.OutputOp)
         return [arg(v) for v in output.outputs]
 
-    def _lower_node(self, node: dfg.NodeOp, b: PyBuilder, arg) -> None:  # noqa: ANN001
+    def _lower_node(self, node: dfg.NodeOp, b: PyBuilder, arg) -> None:
         lower = LOWERINGS.get(node.op_type.data)
         ctx = NodeContext(node, b, arg, self.constant)
         if lower is None or node.onnx_domain != dfg.DEFAULT_DOMAIN:
@@ -97,9 +97,7 @@ class GraphLowering:
         results = list(lower(ctx))
         if len(results) < len(node.outputs):
             results += [None] * (len(node.outputs) - len(results))
-        created = {
-            r for op in _ops_after(b, first) for r in op.results
-        }
+        created = {r for op in _ops_after(b, first) for r in op.results}
         for onnx_value, result in zip(node.outputs, results, strict=True):
             if result is None:
                 if onnx_value.uses:
@@ -110,7 +108,7 @@ class GraphLowering:
             self.values[onnx_value] = result
 
 
-def _ops_after(b: PyBuilder, first):  # noqa: ANN001, ANN202
+def _ops_after(b: PyBuilder, first):
     op = first.next_op if first is not None else b.block.first_op
     while op is not None:
         yield op
@@ -128,9 +126,7 @@ def lower_graph(graph: dfg.GraphOp) -> py.ModuleOp:
     top.add(py.ImportOp("torch.nn.functional", "F"))
     here = top.add(py.CallOp("Path", [top.name("__file__")])).res[0]
     here.owner.attributes["inline"] = UnitAttr()
-    weights_path = top.add(
-        py.AssignOp(top.method(here, "with_suffix", ".weights.pt"))
-    ).res
+    weights_path = top.add(py.AssignOp(top.method(here, "with_suffix", ".weights.pt"))).res
     weights_path.name_hint = "WEIGHTS_PATH"
     with_suffix = weights_path.owner.operands[0].owner
     with_suffix.attributes["inline"] = UnitAttr()
@@ -186,9 +182,7 @@ def lower_graph(graph: dfg.GraphOp) -> py.ModuleOp:
     path = load.body.block.args[0]
     instance = load_b.call("Model")
     instance.name_hint = "model"
-    state = load_b.call(
-        "torch.load", load_b.binary("or", path, weights_path), weights_only=True
-    )
+    state = load_b.call("torch.load", load_b.binary("or", path, weights_path), weights_only=True)
     state.name_hint = "state"
     load_b.statement(instance, "load_state_dict", state)
     load_b.add(py.ReturnOp([load_b.method(instance, "eval")]))
@@ -196,7 +190,7 @@ def lower_graph(graph: dfg.GraphOp) -> py.ModuleOp:
     return module
 
 
-def _inline_single_use(block) -> None:  # noqa: ANN001
+def _inline_single_use(block) -> None:
     """Print `return model.eval()` rather than binding a name used once at once."""
     last = block.last_op
     if isinstance(last, py.ReturnOp):

@@ -217,16 +217,14 @@ class PythonPrinter:
 
     def _print_assignment(self, op: Operation) -> None:
         value = self._render(op)
-        if not op.results or all(not r.uses for r in op.results) and not isinstance(
-            op, py.AssignOp
+        if not op.results or (
+            all(not r.uses for r in op.results) and not isinstance(op, py.AssignOp)
         ):
             targets = ""
         else:
             targets = ", ".join(self._bind(r) for r in op.results) + " = "
         line = targets + value
-        if len(line) + 4 * self.indent > MAX_LINE and isinstance(
-            op, py.CallOp | py.MethodCallOp
-        ):
+        if len(line) + 4 * self.indent > MAX_LINE and isinstance(op, py.CallOp | py.MethodCallOp):
             head, args = self._call_parts(op)
             self._line(f"{targets}{head}(")
             with self._indented():
@@ -265,9 +263,7 @@ class PythonPrinter:
         if value in self.names:
             return self.names[value]
         owner = value.owner
-        if isinstance(owner, Operation) and (
-            isinstance(owner, _INLINE) or _is_inline_call(owner)
-        ):
+        if isinstance(owner, Operation) and (isinstance(owner, _INLINE) or _is_inline_call(owner)):
             text = self._render(owner)
             if nested and isinstance(owner, py.BinaryOp):
                 return f"({text})"

@@ -124,9 +124,7 @@ class GraphOp(IRDLOperation):
             (self.output_names, len(self.function_type.outputs)),
         ):
             if field is not None and len(field) != count:
-                raise VerifyException(
-                    f"dfg.graph has {len(field)} names for {count} values"
-                )
+                raise VerifyException(f"dfg.graph has {len(field)} names for {count} values")
 
     @classmethod
     def parse(cls, parser: Parser) -> GraphOp:
@@ -194,9 +192,7 @@ class WeightOp(IRDLOperation):
 
     traits = traits_def(Pure(), ConstantLike())
 
-    assembly_format = (
-        "$weight_name (`from` $file^)? ($value^)? attr-dict `:` type($result)"
-    )
+    assembly_format = "$weight_name (`from` $file^)? ($value^)? attr-dict `:` type($result)"
 
     def __init__(
         self,
@@ -218,7 +214,7 @@ class WeightOp(IRDLOperation):
     def verify_(self) -> None:
         if (self.file is None) == (self.value is None):
             raise VerifyException(
-                "dfg.weight needs exactly one of `from \"file\"` or an inline value"
+                'dfg.weight needs exactly one of `from "file"` or an inline value'
             )
         if self.value is not None and self.value.type != self.result.type:
             raise VerifyException(
@@ -316,9 +312,7 @@ class NodeOp(IRDLOperation):
                 f"'{domain}' at opset {self.opset.value.data}"
             )
         _check_count("inputs", len(self.inputs), schema.min_input, schema.max_input)
-        _check_count(
-            "outputs", len(self.outputs), schema.min_output, schema.max_output
-        )
+        _check_count("outputs", len(self.outputs), schema.min_output, schema.max_output)
         for index, operand in enumerate(self.inputs):
             if not isinstance(operand.type, TensorType | NoneType):
                 raise VerifyException(

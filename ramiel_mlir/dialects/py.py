@@ -30,7 +30,15 @@ from xdsl.dialects.builtin import (
     TensorType,
     UnitAttr,
 )
-from xdsl.ir import Attribute, Block, Dialect, ParametrizedAttribute, Region, SSAValue, TypeAttribute
+from xdsl.ir import (
+    Attribute,
+    Block,
+    Dialect,
+    ParametrizedAttribute,
+    Region,
+    SSAValue,
+    TypeAttribute,
+)
 from xdsl.irdl import (
     IRDLOperation,
     attr_def,
@@ -124,9 +132,7 @@ class FromImportOp(IRDLOperation):
     assembly_format = "$module $names attr-dict"
 
     def __init__(self, module: str, names: Sequence[str]):
-        super().__init__(
-            attributes={"module": StringAttr(module), "names": _strings(names)}
-        )
+        super().__init__(attributes={"module": StringAttr(module), "names": _strings(names)})
 
 
 @irdl_op_definition
@@ -144,9 +150,7 @@ class ClassOp(IRDLOperation):
 
     assembly_format = "$sym_name `(` $bases `)` attr-dict-with-keyword $body"
 
-    def __init__(
-        self, name: str, bases: Sequence[str], doc: str | None = None
-    ) -> None:
+    def __init__(self, name: str, bases: Sequence[str], doc: str | None = None) -> None:
         super().__init__(
             attributes={
                 "sym_name": StringAttr(name),
@@ -254,8 +258,7 @@ class CallOp(IRDLOperation):
     res = var_result_def(ObjectType)
 
     assembly_format = (
-        "$callee `(` $args `)` (`keywords` $keywords^)? attr-dict "
-        "`:` functional-type($args, $res)"
+        "$callee `(` $args `)` (`keywords` $keywords^)? attr-dict `:` functional-type($args, $res)"
     )
 
     def __init__(
@@ -315,12 +318,8 @@ def _verify_call(
     op: IRDLOperation, args: Sequence[SSAValue], keywords: ArrayAttr[StringAttr]
 ) -> None:
     if len(keywords) > len(args):
-        raise VerifyException(
-            f"{op.name} has {len(keywords)} keywords for {len(args)} arguments"
-        )
-    if "inline" in op.attributes and (
-        len(op.results) != 1 or not op.results[0].has_one_use()
-    ):
+        raise VerifyException(f"{op.name} has {len(keywords)} keywords for {len(args)} arguments")
+    if "inline" in op.attributes and (len(op.results) != 1 or not op.results[0].has_one_use()):
         raise VerifyException(f"an inline {op.name} must have exactly one use")
 
 
@@ -352,9 +351,7 @@ class SetAttrOp(IRDLOperation):
     assembly_format = "$attr `of` $target `=` $value attr-dict"
 
     def __init__(self, target: SSAValue, attr: str, value: SSAValue) -> None:
-        super().__init__(
-            operands=[target, value], attributes={"attr": StringAttr(attr)}
-        )
+        super().__init__(operands=[target, value], attributes={"attr": StringAttr(attr)})
 
 
 @irdl_op_definition
@@ -376,8 +373,7 @@ class BufferOp(IRDLOperation):
     value = opt_attr_def(Attribute)
 
     assembly_format = (
-        "$buffer_name `of` $module `:` $tensor_type `=` $key (`from` $file^)? "
-        "($value^)? attr-dict"
+        "$buffer_name `of` $module `:` $tensor_type `=` $key (`from` $file^)? ($value^)? attr-dict"
     )
 
     def __init__(
@@ -403,9 +399,7 @@ class BufferOp(IRDLOperation):
 
     def verify_(self) -> None:
         if (self.file is None) == (self.value is None):
-            raise VerifyException(
-                "py.buffer needs exactly one of `from \"file\"` or an inline value"
-            )
+            raise VerifyException('py.buffer needs exactly one of `from "file"` or an inline value')
 
 
 @irdl_op_definition

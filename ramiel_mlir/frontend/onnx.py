@@ -91,9 +91,7 @@ def load_model(path: str) -> ModelProto:
     return model
 
 
-def import_onnx(
-    path: str, input_shapes: Mapping[str, Sequence[int]] | None = None
-) -> ModuleOp:
+def import_onnx(path: str, input_shapes: Mapping[str, Sequence[int]] | None = None) -> ModuleOp:
     """Import the ONNX model at `path` as a module holding one `dfg.graph`."""
     path = os.path.abspath(path)
     model = load_model(path)
@@ -108,9 +106,7 @@ def _graph_inputs(model: ModelProto) -> list[ValueInfoProto]:
     return [i for i in model.graph.input if i.name not in initializers]
 
 
-def _fix_input_shapes(
-    model: ModelProto, path: str, shapes: dict[str, Sequence[int]]
-) -> None:
+def _fix_input_shapes(model: ModelProto, path: str, shapes: dict[str, Sequence[int]]) -> None:
     """Give every graph input a static shape, from the model or from `shapes`."""
     inputs = {i.name: i for i in _graph_inputs(model)}
     for name in shapes:
@@ -142,9 +138,7 @@ def _fix_input_shapes(
                 value.type.tensor_type.shape.dim.add().dim_value = size
             changed = True
             continue
-        unknown = [
-            dim.dim_param or "?" for dim in dims if not dim.HasField("dim_value")
-        ]
+        unknown = [dim.dim_param or "?" for dim in dims if not dim.HasField("dim_value")]
         if unknown or not value.type.tensor_type.HasField("shape"):
             raise RamielError(
                 f"{path}: input '{name}' has unknown dimensions "
@@ -198,9 +192,7 @@ class _GraphBuilder:
                 self.types[info.name] = t
         inputs = _graph_inputs(self.model)
         input_types = [self._require_type(i.name, "graph input") for i in inputs]
-        output_types = [
-            self._require_type(o.name, "graph output") for o in graph_proto.output
-        ]
+        output_types = [self._require_type(o.name, "graph output") for o in graph_proto.output]
         graph = GraphOp(
             _valid_name(graph_proto.name) or "main",
             input_types,
@@ -242,9 +234,7 @@ class _GraphBuilder:
 
     def _require_type(self, name: str, what: str) -> TensorType:
         if name not in self.types:
-            raise RamielError(
-                f"{self.path}: cannot infer a static shape for {what} '{name}'"
-            )
+            raise RamielError(f"{self.path}: cannot infer a static shape for {what} '{name}'")
         return self.types[name]
 
     def _use(self, name: str, user: str) -> SSAValue:
@@ -283,16 +273,12 @@ class _GraphBuilder:
         domain = "" if node.domain == "ai.onnx" else node.domain
         if domain != DEFAULT_DOMAIN or not is_supported(node.op_type):
             qualified = f"{node.domain}::{node.op_type}" if domain else node.op_type
-            raise RamielError(
-                f"{self.path}: {where}: operator '{qualified}' is not supported"
-            )
+            raise RamielError(f"{self.path}: {where}: operator '{qualified}' is not supported")
         if node.op_type == "Constant" and self._add_large_constant(block, node):
             return
         operands = [self._operand(block, name, where) for name in node.input]
         result_types = [
-            self._require_type(name, f"output '{name}' of {where}")
-            if name
-            else NoneType()
+            self._require_type(name, f"output '{name}' of {where}") if name else NoneType()
             for name in node.output
         ]
         op = NodeOp(
@@ -364,8 +350,7 @@ class _GraphBuilder:
             AttributeProto.GRAPHS: "subgraphs",
         }.get(kind, f"an attribute of type {AttributeProto.AttributeType.Name(kind)}")
         raise RamielError(
-            f"{self.path}: {where}: attribute '{attr.name}' is {construct}, "
-            "which is not supported"
+            f"{self.path}: {where}: attribute '{attr.name}' is {construct}, which is not supported"
         )
 
     def _tensor_attribute(self, tensor: TensorProto, name: str, where: str) -> Attribute:

@@ -1,154 +1,13 @@
-"""
-How each ONNX operator maps to PyTorch: the one place that knows.
-
-Simple ops are rows of tables (`UNARY`, `BINARY`); the rest are small functions
-registered with `@lowering("OpType")`. Each takes a `NodeContext` and returns one
-Python value per ONNX output (None for an output it does not produce). Shapes are
-static, so ONNX's shape arithmetic (Reshape's 0 and -1, auto_pad, negative axes)
-is done here at compile time and the generated code gets plain numbers.
-"""
+"""Neural-network ONNX ops: convolution, pooling, normalization, Gemm, softmax."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TypeAlias
+from collections.abc import Sequence
 
 from xdsl.ir import SSAValue
 
 from ramiel_mlir.backend.context import NodeContext
-
-Lowering: TypeAlias = Callable[[NodeContext], Sequence[SSAValue | None]]
-
-LOWERINGS: dict[str, Lowering] = {}
-"""ONNX op type (default domain) -> its lowering."""
-
-
-def lowering(*op_types: str) -> Callable[[Lowering], Lowering]:
-    """Register a lowering for the given ONNX op types."""
-
-    def register(function: Lowering) -> Lowering:
-        for op_type in op_types:
-            LOWERINGS[op_type] = function
-        return function
-
-    return register
-
-
-def is_supported(op_type: str) -> bool:
-    """Whether the ONNX op type (default domain) can be lowered to PyTorch."""
-    return op_type in LOWERINGS
-
-
-# Element-wise ops that are one torch call on their inputs.
-
-UNARY: dict[str, str] = {
-    "Relu": "torch.relu",
-    "Sigmoid": "torch.sigmoid",
-    "Tanh": "torch.tanh",
-    "Exp": "torch.exp",
-    "Log": "torch.log",
-    "Sqrt": "torch.sqrt",
-    "Abs": "torch.abs",
-    "Neg": "torch.neg",
-    "Reciprocal": "torch.reciprocal",
-    "Erf": "torch.erf",
-    "Floor": "torch.floor",
-    "Ceil": "torch.ceil",
-    "Sin": "torch.sin",
-    "Cos": "torch.cos",
-    "Not": "torch.logical_not",
-}
-
-BINARY: dict[str, str] = {
-    "Add": "torch.add",
-    "Sub": "torch.sub",
-    "Mul": "torch.mul",
-    "Pow": "torch.pow",
-    "Equal": "torch.eq",
-    "Less": "torch.lt",
-    "Greater": "torch.gt",
-    "LessOrEqual": "torch.le",
-    "GreaterOrEqual": "torch.ge",
-    "And": "torch.logical_and",
-    "Or": "torch.logical_or",
-    "Xor": "torch.logical_xor",
-}
-
-
-def _unary(ctx: NodeContext) -> list[SSAValue]:
-    return [ctx.b.call(UNARY[ctx.node.op_type.data], ctx.arg(0))]
-
-
-def _binary(ctx: NodeContext) -> list[SSAValue]:
-    return [ctx.b.call(BINARY[ctx.node.op_type.data], ctx.arg(0), ctx.arg(1))]
-
-
-lowering(*UNARY)(_unary)
-lowering(*BINARY)(_binary)
-
-
-@lowering("Div")
-def _div(ctx: NodeContext) -> list[SSAValue]:
-    element = ctx.out_type().get_element_type()
-    from xdsl.dialects.builtin import IntegerType
-
-    if isinstance(element, IntegerType):
-        return [ctx.b.call("torch.div", ctx.arg(0), ctx.arg(1), rounding_mode="trunc")]
-    return [ctx.b.call("torch.div", ctx.arg(0), ctx.arg(1))]
-
-
-@lowering("Sum", "Max", "Min", "Mean")
-def _variadic(ctx: NodeContext) -> list[SSAValue]:
-    function = {
-        "Sum": "torch.add",
-        "Mean": "torch.add",
-        "Max": "torch.maximum",
-        "Min": "torch.minimum",
-    }[ctx.node.op_type.data]
-    args = ctx.args()
-    result = args[0]
-    for arg in args[1:]:
-        result = ctx.b.call(function, result, arg)
-    if ctx.node.op_type.data == "Mean" and len(args) > 1:
-        result = ctx.b.call("torch.div", result, len(args))
-    if len(args) == 1:
-        result = ctx.b.method(result, "clone")
-    return [result]
-
-
-@lowering("Identity")
-def _identity(ctx: NodeContext) -> list[SSAValue]:
-    return [ctx.arg(0)]
-
-
-@lowering("Dropout")
-def _dropout(ctx: NodeContext) -> list[SSAValue | None]:
-    outputs: list[SSAValue | None] = [ctx.arg(0)]
-    if len(ctx.node.outputs) > 1:
-        mask_type = ctx.out_type(1)
-        outputs.append(
-            ctx.b.call("torch.ones", ctx.out_shape(1), dtype=ctx.dtype(mask_type))
-        )
-    return outputs
-
-
-@lowering("Reshape", "Flatten", "Squeeze", "Unsqueeze")
-def _reshape(ctx: NodeContext) -> list[SSAValue]:
-    # With static shapes every one of these is a reshape to the inferred shape.
-    return [ctx.b.method(ctx.arg(0), "reshape", ctx.out_shape())]
-
-
-@lowering("Transpose")
-def _transpose(ctx: NodeContext) -> list[SSAValue]:
-    rank = ctx.rank(0)
-    perm = ctx.int_list("perm") or list(reversed(range(rank)))
-    return [ctx.b.method(ctx.arg(0), "permute", perm)]
-
-
-@lowering("Concat")
-def _concat(ctx: NodeContext) -> list[SSAValue]:
-    axis = ctx.axis(int(ctx.attr("axis", 0)), ctx.rank(0))  # type: ignore[arg-type]
-    return [ctx.b.call("torch.cat", ctx.args(), dim=axis)]
+from ramiel_mlir.backend.ops import lowering
 
 
 @lowering("Softmax", "LogSoftmax")
@@ -198,8 +57,9 @@ def _spatial(ctx: NodeContext) -> int:
     return ctx.rank(0) - 2
 
 
-def _pads(ctx: NodeContext, kernel: Sequence[int], strides: Sequence[int],
-          dilations: Sequence[int]) -> list[int]:
+def _pads(
+    ctx: NodeContext, kernel: Sequence[int], strides: Sequence[int], dilations: Sequence[int]
+) -> list[int]:
     """ONNX pads [begin..., end...], with auto_pad resolved from the static shapes."""
     spatial = len(kernel)
     auto_pad = str(ctx.attr("auto_pad", "NOTSET"))
@@ -221,8 +81,9 @@ def _pads(ctx: NodeContext, kernel: Sequence[int], strides: Sequence[int],
     return begin + end
 
 
-def _split_pads(ctx: NodeContext, x: SSAValue, pads: list[int],
-                value: float = 0.0) -> tuple[SSAValue, list[int]]:
+def _split_pads(
+    ctx: NodeContext, x: SSAValue, pads: list[int], value: float = 0.0
+) -> tuple[SSAValue, list[int]]:
     """Symmetric pads as a padding argument; asymmetric ones as an explicit F.pad."""
     spatial = len(pads) // 2
     begin, end = pads[:spatial], pads[spatial:]
@@ -282,8 +143,10 @@ def _pool_args(ctx: NodeContext, fill: float) -> tuple[SSAValue, dict[str, objec
     if not torch_ok:
         x, begin = _split_pads(ctx, x, pads, fill)
         if begin != pads[:spatial]:
-            shape = [s + b + e for s, b, e in zip(
-                ctx.in_shape(0)[2:], pads[:spatial], pads[spatial:], strict=True)]
+            shape = [
+                s + b + e
+                for s, b, e in zip(ctx.in_shape(0)[2:], pads[:spatial], pads[spatial:], strict=True)
+            ]
         else:
             shape = ctx.in_shape(0)[2:]
     else:
@@ -356,9 +219,7 @@ def _batch_norm(ctx: NodeContext) -> list[SSAValue | None]:
         ctx.unsupported("spatial=0")
     epsilon = float(ctx.attr("epsilon", 1e-5))  # type: ignore[arg-type]
     x, scale, bias, mean, var = (ctx.arg(i) for i in range(5))
-    result = ctx.b.call(
-        "F.batch_norm", x, mean, var, scale, bias, training=False, eps=epsilon
-    )
+    result = ctx.b.call("F.batch_norm", x, mean, var, scale, bias, training=False, eps=epsilon)
     return [result, *([None] * (len(ctx.node.outputs) - 1))]
 
 

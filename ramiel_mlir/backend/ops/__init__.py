@@ -1,0 +1,46 @@
+"""
+How each ONNX operator maps to PyTorch: the one place that knows.
+
+Every lowering is a small function registered with `@lowering("OpType")` in one
+of this package's modules (`elementwise`, `nn`, `tensor`); simple ops are rows
+of tables there. A lowering takes a `NodeContext` and returns one Python value
+per ONNX output (None for an output it does not produce). Shapes are static, so
+ONNX's shape arithmetic (Reshape's 0 and -1, auto_pad, negative axes) is done at
+compile time and the generated code gets plain numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypeAlias
+
+from xdsl.ir import SSAValue
+
+from ramiel_mlir.backend.context import NodeContext
+
+Lowering: TypeAlias = Callable[[NodeContext], Sequence[SSAValue | None]]
+
+LOWERINGS: dict[str, Lowering] = {}
+"""ONNX op type (default domain) -> its lowering."""
+
+
+def lowering(*op_types: str) -> Callable[[Lowering], Lowering]:
+    """Register a lowering for the given ONNX op types."""
+
+    def register(function: Lowering) -> Lowering:
+        for op_type in op_types:
+            if op_type in LOWERINGS:
+                raise ValueError(f"two lowerings for {op_type}")
+            LOWERINGS[op_type] = function
+        return function
+
+    return register
+
+
+def is_supported(op_type: str) -> bool:
+    """Whether the ONNX op type (default domain) can be lowered to PyTorch."""
+    return op_type in LOWERINGS
+
+
+# Importing the modules registers their lowerings.
+from ramiel_mlir.backend.ops import elementwise, nn, tensor  # noqa: E402, F401

@@ -180,6 +180,8 @@ class _GraphBuilder:
     values: dict[str, SSAValue] = field(default_factory=dict[str, SSAValue])
     types: dict[str, TensorType] = field(default_factory=dict[str, TensorType])
     none: SSAValue | None = None
+    read: set[str] = field(default_factory=set[str])
+    """Names that some node or the graph output reads."""
 
     def build(self) -> ModuleOp:
         graph_proto = self.model.graph
@@ -190,6 +192,8 @@ class _GraphBuilder:
         ]:
             if (t := self._static_type(info)) is not None:
                 self.types[info.name] = t
+        self.read = {name for node in graph_proto.node for name in node.input}
+        self.read |= {o.name for o in graph_proto.output}
         inputs = _graph_inputs(self.model)
         input_types = [self._require_type(i.name, "graph input") for i in inputs]
         output_types = [self._require_type(o.name, "graph output") for o in graph_proto.output]
@@ -237,6 +241,16 @@ class _GraphBuilder:
             raise RamielError(f"{self.path}: cannot infer a static shape for {what} '{name}'")
         return self.types[name]
 
+    def _result_type(self, name: str, where: str) -> Attribute:
+        """The type of a node output; `none` for one that is omitted or never read."""
+        if not name or (name not in self.types and name not in self.read):
+            return NoneType()
+        if name not in self.types:
+            raise RamielError(
+                f"{self.path}: {where}: cannot infer a static shape for output '{name}'"
+            )
+        return self.types[name]
+
     def _use(self, name: str, user: str) -> SSAValue:
         if name not in self.values:
             raise RamielError(
@@ -277,10 +291,7 @@ class _GraphBuilder:
         if node.op_type == "Constant" and self._add_large_constant(block, node):
             return
         operands = [self._operand(block, name, where) for name in node.input]
-        result_types = [
-            self._require_type(name, f"output '{name}' of {where}") if name else NoneType()
-            for name in node.output
-        ]
+        result_types = [self._result_type(name, where) for name in node.output]
         op = NodeOp(
             node.op_type,
             operands,
@@ -290,7 +301,7 @@ class _GraphBuilder:
         )
         op.location = NameLoc(StringAttr(node.name or node.output[0]), NoneAttr())
         for result, name in zip(op.outputs, node.output, strict=True):
-            if name:
+            if name and isinstance(result.type, TensorType):
                 result.name_hint = _valid_name(name)
                 self.values[name] = result
         block.add_op(op)

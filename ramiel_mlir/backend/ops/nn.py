@@ -82,12 +82,15 @@ def _pads(
 
 
 def _split_pads(
-    ctx: NodeContext, x: SSAValue, pads: list[int], value: float = 0.0
+    ctx: NodeContext, x: SSAValue, pads: list[int], value: float = 0.0, force: bool = False
 ) -> tuple[SSAValue, list[int]]:
-    """Symmetric pads as a padding argument; asymmetric ones as an explicit F.pad."""
+    """
+    Symmetric pads as a padding argument; asymmetric ones (or all, with `force`)
+    as an explicit `F.pad` filled with `value`.
+    """
     spatial = len(pads) // 2
     begin, end = pads[:spatial], pads[spatial:]
-    if begin == end:
+    if begin == end and not force:
         return x, begin
     torch_pads: list[int] = []
     for b, e in zip(reversed(begin), reversed(end), strict=True):
@@ -140,17 +143,12 @@ def _pool_args(ctx: NodeContext, fill: float) -> tuple[SSAValue, dict[str, objec
     torch_ok = pads[:spatial] == pads[spatial:] and all(
         p <= k // 2 for p, k in zip(begin, kernel, strict=True)
     )
+    shape = ctx.in_shape(0)[2:]
     if not torch_ok:
-        x, begin = _split_pads(ctx, x, pads, fill)
-        if begin != pads[:spatial]:
-            shape = [
-                s + b + e
-                for s, b, e in zip(ctx.in_shape(0)[2:], pads[:spatial], pads[spatial:], strict=True)
-            ]
-        else:
-            shape = ctx.in_shape(0)[2:]
-    else:
-        shape = ctx.in_shape(0)[2:]
+        x, begin = _split_pads(ctx, x, pads, fill, force=True)
+        shape = [
+            n + b + e for n, b, e in zip(shape, pads[:spatial], pads[spatial:], strict=True)
+        ]
     expected = ctx.out_shape()[2:]
     produced = [
         _pool_output(n, k, s, d, p, ceil)

@@ -1,0 +1,115 @@
+"""
+The in-process compiler API: what `ramiel-opt` does, without a process per model.
+
+    compiled = compile_onnx("model.onnx", "fold-constants,dce", out_dir)
+    model = compiled.load()          # the generated Model, weights loaded
+    y = model(x)
+
+Tests, tools and the ONNX backend use it; the driver and it share every step.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from io import StringIO
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.passes import PassPipeline
+
+from ramiel_mlir.registry import get_all_dialects, get_all_passes
+
+if TYPE_CHECKING:
+    import onnx
+    import torch
+
+
+def make_context() -> Context:
+    """A context with the project's dialects registered (loaded lazily)."""
+    ctx = Context()
+    for name, factory in get_all_dialects().items():
+        ctx.register_dialect(name, factory)
+    return ctx
+
+
+def run_pipeline(ctx: Context, module: ModuleOp, passes: str) -> None:
+    """Apply an xDSL pipeline spec (`'dce,merge-clusters{lanes=2}'`), verifying after each pass."""
+    module.verify()
+    if not passes:
+        return
+    pipeline = PassPipeline.parse_spec(
+        get_all_passes(), passes, lambda _prev, m, _next: m.verify()
+    )
+    pipeline.apply(ctx, module)
+    module.verify()
+
+
+@dataclass
+class CompiledModel:
+    """A generated Python file and its weights file, on disk."""
+
+    source_path: Path
+    weights_path: Path
+
+    @property
+    def source(self) -> str:
+        """The generated Python source."""
+        return self.source_path.read_text()
+
+    def import_module(self) -> ModuleType:
+        """Import the generated file as a fresh module."""
+        name = f"ramiel_generated_{abs(hash(self.source_path))}"
+        spec = importlib.util.spec_from_file_location(name, self.source_path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        return module
+
+    def load(self) -> torch.nn.Module:
+        """The generated `Model` with its weights loaded (`load_model()`)."""
+        return self.import_module().load_model(self.weights_path)
+
+
+def compile_onnx(
+    model: str | os.PathLike[str] | onnx.ModelProto,
+    passes: str = "",
+    out_dir: str | os.PathLike[str] | None = None,
+    *,
+    name: str = "model",
+    input_shapes: Mapping[str, Sequence[int]] | None = None,
+) -> CompiledModel:
+    """
+    Compile an ONNX model (a path or a ModelProto) with `passes` to Python.
+
+    Writes `name.py` and `name.weights.pt` into `out_dir` (a new temporary
+    directory if None) and returns where they are.
+    """
+    from ramiel_mlir.backend.python_target import PythonTarget
+    from ramiel_mlir.frontend.onnx import import_onnx
+
+    directory = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp())
+    directory.mkdir(parents=True, exist_ok=True)
+    if not isinstance(model, str | os.PathLike):
+        import onnx
+
+        path = directory / f"{name}.onnx"
+        onnx.save(model, path)
+        model = path
+    ctx = make_context()
+    module = import_onnx(os.fspath(model), input_shapes)
+    run_pipeline(ctx, module, passes)
+    source_path = directory / f"{name}.py"
+    weights_path = source_path.with_suffix(".weights.pt")
+    text = StringIO()
+    PythonTarget(weights=str(weights_path)).emit(ctx, module, text)
+    source_path.write_text(text.getvalue())
+    return CompiledModel(source_path, weights_path)

@@ -35,11 +35,12 @@ from xdsl.dialects.builtin import (
     TensorType,
 )
 from xdsl.dialects.utils import parse_func_op_like, print_func_op_like
-from xdsl.ir import Attribute, Block, Dialect, Region, SSAValue
+from xdsl.ir import Attribute, Block, Dialect, Operation, Region, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
     attr_def,
     irdl_op_definition,
+    operand_def,
     opt_attr_def,
     region_def,
     result_def,
@@ -125,6 +126,8 @@ class GraphOp(IRDLOperation):
         ):
             if field is not None and len(field) != count:
                 raise VerifyException(f"dfg.graph has {len(field)} names for {count} values")
+        if any(isinstance(op, ClusterOp) for op in self.block.ops):
+            verify_channels(self)
 
     @classmethod
     def parse(cls, parser: Parser) -> GraphOp:
@@ -328,6 +331,200 @@ class NodeOp(IRDLOperation):
                 )
 
 
+@irdl_op_definition
+class ClusterOp(IRDLOperation):
+    """
+    A chain of nodes that one lane (thread) runs in order.
+
+    Clusters of a graph all start when the graph is called and run concurrently;
+    values cross between them only through `dfg.send` / `dfg.recv`. Graph inputs
+    and weights (defined above the clusters) are visible in every cluster. The
+    values a cluster yields become its results (the graph outputs). `threads` is
+    the intra-op thread count the lane was planned with.
+    """
+
+    name = "dfg.cluster"
+
+    cluster_id = attr_def(IntegerAttr[I64], attr_name="id")
+    threads = opt_attr_def(IntegerAttr[I64])
+    outputs = var_result_def()
+    body = region_def("single_block")
+
+    traits = traits_def(HasParent(GraphOp))
+
+    assembly_format = "$id (`threads` $threads^)? attr-dict-with-keyword (`->` type($outputs)^)? $body"
+
+    def __init__(
+        self,
+        cluster_id: int,
+        result_types: Sequence[Attribute] = (),
+        region: Region | None = None,
+        *,
+        threads: int | None = None,
+    ):
+        super().__init__(
+            result_types=[result_types],
+            regions=[region if region is not None else Region(Block())],
+            attributes={
+                "id": IntegerAttr(cluster_id, 64),
+                "threads": IntegerAttr(threads, 64) if threads is not None else None,
+            },
+        )
+
+    @property
+    def block(self) -> Block:
+        """The cluster's only block."""
+        return self.body.block
+
+    @property
+    def id(self) -> int:
+        """The cluster (lane) number; 0 runs on the calling thread."""
+        return self.cluster_id.value.data
+
+
+@irdl_op_definition
+class YieldOp(IRDLOperation):
+    """Ends a `dfg.cluster`, giving the values that leave it (its results)."""
+
+    name = "dfg.yield"
+
+    values = var_operand_def()
+
+    traits = traits_def(IsTerminator(), HasParent(ClusterOp))
+
+    assembly_format = "attr-dict ($values^ `:` type($values))?"
+
+    def __init__(self, values: Sequence[SSAValue] = ()):
+        super().__init__(operands=[values])
+
+    def verify_(self) -> None:
+        cluster = self.parent_op()
+        assert isinstance(cluster, ClusterOp)
+        if self.values.types != cluster.outputs.types:
+            raise VerifyException(
+                f"dfg.yield types {list(self.values.types)} do not match the "
+                f"cluster result types {list(cluster.outputs.types)}"
+            )
+
+
+@irdl_op_definition
+class SendOp(IRDLOperation):
+    """Hands `value` to the other clusters that `dfg.recv` the same channel."""
+
+    name = "dfg.send"
+
+    value = operand_def(TensorType)
+    channel = attr_def(StringAttr)
+
+    traits = traits_def(HasParent(ClusterOp))
+
+    assembly_format = "$value `to` $channel attr-dict `:` type($value)"
+
+    def __init__(self, value: SSAValue, channel: str):
+        super().__init__(operands=[value], attributes={"channel": StringAttr(channel)})
+
+
+@irdl_op_definition
+class RecvOp(IRDLOperation):
+    """Waits for the value another cluster sends on `channel`."""
+
+    name = "dfg.recv"
+
+    channel = attr_def(StringAttr)
+    result = result_def(TensorType)
+
+    traits = traits_def(HasParent(ClusterOp))
+
+    assembly_format = "$channel attr-dict `:` type($result)"
+
+    def __init__(self, channel: str, result_type: Attribute):
+        super().__init__(
+            result_types=[result_type], attributes={"channel": StringAttr(channel)}
+        )
+
+
+def verify_channels(graph: GraphOp) -> None:
+    """
+    Check a clustered graph's communication and prove it deadlock-free.
+
+    Every channel has one `dfg.send` and receivers in other clusters with the
+    same type. Program order within clusters plus send -> recv edges must form
+    a DAG: then some order runs every op after all it waits for, so no lane
+    blocks forever.
+    """
+    sends: dict[str, SendOp] = {}
+    recvs: dict[str, list[RecvOp]] = {}
+    order: list[list[Operation]] = []
+    for cluster in graph.block.ops:
+        if not isinstance(cluster, ClusterOp):
+            continue
+        comms: list[Operation] = []
+        for op in cluster.block.ops:
+            if isinstance(op, SendOp):
+                if op.channel.data in sends:
+                    raise VerifyException(f"channel '{op.channel.data}' is sent twice")
+                sends[op.channel.data] = op
+                comms.append(op)
+            elif isinstance(op, RecvOp):
+                recvs.setdefault(op.channel.data, []).append(op)
+                comms.append(op)
+        order.append(comms)
+    for channel, receivers in recvs.items():
+        send = sends.get(channel)
+        if send is None:
+            raise VerifyException(f"channel '{channel}' is received but never sent")
+        for recv in receivers:
+            if recv.result.type != send.value.type:
+                raise VerifyException(
+                    f"channel '{channel}' sends {send.value.type} but is received "
+                    f"as {recv.result.type}"
+                )
+            if recv.parent_op() is send.parent_op():
+                raise VerifyException(
+                    f"channel '{channel}' is sent and received in the same cluster"
+                )
+    _check_acyclic(order, sends, recvs)
+
+
+def _check_acyclic(
+    order: list[list[Operation]],
+    sends: Mapping[str, SendOp],
+    recvs: Mapping[str, list[RecvOp]],
+) -> None:
+    """Kahn's algorithm over program order + communication edges."""
+    successors: dict[Operation, list[Operation]] = {}
+    waiting: dict[Operation, int] = {}
+    for comms in order:
+        for before, after in zip(comms, comms[1:]):
+            successors.setdefault(before, []).append(after)
+            waiting[after] = waiting.get(after, 0) + 1
+    for channel, send in sends.items():
+        for recv in recvs.get(channel, []):
+            successors.setdefault(send, []).append(recv)
+            waiting[recv] = waiting.get(recv, 0) + 1
+    ready = [op for comms in order for op in comms if not waiting.get(op)]
+    done = 0
+    while ready:
+        op = ready.pop()
+        done += 1
+        for succ in successors.get(op, []):
+            waiting[succ] -= 1
+            if not waiting[succ]:
+                ready.append(succ)
+    total = sum(len(comms) for comms in order)
+    if done != total:
+        stuck = [
+            op.channel.data
+            for comms in order
+            for op in comms
+            if waiting.get(op) and isinstance(op, RecvOp)
+        ]
+        raise VerifyException(
+            "the clusters can deadlock: a cycle of waits through channels "
+            + ", ".join(f"'{c}'" for c in sorted(set(stuck)))
+        )
+
+
 def _check_count(what: str, count: int, low: int, high: int) -> None:
     if not low <= count <= high:
         bounds = f"{low}" if low == high else f"{low} to {high}"
@@ -359,6 +556,6 @@ def location_name(op: IRDLOperation) -> str | None:
 
 DFG = Dialect(
     "dfg",
-    [GraphOp, OutputOp, WeightOp, NoneOp, NodeOp],
+    [GraphOp, OutputOp, WeightOp, NoneOp, NodeOp, ClusterOp, YieldOp, SendOp, RecvOp],
     [],
 )

@@ -58,6 +58,16 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return DeadCodeElimination
 
+    def get_linear_cluster() -> type[ModulePass]:
+        from ramiel_mlir.transforms.linear_cluster import LinearClusterPass
+
+        return LinearClusterPass
+
+    def get_merge_clusters() -> type[ModulePass]:
+        from ramiel_mlir.transforms.merge_clusters import MergeClustersPass
+
+        return MergeClustersPass
+
     def get_fold_constants() -> type[ModulePass]:
         from ramiel_mlir.transforms.fold_constants import FoldConstantsPass
 
@@ -69,6 +79,8 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "cse": get_cse,
         "dce": get_dce,
         "fold-constants": get_fold_constants,
+        "linear-cluster": get_linear_cluster,
+        "merge-clusters": get_merge_clusters,
     }
 
 

@@ -88,20 +88,28 @@ class PyBuilder:
         values += [self.value(v) for v in kwargs.values()]
         return values, list(kwargs)
 
-    def call(self, callee: str, *args: Arg, **kwargs: Arg) -> SSAValue:
-        """`callee(args, **kwargs)` with one result."""
+    def call(self, callee: str, *args: Arg, inline: bool = False, **kwargs: Arg) -> SSAValue:
+        """`callee(args, **kwargs)` with one result (printed at its use if `inline`)."""
         values, keywords = self._args(args, kwargs)
-        return self.add(py.CallOp(callee, values, keywords)).res[0]
+        op = self.add(py.CallOp(callee, values, keywords))
+        if inline:
+            op.attributes["inline"] = UnitAttr()
+        return op.res[0]
 
     def call_n(self, callee: str, count: int, *args: Arg, **kwargs: Arg) -> list[SSAValue]:
         """`a, b, ... = callee(args, **kwargs)`: a call whose tuple is unpacked."""
         values, keywords = self._args(args, kwargs)
         return list(self.add(py.CallOp(callee, values, keywords, count)).res)
 
-    def method(self, receiver: SSAValue, method: str, *args: Arg, **kwargs: Arg) -> SSAValue:
-        """`receiver.method(args, **kwargs)` with one result."""
+    def method(
+        self, receiver: SSAValue, method: str, *args: Arg, inline: bool = False, **kwargs: Arg
+    ) -> SSAValue:
+        """`receiver.method(args, **kwargs)` with one result (printed at its use if `inline`)."""
         values, keywords = self._args(args, kwargs)
-        return self.add(py.MethodCallOp(receiver, method, values, keywords)).res[0]
+        op = self.add(py.MethodCallOp(receiver, method, values, keywords))
+        if inline:
+            op.attributes["inline"] = UnitAttr()
+        return op.res[0]
 
     def statement(self, receiver: SSAValue, method: str, *args: Arg, **kwargs: Arg) -> None:
         """`receiver.method(args, **kwargs)` as a statement (no result)."""

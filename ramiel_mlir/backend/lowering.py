@@ -2,19 +2,24 @@
 Lower a `dfg.graph` into a `py.module`: the generated file's structure.
 
 The module defines `class Model(torch.nn.Module)` (weights as buffers, declared in
-`__init__` and filled by `load_model`), its `forward` with one statement group per
-ONNX node, and `load_model(weights_path=None)`. What each node computes comes from
-the op table in `ramiel_mlir.backend.ops`.
+`__init__` and filled by `load_model`) and `load_model(weights_path=None)`. A flat
+or single-cluster graph becomes one `forward` with a statement group per ONNX
+node. A graph with several clusters becomes one method per lane (`_lane0`,
+`_lane1`, ...) that `forward` runs through the lane runtime; `dfg.send` and
+`dfg.recv` become `ch.<channel>.set_result(v)` and `ch.<channel>.result()`.
+What each node computes comes from the op table in `ramiel_mlir.backend.ops`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from xdsl.dialects.builtin import TensorType, UnitAttr
-from xdsl.ir import SSAValue
+from xdsl.ir import Block, Operation, SSAValue
 
+from ramiel_mlir.backend import runtime
 from ramiel_mlir.backend.builder import PyBuilder
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import LOWERINGS
@@ -24,43 +29,50 @@ from ramiel_mlir.dialects import dfg, py
 from ramiel_mlir.weights import weight_value
 
 TENSOR = "torch.Tensor"
+RESERVED = frozenset({"self", "torch", "F", "Path", "ch", "Future"})
+"""Names the generated code uses for itself; parameters avoid them."""
+
+
+def unique_name(base: str, taken: set[str]) -> str:
+    """`base`, or `base_1`, `base_2`, ... : the first not in `taken` (which gets it)."""
+    name, suffix = base, 1
+    while name in taken:
+        name, suffix = f"{base}_{suffix}", suffix + 1
+    taken.add(name)
+    return name
 
 
 @dataclass
 class GraphLowering:
-    """The state of lowering one graph: where weights became buffers, and values."""
+    """Lowering one graph: which weights became buffers, and compile-time constants."""
 
     graph: dfg.GraphOp
     init: PyBuilder
     init_self: SSAValue
-    values: dict[SSAValue, SSAValue] = field(default_factory=dict[SSAValue, SSAValue])
     buffers: dict[SSAValue, str] = field(default_factory=dict[SSAValue, str])
     buffer_names: set[str] = field(default_factory=set[str])
     constants: dict[SSAValue, np.ndarray] = field(default_factory=dict[SSAValue, np.ndarray])
+    channels: dict[str, str] = field(default_factory=dict[str, str])
 
     def buffer(self, weight: dfg.WeightOp) -> str:
         """The buffer that holds `weight`, declared in `__init__` on first use."""
         if weight.result in self.buffers:
             return self.buffers[weight.result]
-        name = python_identifier(weight.weight_name.data, "w")
-        candidate, suffix = name, 1
-        while candidate in self.buffer_names:
-            candidate, suffix = f"{name}_{suffix}", suffix + 1
-        self.buffer_names.add(candidate)
-        self.buffers[weight.result] = candidate
+        name = unique_name(python_identifier(weight.weight_name.data, "w"), self.buffer_names)
+        self.buffers[weight.result] = name
         tensor_type = weight.result.type
         assert isinstance(tensor_type, TensorType)
         self.init.add(
             py.BufferOp(
                 self.init_self,
-                candidate,
+                name,
                 tensor_type,
                 weight.weight_name.data,
                 file=weight.file.data if weight.file else None,
                 value=weight.value,
             )
         )
-        return candidate
+        return name
 
     def constant(self, value: SSAValue) -> np.ndarray | None:
         """The compile-time value of a dfg value, if a weight defines it."""
@@ -70,24 +82,60 @@ class GraphLowering:
             self.constants[value] = weight_value(value.owner)
         return self.constants[value]
 
-    def lower_body(self, block_builder: PyBuilder, self_value: SSAValue) -> list[SSAValue]:
-        """Lower every node of the graph into `block_builder`; return the outputs."""
+    def channel(self, name: str) -> str:
+        """The Python attribute name of a channel."""
+        if name not in self.channels:
+            taken = set(self.channels.values())
+            self.channels[name] = unique_name(python_identifier(name, "ch"), taken)
+        return self.channels[name]
+
+    def lower_ops(
+        self,
+        ops: Iterable[Operation],
+        b: PyBuilder,
+        self_value: SSAValue,
+        values: dict[SSAValue, SSAValue],
+        ch: SSAValue | None = None,
+    ) -> list[SSAValue]:
+        """Lower the nodes and channel ops of one lane; return what it yields."""
 
         def arg(value: SSAValue) -> SSAValue:
-            if value in self.values:
-                return self.values[value]
+            if value in values:
+                return values[value]
             if isinstance(value.owner, dfg.WeightOp):
-                return block_builder.getattr(self_value, self.buffer(value.owner))
-            raise RamielError(f"value {value.name_hint or value} is used before it is defined")
+                return b.getattr(self_value, self.buffer(value.owner))
+            raise RamielError(f"value '{value.name_hint or value}' is used before it is defined")
 
-        for op in self.graph.block.ops:
-            if isinstance(op, dfg.NodeOp):
-                self._lower_node(op, block_builder, arg)
-        output = self.graph.block.last_op
-        assert isinstance(output, dfg.OutputOp)
-        return [arg(v) for v in output.outputs]
+        yielded: list[SSAValue] = []
+        for op in ops:
+            match op:
+                case dfg.NodeOp():
+                    self._lower_node(op, b, arg, values)
+                case dfg.SendOp():
+                    assert ch is not None
+                    future = b.getattr(ch, self.channel(op.channel.data))
+                    b.statement(future, "set_result", arg(op.value))
+                case dfg.RecvOp():
+                    assert ch is not None
+                    future = b.getattr(ch, self.channel(op.channel.data))
+                    received = b.method(future, "result")
+                    received.name_hint = op.result.name_hint
+                    values[op.result] = received
+                case dfg.YieldOp() | dfg.OutputOp():
+                    yielded = [arg(v) for v in op.operands]
+                case dfg.ClusterOp() | dfg.WeightOp() | dfg.NoneOp():
+                    pass
+                case _:
+                    raise RamielError(f"convert-dfg-to-py: cannot lower '{op.name}'")
+        return yielded
 
-    def _lower_node(self, node: dfg.NodeOp, b: PyBuilder, arg) -> None:
+    def _lower_node(
+        self,
+        node: dfg.NodeOp,
+        b: PyBuilder,
+        arg: Callable[[SSAValue], SSAValue],
+        values: dict[SSAValue, SSAValue],
+    ) -> None:
         lower = LOWERINGS.get(node.op_type.data)
         ctx = NodeContext(node, b, arg, self.constant)
         if lower is None or node.onnx_domain != dfg.DEFAULT_DOMAIN:
@@ -95,9 +143,8 @@ class GraphLowering:
         b.comment(f"{node.node_name} ({node.op_type.data})")
         first = b.block.last_op
         results = list(lower(ctx))
-        if len(results) < len(node.outputs):
-            results += [None] * (len(node.outputs) - len(results))
-        created = {r for op in _ops_after(b, first) for r in op.results}
+        results += [None] * (len(node.outputs) - len(results))
+        created = {r for op in _ops_after(b.block, first) for r in op.results}
         for onnx_value, result in zip(node.outputs, results, strict=True):
             if result is None:
                 if onnx_value.uses:
@@ -105,69 +152,152 @@ class GraphLowering:
                 continue
             if result in created and result.name_hint is None:
                 result.name_hint = onnx_value.name_hint
-            self.values[onnx_value] = result
+            values[onnx_value] = result
 
 
-def _ops_after(b: PyBuilder, first):
-    op = first.next_op if first is not None else b.block.first_op
+def _ops_after(block: Block, first: Operation | None) -> Iterable[Operation]:
+    op = first.next_op if first is not None else block.first_op
     while op is not None:
         yield op
         op = op.next_op
 
 
-def lower_graph(graph: dfg.GraphOp) -> py.ModuleOp:
-    """The Python module for one graph."""
-    module = py.ModuleOp()
-    top = PyBuilder(module.body.block)
+def _lane_doc(cluster: dfg.ClusterOp) -> str:
+    names = [op.node_name for op in cluster.block.ops if isinstance(op, dfg.NodeOp)]
+    where = "the calling thread" if cluster.id == 0 else "a worker thread"
+    shown = ", ".join(names[:6]) + (f", ... ({len(names)} nodes)" if len(names) > 6 else "")
+    return f"Lane {cluster.id}, on {where}: {shown or 'no nodes'}."
+
+
+def _params(graph: dfg.GraphOp) -> list[str]:
+    names = (
+        [n.data for n in graph.input_names]
+        if graph.input_names is not None
+        else [a.name_hint or f"input_{i}" for i, a in enumerate(graph.block.args)]
+    )
+    taken = set(RESERVED)
+    return [unique_name(python_identifier(n, "input"), taken) for n in names]
+
+
+def _duration(microseconds: float) -> str:
+    return f"{microseconds / 1000:.1f} ms" if microseconds >= 1000 else f"{microseconds:.0f} us"
+
+
+def _header(top: PyBuilder, graph: dfg.GraphOp, clusters: Sequence[dfg.ClusterOp]) -> None:
     source = graph.source.data if graph.source else f"@{graph.sym_name.data}"
-    top.comment(f"Generated by ramiel-opt from {source}.")
+    summary = f"Generated by ramiel-opt from {source}"
+    if len(clusters) > 1:
+        summary += f": {len(clusters)} lanes"
+        estimate = graph.attributes.get("parallel_estimate")
+        serial = graph.attributes.get("serial_estimate")
+        if estimate is not None and serial is not None:
+            parallel = _duration(estimate.value.data)  # type: ignore[attr-defined]
+            summary += f", estimated {parallel} (serial {_duration(serial.value.data)})"  # type: ignore[attr-defined]
+    top.comment(summary + ".")
+    if len(clusters) > 1:
+        module, names = runtime.IMPORTS
+        top.add(py.FromImportOp(module, names))
     top.add(py.FromImportOp("pathlib", ["Path"]))
     top.add(py.ImportOp("torch"))
     top.add(py.ImportOp("torch.nn.functional", "F"))
-    here = top.add(py.CallOp("Path", [top.name("__file__")])).res[0]
-    here.owner.attributes["inline"] = UnitAttr()
-    weights_path = top.add(py.AssignOp(top.method(here, "with_suffix", ".weights.pt"))).res
-    weights_path.name_hint = "WEIGHTS_PATH"
-    with_suffix = weights_path.owner.operands[0].owner
-    with_suffix.attributes["inline"] = UnitAttr()
+    here = top.call("Path", top.name("__file__"), inline=True)
+    weights_path = top.add(py.AssignOp(top.method(here, "with_suffix", ".weights.pt", inline=True)))
+    weights_path.res.name_hint = "WEIGHTS_PATH"
+    if len(clusters) > 1:
+        top.add(py.VerbatimOp(runtime.RUNTIME))
+
+
+def lower_graph(graph: dfg.GraphOp) -> py.ModuleOp:
+    """The Python module for one graph."""
+    clusters = [op for op in graph.block.ops if isinstance(op, dfg.ClusterOp)]
+    module = py.ModuleOp()
+    top = PyBuilder(module.body.block)
+    _header(top, graph, clusters)
 
     model = top.add(
         py.ClassOp(
-            "Model",
-            ["torch.nn.Module"],
-            doc=f"The ONNX graph {graph.sym_name.data} as a PyTorch module.",
+            "Model", ["torch.nn.Module"], doc=f"The ONNX graph {graph.sym_name.data} as a PyTorch module."
         )
     )
     class_body = PyBuilder(model.body.block)
     init = class_body.add(py.FuncOp("__init__", ["self"], [""], "None"))
     init_b = PyBuilder(init.body.block)
-    super_call = init_b.add(py.CallOp("super", []))
-    super_call.attributes["inline"] = UnitAttr()
-    init_b.statement(super_call.res[0], "__init__")
-
-    input_names = (
-        [n.data for n in graph.input_names]
-        if graph.input_names is not None
-        else [a.name_hint or f"input_{i}" for i, a in enumerate(graph.block.args)]
-    )
-    params = _unique_params(input_names)
-    outputs = len(graph.function_type.outputs)
-    forward = class_body.add(
-        py.FuncOp(
-            "forward",
-            ["self", *params],
-            ["", *[TENSOR] * len(params)],
-            TENSOR if outputs == 1 else f"tuple[{', '.join([TENSOR] * outputs)}]",
-        )
-    )
+    init_b.statement(init_b.call("super", inline=True), "__init__")
     lowering = GraphLowering(graph, init_b, init.body.block.args[0])
-    forward_args = forward.body.block.args
-    for dfg_arg, py_arg in zip(graph.block.args, forward_args[1:], strict=True):
-        lowering.values[dfg_arg] = py_arg
-    forward_b = PyBuilder(forward.body.block)
-    results = lowering.lower_body(forward_b, forward_args[0])
-    forward_b.add(py.ReturnOp(results))
 
+    params = _params(graph)
+    outputs = len(graph.function_type.outputs)
+    returns = TENSOR if outputs == 1 else f"tuple[{', '.join([TENSOR] * outputs)}]"
+    forward = class_body.add(
+        py.FuncOp("forward", ["self", *params], ["", *[TENSOR] * len(params)], returns)
+    )
+    forward_b = PyBuilder(forward.body.block)
+    forward_args = forward.body.block.args
+    if len(clusters) <= 1:
+        values = dict(zip(graph.block.args, forward_args[1:], strict=True))
+        body: list[Operation] = list(clusters[0].block.ops) if clusters else []
+        body += list(graph.block.ops)
+        results = lowering.lower_ops(body, forward_b, forward_args[0], values)
+        forward_b.add(py.ReturnOp(results))
+    else:
+        _lower_lanes(lowering, class_body, forward_b, forward_args, clusters, params, returns)
+
+    _load_model(top, weights_path=_global(module, "WEIGHTS_PATH"))
+    return module
+
+
+def _lower_lanes(
+    lowering: GraphLowering,
+    class_body: PyBuilder,
+    forward_b: PyBuilder,
+    forward_args: Sequence[SSAValue],
+    clusters: Sequence[dfg.ClusterOp],
+    params: list[str],
+    returns: str,
+) -> None:
+    """One method per lane, and a `forward` that runs them through `_Lanes`."""
+    threads = max((c.threads.value.data for c in clusters if c.threads is not None), default=1)
+    init_self = lowering.init_self
+    lanes = lowering.init.call("_Lanes", workers=len(clusters) - 1, threads=threads, inline=True)
+    lowering.init.add(py.SetAttrOp(init_self, "_lanes", lanes))
+    methods: list[SSAValue] = []
+    for cluster in sorted(clusters, key=lambda c: c.id):
+        method = class_body.add(
+            py.FuncOp(
+                f"_lane{cluster.id}",
+                ["self", "ch", *params],
+                ["", "_Channels", *[TENSOR] * len(params)],
+                returns if cluster.id == 0 else "None",
+                doc=_lane_doc(cluster),
+            )
+        )
+        args = method.body.block.args
+        values = dict(zip(lowering.graph.block.args, args[2:], strict=True))
+        b = PyBuilder(method.body.block)
+        yielded = lowering.lower_ops(cluster.block.ops, b, args[0], values, ch=args[1])
+        if cluster.id == 0:
+            b.add(py.ReturnOp(yielded))
+        methods.append(forward_b.getattr(forward_args[0], f"_lane{cluster.id}"))
+    channel_names = forward_b.list(sorted(lowering.channels.values()), as_tuple=True)
+    result = forward_b.method(
+        forward_b.getattr(forward_args[0], "_lanes"),
+        "run",
+        channel_names,
+        forward_b.list(methods),
+        *forward_args[1:],
+        inline=True,
+    )
+    forward_b.add(py.ReturnOp([result]))
+
+
+def _global(module: py.ModuleOp, name: str) -> SSAValue:
+    for op in module.body.block.ops:
+        if isinstance(op, py.AssignOp) and op.res.name_hint == name:
+            return op.res
+    raise AssertionError(f"no global {name}")
+
+
+def _load_model(top: PyBuilder, weights_path: SSAValue) -> None:
     load = top.add(
         py.FuncOp(
             "load_model",
@@ -178,34 +308,11 @@ def lower_graph(graph: dfg.GraphOp) -> py.ModuleOp:
             defaults=[UnitAttr()],
         )
     )
-    load_b = PyBuilder(load.body.block)
+    b = PyBuilder(load.body.block)
     path = load.body.block.args[0]
-    instance = load_b.call("Model")
+    instance = b.call("Model")
     instance.name_hint = "model"
-    state = load_b.call("torch.load", load_b.binary("or", path, weights_path), weights_only=True)
+    state = b.call("torch.load", b.binary("or", path, weights_path), weights_only=True)
     state.name_hint = "state"
-    load_b.statement(instance, "load_state_dict", state)
-    load_b.add(py.ReturnOp([load_b.method(instance, "eval")]))
-    _inline_single_use(load.body.block)
-    return module
-
-
-def _inline_single_use(block) -> None:
-    """Print `return model.eval()` rather than binding a name used once at once."""
-    last = block.last_op
-    if isinstance(last, py.ReturnOp):
-        for value in last.values:
-            owner = value.owner
-            if isinstance(owner, py.MethodCallOp) and value.has_one_use():
-                owner.attributes["inline"] = UnitAttr()
-
-
-def _unique_params(names: list[str]) -> list[str]:
-    params: list[str] = []
-    for name in names:
-        candidate = python_identifier(name, "input")
-        base, suffix = candidate, 1
-        while candidate in params or candidate in ("self", "torch", "F", "Path"):
-            candidate, suffix = f"{base}_{suffix}", suffix + 1
-        params.append(candidate)
-    return params
+    b.statement(instance, "load_state_dict", state)
+    b.add(py.ReturnOp([b.method(instance, "eval", inline=True)]))

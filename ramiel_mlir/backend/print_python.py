@@ -129,11 +129,12 @@ class PythonPrinter:
         for op in block.ops:
             if isinstance(op, _INLINE) or _is_inline_call(op):
                 continue
-            if isinstance(op, py.ClassOp | py.FuncOp) and printed:
+            is_definition = isinstance(op, py.ClassOp | py.FuncOp | py.VerbatimOp)
+            if is_definition and printed:
                 self._blank(2 if top_level else 1)
             self._print_op(op)
             printed = True
-            if isinstance(op, py.ClassOp | py.FuncOp):
+            if is_definition:
                 self._blank(2 if top_level else 1)
             elif isinstance(op, py.ImportOp | py.FromImportOp) and not isinstance(
                 op.next_op, py.ImportOp | py.FromImportOp

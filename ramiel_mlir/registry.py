@@ -68,6 +68,16 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return MergeClustersPass
 
+    def get_clone() -> type[ModulePass]:
+        from ramiel_mlir.transforms.clone import ClonePass
+
+        return ClonePass
+
+    def get_parallelize() -> type[ModulePass]:
+        from ramiel_mlir.transforms.parallelize import ParallelizePass
+
+        return ParallelizePass
+
     def get_fold_constants() -> type[ModulePass]:
         from ramiel_mlir.transforms.fold_constants import FoldConstantsPass
 
@@ -75,12 +85,14 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
     return {
         "canonicalize": get_canonicalize,
+        "clone": get_clone,
         "convert-dfg-to-py": get_convert_dfg_to_py,
         "cse": get_cse,
         "dce": get_dce,
         "fold-constants": get_fold_constants,
         "linear-cluster": get_linear_cluster,
         "merge-clusters": get_merge_clusters,
+        "parallelize": get_parallelize,
     }
 
 

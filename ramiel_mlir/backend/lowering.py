@@ -235,9 +235,10 @@ def lower_graph(graph: dfg.GraphOp) -> py.ModuleOp:
     forward_args = forward.body.block.args
     if len(clusters) <= 1:
         values = dict(zip(graph.block.args, forward_args[1:], strict=True))
-        body: list[Operation] = list(clusters[0].block.ops) if clusters else []
-        body += list(graph.block.ops)
-        results = lowering.lower_ops(body, forward_b, forward_args[0], values)
+        if clusters:
+            yielded = lowering.lower_ops(clusters[0].block.ops, forward_b, forward_args[0], values)
+            values.update(zip(clusters[0].outputs, yielded, strict=True))
+        results = lowering.lower_ops(graph.block.ops, forward_b, forward_args[0], values)
         forward_b.add(py.ReturnOp(results))
     else:
         _lower_lanes(lowering, class_body, forward_b, forward_args, clusters, params, returns)

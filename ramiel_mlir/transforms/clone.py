@@ -1,0 +1,121 @@
+"""The `clone` pass: recompute cheap values in each lane instead of waiting for them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.pattern_rewriter import (
+    GreedyRewritePatternApplier,
+    PatternRewriter,
+    PatternRewriteWalker,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
+from xdsl.rewriter import InsertPoint
+
+from ramiel_mlir.dialects import dfg
+from ramiel_mlir.transforms.clusters import edge_cost, node_cost
+
+
+def _graph(op: Operation) -> dfg.GraphOp:
+    graph = op.parent_op()
+    while not isinstance(graph, dfg.GraphOp):
+        assert graph is not None
+        graph = graph.parent_op()
+    return graph
+
+
+def _channel_ops(graph: dfg.GraphOp, channel: str) -> tuple[dfg.SendOp | None, list[dfg.RecvOp]]:
+    send: dfg.SendOp | None = None
+    recvs: list[dfg.RecvOp] = []
+    for op in graph.walk():
+        if isinstance(op, dfg.SendOp) and op.channel.data == channel:
+            send = op
+        elif isinstance(op, dfg.RecvOp) and op.channel.data == channel:
+            recvs.append(op)
+    return send, recvs
+
+
+def _available(value: SSAValue, at: dfg.RecvOp, graph: dfg.GraphOp) -> SSAValue | None:
+    """`value` as visible at `at`: graph-level values, or an earlier recv of it."""
+    if value.owner is graph.block or (
+        isinstance(value.owner, Operation) and value.owner.parent_op() is graph
+    ):
+        return value
+    op = at.prev_op
+    while op is not None:
+        if isinstance(op, dfg.RecvOp):
+            send, _ = _channel_ops(graph, op.channel.data)
+            if send is not None and send.value is value:
+                return op.result
+        op = op.prev_op
+    return None
+
+
+@dataclass
+class CloneCheapProducer(RewritePattern):
+    """
+    Replace `dfg.recv` of a value that a cheap, deterministic node computes from
+    values this lane already has by a copy of that node.
+    """
+
+    threshold: float | None = None
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: dfg.RecvOp, rewriter: PatternRewriter) -> None:
+        graph = _graph(op)
+        send, _ = _channel_ops(graph, op.channel.data)
+        if send is None or not isinstance(producer := send.value.owner, dfg.NodeOp):
+            return
+        limit = self.threshold if self.threshold is not None else edge_cost(graph, 0.0)
+        if node_cost(producer) > limit or not dfg.is_deterministic(producer):
+            return
+        operands = [_available(v, op, graph) for v in producer.inputs]
+        if any(v is None for v in operands):
+            return
+        clone = producer.clone()
+        for index, value in enumerate(operands):
+            assert value is not None
+            clone.operands[index] = value
+        rewriter.insert_op(clone, InsertPoint.before(op))
+        result = clone.results[producer.results.index(send.value)]
+        result.name_hint = op.result.name_hint
+        rewriter.replace_op(op, [], [result])
+
+
+class EraseUnreadSend(RewritePattern):
+    """Erase a `dfg.send` that no lane receives any more."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: dfg.SendOp, rewriter: PatternRewriter) -> None:
+        _, recvs = _channel_ops(_graph(op), op.channel.data)
+        if not recvs:
+            rewriter.erase_op(op)
+
+
+@dataclass(frozen=True)
+class ClonePass(ModulePass):
+    """
+    Duplicate cheap nodes into the lanes that read them, instead of communicating.
+
+    A node whose `cost` is at most `threshold` microseconds (by default the
+    graph's edge cost: recomputing is then cheaper than a hand-over), that is
+    deterministic, and whose inputs the reading lane already has, is cloned into
+    that lane; sends nobody receives are erased. Run `dce` after it to remove
+    originals that became dead.
+    """
+
+    name = "clone"
+
+    threshold: float | None = None
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        PatternRewriteWalker(
+            GreedyRewritePatternApplier(
+                [CloneCheapProducer(self.threshold), EraseUnreadSend()], dce_enabled=False
+            )
+        ).rewrite_module(op)

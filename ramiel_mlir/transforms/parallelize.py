@@ -1,0 +1,40 @@
+"""The `parallelize` pipeline: everything from a flat graph to lanes, in one flag."""
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.passes import ModulePass, PassPipeline
+
+from ramiel_mlir.registry import get_all_passes
+
+
+@dataclass(frozen=True)
+class ParallelizePass(ModulePass):
+    """
+    Run the usual parallelization pipeline: fold-constants, dce, cse,
+    estimate-cost, linear-cluster, merge-clusters, clone, dce.
+
+    `lanes` (0: the core count) goes to merge-clusters, `model` to estimate-cost.
+    """
+
+    name = "parallelize"
+
+    lanes: int = 0
+    """Lanes to run on; 0 means the machine's core count."""
+
+    model: str = "profile"
+    """The cost model of estimate-cost: `flops` or `profile`."""
+
+    def pipeline(self) -> str:
+        """The equivalent -p spec."""
+        return (
+            "fold-constants,dce,cse,"
+            f"estimate-cost{{model={self.model}}},linear-cluster,"
+            f"merge-clusters{{lanes={self.lanes}}},clone,dce"
+        )
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        PassPipeline.parse_spec(
+            get_all_passes(), self.pipeline(), lambda _prev, module, _next: module.verify()
+        ).apply(ctx, op)

@@ -216,7 +216,9 @@ def lower_graph(graph: dfg.GraphOp) -> py.ModuleOp:
 
     model = top.add(
         py.ClassOp(
-            "Model", ["torch.nn.Module"], doc=f"The ONNX graph {graph.sym_name.data} as a PyTorch module."
+            "Model",
+            ["torch.nn.Module"],
+            doc=f"The ONNX graph {graph.sym_name.data} as a PyTorch module.",
         )
     )
     class_body = PyBuilder(model.body.block)

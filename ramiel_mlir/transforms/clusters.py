@@ -10,10 +10,11 @@ to cluster 0, which runs on the calling thread and yields them.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from xdsl.dialects.builtin import FloatAttr, TensorType, f64
+from xdsl.dialects.builtin import FloatAttr, f64
 from xdsl.ir import Operation, SSAValue
 
 from ramiel_mlir.dialects import dfg
@@ -73,41 +74,11 @@ def dissolve_clusters(graph: dfg.GraphOp) -> None:
     clusters = [op for op in graph.block.ops if isinstance(op, dfg.ClusterOp)]
     if not clusters:
         return
-    sent: dict[str, SSAValue] = {}
-    for cluster in clusters:
-        for op in cluster.block.ops:
-            if isinstance(op, dfg.SendOp):
-                sent[op.channel.data] = op.value
-    for cluster in clusters:
-        for op in list(cluster.block.ops):
-            if isinstance(op, dfg.RecvOp):
-                op.result.replace_all_uses_with(sent[op.channel.data])
-    for cluster in clusters:
-        terminator = cluster.block.last_op
-        assert isinstance(terminator, dfg.YieldOp)
-        for result, value in zip(cluster.outputs, terminator.values, strict=True):
-            result.replace_all_uses_with(value)
-    # Kahn's algorithm: a node is placed once every node it reads is placed.
+    _bypass_channels(clusters)
     nodes = [op for c in clusters for op in c.block.ops if isinstance(op, dfg.NodeOp)]
-    producers = {r: n for n in nodes for r in n.outputs}
-    waiting = {n: len({producers[v] for v in n.inputs if v in producers}) for n in nodes}
-    readers: dict[dfg.NodeOp, list[dfg.NodeOp]] = {n: [] for n in nodes}
-    for node in nodes:
-        for producer in {producers[v] for v in node.inputs if v in producers}:
-            readers[producer].append(node)
-    ready = [n for n in nodes if not waiting[n]]
-    ordered: list[dfg.NodeOp] = []
-    while ready:
-        node = ready.pop(0)
-        ordered.append(node)
-        for reader in readers[node]:
-            waiting[reader] -= 1
-            if not waiting[reader]:
-                ready.append(reader)
-    anchor = clusters[0]
-    for node in ordered:
+    for node in topological_order(nodes):
         node.detach()
-        graph.block.insert_op_before(node, anchor)
+        graph.block.insert_op_before(node, clusters[0])
     for cluster in clusters:
         for op in reversed(list(cluster.block.ops)):
             op.detach()
@@ -116,13 +87,86 @@ def dissolve_clusters(graph: dfg.GraphOp) -> None:
         cluster.erase()
 
 
-def _channel_name(value: SSAValue, taken: set[str]) -> str:
-    base = value.name_hint or "v"
-    name, suffix = base, 1
-    while name in taken:
-        name, suffix = f"{base}_{suffix}", suffix + 1
-    taken.add(name)
-    return name
+def _bypass_channels(clusters: Sequence[dfg.ClusterOp]) -> None:
+    """Make readers use sent values and cluster results' readers use yielded ones."""
+    sent = {
+        op.channel.data: op.value
+        for cluster in clusters
+        for op in cluster.block.ops
+        if isinstance(op, dfg.SendOp)
+    }
+    for cluster in clusters:
+        for op in cluster.block.ops:
+            if isinstance(op, dfg.RecvOp):
+                op.result.replace_all_uses_with(sent[op.channel.data])
+        terminator = cluster.block.last_op
+        assert isinstance(terminator, dfg.YieldOp)
+        for result, value in zip(cluster.outputs, terminator.values, strict=True):
+            result.replace_all_uses_with(value)
+
+
+def topological_order(nodes: Sequence[dfg.NodeOp]) -> list[dfg.NodeOp]:
+    """`nodes` ordered so that each comes after the nodes it reads (Kahn, stable)."""
+    producers = {result: node for node in nodes for result in node.outputs}
+    inputs = {n: {producers[v] for v in n.inputs if v in producers} for n in nodes}
+    readers: dict[dfg.NodeOp, list[dfg.NodeOp]] = {n: [] for n in nodes}
+    for node in nodes:
+        for producer in inputs[node]:
+            readers[producer].append(node)
+    waiting = {n: len(inputs[n]) for n in nodes}
+    ready = deque(n for n in nodes if not waiting[n])
+    ordered: list[dfg.NodeOp] = []
+    while ready:
+        node = ready.popleft()
+        ordered.append(node)
+        for reader in readers[node]:
+            waiting[reader] -= 1
+            if not waiting[reader]:
+                ready.append(reader)
+    return ordered
+
+
+@dataclass
+class _Channels:
+    """The send/recv pairs of values that cross lanes, created on demand."""
+
+    clusters: list[dfg.ClusterOp]
+    lane_of: dict[dfg.NodeOp, int]
+    names: set[str] = field(default_factory=set[str])
+    channels: dict[SSAValue, str] = field(default_factory=dict[SSAValue, str])
+    received: dict[tuple[SSAValue, int], SSAValue] = field(
+        default_factory=dict[tuple[SSAValue, int], SSAValue]
+    )
+
+    def local(self, value: SSAValue, lane: int, before: Operation | None) -> SSAValue:
+        """`value` as seen on `lane`: itself, or a recv placed before `before`."""
+        producer = value.owner
+        if not isinstance(producer, dfg.NodeOp) or self.lane_of[producer] == lane:
+            return value
+        key = (value, lane)
+        if key not in self.received:
+            recv = dfg.RecvOp(self._send(value, producer), value.type)
+            recv.result.name_hint = value.name_hint
+            block = self.clusters[lane].block
+            if before is None:
+                block.add_op(recv)
+            else:
+                block.insert_op_before(recv, before)
+            self.received[key] = recv.result
+        return self.received[key]
+
+    def _send(self, value: SSAValue, producer: dfg.NodeOp) -> str:
+        """The channel carrying `value`, sent right after its producer."""
+        if value not in self.channels:
+            base = value.name_hint or "v"
+            name, suffix = base, 1
+            while name in self.names:
+                name, suffix = f"{base}_{suffix}", suffix + 1
+            self.names.add(name)
+            self.channels[value] = name
+            block = self.clusters[self.lane_of[producer]].block
+            block.insert_op_after(dfg.SendOp(value, name), producer)
+        return self.channels[value]
 
 
 def build_clusters(
@@ -135,39 +179,11 @@ def build_clusters(
     it is computed and received right before its first reader on each lane.
     Graph outputs computed off lane 0 are received on lane 0, which yields them.
     """
-    lane_of = {node: index for index, lane in enumerate(lanes) for node in lane}
     output = graph.block.last_op
     assert isinstance(output, dfg.OutputOp)
-    clusters = [
-        dfg.ClusterOp(index, threads=threads[index]) for index in range(len(lanes))
-    ]
-    taken: set[str] = set()
-    channels: dict[SSAValue, str] = {}
-    received: dict[tuple[SSAValue, int], SSAValue] = {}
-
-    def local(value: SSAValue, lane: int, before: Operation | None) -> SSAValue:
-        """`value` as seen on `lane`: itself, or a recv placed before `before`."""
-        producer = value.owner
-        if not isinstance(producer, dfg.NodeOp) or lane_of[producer] == lane:
-            return value
-        key = (value, lane)
-        if key not in received:
-            if value not in channels:
-                channels[value] = _channel_name(value, taken)
-                producer_cluster = clusters[lane_of[producer]]
-                send = dfg.SendOp(value, channels[value])
-                producer_cluster.block.insert_op_after(send, producer)
-            assert isinstance(value.type, TensorType)
-            recv = dfg.RecvOp(channels[value], value.type)
-            recv.result.name_hint = value.name_hint
-            block = clusters[lane].block
-            if before is None:
-                block.add_op(recv)
-            else:
-                block.insert_op_before(recv, before)
-            received[key] = recv.result
-        return received[key]
-
+    clusters = [dfg.ClusterOp(index, threads=threads[index]) for index in range(len(lanes))]
+    lane_of = {node: index for index, lane in enumerate(lanes) for node in lane}
+    channels = _Channels(clusters, lane_of)
     for index, lane in enumerate(lanes):
         for node in lane:
             node.detach()
@@ -175,11 +191,11 @@ def build_clusters(
     for index, lane in enumerate(lanes):
         for node in lane:
             for position, operand in enumerate(node.inputs):
-                node.operands[position] = local(operand, index, node)
-    results = [local(value, 0, None) for value in output.outputs]
+                node.operands[position] = channels.local(operand, index, node)
+    results = [channels.local(value, 0, None) for value in output.outputs]
     clusters[0].block.add_op(dfg.YieldOp(results))
-    for index in range(1, len(lanes)):
-        clusters[index].block.add_op(dfg.YieldOp())
+    for cluster in clusters[1:]:
+        cluster.block.add_op(dfg.YieldOp())
     # Cluster 0 yields the graph outputs: give it result types now they are known.
     lane0 = dfg.ClusterOp(
         0, [v.type for v in results], clusters[0].detach_region(0), threads=threads[0]

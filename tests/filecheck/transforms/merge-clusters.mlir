@@ -1,0 +1,44 @@
+// RUN: ramiel-opt %s --split-input-file -p 'linear-cluster{edge-cost=2.0},merge-clusters{lanes=2 edge-cost=2.0}' | filecheck %s
+// RUN: ramiel-opt %s --split-input-file -p 'linear-cluster{edge-cost=2.0},merge-clusters{lanes=1}' | filecheck %s --check-prefix=ONE
+// RUN: ramiel-opt %s --split-input-file -p 'merge-clusters{lanes=2 edge-cost=50.0}' | filecheck %s --check-prefix=COSTLY
+
+/// Three branches of 10, 8 and 6 after a fork, onto two lanes: the critical
+/// branch (Exp) stays on lane 0 with the join; Neg starts first on lane 1; Tanh
+/// can start as early on lane 0 (ties go to lane 0). Estimate: 1 + 10 + 6 + 1.
+
+// CHECK-LABEL: dfg.graph @three_branches
+// CHECK-SAME:    serial_estimate = 2.600000e+01 : f64, parallel_estimate = 1.800000e+01 : f64
+// CHECK:         dfg.cluster 0 threads 1
+// CHECK-NEXT:      %[[A:.*]] = dfg.node "Relu"
+// CHECK-NEXT:      dfg.send %[[A]] to "a"
+// CHECK-NEXT:      dfg.node "Exp"
+// CHECK-NEXT:      dfg.node "Tanh"
+// CHECK-NEXT:      dfg.recv "c"
+// CHECK-NEXT:      dfg.node "Sum"
+// CHECK:         dfg.cluster 1 threads 1
+// CHECK-NEXT:      dfg.recv "a"
+// CHECK-NEXT:      %[[C:.*]] = dfg.node "Neg"
+// CHECK-NEXT:      dfg.send %[[C]] to "c"
+// CHECK-NOT:     dfg.cluster 2
+
+// ONE-LABEL:   dfg.graph @three_branches
+// ONE:           dfg.cluster 0 threads 1
+// ONE-NOT:       dfg.cluster 1
+// ONE-NOT:       dfg.send
+
+/// Without linear-cluster first, merge-clusters clusters the graph itself; an
+/// edge cost that eats the gain makes it fall back to one lane, which gets the
+/// intra-op threads of both.
+
+// COSTLY-LABEL: dfg.graph @three_branches
+// COSTLY-SAME:    serial_estimate = 2.600000e+01 : f64, parallel_estimate = 2.600000e+01 : f64
+// COSTLY:         dfg.cluster 0 threads 2
+// COSTLY-NOT:     dfg.cluster 1
+dfg.graph @three_branches(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %a = dfg.node "Relu"(%x) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %b = dfg.node "Exp"(%a) opset 17 {cost = 10.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %c = dfg.node "Neg"(%a) opset 17 {cost = 8.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %d = dfg.node "Tanh"(%a) opset 17 {cost = 6.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %s = dfg.node "Sum"(%b, %c, %d) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  dfg.output %s : tensor<4xf32>
+}

@@ -1,0 +1,139 @@
+"""The threaded code: same results as serial code, errors reach the caller, no lane hangs."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from onnx import TensorProto, helper
+
+from ramiel_mlir.api import CompiledModel, compile_onnx
+
+# Unit costs and free hand-overs: every fork becomes two lanes.
+TWO_LANES = "linear-cluster{edge-cost=0.0},merge-clusters{lanes=2 edge-cost=0.0 min-gain=0.0}"
+
+
+def _diamond(left_length: int = 1) -> onnx.ModelProto:
+    """
+    x -> Relu -> (MatMul w1 -> Tanh x left_length | MatMul w2 -> Reshape -> Sigmoid) -> Add.
+
+    With unit costs the longer branch is the critical path and runs on lane 0.
+    """
+    rng = np.random.default_rng(0)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 16])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 16])
+    weights = [
+        onnx.numpy_helper.from_array(rng.standard_normal((16, 16)).astype(np.float32), name)
+        for name in ("w1", "w2")
+    ]
+    shape = onnx.numpy_helper.from_array(np.array([4, 16], dtype=np.int64), "shape")
+    nodes = [
+        helper.make_node("Relu", ["x"], ["r"], name="relu"),
+        helper.make_node("MatMul", ["r", "w1"], ["t0"], name="left_matmul"),
+        *[
+            helper.make_node("Tanh", [f"t{i}"], [f"t{i + 1}"], name=f"left_tanh{i}")
+            for i in range(left_length)
+        ],
+        helper.make_node("MatMul", ["r", "w2"], ["m2"], name="right_matmul"),
+        helper.make_node("Reshape", ["m2", "shape"], ["m3"], name="right_reshape"),
+        helper.make_node("Sigmoid", ["m3"], ["s"], name="right_sigmoid"),
+        helper.make_node("Add", [f"t{left_length}", "s"], ["y"], name="join"),
+    ]
+    graph = helper.make_graph(nodes, "diamond", [x], [y], [*weights, shape])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@pytest.fixture(scope="module", params=[1, 4], ids=["reshape_on_lane0", "reshape_on_lane1"])
+def compiled(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[CompiledModel, CompiledModel]:
+    directory: Path = tmp_path_factory.mktemp("parallel")
+    model = _diamond(request.param)
+    serial = compile_onnx(model, "", directory, name="serial")
+    parallel = compile_onnx(model, TWO_LANES, directory, name="parallel")
+    lane = parallel.source.index("reshape([4, 16])") > parallel.source.index("def _lane1(")
+    assert lane == (request.param == 4)
+    return serial, parallel
+
+
+def test_parallel_code_has_two_lanes(compiled: tuple[CompiledModel, CompiledModel]) -> None:
+    _, parallel = compiled
+    assert "def _lane0(" in parallel.source
+    assert "def _lane1(" in parallel.source
+    assert "import onnx" not in parallel.source
+    assert "xdsl" not in parallel.source
+
+
+def test_parallel_equals_serial_bitwise(compiled: tuple[CompiledModel, CompiledModel]) -> None:
+    serial, parallel = compiled
+    x = torch.randn(4, 16, generator=torch.Generator().manual_seed(1))
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        expected = serial.load()(x)
+        for _ in range(20):
+            assert torch.equal(parallel.load()(x), expected)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _call_with_timeout(function, timeout: float = 20.0):
+    """Run `function` on a daemon thread; fail (instead of hanging) after `timeout`."""
+    outcome: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = function()
+        except BaseException as error:
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    assert not thread.is_alive(), "the call hung: a lane is blocked"
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome.get("value")
+
+
+def test_error_in_a_lane_reaches_the_caller_and_next_call_works(
+    compiled: tuple[CompiledModel, CompiledModel],
+) -> None:
+    _, parallel = compiled
+    model = parallel.load()
+    # A 1x16 input passes both MatMuls but breaks the right branch's Reshape to
+    # 4x16 on one lane, while the other lane runs on or waits for its value.
+    bad = torch.randn(1, 16)
+    with pytest.raises(RuntimeError, match="shape"):
+        _call_with_timeout(lambda: model(bad))
+    x = torch.randn(4, 16)
+    result = _call_with_timeout(lambda: model(x))
+    assert result.shape == (4, 16)
+
+
+def test_concurrent_callers_get_their_own_results(
+    compiled: tuple[CompiledModel, CompiledModel],
+) -> None:
+    serial, parallel = compiled
+    reference = serial.load()
+    model = parallel.load()
+    inputs = [torch.randn(4, 16, generator=torch.Generator().manual_seed(i)) for i in range(8)]
+    results: list[torch.Tensor | None] = [None] * len(inputs)
+
+    def worker(index: int) -> None:
+        for _ in range(10):
+            results[index] = model(inputs[index])
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(len(inputs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+        assert not thread.is_alive()
+    for x, result in zip(inputs, results, strict=True):
+        assert result is not None
+        torch.testing.assert_close(result, reference(x))

@@ -58,6 +58,11 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return DeadCodeElimination
 
+    def get_estimate_cost() -> type[ModulePass]:
+        from ramiel_mlir.transforms.estimate_cost import EstimateCostPass
+
+        return EstimateCostPass
+
     def get_linear_cluster() -> type[ModulePass]:
         from ramiel_mlir.transforms.linear_cluster import LinearClusterPass
 
@@ -89,6 +94,7 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "convert-dfg-to-py": get_convert_dfg_to_py,
         "cse": get_cse,
         "dce": get_dce,
+        "estimate-cost": get_estimate_cost,
         "fold-constants": get_fold_constants,
         "linear-cluster": get_linear_cluster,
         "merge-clusters": get_merge_clusters,
@@ -98,6 +104,11 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
 def get_all_targets() -> dict[str, Callable[[], type[Target]]]:
     """Target name -> a function returning the target class."""
+
+    def get_dot() -> type[Target]:
+        from ramiel_mlir.backend.dot_target import DotTarget
+
+        return DotTarget
 
     def get_mlir() -> type[Target]:
         from xdsl.universe import Universe
@@ -109,4 +120,4 @@ def get_all_targets() -> dict[str, Callable[[], type[Target]]]:
 
         return PythonTarget
 
-    return {"mlir": get_mlir, "python": get_python}
+    return {"dot": get_dot, "mlir": get_mlir, "python": get_python}

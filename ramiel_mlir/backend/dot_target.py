@@ -40,16 +40,21 @@ def print_dot(graph: dfg.GraphOp, output: IO[str]) -> None:
             output.write("  }\n")
         elif isinstance(op, dfg.NodeOp):
             output.write(f"  {_node_line(op, ids)}\n")
+    _print_edges(ids, sent, output)
+    output.write("}\n")
+
+
+def _print_edges(
+    ids: dict[dfg.NodeOp, str], sent: dict[str, SSAValue], output: IO[str]
+) -> None:
+    """Data edges between nodes; those through a channel (across lanes) dashed."""
     for node, name in ids.items():
         for value in node.inputs:
             style = ""
-            owner = value.owner
-            if isinstance(owner, dfg.RecvOp):
-                value, style = sent[owner.channel.data], " [style=dashed]"
-                owner = value.owner
-            if isinstance(owner, dfg.NodeOp):
-                output.write(f"  {ids[owner]} -> {name}{style};\n")
-    output.write("}\n")
+            if isinstance(recv := value.owner, dfg.RecvOp):
+                value, style = sent[recv.channel.data], " [style=dashed]"
+            if isinstance(producer := value.owner, dfg.NodeOp):
+                output.write(f"  {ids[producer]} -> {name}{style};\n")
 
 
 def _node_line(node: dfg.NodeOp, ids: dict[dfg.NodeOp, str]) -> str:

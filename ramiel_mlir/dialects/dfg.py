@@ -18,6 +18,7 @@ dfg.graph @main(%x: tensor<1x3xf32>) -> tensor<1x3xf32> {
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -51,10 +52,14 @@ from xdsl.irdl import (
 from xdsl.parser import Parser
 from xdsl.printer import Printer
 from xdsl.traits import (
+    AlwaysSpeculatable,
     ConstantLike,
+    EffectInstance,
     HasParent,
     IsolatedFromAbove,
     IsTerminator,
+    MemoryEffect,
+    MemoryEffectKind,
     Pure,
     SymbolOpInterface,
 )
@@ -242,6 +247,47 @@ class NoneOp(IRDLOperation):
         super().__init__(result_types=[NoneType()])
 
 
+class NodeMemoryEffect(MemoryEffect):
+    """
+    A deterministic ONNX operator has no side effects; a random one (RandomNormal,
+    Bernoulli, Dropout in training mode, ...) allocates fresh results on every run.
+
+    The allocation effect is what keeps CSE from merging two random nodes while
+    DCE may still remove a dead one.
+    """
+
+    @classmethod
+    def get_effects(cls, op: Operation) -> AbstractSet[EffectInstance]:
+        assert isinstance(op, NodeOp)
+        if is_deterministic(op):
+            return frozenset()
+        return frozenset(EffectInstance(MemoryEffectKind.ALLOC, r) for r in op.results)
+
+
+def is_deterministic(op: NodeOp) -> bool:
+    """Whether the node computes the same outputs from the same inputs every time."""
+    from onnx.defs import OpSchema
+
+    op_type = op.op_type.data
+    opset = op.opset.value.data
+    if op_type == "Dropout" and op.onnx_domain == DEFAULT_DOMAIN:
+        # Dropout draws random numbers only in training mode: attribute is_test=0
+        # before opset 7, a true `training_mode` input since opset 12.
+        if opset < 7:
+            is_test = op.onnx_attrs.get("is_test")
+            return isinstance(is_test, IntegerAttr) and is_test.value.data != 0
+        if len(op.inputs) < 3 or isinstance(op.inputs[2].owner, NoneOp):
+            return True
+        training = op.inputs[2].owner
+        return (
+            isinstance(training, WeightOp)
+            and training.value is not None
+            and not any(training.value.get_values())
+        )
+    schema = onnx_schema(op_type, opset, op.onnx_domain)
+    return schema is not None and schema.node_determinism == OpSchema.NodeDeterminism.Deterministic
+
+
 @irdl_op_definition
 class NodeOp(IRDLOperation):
     """
@@ -263,7 +309,7 @@ class NodeOp(IRDLOperation):
     inputs = var_operand_def()
     outputs = var_result_def()
 
-    traits = traits_def(Pure())
+    traits = traits_def(NodeMemoryEffect(), AlwaysSpeculatable())
 
     assembly_format = (
         "$op_type `(` $inputs `)` ($attrs^)? `opset` $opset attr-dict "

@@ -1,0 +1,298 @@
+"""
+`fold-constants`: constant propagation over `dfg.graph`.
+
+A deterministic `dfg.node` whose inputs are all constants (`dfg.weight`, or an
+omitted optional input) is evaluated at compile time with ONNX's reference
+implementation and replaced by `dfg.weight` ops. `Shape` and `Size` are folded
+from the static type of their input even when its data is computed, and
+`Identity` forwards its operand. Since folded results feed the next node, shape
+arithmetic (`Shape -> Gather -> Unsqueeze -> Concat -> Cast -> Reshape`) collapses
+into constants. Dead producers are left for `dce`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from math import prod
+from typing import TYPE_CHECKING
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    DenseArrayBase,
+    DenseIntOrFPElementsAttr,
+    FloatAttr,
+    IntegerAttr,
+    ModuleOp,
+    NoneType,
+    StringAttr,
+    TensorType,
+)
+from xdsl.ir import Attribute, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.pattern_rewriter import (
+    GreedyRewritePatternApplier,
+    PatternRewriter,
+    PatternRewriteWalker,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
+
+from ramiel_mlir.diagnostics import RamielError
+from ramiel_mlir.dialects.dfg import NodeOp, NoneOp, WeightOp, is_deterministic, onnx_schema
+from ramiel_mlir.tensors import (
+    dense_from_numpy,
+    numpy_dtype,
+    numpy_from_dense,
+)
+from ramiel_mlir.weights import INLINE_LIMIT, store_blob, weight_value
+
+if TYPE_CHECKING:
+    from onnx import AttributeProto
+
+SHAPE_ONLY_OPS = frozenset({"Shape", "Size"})
+"""Ops whose result depends only on the static type of their input, not its data."""
+
+UNCAPPED_OPS = frozenset({"Constant"})
+"""Ops whose result is data the IR already holds: folding them never grows the model."""
+
+Inputs = list[np.ndarray | None]
+"""Compile-time input values of a node; None for an omitted optional input."""
+
+
+def is_foldable_type(attr: Attribute) -> bool:
+    """Whether `attr` is a ranked tensor type whose elements numpy can hold."""
+    if not isinstance(attr, TensorType):
+        return False
+    try:
+        numpy_dtype(attr.element_type)
+    except KeyError:
+        return False
+    return True
+
+
+def placeholder(tensor_type: TensorType) -> np.ndarray:
+    """A zero-stride array of the given static type: its shape without its data."""
+    dtype = numpy_dtype(tensor_type.element_type)
+    return np.broadcast_to(np.zeros((), dtype), tuple(tensor_type.get_shape()))
+
+
+def constant_inputs(node: NodeOp) -> Inputs | None:
+    """
+    The compile-time values of the node's inputs, None if one is computed.
+
+    A shape-only op sees a placeholder of its input's static type, so that neither
+    computed data nor a large weight is needed.
+    """
+    shape_only = node.op_type.data in SHAPE_ONLY_OPS
+    sources: list[WeightOp | TensorType | None] = []
+    for operand in node.inputs:
+        owner = operand.owner
+        if isinstance(owner, NoneOp):
+            sources.append(None)
+        elif not is_foldable_type(operand.type):
+            return None
+        elif shape_only:
+            assert isinstance(operand.type, TensorType)
+            sources.append(operand.type)
+        elif isinstance(owner, WeightOp):
+            sources.append(owner)
+        else:
+            return None
+    return [
+        None
+        if source is None
+        else placeholder(source)
+        if isinstance(source, TensorType)
+        else weight_value(source)
+        for source in sources
+    ]
+
+
+def element_count(attr: Attribute) -> int:
+    """The number of elements of a tensor type (0 for `none`)."""
+    return prod(attr.get_shape()) if isinstance(attr, TensorType) else 0
+
+
+def attribute_value(attr: Attribute, name: str) -> object | None:
+    """The value `onnx.helper.make_attribute` takes for a dfg attribute; None if none fits."""
+    from onnx import numpy_helper
+
+    match attr:
+        case IntegerAttr() | FloatAttr():
+            return attr.value.data
+        case StringAttr():
+            return attr.data
+        case DenseArrayBase():
+            return list(attr.get_values())
+        case DenseIntOrFPElementsAttr():
+            return numpy_helper.from_array(numpy_from_dense(attr), name)
+        case ArrayAttr() if all(isinstance(a, StringAttr | DenseIntOrFPElementsAttr) for a in attr):
+            return [attribute_value(a, name) for a in attr]
+        case _:
+            return None
+
+
+def onnx_attribute(node: NodeOp, name: str, attr: Attribute) -> AttributeProto:
+    """The ONNX attribute that the dfg attribute `attr` of `node` stands for."""
+    from onnx import helper
+
+    value = attribute_value(attr, name)
+    if value is None:
+        raise RamielError(
+            f"node '{node.node_name}' ({node.op_type.data}): attribute '{name}' "
+            f"holds {attr}, which has no ONNX attribute type"
+        )
+    # The schema settles what the IR cannot show, e.g. the type of an empty list.
+    schema = onnx_schema(node.op_type.data, node.opset.value.data, node.onnx_domain)
+    declared = schema.attributes.get(name) if schema is not None else None
+    attr_type = int(declared.type) if declared is not None else None
+    return helper.make_attribute(name, value, attr_type=attr_type)
+
+
+def evaluate(node: NodeOp, inputs: Inputs) -> list[np.ndarray]:
+    """
+    Run the node on `inputs` with ONNX's reference implementation at its opset.
+
+    Raises NotImplementedError if the reference implementation lacks the op and
+    RamielError if evaluating it fails.
+    """
+    from onnx import TypeProto, helper
+    from onnx.reference import ReferenceEvaluator
+
+    input_names = [f"in{i}" if value is not None else "" for i, value in enumerate(inputs)]
+    output_names = [f"out{i}" for i in range(len(node.outputs))]
+    proto = helper.make_node(node.op_type.data, input_names, output_names, domain=node.onnx_domain)
+    proto.attribute.extend(
+        onnx_attribute(node, name, attr) for name, attr in node.onnx_attrs.items()
+    )
+    graph = helper.make_graph(
+        [proto],
+        "fold",
+        [helper.make_value_info(name, TypeProto()) for name in input_names if name],
+        [helper.make_value_info(name, TypeProto()) for name in output_names],
+    )
+    feeds = {name: value for name, value in zip(input_names, inputs, strict=True) if name}
+    try:
+        evaluator = ReferenceEvaluator(graph, opsets={node.onnx_domain: node.opset.value.data})
+        results = evaluator.run(None, feeds)
+    except NotImplementedError:
+        raise
+    except Exception as error:  # the reference implementation raises anything
+        message = " ".join(str(error).split()) or type(error).__name__
+        raise RamielError(
+            f"node '{node.node_name}' ({node.op_type.data}): constant folding failed: {message}"
+        ) from None
+    return [np.asarray(result) for result in results]
+
+
+def folded_weight(node: NodeOp, index: int, value: np.ndarray) -> WeightOp:
+    """
+    A `dfg.weight` holding output `index` of `node`, computed as `value`.
+
+    Small values are inline; larger ones go to the blob store, never into the IR.
+    """
+    result = node.outputs[index]
+    result_type = result.type
+    assert isinstance(result_type, TensorType)
+    expected_dtype = numpy_dtype(result_type.element_type)
+    expected_shape = tuple(result_type.get_shape())
+    if value.shape != expected_shape or value.dtype != expected_dtype:
+        raise RamielError(
+            f"node '{node.node_name}' ({node.op_type.data}): output #{index} evaluates "
+            f"to {value.dtype}{list(value.shape)}, but its type is {result_type}"
+        )
+    name = result.name_hint or f"{node.node_name}_output_{index}"
+    if value.size <= INLINE_LIMIT:
+        return WeightOp(name, result_type, value=dense_from_numpy(value, result_type.element_type))
+    return WeightOp(name, result_type, file=store_blob(value))
+
+
+def fold_node(node: NodeOp, max_elements: int) -> list[WeightOp] | None:
+    """The weights that replace `node`, None if it cannot or must not be folded."""
+    if not all(is_foldable_type(r.type) or isinstance(r.type, NoneType) for r in node.outputs):
+        return None
+    op_type = node.op_type.data
+    if op_type not in UNCAPPED_OPS and any(
+        element_count(r.type) > max_elements for r in node.outputs
+    ):
+        return None
+    if not is_deterministic(node):
+        return None
+    inputs = constant_inputs(node)
+    if inputs is None:
+        return None
+    try:
+        values = evaluate(node, inputs)
+    except NotImplementedError:  # no reference implementation: leave the node be
+        return None
+    return [
+        folded_weight(node, index, value)
+        for index, (result, value) in enumerate(zip(node.outputs, values, strict=True))
+        if isinstance(result.type, TensorType)
+    ]
+
+
+def replacement_results(node: NodeOp, weights: Sequence[WeightOp]) -> list[SSAValue | None]:
+    """One new value per node result: the weight, or None for an unused `none` result."""
+    produced = iter(weights)
+    return [
+        next(produced).result if isinstance(result.type, TensorType) else None
+        for result in node.outputs
+    ]
+
+
+class ForwardIdentity(RewritePattern):
+    """`Identity(x)` is `x`."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: NodeOp, rewriter: PatternRewriter, /) -> None:
+        if op.op_type.data != "Identity" or op.onnx_domain or len(op.inputs) != 1:
+            return
+        (operand,) = op.inputs
+        if operand.type != op.outputs[0].type:
+            return
+        rewriter.replace(op, [], [operand])
+
+
+@dataclass(frozen=True)
+class FoldNode(RewritePattern):
+    """Replace a node computable at compile time by the weights it computes."""
+
+    max_elements: int
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: NodeOp, rewriter: PatternRewriter, /) -> None:
+        weights = fold_node(op, self.max_elements)
+        if weights is None:
+            return
+        rewriter.replace(op, weights, replacement_results(op, weights))
+
+
+@dataclass(frozen=True)
+class FoldConstantsPass(ModulePass):
+    """
+    Fold constant computations of `dfg.graph` into `dfg.weight`s.
+
+    Deterministic nodes whose inputs are all weights are evaluated with ONNX's
+    reference implementation; Shape and Size are folded from static types and
+    Identity forwards its operand. Results with more than `max-elements` elements
+    are not computed (Constant nodes excepted); results above the inline limit go
+    to the blob store. Dead producers are left for `dce`.
+    """
+
+    name = "fold-constants"
+
+    max_elements: int = 1_000_000
+    """The largest result (in elements) computed at compile time."""
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        if self.max_elements < 0:
+            raise RamielError(f"fold-constants: max-elements must be >= 0, got {self.max_elements}")
+        PatternRewriteWalker(
+            GreedyRewritePatternApplier(
+                [ForwardIdentity(), FoldNode(self.max_elements)], dce_enabled=False
+            ),
+        ).rewrite_module(op)

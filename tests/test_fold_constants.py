@@ -1,0 +1,157 @@
+"""fold-constants: the blob store rule, the size cap and the errors."""
+
+from __future__ import annotations
+
+from io import StringIO
+from pathlib import Path
+
+import numpy as np
+import pytest
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.parser import Parser
+from xdsl.printer import Printer
+
+from ramiel_mlir.api import make_context, run_pipeline
+from ramiel_mlir.diagnostics import RamielError
+from ramiel_mlir.dialects.dfg import NodeOp, WeightOp
+from ramiel_mlir.weights import INLINE_LIMIT, weight_value
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private blob store for one test."""
+    monkeypatch.setenv("RAMIEL_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "blobs"
+
+
+def parse(text: str) -> ModuleOp:
+    return Parser(make_context(), text).parse_module()
+
+
+def fold(text: str, passes: str = "fold-constants") -> ModuleOp:
+    module = parse(text)
+    run_pipeline(make_context(), module, passes)
+    return module
+
+
+def printed(module: ModuleOp) -> str:
+    stream = StringIO()
+    Printer(stream=stream).print_op(module)
+    return stream.getvalue()
+
+
+def node_types(module: ModuleOp) -> list[str]:
+    return [op.op_type.data for op in module.walk() if isinstance(op, NodeOp)]
+
+
+def weights(module: ModuleOp) -> dict[str, WeightOp]:
+    return {op.weight_name.data: op for op in module.walk() if isinstance(op, WeightOp)}
+
+
+LARGE = """
+dfg.graph @large() -> (tensor<4x8xf32>, tensor<2xf32>) {
+  %shape = dfg.weight "shape" dense<[4, 8]> : tensor<2xi64> : tensor<2xi64>
+  %big = dfg.node "ConstantOfShape"(%shape) {value = dense<2.5> : tensor<1xf32>} opset 17
+      : (tensor<2xi64>) -> tensor<4x8xf32>
+  %a = dfg.weight "a" dense<[1.0, 2.0]> : tensor<2xf32> : tensor<2xf32>
+  %small = dfg.node "Neg"(%a) opset 17 : (tensor<2xf32>) -> tensor<2xf32>
+  dfg.output %big, %small : tensor<4x8xf32>, tensor<2xf32>
+}
+"""
+
+
+def test_large_result_goes_to_blob_store(cache_dir: Path) -> None:
+    module = fold(LARGE)
+    assert node_types(module) == []
+    big, small = weights(module)["big"], weights(module)["small"]
+    assert 4 * 8 > INLINE_LIMIT
+    assert big.value is None
+    assert big.file is not None
+    blob = Path(big.file.data)
+    assert blob.parent == cache_dir
+    assert blob.suffix == ".npy"
+    np.testing.assert_array_equal(np.load(blob), np.full((4, 8), 2.5, np.float32))
+    assert big.result.name_hint == "big"
+    assert "2.5" not in printed(module)
+    assert small.file is None
+    assert small.value is not None
+    assert weight_value(small).tolist() == [-1.0, -2.0]
+
+
+def test_blob_store_is_content_addressed(cache_dir: Path) -> None:
+    first = weights(fold(LARGE))["big"].file
+    second = weights(fold(LARGE))["big"].file
+    assert first == second
+    assert len(list(cache_dir.iterdir())) == 1
+
+
+CAPPED = f"""
+dfg.graph @capped() -> (tensor<10x10xf32>, tensor<30xf32>) {{
+  %shape = dfg.weight "shape" dense<[10, 10]> : tensor<2xi64> : tensor<2xi64>
+  %fill = dfg.node "ConstantOfShape"(%shape) opset 17 : (tensor<2xi64>) -> tensor<10x10xf32>
+  %c = dfg.node "Constant"() {{value_floats = array<f32: {", ".join(["1.0"] * 30)}>}} opset 17
+      : () -> tensor<30xf32>
+  dfg.output %fill, %c : tensor<10x10xf32>, tensor<30xf32>
+}}
+"""
+
+
+@pytest.mark.parametrize(("cap", "folded"), [(99, False), (100, True)])
+def test_size_cap(cap: int, folded: bool, cache_dir: Path) -> None:
+    module = fold(CAPPED, f"fold-constants{{max-elements={cap}}}")
+    assert ("ConstantOfShape" not in node_types(module)) == folded
+    # A Constant's data is already in the model: the cap does not apply to it.
+    assert "Constant" not in node_types(module)
+
+
+def test_default_cap_is_a_million(cache_dir: Path) -> None:
+    text = """
+    dfg.graph @huge() -> tensor<1001x1000xi8> {
+      %shape = dfg.weight "shape" dense<[1001, 1000]> : tensor<2xi64> : tensor<2xi64>
+      %fill = dfg.node "ConstantOfShape"(%shape) {value = dense<1> : tensor<1xi8>} opset 17
+          : (tensor<2xi64>) -> tensor<1001x1000xi8>
+      dfg.output %fill : tensor<1001x1000xi8>
+    }
+    """
+    assert node_types(fold(text)) == ["ConstantOfShape"]
+    assert not cache_dir.exists()
+
+
+def test_negative_cap_is_an_error() -> None:
+    with pytest.raises(RamielError, match="max-elements must be >= 0"):
+        fold(LARGE, "fold-constants{max-elements=-1}")
+
+
+def test_wrong_result_type_is_an_error() -> None:
+    text = """
+    dfg.graph @lying(%x: tensor<2x3x4xf32>) -> tensor<2xi64> {
+      %s = dfg.node "Shape"(%x) opset 17 : (tensor<2x3x4xf32>) -> tensor<2xi64>
+      dfg.output %s : tensor<2xi64>
+    }
+    """
+    with pytest.raises(
+        RamielError,
+        match=r"node 'Shape' \(Shape\): output #0 evaluates to int64\[3\], "
+        r"but its type is tensor<2xi64>",
+    ):
+        fold(text)
+
+
+def test_evaluation_failure_names_the_node() -> None:
+    text = """
+    dfg.graph @bad() -> tensor<i64> {
+      %d = dfg.weight "d" dense<[1, 2]> : tensor<2xi64> : tensor<2xi64>
+      %i = dfg.weight "i" dense<5> : tensor<i64> : tensor<i64>
+      %g = dfg.node "Gather"(%d, %i) opset 17 : (tensor<2xi64>, tensor<i64>) -> tensor<i64>
+      dfg.output %g : tensor<i64>
+    }
+    """
+    with pytest.raises(RamielError, match=r"node 'Gather' \(Gather\): constant folding failed"):
+        fold(text)
+
+
+def test_second_run_changes_nothing(cache_dir: Path) -> None:
+    module = fold(LARGE)
+    before = printed(module)
+    run_pipeline(make_context(), module, "fold-constants")
+    assert printed(module) == before

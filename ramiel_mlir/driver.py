@@ -54,11 +54,25 @@ def split_pass_flags(argv: Sequence[str], passes: Sequence[str]) -> list[str]:
     return [*rest, "-p", spec] if spec else rest
 
 
+_UPSTREAM_SUMMARIES = {
+    "canonicalize": "Apply every canonicalization pattern and fold (xDSL's canonicalize).",
+    "cse": "Merge identical nodes and weights (xDSL's common subexpression elimination).",
+    "dce": "Remove nodes and weights whose results nobody reads (xDSL's dead code elimination).",
+}
+"""One-line summaries of the xDSL passes that ramiel-opt registers."""
+
+
+def _summary(name: str, doc: str | None) -> str:
+    if name in _UPSTREAM_SUMMARIES:
+        return _UPSTREAM_SUMMARIES[name]
+    paragraph = " ".join((doc or "").strip().split("\n\n")[0].split())
+    return paragraph.split(". ")[0].rstrip(".") + "."
+
+
 def _pass_summaries() -> str:
     lines = ["passes (as --NAME[=OPTIONS] or in -p 'NAME{OPTIONS},...'):"]
     for name, factory in sorted(get_all_passes().items()):
-        doc = (factory().__doc__ or "").strip().splitlines()
-        lines.append(f"  --{name:<22} {doc[0] if doc else ''}")
+        lines.append(f"  --{name:<20} {_summary(name, factory().__doc__)}")
     return "\n".join(lines)
 
 

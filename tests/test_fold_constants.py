@@ -155,3 +155,23 @@ def test_second_run_changes_nothing(cache_dir: Path) -> None:
     before = printed(module)
     run_pipeline(make_context(), module, "fold-constants")
     assert printed(module) == before
+
+
+def test_non_finite_results_are_not_inline(cache_dir: Path) -> None:
+    """xDSL cannot parse back the hex form it prints for inf/nan, so they go to a blob."""
+    text = """
+    dfg.graph @inf() -> (tensor<2xf32>, tensor<2xf32>) {
+      %a = dfg.weight "a" dense<[1.0, 0.0]> : tensor<2xf32> : tensor<2xf32>
+      %zero = dfg.weight "zero" dense<0.0> : tensor<f32> : tensor<f32>
+      %q = dfg.node "Div"(%a, %zero) opset 17 : (tensor<2xf32>, tensor<f32>) -> tensor<2xf32>
+      %two = dfg.weight "two" dense<2.0> : tensor<f32> : tensor<f32>
+      %h = dfg.node "Div"(%a, %two) opset 17 : (tensor<2xf32>, tensor<f32>) -> tensor<2xf32>
+      dfg.output %q, %h : tensor<2xf32>, tensor<2xf32>
+    }
+    """
+    folded = weights(fold(text))
+    assert folded["q"].file is not None
+    values = weight_value(folded["q"])
+    assert np.isposinf(values[0])
+    assert np.isnan(values[1])
+    assert folded["h"].value is not None

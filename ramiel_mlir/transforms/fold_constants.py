@@ -177,7 +177,8 @@ def evaluate(node: NodeOp, inputs: Inputs) -> list[np.ndarray]:
     feeds = {name: value for name, value in zip(input_names, inputs, strict=True) if name}
     try:
         evaluator = ReferenceEvaluator(graph, opsets={node.onnx_domain: node.opset.value.data})
-        results = evaluator.run(None, feeds)
+        with np.errstate(all="ignore"):  # inf and nan are ONNX results, not errors
+            results = evaluator.run(None, feeds)
     except NotImplementedError:
         raise
     except Exception as error:  # the reference implementation raises anything
@@ -192,7 +193,8 @@ def folded_weight(node: NodeOp, index: int, value: np.ndarray) -> WeightOp:
     """
     A `dfg.weight` holding output `index` of `node`, computed as `value`.
 
-    Small values are inline; larger ones go to the blob store, never into the IR.
+    Small values are inline; larger ones (and non-finite floats) go to the blob
+    store, never into the IR.
     """
     result = node.outputs[index]
     result_type = result.type
@@ -205,9 +207,19 @@ def folded_weight(node: NodeOp, index: int, value: np.ndarray) -> WeightOp:
             f"to {value.dtype}{list(value.shape)}, but its type is {result_type}"
         )
     name = result.name_hint or f"{node.node_name}_output_{index}"
-    if value.size <= INLINE_LIMIT:
+    if value.size <= INLINE_LIMIT and prints_exactly(value):
         return WeightOp(name, result_type, value=dense_from_numpy(value, result_type.element_type))
     return WeightOp(name, result_type, file=store_blob(value))
+
+
+def prints_exactly(value: np.ndarray) -> bool:
+    """
+    Whether an inline dense attribute survives printing and parsing.
+
+    xDSL prints inf and nan as hex bit patterns but parses those back as numbers,
+    so non-finite values go to the blob store instead.
+    """
+    return not np.issubdtype(value.dtype, np.floating) or bool(np.isfinite(value).all())
 
 
 def fold_node(node: NodeOp, max_elements: int) -> list[WeightOp] | None:

@@ -90,6 +90,7 @@ class GraphOp(IRDLOperation):
     input_names = opt_attr_def(ArrayAttr[StringAttr])
     output_names = opt_attr_def(ArrayAttr[StringAttr])
     source = opt_attr_def(StringAttr)
+    edge_cost = opt_attr_def(FloatAttr)  # microseconds per cross-lane value, by estimate-cost
 
     traits = traits_def(IsolatedFromAbove(), SymbolOpInterface())
 

@@ -1,0 +1,160 @@
+"""
+The analytic (`flops`) cost model: what work a `dfg.node` does, and how long that takes.
+
+`node_work` counts, from the static shapes alone, the compute of a node by kind
+(FLOPs of convolutions and matrix products, window elements of pools,
+transcendental evaluations) and the bytes it reads and writes. `flops_cost`
+turns that into microseconds with a calibrated `Machine`: one call overhead plus
+the slower of compute time and memory time (a roofline). Ops that only move
+data cost their bytes; views (Reshape, Squeeze ...) cost only the overhead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from xdsl.dialects.builtin import TensorType
+from xdsl.ir import Attribute, SSAValue
+
+from ramiel_mlir.analysis.machine import Machine
+from ramiel_mlir.dialects.dfg import NodeOp
+
+
+@dataclass(frozen=True)
+class Work:
+    """The work of one node: compute amounts by kind (see `machine.KINDS`) and bytes moved."""
+
+    compute: dict[str, float] = field(default_factory=dict[str, float])
+    bytes: float = 0.0
+
+
+def numel(value: SSAValue) -> int:
+    """The element count of a tensor value (0 for a `dfg.none`)."""
+    t = value.type
+    if not isinstance(t, TensorType):
+        return 0
+    return math.prod(max(d, 1) for d in t.get_shape())
+
+
+def nbytes(value: SSAValue) -> int:
+    """The size in bytes of a tensor value (booleans take a byte)."""
+    t = value.type
+    if not isinstance(t, TensorType):
+        return 0
+    width = getattr(t.get_element_type(), "bitwidth", 32)
+    return numel(value) * max(1, math.ceil(width / 8))
+
+
+def shape(value: SSAValue) -> list[int]:
+    """The static shape of a tensor value."""
+    t = value.type
+    return list(t.get_shape()) if isinstance(t, TensorType) else []
+
+
+def _traffic(node: NodeOp) -> float:
+    """Every input read once and every output written once."""
+    return float(sum(nbytes(v) for v in (*node.inputs, *node.outputs)))
+
+
+def _int_list(attr: Attribute | None) -> list[int]:
+    from ramiel_mlir.backend.context import attr_value
+
+    if attr is None:
+        return []
+    value = attr_value(attr)
+    return [int(v) for v in value] if isinstance(value, list) else [int(value)]  # type: ignore[arg-type]
+
+
+def _conv(node: NodeOp) -> Work:
+    """2 FLOPs per multiply-add: each output element sums (C / group) x kernel products."""
+    weight = shape(node.inputs[1])
+    per_output = math.prod(weight[1:])
+    return Work({"conv": 2.0 * numel(node.outputs[0]) * per_output}, _traffic(node))
+
+
+def _conv_transpose(node: NodeOp) -> Work:
+    """Each input element is scattered through (M / group) x kernel weights."""
+    weight = shape(node.inputs[1])
+    per_input = math.prod(weight[1:])
+    return Work({"conv": 2.0 * numel(node.inputs[0]) * per_input}, _traffic(node))
+
+
+def _gemm(node: NodeOp) -> Work:
+    a = shape(node.inputs[0])
+    trans_a = _int_list(node.onnx_attrs.get("transA")) == [1]
+    inner = a[0] if trans_a else a[1]
+    return Work({"matmul": 2.0 * numel(node.outputs[0]) * inner}, _traffic(node))
+
+
+def _matmul(node: NodeOp) -> Work:
+    inner = shape(node.inputs[0])[-1]
+    return Work({"matmul": 2.0 * numel(node.outputs[0]) * inner}, _traffic(node))
+
+
+def _pool(kind: str) -> Callable[[NodeOp], Work]:
+    def work(node: NodeOp) -> Work:
+        window = math.prod(_int_list(node.onnx_attrs.get("kernel_shape")))
+        return Work({kind: float(numel(node.outputs[0]) * window)}, _traffic(node))
+
+    return work
+
+
+def _lrn(node: NodeOp) -> Work:
+    """Torch averages the squares over `size` channels, then raises to `beta`."""
+    size = _int_list(node.onnx_attrs.get("size"))[0]
+    count = float(numel(node.outputs[0]))
+    return Work({"avg_pool": count * size, "special": count}, _traffic(node))
+
+
+def _special(node: NodeOp) -> Work:
+    """One transcendental evaluation per output element."""
+    return Work({"special": float(numel(node.outputs[0]))}, _traffic(node))
+
+
+def _memory(node: NodeOp) -> Work:
+    """Elementwise arithmetic, normalisations, reductions and data movement."""
+    return Work({}, _traffic(node))
+
+
+def _view(node: NodeOp) -> Work:
+    """A view or no-op: no data is touched, only the call is paid."""
+    return Work()
+
+
+SPECIAL_OPS = (
+    "Acos Acosh Asin Asinh Atan Atanh Cos Cosh Elu Erf Exp Gelu HardSigmoid Log LogSoftmax "
+    "Mish Pow Selu Sigmoid Sin Sinh Softmax Softplus Softsign Sqrt Tan Tanh"
+).split()
+"""Ops that evaluate a transcendental function per element."""
+
+VIEW_OPS = "Dropout Flatten Identity Reshape Shape Size Squeeze Unsqueeze".split()
+"""Ops the generated code turns into views or no-ops."""
+
+WORK: dict[str, Callable[[NodeOp], Work]] = {
+    "Conv": _conv,
+    "ConvTranspose": _conv_transpose,
+    "Gemm": _gemm,
+    "MatMul": _matmul,
+    "MaxPool": _pool("max_pool"),
+    "AveragePool": _pool("avg_pool"),
+    "LpPool": _pool("avg_pool"),
+    "LRN": _lrn,
+    **{op: _special for op in SPECIAL_OPS},
+    **{op: _view for op in VIEW_OPS},
+}
+"""Op type -> its work; any other op is memory-bound (`_memory`)."""
+
+
+def node_work(node: NodeOp) -> Work:
+    """The compute and bytes moved by one node, from its static shapes."""
+    return WORK.get(node.op_type.data, _memory)(node)
+
+
+def flops_cost(node: NodeOp, machine: Machine) -> float:
+    """The estimated time of one node in microseconds (call overhead plus roofline)."""
+    work = node_work(node)
+    compute = sum(amount / (machine.rate(kind) * 1e3) for kind, amount in work.compute.items())
+    memory = work.bytes / (machine.memory_gbps * 1e3)
+    return machine.op_overhead_us + max(compute, memory)

@@ -1,0 +1,210 @@
+"""
+The `profile` cost model: time every node alone, as the generated code runs it.
+
+Each `dfg.node` is lowered on its own into a method of a profiling `Model`
+(through the same `GraphLowering` and op table as `convert-dfg-to-py`), the
+model's real weights are loaded into its buffers, and the methods run once in
+program order on a random input, so that every node sees realistic values of
+the right shapes (indices computed by the graph stay valid). Each node is then
+re-run a few times on one intra-op thread and its median wall time recorded.
+Intermediate values are dropped after their last use, so memory stays near
+that of one inference.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from io import StringIO
+from typing import TYPE_CHECKING, Any
+
+from xdsl.dialects.builtin import TensorType
+from xdsl.ir import SSAValue
+
+from ramiel_mlir.analysis.graph import (
+    build_dag,
+    data_successors,
+    graph_nodes,
+    receivers,
+    senders,
+    sent_value,
+)
+from ramiel_mlir.analysis.machine import torch_threads
+from ramiel_mlir.diagnostics import RamielError
+from ramiel_mlir.dialects import dfg, py
+
+if TYPE_CHECKING:
+    import torch
+
+BUDGET_US = 1000.0
+"""Time to spend re-running one node (beyond its first run)."""
+MIN_REPEATS = 3
+MAX_REPEATS = 30
+
+
+@dataclass(frozen=True)
+class NodeMethod:
+    """One node lowered alone: `Model.<name>(*params)` returns the values of `results`."""
+
+    node: dfg.NodeOp
+    name: str
+    params: list[SSAValue]
+    results: list[SSAValue]
+
+
+def lower_node_methods(graph: dfg.GraphOp) -> tuple[py.ModuleOp, list[NodeMethod]]:
+    """A `py.module` whose `Model` has one method per node of `graph`, in program order."""
+    from ramiel_mlir.backend.builder import PyBuilder
+    from ramiel_mlir.backend.lowering import RESERVED, GraphLowering, unique_name
+    from ramiel_mlir.backend.print_python import python_identifier
+
+    module = py.ModuleOp()
+    top = PyBuilder(module.body.block)
+    top.add(py.ImportOp("torch"))
+    top.add(py.ImportOp("torch.nn.functional", "F"))
+    model = top.add(py.ClassOp("Model", ["torch.nn.Module"], doc="Every node on its own."))
+    class_body = PyBuilder(model.body.block)
+    init = class_body.add(py.FuncOp("__init__", ["self"], [""], "None"))
+    init_b = PyBuilder(init.body.block)
+    init_b.statement(init_b.call("super", inline=True), "__init__")
+    lowering = GraphLowering(graph, init_b, init.body.block.args[0])
+
+    methods: list[NodeMethod] = []
+    for index, node in enumerate(graph_nodes(graph)):
+        params = list(dict.fromkeys(v for v in node.inputs if _is_computed(v)))
+        taken = set(RESERVED)
+        names = [unique_name(python_identifier(v.name_hint, "v"), taken) for v in params]
+        func = class_body.add(py.FuncOp(f"node_{index}", ["self", *names]))
+        args = func.body.block.args
+        values = dict(zip(params, args[1:], strict=True))
+        b = PyBuilder(func.body.block)
+        lowering.lower_ops([node], b, args[0], values)
+        results = [v for v in node.outputs if v in values]
+        b.add(py.ReturnOp([values[v] for v in results]))
+        methods.append(NodeMethod(node, f"node_{index}", params, results))
+    return module, methods
+
+
+def _is_computed(value: SSAValue) -> bool:
+    """A tensor that is not a weight: an argument of the node's method."""
+    return isinstance(value.type, TensorType) and not isinstance(value.owner, dfg.WeightOp)
+
+
+def _weights(module: py.ModuleOp) -> dict[str, torch.Tensor]:
+    """The data of every `py.buffer`, by buffer name."""
+    import torch
+
+    from ramiel_mlir.tensors import numpy_from_dense
+    from ramiel_mlir.weights import load_tensor
+
+    state: dict[str, torch.Tensor] = {}
+    for op in module.walk():
+        if isinstance(op, py.BufferOp):
+            if op.file is not None:
+                array = load_tensor(op.file.data, op.key.data)
+            else:
+                assert op.value is not None
+                array = numpy_from_dense(op.value)
+            state[op.buffer_name.data] = torch.from_numpy(array.copy())
+    return state
+
+
+def _instantiate(module: py.ModuleOp, graph: dfg.GraphOp) -> torch.nn.Module:
+    """Print and run the profiling module; its `Model` with the graph's weights."""
+    from ramiel_mlir.backend.print_python import print_python
+
+    source = StringIO()
+    print_python(module, source)
+    namespace: dict[str, Any] = {}
+    exec(compile(source.getvalue(), f"<profile of @{graph.sym_name.data}>", "exec"), namespace)
+    model = namespace["Model"]()
+    model.load_state_dict(_weights(module))
+    return model
+
+
+def sample_input(value: SSAValue) -> torch.Tensor:
+    """A graph input: normal random floats, zeros for integers and booleans (valid indices)."""
+    import torch
+
+    from ramiel_mlir.tensors import torch_dtype_name
+
+    t = value.type
+    assert isinstance(t, TensorType)
+    dtype = getattr(torch, torch_dtype_name(t.get_element_type()))
+    shape = [max(d, 1) for d in t.get_shape()]
+    if dtype.is_floating_point:
+        return torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(dtype)
+    return torch.zeros(shape, dtype=dtype)
+
+
+def time_call(function: Callable[[], object], first_us: float) -> float:
+    """The median time (us) of `function()`, repeated as often as `BUDGET_US` allows."""
+    repeats = int(min(MAX_REPEATS, max(MIN_REPEATS, BUDGET_US / max(first_us, 1.0))))
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter_ns()
+        function()
+        times.append((time.perf_counter_ns() - start) / 1e3)
+    return statistics.median(times)
+
+
+def profile_graph(graph: dfg.GraphOp) -> dict[dfg.NodeOp, float]:
+    """The median time in microseconds of every node of `graph`, on one intra-op thread."""
+    import torch
+
+    module, methods = lower_node_methods(graph)
+    model = _instantiate(module, graph)
+    sends = senders(graph)
+    values: dict[SSAValue, torch.Tensor] = {a: sample_input(a) for a in graph.block.args}
+    pending = _uses(methods, sends)
+    costs: dict[dfg.NodeOp, float] = {}
+    with torch_threads(1), torch.inference_mode():
+        for method in _dataflow_order(graph, methods):
+            function = getattr(model, method.name)
+            sources = [sent_value(v, sends) for v in method.params]
+            args = [_value(values, v, method.node) for v in sources]
+            start = time.perf_counter_ns()
+            outputs = function(*args)
+            first = (time.perf_counter_ns() - start) / 1e3
+            if len(method.results) == 1:
+                outputs = (outputs,)
+            values.update(zip(method.results, outputs, strict=True))
+            costs[method.node] = time_call(lambda f=function, a=args: f(*a), first)
+            for value in sources:
+                pending[value] -= 1
+                if not pending[value]:
+                    del values[value]
+    return costs
+
+
+def _dataflow_order(graph: dfg.GraphOp, methods: Sequence[NodeMethod]) -> list[NodeMethod]:
+    """The methods in an order that runs every node after the nodes it reads from."""
+    channels = receivers(graph)
+    nodes = build_dag(
+        [m.node for m in methods],
+        lambda _: 0.0,
+        lambda node: ((user, 0.0) for user in data_successors(node, channels)),
+    )
+    return [methods[i] for i in nodes.dag.order]
+
+
+def _uses(methods: Sequence[NodeMethod], sends: Mapping[str, dfg.SendOp]) -> dict[SSAValue, int]:
+    """How many node methods take each value (a received value counts as the sent one)."""
+    count: dict[SSAValue, int] = {}
+    for method in methods:
+        for value in method.params:
+            source = sent_value(value, sends)
+            count[source] = count.get(source, 0) + 1
+    return count
+
+
+def _value(values: dict[SSAValue, torch.Tensor], value: SSAValue, node: dfg.NodeOp) -> Any:
+    if value in values:
+        return values[value]
+    owner = value.owner
+    what = owner.name if not isinstance(owner, SSAValue) else "a block argument"
+    raise RamielError(
+        f"node '{node.node_name}' ({node.op_type.data}): cannot profile an input defined by {what}"
+    )

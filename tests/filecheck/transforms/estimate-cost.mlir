@@ -1,0 +1,60 @@
+// RUN: ramiel-opt %s --split-input-file -p estimate-cost | filecheck %s
+// RUN: ramiel-opt %s --split-input-file -p 'estimate-cost{model=profile}' | filecheck %s --check-prefix=PROFILE
+// RUN: not ramiel-opt %s -p 'estimate-cost{model=guess}' 2>&1 | filecheck %s --check-prefix=BAD
+
+/// Every node gets a positive cost in microseconds (times vary by machine, so
+/// only their form is checked) and the graph the measured hand-off cost.
+
+// CHECK-LABEL: dfg.graph @small_cnn
+// CHECK-SAME:    edge_cost = {{[0-9.]+e[+-][0-9]+}} : f64
+// CHECK:         dfg.node "Conv"{{.*}} opset 13 {cost = {{[0-9.]+e[+-][0-9]+}} : f64}
+// CHECK-NEXT:    dfg.node "Relu"{{.*}} opset 13 {cost = {{[0-9.]+e[+-][0-9]+}} : f64}
+// CHECK-NEXT:    dfg.node "MaxPool"{{.*}} opset 13 {cost = {{[0-9.]+e[+-][0-9]+}} : f64}
+// CHECK-NEXT:    dfg.node "Reshape"{{.*}} opset 13 {cost = {{[0-9.]+e[+-][0-9]+}} : f64}
+// CHECK-NEXT:    dfg.output
+
+// PROFILE-LABEL: dfg.graph @small_cnn
+// PROFILE-SAME:    edge_cost = {{[0-9.]+e[+-][0-9]+}} : f64
+// PROFILE-COUNT-4: {cost = {{[0-9.]+e[+-][0-9]+}} : f64}
+// PROFILE-NEXT:    dfg.output
+
+// BAD: ramiel-opt: error: invalid pass pipeline: estimate-cost: model must be one of flops, profile, got 'guess'
+dfg.graph @small_cnn(%x: tensor<1x2x4x4xf32>) -> tensor<1x8xf32> {
+  %w = dfg.weight "w" dense<[[[[1.0]], [[2.0]]], [[[-1.0]], [[0.5]]]]> : tensor<2x2x1x1xf32> : tensor<2x2x1x1xf32>
+  %shape = dfg.weight "shape" dense<[1, 8]> : tensor<2xi64> : tensor<2xi64>
+  %c = dfg.node "Conv"(%x, %w) {kernel_shape = array<i64: 1, 1>} opset 13 : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>) -> tensor<1x2x4x4xf32>
+  %r = dfg.node "Relu"(%c) opset 13 : (tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %p = dfg.node "MaxPool"(%r) {kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>} opset 13 : (tensor<1x2x4x4xf32>) -> tensor<1x2x2x2xf32>
+  %y = dfg.node "Reshape"(%p, %shape) opset 13 : (tensor<1x2x2x2xf32>, tensor<2xi64>) -> tensor<1x8xf32>
+  dfg.output %y : tensor<1x8xf32>
+}
+
+// -----
+
+/// Nodes inside clusters are annotated too (an existing cost is replaced).
+
+// CHECK-LABEL: dfg.graph @clustered
+// CHECK:         dfg.cluster 0
+// CHECK:           dfg.node "Relu"{{.*}} {cost = {{[0-9.]+e[+-][0-9]+}} : f64}
+// CHECK-NOT:       cost = 9.000000e+02
+// CHECK:           dfg.node "Add"{{.*}} {cost = {{[0-9.]+e[+-][0-9]+}} : f64}
+// CHECK:         dfg.cluster 1
+// CHECK:           dfg.node "Sigmoid"{{.*}} {cost = {{[0-9.]+e[+-][0-9]+}} : f64}
+
+// PROFILE-LABEL: dfg.graph @clustered
+dfg.graph @clustered(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %d = dfg.cluster 0 threads 1 -> tensor<4xf32> {
+    %a = dfg.node "Relu"(%x) opset 13 {cost = 900.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+    dfg.send %a to "a" : tensor<4xf32>
+    %b = dfg.recv "b" : tensor<4xf32>
+    %s = dfg.node "Add"(%a, %b) opset 13 : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+    dfg.yield %s : tensor<4xf32>
+  }
+  dfg.cluster 1 threads 1 {
+    %a_1 = dfg.recv "a" : tensor<4xf32>
+    %b_1 = dfg.node "Sigmoid"(%a_1) opset 13 : (tensor<4xf32>) -> tensor<4xf32>
+    dfg.send %b_1 to "b" : tensor<4xf32>
+    dfg.yield
+  }
+  dfg.output %d : tensor<4xf32>
+}

@@ -1,0 +1,200 @@
+"""The cost models: FLOP and byte counts, the calibrated machine, profiling, estimate-cost."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.parser import Parser
+
+from ramiel_mlir.analysis.cost_model import flops_cost, node_work
+from ramiel_mlir.analysis.graph import graph_dag, graph_nodes
+from ramiel_mlir.analysis.levels import parallelism_bound
+from ramiel_mlir.analysis.machine import Machine, cache_path, load_machine
+from ramiel_mlir.analysis.profile import profile_graph
+from ramiel_mlir.api import make_context
+from ramiel_mlir.dialects import dfg
+from ramiel_mlir.frontend.onnx import import_onnx
+from ramiel_mlir.transforms.estimate_cost import EstimateCostPass
+
+NODES = """
+dfg.graph @shapes(%x: tensor<1x3x224x224xf32>, %d: tensor<1x32x56x56xf32>,
+                  %a: tensor<1x1024xf32>, %m: tensor<2x3x4xf32>) -> tensor<1x64x112x112xf32> {
+  %w = dfg.weight "w" from "unused.onnx" : tensor<64x3x7x7xf32>
+  %dw = dfg.weight "dw" from "unused.onnx" : tensor<32x1x3x3xf32>
+  %b = dfg.weight "b" from "unused.onnx" : tensor<1000x1024xf32>
+  %mw = dfg.weight "mw" from "unused.onnx" : tensor<4x5xf32>
+  %shape = dfg.weight "shape" dense<[1, 802816]> : tensor<2xi64> : tensor<2xi64>
+  %conv = dfg.node "Conv"(%x, %w) {strides = array<i64: 2, 2>, pads = array<i64: 3, 3, 3, 3>,
+      kernel_shape = array<i64: 7, 7>} opset 13
+      : (tensor<1x3x224x224xf32>, tensor<64x3x7x7xf32>) -> tensor<1x64x112x112xf32>
+  %depthwise = dfg.node "Conv"(%d, %dw) {group = 32 : i64, pads = array<i64: 1, 1, 1, 1>,
+      kernel_shape = array<i64: 3, 3>} opset 13
+      : (tensor<1x32x56x56xf32>, tensor<32x1x3x3xf32>) -> tensor<1x32x56x56xf32>
+  %gemm = dfg.node "Gemm"(%a, %b) {transB = 1 : i64} opset 13
+      : (tensor<1x1024xf32>, tensor<1000x1024xf32>) -> tensor<1x1000xf32>
+  %matmul = dfg.node "MatMul"(%m, %mw) opset 13
+      : (tensor<2x3x4xf32>, tensor<4x5xf32>) -> tensor<2x3x5xf32>
+  %pool = dfg.node "MaxPool"(%conv) {kernel_shape = array<i64: 3, 3>, strides = array<i64: 2, 2>}
+      opset 13 : (tensor<1x64x112x112xf32>) -> tensor<1x64x55x55xf32>
+  %add = dfg.node "Add"(%conv, %conv) opset 13
+      : (tensor<1x64x112x112xf32>, tensor<1x64x112x112xf32>) -> tensor<1x64x112x112xf32>
+  %softmax = dfg.node "Softmax"(%gemm) opset 13 : (tensor<1x1000xf32>) -> tensor<1x1000xf32>
+  %flat = dfg.node "Reshape"(%conv, %shape) opset 13
+      : (tensor<1x64x112x112xf32>, tensor<2xi64>) -> tensor<1x802816xf32>
+  dfg.output %conv : tensor<1x64x112x112xf32>
+}
+"""
+
+CONV_OUT = 64 * 112 * 112
+
+
+@pytest.fixture(scope="module")
+def nodes() -> dict[str, dfg.NodeOp]:
+    module = Parser(make_context(), NODES).parse_module()
+    return {
+        node.results[0].name_hint or "": node
+        for node in module.walk()
+        if isinstance(node, dfg.NodeOp)
+    }
+
+
+def test_conv_flops_and_bytes(nodes: dict[str, dfg.NodeOp]) -> None:
+    """Two FLOPs per multiply-add: outputs x input channels x kernel window."""
+    work = node_work(nodes["conv"])
+    assert work.compute == {"conv": 2 * CONV_OUT * 3 * 7 * 7}
+    assert work.compute["conv"] == 236_027_904
+    assert work.bytes == 4 * (3 * 224 * 224 + 64 * 3 * 7 * 7 + CONV_OUT)
+
+
+def test_grouped_conv_counts_one_group(nodes: dict[str, dfg.NodeOp]) -> None:
+    assert node_work(nodes["depthwise"]).compute == {"conv": 2 * 32 * 56 * 56 * 9}
+
+
+def test_matrix_products(nodes: dict[str, dfg.NodeOp]) -> None:
+    assert node_work(nodes["gemm"]).compute == {"matmul": 2 * 1000 * 1024}
+    assert node_work(nodes["matmul"]).compute == {"matmul": 2 * (2 * 3 * 5) * 4}
+
+
+def test_pool_elementwise_special_and_view(nodes: dict[str, dfg.NodeOp]) -> None:
+    assert node_work(nodes["pool"]).compute == {"max_pool": 64 * 55 * 55 * 9}
+    add = node_work(nodes["add"])
+    assert add.compute == {}
+    assert add.bytes == 3 * 4 * CONV_OUT
+    assert node_work(nodes["softmax"]).compute == {"special": 1000}
+    flat = node_work(nodes["flat"])
+    assert flat.compute == {}
+    assert flat.bytes == 0
+
+
+MACHINE = Machine(
+    conv_gflops=100.0,
+    matmul_gflops=50.0,
+    max_pool_gops=1.0,
+    avg_pool_gops=2.0,
+    special_gops=1.0,
+    memory_gbps=10.0,
+    op_overhead_us=2.0,
+    edge_cost_us=20.0,
+)
+
+
+def test_roofline_times(nodes: dict[str, dfg.NodeOp]) -> None:
+    """Overhead plus the slower of compute and memory (G/s = 1e3 per microsecond)."""
+    assert flops_cost(nodes["conv"], MACHINE) == pytest.approx(2 + 236_027_904 / 100e3)
+    assert flops_cost(nodes["add"], MACHINE) == pytest.approx(2 + 12 * CONV_OUT / 10e3)
+    gemm_bytes = 4 * (1024 + 1000 * 1024 + 1000)
+    assert flops_cost(nodes["gemm"], MACHINE) == pytest.approx(2 + gemm_bytes / 10e3)
+    assert flops_cost(nodes["flat"], MACHINE) == 2
+
+
+def test_calibration_is_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAMIEL_CACHE_DIR", str(tmp_path))
+    start = time.perf_counter()
+    machine = load_machine()
+    assert time.perf_counter() - start < 3.0
+    assert cache_path() == tmp_path / "machine.json"
+    assert all(value > 0 for value in vars(machine).values())
+    assert load_machine() == machine
+    data = json.loads(cache_path().read_text())
+    data["machine"]["conv_gflops"] = 1.0
+    cache_path().write_text(json.dumps(data))
+    assert load_machine().conv_gflops == 1.0
+    data["key"]["version"] = -1
+    cache_path().write_text(json.dumps(data))
+    assert load_machine().conv_gflops != 1.0
+
+
+def small_model(path: Path) -> Path:
+    """A big conv and a small relu on parallel branches, plus a Gather of integer inputs."""
+    rng = np.random.default_rng(0)
+    weights = [
+        numpy_helper.from_array(rng.normal(size=(64, 32, 3, 3)).astype(np.float32), "w"),
+        numpy_helper.from_array(rng.normal(size=(10, 8)).astype(np.float32), "table"),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["conv"], name="big_conv", pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["v"], ["relu"], name="small_relu"),
+        helper.make_node("Gather", ["table", "ids"], ["rows"], name="lookup"),
+        helper.make_node("Relu", ["conv"], ["out"], name="conv_relu"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "small",
+        [
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 32, 28, 28]),
+            helper.make_tensor_value_info("v", TensorProto.FLOAT, [1, 16]),
+            helper.make_tensor_value_info("ids", TensorProto.INT64, [4]),
+        ],
+        [
+            helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 64, 28, 28]),
+            helper.make_tensor_value_info("relu", TensorProto.FLOAT, [1, 16]),
+            helper.make_tensor_value_info("rows", TensorProto.FLOAT, [4, 8]),
+        ],
+        weights,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def small_graph(tmp_path_factory: pytest.TempPathFactory) -> dfg.GraphOp:
+    path = small_model(tmp_path_factory.mktemp("cost") / "small.onnx")
+    module = import_onnx(str(path))
+    return next(op for op in module.ops if isinstance(op, dfg.GraphOp))
+
+
+def test_profile_ranks_conv_above_relu(small_graph: dfg.GraphOp) -> None:
+    costs = {node.node_name: cost for node, cost in profile_graph(small_graph).items()}
+    assert set(costs) == {"big_conv", "small_relu", "lookup", "conv_relu"}
+    assert all(cost > 0 for cost in costs.values())
+    assert costs["big_conv"] > 5 * costs["small_relu"]
+
+
+@pytest.mark.parametrize("model", ["flops", "profile"])
+def test_pass_annotates_every_node(small_graph: dfg.GraphOp, model: str) -> None:
+    module = small_graph.parent_op()
+    assert isinstance(module, ModuleOp)
+    module = module.clone()
+    EstimateCostPass(model=model).apply(make_context(), module)
+    module.verify()
+    graph = next(op for op in module.ops if isinstance(op, dfg.GraphOp))
+    nodes = graph_nodes(graph)
+    assert len(nodes) == 4
+    assert all(node.cost is not None and node.cost.value.data > 0 for node in nodes)
+    assert graph.edge_cost is not None
+    assert graph.edge_cost.value.data > 0
+    assert 1 <= parallelism_bound(graph_dag(graph).dag, 2) <= 2
+
+
+def test_unknown_model_is_an_error() -> None:
+    with pytest.raises(ValueError, match="model must be one of flops, profile, got 'fast'"):
+        EstimateCostPass(model="fast")

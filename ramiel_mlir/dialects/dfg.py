@@ -126,12 +126,14 @@ class GraphOp(IRDLOperation):
             raise VerifyException(
                 "dfg.graph block argument types must match the function type inputs"
             )
-        for field, count in (
-            (self.input_names, len(self.function_type.inputs)),
-            (self.output_names, len(self.function_type.outputs)),
+        for kind, field, count in (
+            ("input", self.input_names, len(self.function_type.inputs)),
+            ("output", self.output_names, len(self.function_type.outputs)),
         ):
             if field is not None and len(field) != count:
-                raise VerifyException(f"dfg.graph has {len(field)} names for {count} values")
+                raise VerifyException(
+                    f"dfg.graph has {len(field)} {kind} names for {count} {kind}s"
+                )
         if any(isinstance(op, ClusterOp) for op in self.block.ops):
             verify_channels(self)
 
@@ -177,8 +179,8 @@ class OutputOp(IRDLOperation):
         expected = graph.function_type.outputs.data
         if self.outputs.types != expected:
             raise VerifyException(
-                f"dfg.output types {list(self.outputs.types)} do not match the "
-                f"graph result types {list(expected)}"
+                f"dfg.output types [{', '.join(map(str, self.outputs.types))}] do not "
+                f"match the graph result types [{', '.join(map(str, expected))}]"
             )
 
 
@@ -361,8 +363,9 @@ class NodeOp(IRDLOperation):
                 f"'{self.op_type.data}' is not an ONNX operator of domain "
                 f"'{domain}' at opset {self.opset.value.data}"
             )
-        _check_count("inputs", len(self.inputs), schema.min_input, schema.max_input)
-        _check_count("outputs", len(self.outputs), schema.min_output, schema.max_output)
+        op_type = self.op_type.data
+        _check_count(op_type, "inputs", len(self.inputs), schema.min_input, schema.max_input)
+        _check_count(op_type, "outputs", len(self.outputs), schema.min_output, schema.max_output)
         for index, operand in enumerate(self.inputs):
             if not isinstance(operand.type, TensorType | NoneType):
                 raise VerifyException(
@@ -449,8 +452,8 @@ class YieldOp(IRDLOperation):
         assert isinstance(cluster, ClusterOp)
         if self.values.types != cluster.outputs.types:
             raise VerifyException(
-                f"dfg.yield types {list(self.values.types)} do not match the "
-                f"cluster result types {list(cluster.outputs.types)}"
+                f"dfg.yield types [{', '.join(map(str, self.values.types))}] do not "
+                f"match the cluster result types [{', '.join(map(str, cluster.outputs.types))}]"
             )
 
 
@@ -572,10 +575,16 @@ def _check_acyclic(
         )
 
 
-def _check_count(what: str, count: int, low: int, high: int) -> None:
-    if not low <= count <= high:
-        bounds = f"{low}" if low == high else f"{low} to {high}"
-        raise VerifyException(f"expected {bounds} {what}, got {count}")
+def _check_count(op_type: str, what: str, count: int, low: int, high: int) -> None:
+    if low <= count <= high:
+        return
+    if low == high:
+        bounds = f"{low}"
+    elif high >= 2**31 - 1:  # ONNX's bound for variadic inputs/outputs
+        bounds = f"at least {low}"
+    else:
+        bounds = f"{low} to {high}"
+    raise VerifyException(f"'{op_type}' takes {bounds} {what}, got {count}")
 
 
 def _str_array(names: Sequence[str] | None) -> ArrayAttr[StringAttr] | None:

@@ -1,0 +1,113 @@
+// IRDL specification of the `dfg` (dataflow graph) dialect.
+//
+// ramiel_mlir/dialects/dfg.py implements the dialect; this file is its
+// declarative spec, which upstream MLIR loads:
+//
+//   mlir-opt --irdl-file=dialects/dfg.irdl.mlir graph.mlir
+//
+// tests/test_irdl.py keeps the two in agreement (op names, operand, result and
+// region names with their variadicity, attribute names with their optionality,
+// and the base of every constraint).
+//
+// What upstream IRDL (MLIR 22) cannot say, and the Python classes enforce:
+// - Optional attributes: every name in `irdl.attributes` is required. An
+//   optional attribute is written as an `irdl.base` constraint tagged
+//   `optional_attribute = "<name>"`; mlir-opt ignores it (an IRDL op accepts
+//   attributes it does not name) and the agreement test reads it.
+// - Traits (IsTerminator, NoTerminator, IsolatedFromAbove, HasParent, Pure): an
+//   op defined in IRDL is never a terminator, so MLIR rejects the block of a
+//   region that ends in one (`dfg.output`, `dfg.yield`).
+// - Heterogeneous variadics: a constraint variable binds once per op, also
+//   across the elements of a variadic, so `inputs: variadic %input` means
+//   "inputs of one type" to MLIR, while a `dfg.node` takes tensors of any
+//   shapes. The spec states the per-element constraint.
+// - The verifiers: ONNX schema lookup and input/output counts, graph and
+//   cluster signatures, names counts, channel pairing and deadlock freedom.
+
+irdl.dialect @dfg {
+  // dfg.graph: a whole ONNX model; the entry block's arguments are its inputs.
+  irdl.operation @graph {
+    %sym_name = irdl.base "#builtin.string"
+    %function_type = irdl.base "!builtin.function"
+    %body = irdl.region with size 1
+    irdl.attributes {"sym_name" = %sym_name, "function_type" = %function_type}
+    irdl.regions(body: %body)
+    %input_names = irdl.base "#builtin.array" {optional_attribute = "input_names"}
+    %output_names = irdl.base "#builtin.array" {optional_attribute = "output_names"}
+    %source = irdl.base "#builtin.string" {optional_attribute = "source"}
+    %edge_cost = irdl.base "#builtin.float" {optional_attribute = "edge_cost"}
+  }
+
+  // dfg.output: returns the graph outputs; the terminator of dfg.graph.
+  irdl.operation @output {
+    %output = irdl.any
+    irdl.operands(outputs: variadic %output)
+  }
+
+  // dfg.weight: a named constant tensor, read from `file` or given inline.
+  irdl.operation @weight {
+    %weight_name = irdl.base "#builtin.string"
+    %tensor = irdl.base "!builtin.tensor"
+    irdl.attributes {"weight_name" = %weight_name}
+    irdl.results(result: %tensor)
+    %file = irdl.base "#builtin.string" {optional_attribute = "file"}
+    %value = irdl.base "#builtin.dense_int_or_fp_elements" {optional_attribute = "value"}
+  }
+
+  // dfg.none: the absent value of an omitted optional ONNX input.
+  irdl.operation @none {
+    %none = irdl.is none
+    irdl.results(result: %none)
+  }
+
+  // dfg.node: one ONNX operator; `attrs` holds its typed ONNX attributes.
+  irdl.operation @node {
+    %op_type = irdl.base "#builtin.string"
+    %opset = irdl.base "#builtin.integer"
+    %input_tensor = irdl.base "!builtin.tensor"
+    %input_none = irdl.is none
+    %input = irdl.any_of(%input_tensor, %input_none)
+    %output_tensor = irdl.base "!builtin.tensor"
+    %output_none = irdl.is none
+    %output = irdl.any_of(%output_tensor, %output_none)
+    irdl.attributes {"op_type" = %op_type, "opset" = %opset}
+    irdl.operands(inputs: variadic %input)
+    irdl.results(outputs: variadic %output)
+    %domain = irdl.base "#builtin.string" {optional_attribute = "domain"}
+    %attrs = irdl.base "#builtin.dictionary" {optional_attribute = "attrs"}
+    %cost = irdl.base "#builtin.float" {optional_attribute = "cost"}
+  }
+
+  // dfg.cluster: a chain of nodes that one lane runs in order.
+  irdl.operation @cluster {
+    %id = irdl.base "#builtin.integer"
+    %output = irdl.any
+    %body = irdl.region with size 1
+    irdl.attributes {"id" = %id}
+    irdl.results(outputs: variadic %output)
+    irdl.regions(body: %body)
+    %threads = irdl.base "#builtin.integer" {optional_attribute = "threads"}
+  }
+
+  // dfg.yield: ends a dfg.cluster with the values that leave it.
+  irdl.operation @yield {
+    %value = irdl.any
+    irdl.operands(values: variadic %value)
+  }
+
+  // dfg.send: hands a value to the clusters that receive the same channel.
+  irdl.operation @send {
+    %channel = irdl.base "#builtin.string"
+    %tensor = irdl.base "!builtin.tensor"
+    irdl.attributes {"channel" = %channel}
+    irdl.operands(value: %tensor)
+  }
+
+  // dfg.recv: waits for the value another cluster sends on `channel`.
+  irdl.operation @recv {
+    %channel = irdl.base "#builtin.string"
+    %tensor = irdl.base "!builtin.tensor"
+    irdl.attributes {"channel" = %channel}
+    irdl.results(result: %tensor)
+  }
+}

@@ -15,16 +15,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from math import prod
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects.builtin import (
+    AnyFloat,
     ArrayAttr,
     DenseArrayBase,
     DenseIntOrFPElementsAttr,
     FloatAttr,
     IntegerAttr,
+    IntegerType,
     ModuleOp,
     NoneType,
     StringAttr,
@@ -125,8 +127,10 @@ def attribute_value(attr: Attribute, name: str) -> object | None:
             return attr.value.data
         case StringAttr():
             return attr.data
+        case DenseArrayBase() if isinstance(attr.get_element_type(), IntegerType):
+            return list(cast(DenseArrayBase[IntegerType], attr).iter_values())
         case DenseArrayBase():
-            return list(attr.get_values())
+            return list(cast(DenseArrayBase[AnyFloat], attr).iter_values())
         case DenseIntOrFPElementsAttr():
             return numpy_helper.from_array(numpy_from_dense(attr), name)
         case ArrayAttr() if all(isinstance(a, StringAttr | DenseIntOrFPElementsAttr) for a in attr):
@@ -137,7 +141,8 @@ def attribute_value(attr: Attribute, name: str) -> object | None:
 
 def onnx_attribute(node: NodeOp, name: str, attr: Attribute) -> AttributeProto:
     """The ONNX attribute that the dfg attribute `attr` of `node` stands for."""
-    from onnx import helper
+    from onnx import AttributeProto, helper
+    from onnx.defs import OpSchema
 
     value = attribute_value(attr, name)
     if value is None:
@@ -145,11 +150,20 @@ def onnx_attribute(node: NodeOp, name: str, attr: Attribute) -> AttributeProto:
             f"node '{node.node_name}' ({node.op_type.data}): attribute '{name}' "
             f"holds {attr}, which has no ONNX attribute type"
         )
-    # The schema settles what the IR cannot show, e.g. the type of an empty list.
+    if value != []:
+        return helper.make_attribute(name, value)
+    # The type of an empty list is not in the IR: the schema settles it.
+    if isinstance(attr, DenseArrayBase):
+        is_int = isinstance(attr.get_element_type(), IntegerType)
+        return helper.make_attribute(
+            name, [], attr_type=AttributeProto.INTS if is_int else AttributeProto.FLOATS
+        )
     schema = onnx_schema(node.op_type.data, node.opset.value.data, node.onnx_domain)
     declared = schema.attributes.get(name) if schema is not None else None
-    attr_type = int(declared.type) if declared is not None else None
-    return helper.make_attribute(name, value, attr_type=attr_type)
+    tensors = declared is not None and declared.type == OpSchema.AttrType.TENSORS
+    return helper.make_attribute(
+        name, [], attr_type=AttributeProto.TENSORS if tensors else AttributeProto.STRINGS
+    )
 
 
 def evaluate(node: NodeOp, inputs: Inputs) -> list[np.ndarray]:

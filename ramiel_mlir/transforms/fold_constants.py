@@ -103,14 +103,19 @@ def constant_inputs(node: NodeOp) -> Inputs | None:
             sources.append(owner)
         else:
             return None
-    return [
-        None
-        if source is None
-        else placeholder(source)
-        if isinstance(source, TensorType)
-        else weight_value(source)
-        for source in sources
-    ]
+    # Weights are read only once every input is known to be constant.
+    return [materialize(source) for source in sources]
+
+
+def materialize(source: WeightOp | TensorType | None) -> np.ndarray | None:
+    """The value of a constant input: a weight's data or a static type's placeholder."""
+    match source:
+        case WeightOp():
+            return weight_value(source)
+        case TensorType():
+            return placeholder(source)
+        case None:
+            return None
 
 
 def element_count(attr: Attribute) -> int:

@@ -45,6 +45,8 @@ dfg.graph @shapes(%x: tensor<1x3x224x224xf32>, %d: tensor<1x32x56x56xf32>,
       opset 13 : (tensor<1x64x112x112xf32>) -> tensor<1x64x55x55xf32>
   %add = dfg.node "Add"(%conv, %conv) opset 13
       : (tensor<1x64x112x112xf32>, tensor<1x64x112x112xf32>) -> tensor<1x64x112x112xf32>
+  %lrn = dfg.node "LRN"(%d) {size = 5 : i64} opset 13
+      : (tensor<1x32x56x56xf32>) -> tensor<1x32x56x56xf32>
   %softmax = dfg.node "Softmax"(%gemm) opset 13 : (tensor<1x1000xf32>) -> tensor<1x1000xf32>
   %flat = dfg.node "Reshape"(%conv, %shape) opset 13
       : (tensor<1x64x112x112xf32>, tensor<2xi64>) -> tensor<1x802816xf32>
@@ -82,12 +84,13 @@ def test_matrix_products(nodes: dict[str, dfg.NodeOp]) -> None:
     assert node_work(nodes["matmul"]).compute == {"matmul": 2 * (2 * 3 * 5) * 4}
 
 
-def test_pool_elementwise_special_and_view(nodes: dict[str, dfg.NodeOp]) -> None:
+def test_pool_elementwise_normalisation_and_view(nodes: dict[str, dfg.NodeOp]) -> None:
     assert node_work(nodes["pool"]).compute == {"max_pool": 64 * 55 * 55 * 9}
     add = node_work(nodes["add"])
     assert add.compute == {}
     assert add.bytes == 3 * 4 * CONV_OUT
     assert node_work(nodes["softmax"]).compute == {"special": 1000}
+    assert node_work(nodes["lrn"]).compute == {"lrn": 5 * 32 * 56 * 56}
     flat = node_work(nodes["flat"])
     assert flat.compute == {}
     assert flat.bytes == 0
@@ -98,6 +101,7 @@ MACHINE = Machine(
     matmul_gflops=50.0,
     max_pool_gops=1.0,
     avg_pool_gops=2.0,
+    lrn_gops=1.0,
     special_gops=1.0,
     memory_gbps=10.0,
     op_overhead_us=2.0,

@@ -102,10 +102,9 @@ def _pool(kind: str) -> Callable[[NodeOp], Work]:
 
 
 def _lrn(node: NodeOp) -> Work:
-    """Torch averages the squares over `size` channels, then raises to `beta`."""
+    """Each output averages the squares of `size` neighbouring channels."""
     size = _int_list(node.onnx_attrs.get("size"))[0]
-    count = float(numel(node.outputs[0]))
-    return Work({"avg_pool": count * size, "special": count}, _traffic(node))
+    return Work({"lrn": float(numel(node.outputs[0]) * size)}, _traffic(node))
 
 
 def _special(node: NodeOp) -> Work:

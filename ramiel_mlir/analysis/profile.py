@@ -31,7 +31,7 @@ from ramiel_mlir.analysis.graph import (
     senders,
     sent_value,
 )
-from ramiel_mlir.analysis.machine import torch_threads
+from ramiel_mlir.analysis.machine import call_times_us, torch_threads
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import dfg, py
 
@@ -142,12 +142,7 @@ def sample_input(value: SSAValue) -> torch.Tensor:
 def time_call(function: Callable[[], object], first_us: float) -> float:
     """The median time (us) of `function()`, repeated as often as `BUDGET_US` allows."""
     repeats = int(min(MAX_REPEATS, max(MIN_REPEATS, BUDGET_US / max(first_us, 1.0))))
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter_ns()
-        function()
-        times.append((time.perf_counter_ns() - start) / 1e3)
-    return statistics.median(times)
+    return statistics.median(call_times_us(function, repeats, warmup=0))
 
 
 def profile_graph(graph: dfg.GraphOp) -> dict[dfg.NodeOp, float]:

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from io import StringIO
 from pathlib import Path
-from typing import IO
+from typing import IO, NoReturn
 
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.utils.exceptions import ArgSpecParseError, DiagnosticException, ParseError
@@ -117,6 +117,7 @@ class RamielOptMain(xDSLOptMain):
     def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
         super().register_all_arguments(arg_parser)
         arg_parser.prog = PROG
+        arg_parser.error = _usage_error  # type: ignore[method-assign]
         arg_parser.formatter_class = argparse.RawDescriptionHelpFormatter
         arg_parser.epilog = self._help_epilog
         arg_parser.add_argument(
@@ -167,6 +168,34 @@ def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _usage_error(message: str) -> NoReturn:
+    """argparse's error, as one line without the usage block."""
+    sys.stderr.write(f"{PROG}: error: {message} (see {PROG} --help)\n")
+    sys.exit(2)
+
+
+def _output_problem(output_file: str) -> str | None:
+    """Why `output_file` cannot be written, checked before any work is done."""
+    parent = os.path.dirname(os.path.abspath(output_file))
+    if not os.path.isdir(parent):
+        return f"cannot write {output_file}: no such directory {parent}"
+    if os.path.isdir(output_file):
+        return f"cannot write {output_file}: is a directory"
+    return None
+
+
+def _write_output(output_file: str, text: str) -> None:
+    """Write `text` to `output_file` at once (through a temporary file beside it)."""
+    partial = f"{output_file}.{os.getpid()}.tmp"
+    try:
+        with open(partial, "w") as out:
+            out.write(text)
+        os.replace(partial, output_file)
+    except OSError as error:
+        Path(partial).unlink(missing_ok=True)
+        raise RamielError(f"cannot write {output_file}: {error.strerror}") from None
+
+
 def _error(message: str) -> int:
     print(f"{PROG}: error: {message}", file=sys.stderr)
     return 1
@@ -175,6 +204,25 @@ def _error(message: str) -> int:
 def _one_line(error: BaseException) -> str:
     lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
     return lines[-1] if lines else type(error).__name__
+
+
+def _run(opt: RamielOptMain) -> str | None:
+    """Run `opt`; the one-line message of the input error that stopped it, if any."""
+    try:
+        opt.run()
+    except RamielError as error:
+        return str(error)
+    except FileNotFoundError as error:
+        return f"{error.filename}: no such file"
+    except IsADirectoryError as error:
+        return f"{error.filename}: is a directory"
+    except OSError as error:  # writing the weights file beside -o
+        return f"{error.filename}: {error.strerror}"
+    except ParseError as error:
+        return f"{opt.args.input_file or 'stdin'}: {_one_line(error)}"
+    except (DiagnosticException, ValueError) as error:
+        return _one_line(error)
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -186,30 +234,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ArgSpecParseError, ValueError, TypeError) as error:
         return _error(f"invalid pass pipeline: {_one_line(error)}")
     output_file = opt.args.output_file
+    if output_file is not None and (problem := _output_problem(output_file)) is not None:
+        return _error(problem)
     stream = opt.prepare_output()
     opt.prepare_output = lambda: stream  # type: ignore[method-assign]
-    try:
-        opt.run()
-    except RamielError as error:
-        return _error(str(error))
-    except FileNotFoundError as error:
-        return _error(f"{error.filename}: no such file")
-    except IsADirectoryError as error:
-        return _error(f"{error.filename}: is a directory")
-    except ParseError as error:
-        return _error(f"{opt.args.input_file or 'stdin'}: {_one_line(error)}")
-    except DiagnosticException as error:
-        return _error(_one_line(error))
-    except ValueError as error:
-        return _error(_one_line(error))
+    if (message := _run(opt)) is not None:
+        return _error(message)
     text = stream.getvalue()
     if output_file is None:
         sys.stdout.write(text)
-    else:
-        partial = f"{output_file}.{os.getpid()}.tmp"
-        with open(partial, "w") as out:
-            out.write(text)
-        os.replace(partial, output_file)
+        return 0
+    try:
+        _write_output(output_file, text)
+    except RamielError as error:
+        return _error(str(error))
     return 0
 
 

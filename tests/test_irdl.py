@@ -264,7 +264,11 @@ def test_irdl_spec_is_valid_irdl(dialect: str) -> None:
 
 @needs_mlir_opt
 def test_both_specs_load_together(tmp_path: Path) -> None:
-    """`--irdl-file` takes one file: both dialects load from their concatenation."""
+    """
+    Both dialects load from the concatenation of the specs.
+
+    mlir-opt keeps only the last of several `--irdl-file` flags.
+    """
     both = tmp_path / "ramiel.irdl.mlir"
     both.write_text("".join(IRDL_FILES[d].read_text() for d in sorted(IRDL_FILES)))
     ir = module_of('%0 = "dfg.none"() : () -> none', '"py.comment"() {text = "x"} : () -> ()')
@@ -521,9 +525,10 @@ def test_irdl_matches_python_definitions(dialect: str) -> None:
     python = PYTHON_DIALECTS[dialect]
     spec_ops = {op.sym_name.data: op for op in spec.body.ops if isinstance(op, irdl.OperationOp)}
     python_ops = {Dialect.split_name(op.name)[1]: op for op in python.operations}
-    assert sorted(spec_ops) == sorted(python_ops)
+    assert sorted(spec_ops) == sorted(python_ops), f"{dialect} ops differ"
     spec_types = sorted(op.sym_name.data for op in spec.body.ops if isinstance(op, irdl.TypeOp))
-    assert spec_types == sorted(Dialect.split_name(a.name)[1] for a in python.attributes)
+    python_types = sorted(Dialect.split_name(a.name)[1] for a in python.attributes)
+    assert spec_types == python_types, f"{dialect} types differ"
     for name, op in python_ops.items():
         assert issubclass(op, IRDLOperation)
         assert_agree(python_signature(op), irdl_signature(spec_ops[name]), f"{dialect}.{name}")

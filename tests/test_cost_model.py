@@ -14,10 +14,10 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.parser import Parser
 
 from ramiel_mlir.analysis import machine as machine_module
-from ramiel_mlir.analysis.cost_model import flops_cost, node_work
+from ramiel_mlir.analysis.cost_model import Work, flops_cost, node_work
 from ramiel_mlir.analysis.graph import graph_dag, graph_nodes
 from ramiel_mlir.analysis.levels import parallelism_bound
-from ramiel_mlir.analysis.machine import Machine, cache_path, load_machine, machine_key
+from ramiel_mlir.analysis.machine import UNITS, Machine, cache_path, load_machine, machine_key
 from ramiel_mlir.analysis.profile import profile_graph
 from ramiel_mlir.api import make_context
 from ramiel_mlir.dialects import dfg
@@ -26,7 +26,8 @@ from ramiel_mlir.transforms.estimate_cost import EstimateCostPass
 
 NODES = """
 dfg.graph @shapes(%x: tensor<1x3x224x224xf32>, %d: tensor<1x32x56x56xf32>,
-                  %a: tensor<1x1024xf32>, %m: tensor<2x3x4xf32>) -> tensor<1x64x112x112xf32> {
+                  %a: tensor<1x1024xf32>, %m: tensor<2x3x4xf32>, %ids: tensor<3xi64>)
+                  -> tensor<1x64x112x112xf32> {
   %w = dfg.weight "w" from "unused.onnx" : tensor<64x3x7x7xf32>
   %dw = dfg.weight "dw" from "unused.onnx" : tensor<32x1x3x3xf32>
   %b = dfg.weight "b" from "unused.onnx" : tensor<1000x1024xf32>
@@ -49,6 +50,8 @@ dfg.graph @shapes(%x: tensor<1x3x224x224xf32>, %d: tensor<1x32x56x56xf32>,
   %lrn = dfg.node "LRN"(%d) {size = 5 : i64} opset 13
       : (tensor<1x32x56x56xf32>) -> tensor<1x32x56x56xf32>
   %softmax = dfg.node "Softmax"(%gemm) opset 13 : (tensor<1x1000xf32>) -> tensor<1x1000xf32>
+  %gather = dfg.node "Gather"(%b, %ids) opset 13
+      : (tensor<1000x1024xf32>, tensor<3xi64>) -> tensor<3x1024xf32>
   %flat = dfg.node "Reshape"(%conv, %shape) opset 13
       : (tensor<1x64x112x112xf32>, tensor<2xi64>) -> tensor<1x802816xf32>
   dfg.output %conv : tensor<1x64x112x112xf32>
@@ -71,52 +74,47 @@ def nodes() -> dict[str, dfg.NodeOp]:
 def test_conv_flops_and_bytes(nodes: dict[str, dfg.NodeOp]) -> None:
     """Two FLOPs per multiply-add: outputs x input channels x kernel window."""
     work = node_work(nodes["conv"])
-    assert work.compute == {"conv": 2 * CONV_OUT * 3 * 7 * 7}
-    assert work.compute["conv"] == 236_027_904
+    assert work.kind == "conv"
+    assert work.amount == 2 * CONV_OUT * 3 * 7 * 7 == 236_027_904
     assert work.bytes == 4 * (3 * 224 * 224 + 64 * 3 * 7 * 7 + CONV_OUT)
 
 
 def test_grouped_conv_counts_one_group(nodes: dict[str, dfg.NodeOp]) -> None:
-    assert node_work(nodes["depthwise"]).compute == {"conv": 2 * 32 * 56 * 56 * 9}
+    assert node_work(nodes["depthwise"]).amount == 2 * 32 * 56 * 56 * 9
 
 
 def test_matrix_products(nodes: dict[str, dfg.NodeOp]) -> None:
-    assert node_work(nodes["gemm"]).compute == {"matmul": 2 * 1000 * 1024}
-    assert node_work(nodes["matmul"]).compute == {"matmul": 2 * (2 * 3 * 5) * 4}
+    assert node_work(nodes["gemm"]) == Work("matmul", 2 * 1000 * 1024, 4 * (1024 + 1024000 + 1000))
+    assert node_work(nodes["matmul"]) == Work("matmul", 2 * (2 * 3 * 5) * 4, 4 * (24 + 20 + 30))
 
 
 def test_pool_elementwise_normalisation_and_view(nodes: dict[str, dfg.NodeOp]) -> None:
-    assert node_work(nodes["pool"]).compute == {"max_pool": 64 * 55 * 55 * 9}
-    add = node_work(nodes["add"])
-    assert add.compute == {}
-    assert add.bytes == 3 * 4 * CONV_OUT
-    assert node_work(nodes["softmax"]).compute == {"special": 1000}
-    assert node_work(nodes["lrn"]).compute == {"lrn": 5 * 32 * 56 * 56}
-    flat = node_work(nodes["flat"])
-    assert flat.compute == {}
-    assert flat.bytes == 0
+    assert node_work(nodes["pool"]).kind == "max_pool"
+    assert node_work(nodes["pool"]).amount == 64 * 55 * 55 * 9
+    assert node_work(nodes["add"]) == Work("memory", 3 * 4 * CONV_OUT, 3 * 4 * CONV_OUT)
+    assert node_work(nodes["softmax"]) == Work("special", 1000, 2 * 4 * 1000)
+    assert node_work(nodes["lrn"]) == Work("lrn", 5 * 32 * 56 * 56, 2 * 4 * 32 * 56 * 56)
+    assert node_work(nodes["gather"]) == Work(
+        "memory", 2 * 4 * 3 * 1024 + 8 * 3, 2 * 4 * 3 * 1024 + 8 * 3
+    )
+    assert node_work(nodes["flat"]) == Work("view")
 
 
 MACHINE = Machine(
-    conv_gflops=100.0,
-    matmul_gflops=50.0,
-    max_pool_gops=1.0,
-    avg_pool_gops=2.0,
-    lrn_gops=1.0,
-    special_gops=1.0,
-    memory_gbps=10.0,
-    op_overhead_us=2.0,
+    rates={"conv": 100.0, "matmul": 50.0, "special": 1.0, "memory": 10.0},
+    overheads={"conv": 4.0, "matmul": 3.0, "special": 1.0, "memory": 2.0, "view": 1.0},
     edge_cost_us=20.0,
 )
 
 
 def test_roofline_times(nodes: dict[str, dfg.NodeOp]) -> None:
-    """Overhead plus the slower of compute and memory (G/s = 1e3 per microsecond)."""
-    assert flops_cost(nodes["conv"], MACHINE) == pytest.approx(2 + 236_027_904 / 100e3)
+    """The kind's overhead plus the slower of compute and memory (G/s = 1e3 per us)."""
+    assert flops_cost(nodes["conv"], MACHINE) == pytest.approx(4 + 236_027_904 / 100e3)
     assert flops_cost(nodes["add"], MACHINE) == pytest.approx(2 + 12 * CONV_OUT / 10e3)
     gemm_bytes = 4 * (1024 + 1000 * 1024 + 1000)
-    assert flops_cost(nodes["gemm"], MACHINE) == pytest.approx(2 + gemm_bytes / 10e3)
-    assert flops_cost(nodes["flat"], MACHINE) == 2
+    assert flops_cost(nodes["gemm"], MACHINE) == pytest.approx(3 + gemm_bytes / 10e3)
+    assert flops_cost(nodes["softmax"], MACHINE) == pytest.approx(1 + 1000 / 1e3)
+    assert flops_cost(nodes["flat"], MACHINE) == 1
 
 
 def test_calibration_is_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -127,12 +125,15 @@ def test_calibration_is_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     machine = load_machine()
     assert time.perf_counter() - start < 3.0
     assert cache_path() == tmp_path / "machine.json"
-    assert all(value > 0 for value in vars(machine).values())
+    assert set(machine.overheads) == set(UNITS)
+    assert set(machine.rates) == set(UNITS) - {"view"}
+    assert all(value > 0 for value in [*machine.rates.values(), *machine.overheads.values()])
+    assert machine.edge_cost_us > 0
     assert load_machine() == machine
     data = json.loads(cache_path().read_text())
-    data["machine"]["conv_gflops"] = 1.0
+    data["machine"]["rates"]["conv"] = 1.0
     cache_path().write_text(json.dumps(data))
-    assert load_machine().conv_gflops == 1.0
+    assert load_machine().rates["conv"] == 1.0
     data["key"]["version"] = -1
     cache_path().write_text(json.dumps(data))
     monkeypatch.setattr(machine_module, "calibrate", lambda: MACHINE)

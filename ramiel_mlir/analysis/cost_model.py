@@ -1,19 +1,20 @@
 """
 The analytic (`flops`) cost model: what work a `dfg.node` does, and how long that takes.
 
-`node_work` counts, from the static shapes alone, the compute of a node by kind
-(FLOPs of convolutions and matrix products, window elements of pools,
-transcendental evaluations) and the bytes it reads and writes. `flops_cost`
-turns that into microseconds with a calibrated `Machine`: one call overhead plus
-the slower of compute time and memory time (a roofline). Ops that only move
-data cost their bytes; views (Reshape, Squeeze ...) cost only the overhead.
+`node_work` tells, from the static shapes alone, the kind of work a node does
+(see `machine.UNITS`), how much of it (FLOPs of convolutions and matrix products,
+window elements of pools, transcendental evaluations ...) and the bytes it reads
+and writes. `flops_cost` turns that into microseconds with a calibrated `Machine`:
+the call overhead of its kind plus the slower of compute time and memory time (a
+roofline). Ops that only move data cost their bytes; views (Reshape, Squeeze ...)
+cost only the overhead.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Attribute, SSAValue
@@ -24,9 +25,10 @@ from ramiel_mlir.dialects.dfg import NodeOp
 
 @dataclass(frozen=True)
 class Work:
-    """The work of one node: compute amounts by kind (see `machine.KINDS`) and bytes moved."""
+    """The work of one node: its kind, the amount in that kind's unit, and bytes moved."""
 
-    compute: dict[str, float] = field(default_factory=dict[str, float])
+    kind: str
+    amount: float = 0.0
     bytes: float = 0.0
 
 
@@ -68,35 +70,35 @@ def _int_list(attr: Attribute | None) -> list[int]:
 
 
 def _conv(node: NodeOp) -> Work:
-    """2 FLOPs per multiply-add: each output element sums (C / group) x kernel products."""
+    """Each output element sums (C / group) x kernel products."""
     weight = shape(node.inputs[1])
     per_output = math.prod(weight[1:])
-    return Work({"conv": 2.0 * numel(node.outputs[0]) * per_output}, _traffic(node))
+    return Work("conv", 2.0 * numel(node.outputs[0]) * per_output, _traffic(node))
 
 
 def _conv_transpose(node: NodeOp) -> Work:
     """Each input element is scattered through (M / group) x kernel weights."""
     weight = shape(node.inputs[1])
     per_input = math.prod(weight[1:])
-    return Work({"conv": 2.0 * numel(node.inputs[0]) * per_input}, _traffic(node))
+    return Work("conv", 2.0 * numel(node.inputs[0]) * per_input, _traffic(node))
 
 
 def _gemm(node: NodeOp) -> Work:
     a = shape(node.inputs[0])
     trans_a = _int_list(node.onnx_attrs.get("transA")) == [1]
     inner = a[0] if trans_a else a[1]
-    return Work({"matmul": 2.0 * numel(node.outputs[0]) * inner}, _traffic(node))
+    return Work("matmul", 2.0 * numel(node.outputs[0]) * inner, _traffic(node))
 
 
 def _matmul(node: NodeOp) -> Work:
     inner = shape(node.inputs[0])[-1]
-    return Work({"matmul": 2.0 * numel(node.outputs[0]) * inner}, _traffic(node))
+    return Work("matmul", 2.0 * numel(node.outputs[0]) * inner, _traffic(node))
 
 
 def _pool(kind: str) -> Callable[[NodeOp], Work]:
     def work(node: NodeOp) -> Work:
         window = math.prod(_int_list(node.onnx_attrs.get("kernel_shape")))
-        return Work({kind: float(numel(node.outputs[0]) * window)}, _traffic(node))
+        return Work(kind, float(numel(node.outputs[0]) * window), _traffic(node))
 
     return work
 
@@ -104,22 +106,31 @@ def _pool(kind: str) -> Callable[[NodeOp], Work]:
 def _lrn(node: NodeOp) -> Work:
     """Each output averages the squares of `size` neighbouring channels."""
     size = _int_list(node.onnx_attrs.get("size"))[0]
-    return Work({"lrn": float(numel(node.outputs[0]) * size)}, _traffic(node))
+    return Work("lrn", float(numel(node.outputs[0]) * size), _traffic(node))
 
 
-def _special(node: NodeOp) -> Work:
-    """One transcendental evaluation per output element."""
-    return Work({"special": float(numel(node.outputs[0]))}, _traffic(node))
+def _per_element(kind: str) -> Callable[[NodeOp], Work]:
+    def work(node: NodeOp) -> Work:
+        return Work(kind, float(numel(node.outputs[0])), _traffic(node))
+
+    return work
 
 
 def _memory(node: NodeOp) -> Work:
-    """Elementwise arithmetic, normalisations, reductions and data movement."""
-    return Work({}, _traffic(node))
+    """Elementwise arithmetic, reductions and data movement: bound by their bytes."""
+    traffic = _traffic(node)
+    return Work("memory", traffic, traffic)
+
+
+def _gather(node: NodeOp) -> Work:
+    """Reads only the selected rows: as many bytes as it writes, plus the indices."""
+    traffic = 2.0 * nbytes(node.outputs[0]) + nbytes(node.inputs[1])
+    return Work("memory", traffic, traffic)
 
 
 def _view(node: NodeOp) -> Work:
     """A view or no-op: no data is touched, only the call is paid."""
-    return Work()
+    return Work("view")
 
 
 SPECIAL_OPS = (
@@ -127,6 +138,9 @@ SPECIAL_OPS = (
     "Mish Pow Selu Sigmoid Sin Sinh Softmax Softplus Softsign Sqrt Tan Tanh"
 ).split()
 """Ops that evaluate a transcendental function per element."""
+
+NORM_OPS = "BatchNormalization GroupNormalization InstanceNormalization LayerNormalization".split()
+"""Normalisations: a few passes over their input."""
 
 VIEW_OPS = "Dropout Flatten Identity Reshape Shape Size Squeeze Unsqueeze".split()
 """Ops the generated code turns into views or no-ops."""
@@ -140,7 +154,9 @@ WORK: dict[str, Callable[[NodeOp], Work]] = {
     "AveragePool": _pool("avg_pool"),
     "LpPool": _pool("avg_pool"),
     "LRN": _lrn,
-    **{op: _special for op in SPECIAL_OPS},
+    "Gather": _gather,
+    **{op: _per_element("special") for op in SPECIAL_OPS},
+    **{op: _per_element("norm") for op in NORM_OPS},
     **{op: _view for op in VIEW_OPS},
 }
 """Op type -> its work; any other op is memory-bound (`_memory`)."""
@@ -154,6 +170,7 @@ def node_work(node: NodeOp) -> Work:
 def flops_cost(node: NodeOp, machine: Machine) -> float:
     """The estimated time of one node in microseconds (call overhead plus roofline)."""
     work = node_work(node)
-    compute = sum(amount / (machine.rate(kind) * 1e3) for kind, amount in work.compute.items())
+    rate = machine.rates.get(work.kind)
+    compute = work.amount / (rate * 1e3) if rate else 0.0
     memory = work.bytes / (machine.memory_gbps * 1e3)
-    return machine.op_overhead_us + max(compute, memory)
+    return machine.overheads[work.kind] + max(compute, memory)

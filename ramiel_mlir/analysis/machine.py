@@ -1,15 +1,15 @@
 """
 The machine model behind the `flops` cost model, calibrated once per machine.
 
-A node's time is a fixed per-call overhead (the Python + dispatcher cost of one
-torch call) plus a roofline term: its compute at the measured rate of each kind
-of kernel (convolution, matrix product, max / average pooling, transcendental
-functions) or its bytes at the memory bandwidth, whichever takes longer.
-`calibrate` measures those rates with a few micro-benchmarks on one intra-op
-thread (a fraction of a second), plus the price of handing a value from one
-thread to another; `load_machine` caches the result as JSON in
-`$RAMIEL_CACHE_DIR/machine.json` (default `~/.cache/ramiel-mlir/machine.json`),
-keyed by CPU, core count and torch version.
+A node does one kind of work (convolution, matrix product, pooling, ...). Its
+time is the fixed overhead of that kind of torch call (Python, argument parsing,
+dispatch, kernel setup: measured on a one-element tensor) plus a roofline term:
+its work at the measured rate of its kind, or its bytes at the memory bandwidth,
+whichever takes longer. `calibrate` measures each kind on one intra-op thread
+with one small and one realistic instance (a fraction of a second in all), plus
+the price of handing a value from one thread to another; `load_machine` caches
+the result as JSON in `$RAMIEL_CACHE_DIR/machine.json` (default
+`~/.cache/ramiel-mlir/machine.json`), keyed by CPU, core count and torch version.
 """
 
 from __future__ import annotations
@@ -29,46 +29,38 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 """Bump when the benchmarks change so that old caches are recalibrated."""
 
-KINDS = ("conv", "matmul", "max_pool", "avg_pool", "lrn", "special")
-"""The kinds of compute work a node can do, each with its own measured rate."""
+UNITS = {
+    "conv": "FLOP (2 per multiply-add)",
+    "matmul": "FLOP (2 per multiply-add)",
+    "max_pool": "window elements (outputs x window size)",
+    "avg_pool": "window elements (outputs x window size)",
+    "lrn": "window elements (elements x size)",
+    "special": "transcendental evaluations (exp, log, tanh ...)",
+    "norm": "normalised elements",
+    "memory": "bytes read plus written",
+    "view": "nothing (a view or no-op: overhead only)",
+}
+"""The kinds of work a node does, and the unit each kind's rate counts."""
 
 
 @dataclass(frozen=True)
 class Machine:
-    """Measured rates of one machine, on one intra-op thread (G/s = 1e3 per microsecond)."""
+    """Measured costs of one machine on one intra-op thread (G/s = 1e3 per microsecond)."""
 
-    conv_gflops: float
-    """Convolution FLOPs (2 per multiply-add) per second."""
-    matmul_gflops: float
-    """Dense matrix product FLOPs per second."""
-    max_pool_gops: float
-    """Max-pool window elements (outputs x window size) per second."""
-    avg_pool_gops: float
-    """Average-pool window elements per second."""
-    lrn_gops: float
-    """Local response normalisation window elements (elements x size) per second."""
-    special_gops: float
-    """Transcendental evaluations (exp, log, tanh, pow ...) per second."""
-    memory_gbps: float
-    """Bytes read plus written per second, for memory-bound ops."""
-    op_overhead_us: float
-    """The fixed cost of one torch call from Python, with no work in it."""
+    rates: dict[str, float]
+    """Kind -> work per second in G units (see `UNITS`); every kind but `view`."""
+    overheads: dict[str, float]
+    """Kind -> the fixed time (us) of one call of that kind with no work in it."""
     edge_cost_us: float
     """Handing a value from one thread to another: a Future set here, awaited there."""
 
-    def rate(self, kind: str) -> float:
-        """The throughput of a kind of work (one of `KINDS`), in G/s."""
-        return {
-            "conv": self.conv_gflops,
-            "matmul": self.matmul_gflops,
-            "max_pool": self.max_pool_gops,
-            "avg_pool": self.avg_pool_gops,
-            "lrn": self.lrn_gops,
-            "special": self.special_gops,
-        }[kind]
+    @property
+    def memory_gbps(self) -> float:
+        """The memory bandwidth (GB/s) that bounds every kind."""
+        return self.rates["memory"]
 
 
 def cache_path() -> Path:
@@ -145,47 +137,84 @@ def call_times_us(function: Callable[[], object], repeats: int, warmup: int = 1)
 
 def calibrate() -> Machine:
     """
-    Measure this machine's rates on one intra-op thread (a fraction of a second).
+    Measure this machine on one intra-op thread (a fraction of a second).
 
     Kernel times are the fastest of a few runs: on a machine shared with other
     work, the minimum is the estimate least disturbed by preemption.
     """
     import torch
+
+    rates: dict[str, float] = {}
+    overheads: dict[str, float] = {}
+    with torch_threads(1), torch.inference_mode():
+        for kind, (tiny, big, amount, repeats) in _benchmarks().items():
+            overhead = min(call_times_us(tiny, repeats=300, warmup=30))
+            overheads[kind] = overhead
+            if big is not None:
+                elapsed = min(call_times_us(big, repeats, warmup=2)) - overhead
+                rates[kind] = amount / max(elapsed, 1e-3) / 1e3
+    return Machine(rates, overheads, measure_handoff())
+
+
+Benchmark = tuple[Callable[[], object], Callable[[], object] | None, float, int]
+"""A call with no work, one with `amount` of work (None: no rate), its repeat count."""
+
+
+def _benchmarks() -> dict[str, Benchmark]:
+    """One small and one realistic instance of each kind, as the generated code calls them."""
+    import torch
     import torch.nn.functional as F
 
-    with torch_threads(1), torch.inference_mode():
-        tiny = torch.ones(1)
-        overhead = min(call_times_us(lambda: torch.relu(tiny), repeats=2000, warmup=100))
-
-        def rate(function: Callable[[], object], amount: float, repeats: int) -> float:
-            """`amount` of work per second in G/s, net of the call overhead."""
-            elapsed = min(call_times_us(function, repeats, warmup=2)) - overhead
-            return amount / max(elapsed, 1e-3) / 1e3
-
-        x = torch.randn(1, 64, 28, 28)
-        w = torch.randn(64, 64, 3, 3)
-        conv = rate(lambda: F.conv2d(x, w, padding=1), 2 * 64 * 28 * 28 * 64 * 9, 9)
-        a = torch.randn(256, 256)
-        matmul = rate(lambda: torch.mm(a, a), 2 * 256**3, 9)
-        y = torch.randn(1, 32, 28, 28)
-        window = 9 * y.numel()
-        max_pool = rate(lambda: F.max_pool2d(y, 3, stride=1, padding=1), window, 9)
-        avg_pool = rate(lambda: F.avg_pool2d(y, 3, stride=1, padding=1), window, 9)
-        lrn = rate(lambda: F.local_response_norm(y, 5), 5 * y.numel(), 9)
-        special = rate(lambda: torch.exp(y), y.numel(), 15)
-        u, v = torch.randn(1 << 18), torch.randn(1 << 18)
-        memory = rate(lambda: torch.add(u, v), 3 * 4 * u.numel(), 25)
-    return Machine(
-        conv_gflops=conv,
-        matmul_gflops=matmul,
-        max_pool_gops=max_pool,
-        avg_pool_gops=avg_pool,
-        lrn_gops=lrn,
-        special_gops=special,
-        memory_gbps=memory,
-        op_overhead_us=overhead,
-        edge_cost_us=measure_handoff(),
-    )
+    one = torch.ones(1, 1, 1, 1)
+    ones = torch.ones(1)
+    x, w = torch.randn(1, 64, 28, 28), torch.randn(64, 64, 3, 3)
+    a = torch.randn(256, 256)
+    y = torch.randn(1, 32, 28, 28)
+    u, v = torch.randn(1 << 18), torch.randn(1 << 18)
+    mean, var = torch.zeros(32), torch.ones(32)
+    conv_flops = 2 * x.numel() * 64 * 9
+    window = 9 * y.numel()
+    return {
+        "conv": (
+            lambda: F.conv2d(one, one, ones),
+            lambda: F.conv2d(x, w, padding=1),
+            conv_flops,
+            9,
+        ),
+        "matmul": (
+            lambda: F.linear(ones, ones.reshape(1, 1)),
+            lambda: torch.mm(a, a),
+            2 * 256**3,
+            9,
+        ),
+        "max_pool": (
+            lambda: F.max_pool2d(one, 1),
+            lambda: F.max_pool2d(y, 3, stride=1, padding=1),
+            window,
+            9,
+        ),
+        "avg_pool": (
+            lambda: F.avg_pool2d(one, 1),
+            lambda: F.avg_pool2d(y, 3, stride=1, padding=1),
+            window,
+            9,
+        ),
+        "lrn": (
+            lambda: F.local_response_norm(one, 1),
+            lambda: F.local_response_norm(y, 5),
+            5 * y.numel(),
+            9,
+        ),
+        "special": (lambda: torch.exp(ones), lambda: torch.exp(y), y.numel(), 15),
+        "norm": (
+            lambda: F.batch_norm(one, ones, ones, ones, ones, training=False),
+            lambda: F.batch_norm(y, mean, var, var, mean, training=False),
+            y.numel(),
+            15,
+        ),
+        "memory": (lambda: torch.add(ones, ones), lambda: torch.add(u, v), 3 * 4 * u.numel(), 25),
+        "view": (lambda: one.reshape([1, 1]), None, 0.0, 0),
+    }
 
 
 def measure_handoff(rounds: int = 60, batches: int = 5, pause: float = 0.05) -> float:

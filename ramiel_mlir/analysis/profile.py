@@ -38,9 +38,9 @@ from ramiel_mlir.dialects import dfg, py
 if TYPE_CHECKING:
     import torch
 
-BUDGET_US = 1000.0
+BUDGET_US = 2000.0
 """Time to spend re-running one node (beyond its first run)."""
-MIN_REPEATS = 3
+MIN_REPEATS = 5
 MAX_REPEATS = 30
 
 

@@ -84,7 +84,9 @@ def load_model(path: str) -> ModelProto:
     if not model.graph.node and not model.graph.output:
         raise RamielError(f"{path}: not a valid ONNX model (empty graph)")
     try:
-        onnx.checker.check_model(model)
+        # Given the path, the checker looks for external data beside the model
+        # rather than in the working directory.
+        onnx.checker.check_model(path)
     except onnx.checker.ValidationError as error:
         first_line = str(error).strip().splitlines()[0]
         raise RamielError(f"{path}: invalid ONNX model: {first_line}") from None

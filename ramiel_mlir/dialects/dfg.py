@@ -17,6 +17,7 @@ dfg.graph @main(%x: tensor<1x3xf32>) -> tensor<1x3xf32> {
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from functools import cache
@@ -545,7 +546,7 @@ def _check_acyclic(
     successors: dict[Operation, list[Operation]] = {}
     waiting: dict[Operation, int] = {}
     for comms in order:
-        for before, after in zip(comms, comms[1:]):
+        for before, after in itertools.pairwise(comms):
             successors.setdefault(before, []).append(after)
             waiting[after] = waiting.get(after, 0) + 1
     for channel, send in sends.items():

@@ -403,7 +403,9 @@ class ClusterOp(IRDLOperation):
 
     traits = traits_def(HasParent(GraphOp))
 
-    assembly_format = "$id (`threads` $threads^)? attr-dict-with-keyword (`->` type($outputs)^)? $body"
+    assembly_format = (
+        "$id (`threads` $threads^)? attr-dict-with-keyword (`->` type($outputs)^)? $body"
+    )
 
     def __init__(
         self,

@@ -10,7 +10,7 @@ import pytest
 from xdsl.parser import Parser
 
 from ramiel_mlir.analysis.dag import Dag
-from ramiel_mlir.analysis.graph import build_dag, graph_dag, graph_nodes
+from ramiel_mlir.analysis.graph import build_dag, data_successors, graph_dag, graph_nodes
 from ramiel_mlir.analysis.levels import (
     b_levels,
     critical_path,
@@ -198,7 +198,7 @@ def test_build_dag_on_a_subset() -> None:
     labelled = build_dag(
         [relu, tanh],
         lambda node: node.cost.value.data if node.cost else 0.0,
-        lambda node: ((user, 0.0) for r in node.outputs for user in (u.operation for u in r.uses)),
+        lambda node: ((user, 0.0) for user in data_successors(node)),
     )
     assert labelled.index[tanh] == 1
     assert critical_path_length(labelled.dag) == 7

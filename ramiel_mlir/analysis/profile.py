@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from io import StringIO
 from typing import TYPE_CHECKING, Any
 
-from xdsl.dialects.builtin import TensorType
-from xdsl.ir import SSAValue
+from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, TensorType
+from xdsl.ir import Operation, SSAValue
 
 from ramiel_mlir.analysis.graph import (
     build_dag,
@@ -78,10 +78,10 @@ def lower_node_methods(graph: dfg.GraphOp) -> tuple[py.ModuleOp, list[NodeMethod
         names = [unique_name(python_identifier(v.name_hint, "v"), taken) for v in params]
         func = class_body.add(py.FuncOp(f"node_{index}", ["self", *names]))
         args = func.body.block.args
-        values = dict(zip(params, args[1:], strict=True))
+        values: dict[SSAValue, SSAValue] = dict(zip(params, args[1:], strict=True))
         b = PyBuilder(func.body.block)
         lowering.lower_ops([node], b, args[0], values)
-        results = [v for v in node.outputs if v in values]
+        results: list[SSAValue] = [v for v in node.outputs if v in values]
         b.add(py.ReturnOp([values[v] for v in results]))
         methods.append(NodeMethod(node, f"node_{index}", params, results))
     return module, methods
@@ -105,7 +105,7 @@ def _weights(module: py.ModuleOp) -> dict[str, torch.Tensor]:
             if op.file is not None:
                 array = load_tensor(op.file.data, op.key.data)
             else:
-                assert op.value is not None
+                assert isinstance(op.value, DenseIntOrFPElementsAttr)
                 array = numpy_from_dense(op.value)
             state[op.buffer_name.data] = torch.from_numpy(array.copy())
     return state
@@ -199,7 +199,7 @@ def _value(values: dict[SSAValue, torch.Tensor], value: SSAValue, node: dfg.Node
     if value in values:
         return values[value]
     owner = value.owner
-    what = owner.name if not isinstance(owner, SSAValue) else "a block argument"
+    what = owner.name if isinstance(owner, Operation) else "a block argument"
     raise RamielError(
         f"node '{node.node_name}' ({node.op_type.data}): cannot profile an input defined by {what}"
     )

@@ -1,13 +1,45 @@
-"""Neural-network ONNX ops: convolution, pooling, normalization, Gemm, softmax."""
+"""
+Neural-network ONNX ops: convolution, pooling, normalization, Gemm, softmax.
+
+Each lowering follows the operator's definition in the ONNX spec for every
+opset version and attribute the compiler accepts; anything else is an error
+that names the node. Keyword arguments equal to PyTorch's defaults are left
+out and per-axis values that agree print as one number (`stride=2`).
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
+from xdsl.dialects.builtin import TensorType
 from xdsl.ir import SSAValue
 
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import lowering
+from ramiel_mlir.dialects import py
+from ramiel_mlir.tensors import numpy_dtype
+
+
+def _plain(values: Sequence[int]) -> int | list[int]:
+    """One number when all axes agree (`stride=2`), else the list."""
+    return values[0] if len(set(values)) == 1 else list(values)
+
+
+def _assign(ctx: NodeContext, expression: SSAValue) -> SSAValue:
+    """Bind an inline expression to a name, so that it is computed once."""
+    return ctx.b.add(py.AssignOp(expression)).res
+
+
+def _produced(ctx: NodeContext, index: int) -> bool:
+    """Whether optional output `index` exists and is read (the frontend types it)."""
+    return index < len(ctx.node.outputs) and isinstance(ctx.node.outputs[index].type, TensorType)
+
+
+# Softmax, Gemm, MatMul
 
 
 @lowering("Softmax", "LogSoftmax")
@@ -18,39 +50,50 @@ def _softmax(ctx: NodeContext) -> list[SSAValue]:
     axis = ctx.axis(int(ctx.attr("axis", default)), rank)  # type: ignore[arg-type]
     if ctx.opset >= 13 or axis == rank - 1:
         return [ctx.b.call(function, ctx.arg(0), dim=axis)]
-    # Before opset 13 the input is coerced to 2-D at `axis`.
+    # Before opset 13 the input is coerced to 2-D at `axis`: the softmax runs
+    # over all the dimensions from `axis` on together.
     shape = ctx.in_shape(0)
-    inner = 1
-    for dim in shape[axis:]:
-        inner *= dim
-    flat = ctx.b.method(ctx.arg(0), "reshape", [-1, inner])
+    flat = ctx.b.method(ctx.arg(0), "reshape", [math.prod(shape[:axis]), math.prod(shape[axis:])])
     result = ctx.b.call(function, flat, dim=1)
     return [ctx.b.method(result, "reshape", shape)]
 
 
 @lowering("Gemm")
 def _gemm(ctx: NodeContext) -> list[SSAValue]:
+    """Y = alpha * A' @ B' + beta * C, C broadcast to (M, N) and optional."""
     alpha = float(ctx.attr("alpha", 1.0))  # type: ignore[arg-type]
     beta = float(ctx.attr("beta", 1.0))  # type: ignore[arg-type]
     trans_a = int(ctx.attr("transA", 0))  # type: ignore[arg-type]
     trans_b = int(ctx.attr("transB", 0))  # type: ignore[arg-type]
     a, b = ctx.arg(0), ctx.arg(1)
-    if ctx.has(2) and alpha == 1.0 and beta == 1.0 and not trans_a and trans_b:
-        if len(ctx.in_shape(2)) == 1:
+    has_c = ctx.has(2)
+    n = ctx.out_shape()[1]
+    if has_c and alpha == 1.0 and beta == 1.0 and not trans_a and trans_b:
+        if ctx.in_shape(2) == [n]:
             return [ctx.b.call("F.linear", a, b, ctx.arg(2))]
     if trans_a:
         a = ctx.b.method(a, "t")
     if trans_b:
         b = ctx.b.method(b, "t")
-    if not ctx.has(2):
+    if not has_c:
         product = ctx.b.call("torch.matmul", a, b)
-        return [product if alpha == 1.0 else ctx.b.call("torch.mul", product, alpha)]
-    return [ctx.b.call("torch.addmm", ctx.arg(2), a, b, beta=beta, alpha=alpha)]
+        if alpha == 1.0:
+            return [product]
+        return [_assign(ctx, ctx.b.binary("*", product, alpha))]
+    kwargs: dict[str, Any] = {}
+    if beta != 1.0:
+        kwargs["beta"] = beta
+    if alpha != 1.0:
+        kwargs["alpha"] = alpha
+    return [ctx.b.call("torch.addmm", ctx.arg(2), a, b, **kwargs)]
 
 
 @lowering("MatMul")
 def _matmul(ctx: NodeContext) -> list[SSAValue]:
     return [ctx.b.call("torch.matmul", ctx.arg(0), ctx.arg(1))]
+
+
+# Convolution
 
 
 def _spatial(ctx: NodeContext) -> int:
@@ -81,22 +124,17 @@ def _pads(
     return begin + end
 
 
-def _split_pads(
-    ctx: NodeContext, x: SSAValue, pads: list[int], value: float = 0.0, force: bool = False
-) -> tuple[SSAValue, list[int]]:
-    """
-    Symmetric pads as a padding argument; asymmetric ones (or all, with `force`)
-    as an explicit `F.pad` filled with `value`.
-    """
-    spatial = len(pads) // 2
-    begin, end = pads[:spatial], pads[spatial:]
-    if begin == end and not force:
-        return x, begin
+def _pad(
+    ctx: NodeContext, x: SSAValue, begin: Sequence[int], end: Sequence[int], fill: float
+) -> SSAValue:
+    """`F.pad(x, ...)` with ONNX-ordered begin/end pads (negative ones crop)."""
     torch_pads: list[int] = []
     for b, e in zip(reversed(begin), reversed(end), strict=True):
         torch_pads += [b, e]
-    padded = ctx.b.call("F.pad", x, torch_pads, value=value)
-    return padded, [0] * spatial
+    kwargs: dict[str, Any] = {"value": fill} if fill else {}
+    padded = ctx.b.call("F.pad", x, torch_pads, **kwargs)
+    padded.name_hint = "padded"
+    return padded
 
 
 @lowering("Conv")
@@ -108,97 +146,230 @@ def _conv(ctx: NodeContext) -> list[SSAValue]:
     strides = ctx.int_list("strides") or [1] * spatial
     dilations = ctx.int_list("dilations") or [1] * spatial
     group = int(ctx.attr("group", 1))  # type: ignore[arg-type]
-    x, padding = _split_pads(ctx, ctx.arg(0), _pads(ctx, kernel, strides, dilations))
-    bias = ctx.arg(2) if ctx.has(2) else None
+    pads = _pads(ctx, kernel, strides, dilations)
+    begin, end = pads[:spatial], pads[spatial:]
+    x = ctx.arg(0)
+    if begin != end:
+        # PyTorch pads both sides alike: asymmetric zero padding is explicit.
+        x, begin = _pad(ctx, x, begin, end, 0.0), [0] * spatial
+    args = [x, ctx.arg(1)] + ([ctx.arg(2)] if ctx.has(2) else [])
     kwargs: dict[str, object] = {}
     if any(s != 1 for s in strides):
-        kwargs["stride"] = strides
-    if any(padding):
-        kwargs["padding"] = padding
+        kwargs["stride"] = _plain(strides)
+    if any(begin):
+        kwargs["padding"] = _plain(begin)
     if any(d != 1 for d in dilations):
-        kwargs["dilation"] = dilations
+        kwargs["dilation"] = _plain(dilations)
     if group != 1:
         kwargs["groups"] = group
-    return [ctx.b.call(f"F.conv{spatial}d", x, ctx.arg(1), bias, **kwargs)]  # type: ignore[arg-type]
+    return [ctx.b.call(f"F.conv{spatial}d", *args, **kwargs)]  # type: ignore[arg-type]
 
 
-def _pool_output(size: int, k: int, s: int, d: int, pad: int, ceil: bool) -> int:
-    """PyTorch's pooling output size (windows start inside input or left padding)."""
-    span = size + 2 * pad - d * (k - 1) - 1
-    out = (-(-span // s) if ceil else span // s) + 1
-    if ceil and (out - 1) * s >= size + pad:
+# Pooling
+
+
+@dataclass
+class _Window:
+    """
+    The sliding window of a pooling node along every spatial axis.
+
+    `begin`/`end` are the ONNX pads; `out` is the output size that the ONNX
+    definition gives (with ceil_mode, windows that would start in the end
+    padding are dropped).
+    """
+
+    size: list[int]
+    kernel: list[int]
+    strides: list[int]
+    dilations: list[int]
+    begin: list[int]
+    end: list[int]
+    ceil: bool
+    out: list[int]
+
+    def extent(self, axis: int) -> int:
+        """The number of input cells one window spans (dilation included)."""
+        return (self.kernel[axis] - 1) * self.dilations[axis] + 1
+
+    def torch_size(self, axis: int, pad: int, ceil: bool) -> int:
+        """PyTorch's output size with symmetric `pad` (same rule as ONNX's)."""
+        return _output_size(
+            self.size[axis] + 2 * pad, self.extent(axis), self.strides[axis], ceil, pad
+        )
+
+    def counts(self, axis: int, include_pad: bool) -> list[int]:
+        """AveragePool's divisor along `axis`: the cells of each window that count."""
+        low = -self.begin[axis] if include_pad else 0
+        high = self.size[axis] + (self.end[axis] if include_pad else 0)
+        counts = []
+        for o in range(self.out[axis]):
+            start = o * self.strides[axis] - self.begin[axis]
+            cells = range(start, start + self.extent(axis), self.dilations[axis])
+            counts.append(sum(1 for c in cells if low <= c < high))
+        return counts
+
+
+def _output_size(padded: int, extent: int, stride: int, ceil: bool, end: int) -> int:
+    """Windows over a padded axis; ceil mode drops those that would start in the end pad."""
+    span = padded - extent
+    out = (-(-span // stride) if ceil else span // stride) + 1
+    if ceil and (out - 1) * stride >= padded - end:
         out -= 1
     return out
 
 
-def _pool_args(ctx: NodeContext, fill: float) -> tuple[SSAValue, dict[str, object]]:
+def _window(ctx: NodeContext) -> _Window:
     spatial = _spatial(ctx)
-    kernel = ctx.int_list("kernel_shape") or []
+    if spatial not in (1, 2, 3):
+        ctx.unsupported(f"{spatial}-D pooling")
+    kernel = ctx.int_list("kernel_shape")
+    if kernel is None:
+        ctx.error("the kernel_shape attribute is missing")
     strides = ctx.int_list("strides") or [1] * spatial
     dilations = ctx.int_list("dilations") or [1] * spatial
-    ceil = bool(ctx.attr("ceil_mode", 0))
     pads = _pads(ctx, kernel, strides, dilations)
-    x = ctx.arg(0)
-    begin = pads[:spatial]
-    torch_ok = pads[:spatial] == pads[spatial:] and all(
-        p <= k // 2 for p, k in zip(begin, kernel, strict=True)
-    )
-    shape = ctx.in_shape(0)[2:]
-    if not torch_ok:
-        x, begin = _split_pads(ctx, x, pads, fill, force=True)
-        shape = [
-            n + b + e for n, b, e in zip(shape, pads[:spatial], pads[spatial:], strict=True)
-        ]
-    expected = ctx.out_shape()[2:]
-    produced = [
-        _pool_output(n, k, s, d, p, ceil)
-        for n, k, s, d, p in zip(shape, kernel, strides, dilations, begin, strict=True)
-    ]
-    if produced != expected:
+    size = ctx.in_shape(0)[2:]
+    ceil = bool(ctx.attr("ceil_mode", 0))
+    out = []
+    for i in range(spatial):
+        padded = size[i] + pads[i] + pads[spatial + i]
+        extent = (kernel[i] - 1) * dilations[i] + 1
+        out.append(_output_size(padded, extent, strides[i], ceil, pads[spatial + i]))
+    if out != ctx.out_shape()[2:]:
         ctx.unsupported(
-            f"pooling whose ONNX output shape {expected} differs from PyTorch's {produced}"
+            f"pooling whose inferred output shape {ctx.out_shape()[2:]} differs from "
+            f"the operator's definition {out}"
         )
-    kwargs: dict[str, object] = {"kernel_size": kernel}
-    if strides != kernel:
-        kwargs["stride"] = strides
-    if any(begin):
-        kwargs["padding"] = begin
-    if any(d != 1 for d in dilations):
-        kwargs["dilation"] = dilations
+    return _Window(size, kernel, strides, dilations, pads[:spatial], pads[spatial:], ceil, out)
+
+
+def _torch_padding(w: _Window) -> tuple[list[int], bool] | None:
+    """Padding and ceil_mode for which PyTorch's own pooling takes ONNX's windows."""
+    if w.begin != w.end or any(p > k // 2 for p, k in zip(w.begin, w.kernel, strict=True)):
+        return None
+    axes = range(len(w.size))
+    if all(w.torch_size(i, w.begin[i], False) == w.out[i] for i in axes):
+        return w.begin, False
+    if all(w.torch_size(i, w.begin[i], True) == w.out[i] for i in axes):
+        return w.begin, True
+    return None
+
+
+def _explicit_pad(ctx: NodeContext, w: _Window, fill: float) -> SSAValue:
+    """
+    Pad (or crop) the input so that PyTorch's floor-mode windows without padding
+    are exactly ONNX's: ceil-mode overhang is padded with `fill` too.
+    """
+    end = [
+        (o - 1) * s + w.extent(i) - n - b
+        for i, (o, s, n, b) in enumerate(zip(w.out, w.strides, w.size, w.begin, strict=True))
+    ]
+    x = ctx.arg(0)
+    if any(w.begin) or any(end):
+        x = _pad(ctx, x, w.begin, end, fill)
+    return x
+
+
+def _pool_kwargs(w: _Window, padding: Sequence[int], ceil: bool) -> dict[str, object]:
+    kwargs: dict[str, object] = {}
+    if w.strides != w.kernel:
+        kwargs["stride"] = _plain(w.strides)
+    if any(padding):
+        kwargs["padding"] = _plain(padding)
+    if any(d != 1 for d in w.dilations):
+        kwargs["dilation"] = _plain(w.dilations)
     if ceil:
         kwargs["ceil_mode"] = True
-    return x, kwargs
+    return kwargs
+
+
+def _lowest(ctx: NodeContext) -> float:
+    """The fill value that no maximum picks: -inf, or the integer type's minimum."""
+    dtype = numpy_dtype(ctx.in_type(0).get_element_type())
+    if np.issubdtype(dtype, np.integer):
+        return int(np.iinfo(dtype).min)
+    return float("-inf")
 
 
 @lowering("MaxPool")
-def _max_pool(ctx: NodeContext) -> list[SSAValue | None]:
-    if len(ctx.node.outputs) > 1:
+def _max_pool(ctx: NodeContext) -> list[SSAValue]:
+    if _produced(ctx, 1):
         ctx.unsupported("the Indices output of MaxPool")
-    if int(ctx.attr("storage_order", 0)):
-        ctx.unsupported("storage_order=1")
-    x, kwargs = _pool_args(ctx, float("-inf"))
-    return [ctx.b.call(f"F.max_pool{_spatial(ctx)}d", x, **kwargs)]  # type: ignore[arg-type]
+    w = _window(ctx)
+    function = f"F.max_pool{len(w.size)}d"
+    kernel = _plain(w.kernel)
+    torch_padding = _torch_padding(w)
+    if torch_padding is not None:
+        kwargs = _pool_kwargs(w, *torch_padding)
+        return [ctx.b.call(function, ctx.arg(0), kernel, **kwargs)]  # type: ignore[arg-type]
+    x = _explicit_pad(ctx, w, _lowest(ctx))
+    kwargs = _pool_kwargs(w, [0] * len(w.size), False)
+    return [ctx.b.call(function, x, kernel, **kwargs)]  # type: ignore[arg-type]
 
 
 @lowering("AveragePool")
 def _average_pool(ctx: NodeContext) -> list[SSAValue]:
-    include_pad = bool(ctx.attr("count_include_pad", 0))
-    spatial = _spatial(ctx)
-    pads = _pads(
-        ctx,
-        ctx.int_list("kernel_shape") or [],
-        ctx.int_list("strides") or [1] * spatial,
-        ctx.int_list("dilations") or [1] * spatial,
-    )
-    if not include_pad and pads[:spatial] != pads[spatial:] and any(pads):
-        ctx.unsupported("asymmetric pads with count_include_pad=0")
-    if ctx.int_list("dilations") and any(d != 1 for d in ctx.int_list("dilations") or []):
+    """
+    The mean over each window's cells, padding counted only with count_include_pad
+    and ceil-mode overhang never. PyTorch's avg_pool agrees when it can take the
+    pads itself; otherwise the window sums are divided by ONNX's cell counts.
+    """
+    w = _window(ctx)
+    if any(d != 1 for d in w.dilations):
         ctx.unsupported("dilated AveragePool")
-    x, kwargs = _pool_args(ctx, 0.0)
-    kwargs.pop("dilation", None)
-    if not include_pad and "padding" in kwargs:
-        kwargs["count_include_pad"] = False
-    return [ctx.b.call(f"F.avg_pool{spatial}d", x, **kwargs)]  # type: ignore[arg-type]
+    include_pad = bool(ctx.attr("count_include_pad", 0))
+    spatial = len(w.size)
+    function = f"F.avg_pool{spatial}d"
+    kernel = _plain(w.kernel)
+    torch_padding = _torch_padding(w)
+    if torch_padding is not None:
+        kwargs = _pool_kwargs(w, *torch_padding)
+        if "padding" in kwargs and not include_pad:
+            kwargs["count_include_pad"] = False
+        return [ctx.b.call(function, ctx.arg(0), kernel, **kwargs)]  # type: ignore[arg-type]
+    x = _explicit_pad(ctx, w, 0.0)
+    kwargs = _pool_kwargs(w, [0] * spatial, False)
+    counts = [w.counts(axis, include_pad) for axis in range(spatial)]
+    if all(c == [k] * len(c) for c, k in zip(counts, w.kernel, strict=True)):
+        # Every window lies inside the padded input and counts all of its cells.
+        return [ctx.b.call(function, x, kernel, **kwargs)]  # type: ignore[arg-type]
+    if spatial == 1:
+        ctx.unsupported("1-D AveragePool whose windows count different numbers of cells")
+    kwargs["divisor_override"] = 1
+    sums = ctx.b.call(function, x, kernel, **kwargs)  # type: ignore[arg-type]
+    sums.name_hint = "sums"
+    return [_assign(ctx, ctx.b.binary("/", sums, _cell_counts(ctx, counts)))]
+
+
+def _cell_counts(ctx: NodeContext, counts: list[list[int]]) -> SSAValue | float:
+    """
+    The number of cells each window counts: the product of the per-axis counts,
+    as `torch.tensor([3.0, 2.0])[:, None] * torch.tensor([2.0, 3.0, 2.0])` (axes
+    whose windows all count the same go into one number).
+    """
+    factor = 1.0
+    vectors: list[SSAValue] = []
+    dtype = ctx.in_type(0).get_element_type()
+    kwargs: dict[str, Any] = {}
+    if numpy_dtype(dtype) != np.float32:
+        kwargs["dtype"] = ctx.dtype(ctx.in_type(0))
+    for axis, axis_counts in enumerate(counts):
+        if len(set(axis_counts)) == 1:
+            factor *= axis_counts[0]
+            continue
+        values = [float(c) for c in axis_counts]
+        vector = ctx.b.call("torch.tensor", values, inline=True, **kwargs)
+        trailing = len(counts) - 1 - axis
+        if trailing:
+            vector = ctx.b.subscript(vector, [slice(None), *[None] * trailing])
+            vector.name_hint = f"counts_{axis}"
+        vectors.append(vector)
+    if not vectors:
+        return factor
+    product = vectors[0]
+    for vector in vectors[1:]:
+        product = ctx.b.binary("*", product, vector)
+    return product if factor == 1.0 else ctx.b.binary("*", product, factor)
 
 
 @lowering("GlobalAveragePool", "GlobalMaxPool")
@@ -209,30 +380,61 @@ def _global_pool(ctx: NodeContext) -> list[SSAValue]:
     return [ctx.b.method(ctx.arg(0), "amax", dims, keepdim=True)]
 
 
+# Normalization
+
+
 @lowering("BatchNormalization")
 def _batch_norm(ctx: NodeContext) -> list[SSAValue | None]:
-    if int(ctx.attr("training_mode", 0)):
+    """
+    Inference-mode batch normalization with the running statistics.
+
+    Opsets 1-6 run in training mode unless is_test is set, 14 and later when
+    training_mode is: both are errors. Before opset 9, spatial=0 normalizes
+    every (channel, position) with its own statistics.
+    """
+    if ctx.opset < 7 and not ctx.attr("is_test", 0):
+        ctx.unsupported("training mode (is_test=0)")
+    if ctx.attr("training_mode", 0):
         ctx.unsupported("training_mode=1")
-    if ctx.opset < 9 and int(ctx.attr("spatial", 1)) != 1:
-        ctx.unsupported("spatial=0")
     epsilon = float(ctx.attr("epsilon", 1e-5))  # type: ignore[arg-type]
     x, scale, bias, mean, var = (ctx.arg(i) for i in range(5))
-    result = ctx.b.call("F.batch_norm", x, mean, var, scale, bias, training=False, eps=epsilon)
-    return [result, *([None] * (len(ctx.node.outputs) - 1))]
+    outputs: list[SSAValue | None] = [None] * (len(ctx.node.outputs) - 1)
+    if ctx.opset < 9 and not ctx.attr("spatial", 1):
+        # Statistics of shape (C, D1, ...): broadcast against (N, C, D1, ...).
+        std = ctx.b.call("torch.sqrt", ctx.b.binary("+", var, epsilon), inline=True)
+        normalized = ctx.b.binary("/", ctx.b.binary("-", x, mean), std)
+        result = ctx.b.binary("+", ctx.b.binary("*", normalized, scale), bias)
+        return [_assign(ctx, result), *outputs]
+    kwargs: dict[str, Any] = {"eps": epsilon} if epsilon != 1e-5 else {}
+    result = ctx.b.call("F.batch_norm", x, mean, var, scale, bias, **kwargs)
+    return [result, *outputs]
 
 
 @lowering("LRN")
 def _lrn(ctx: NodeContext) -> list[SSAValue]:
-    size = int(ctx.attr("size", 1))  # type: ignore[arg-type]
-    if size % 2 == 0:
-        ctx.unsupported("an even LRN size")
-    return [
-        ctx.b.call(
-            "F.local_response_norm",
-            ctx.arg(0),
-            size,
-            alpha=float(ctx.attr("alpha", 0.0001)),  # type: ignore[arg-type]
-            beta=float(ctx.attr("beta", 0.75)),  # type: ignore[arg-type]
-            k=float(ctx.attr("bias", 1.0)),  # type: ignore[arg-type]
-        )
-    ]
+    """
+    ONNX sums the squares over channels [c - floor((size-1)/2), c + ceil((size-1)/2)]
+    and PyTorch over [c - floor(size/2), c + floor((size-1)/2)]: the same window
+    for odd sizes, one channel lower for even ones.
+    """
+    size = ctx.attr("size", None)
+    if not isinstance(size, int):
+        ctx.error("the size attribute is missing")
+    if ctx.rank(0) < 3:
+        ctx.unsupported(f"LRN of a rank-{ctx.rank(0)} input")
+    kwargs: dict[str, Any] = {}
+    for onnx_name, torch_name, default in (
+        ("alpha", "alpha", 1e-4),
+        ("beta", "beta", 0.75),
+        ("bias", "k", 1.0),
+    ):
+        value = float(ctx.attr(onnx_name, default))  # type: ignore[arg-type]
+        if value != default:
+            kwargs[torch_name] = value
+    x = ctx.arg(0)
+    if size % 2:
+        return [ctx.b.call("F.local_response_norm", x, size, **kwargs)]
+    ctx.b.comment("even size: PyTorch's channel window, mirrored, is ONNX's")
+    flipped = ctx.b.method(x, "flip", 1, inline=True)
+    result = ctx.b.call("F.local_response_norm", flipped, size, **kwargs)
+    return [ctx.b.method(result, "flip", 1)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from xdsl.dialects.builtin import TensorType
 from xdsl.ir import SSAValue
 
 from ramiel_mlir.backend.context import NodeContext
@@ -15,8 +16,11 @@ def _identity(ctx: NodeContext) -> list[SSAValue]:
 
 @lowering("Dropout")
 def _dropout(ctx: NodeContext) -> list[SSAValue | None]:
+    """Inference mode: the identity, and a mask of ones if it is read."""
+    if ctx.has(2) and ctx.require_const(2, "training_mode").any():
+        ctx.unsupported("training_mode=True")
     outputs: list[SSAValue | None] = [ctx.arg(0)]
-    if len(ctx.node.outputs) > 1:
+    if len(ctx.node.outputs) > 1 and isinstance(ctx.node.outputs[1].type, TensorType):
         mask_type = ctx.out_type(1)
         outputs.append(ctx.b.call("torch.ones", ctx.out_shape(1), dtype=ctx.dtype(mask_type)))
     return outputs

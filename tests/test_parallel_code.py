@@ -13,15 +13,18 @@ from onnx import TensorProto, helper
 
 from ramiel_mlir.api import CompiledModel, compile_onnx
 
-# Unit costs and free hand-overs: every fork becomes two lanes.
-TWO_LANES = "linear-cluster{edge-cost=0.0},merge-clusters{lanes=2 edge-cost=0.0 min-gain=0.0}"
+# Analytic costs and free hand-overs: every fork becomes two lanes.
+TWO_LANES = (
+    "estimate-cost{model=flops},linear-cluster{edge-cost=0.0},"
+    "merge-clusters{lanes=2 edge-cost=0.0 min-gain=0.0}"
+)
 
 
 def _diamond(left_length: int = 1) -> onnx.ModelProto:
     """
     x -> Relu -> (MatMul w1 -> Tanh x left_length | MatMul w2 -> Reshape -> Sigmoid) -> Add.
 
-    With unit costs the longer branch is the critical path and runs on lane 0.
+    The longer branch is the critical path and runs on lane 0.
     """
     rng = np.random.default_rng(0)
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 16])
@@ -47,7 +50,7 @@ def _diamond(left_length: int = 1) -> onnx.ModelProto:
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
-@pytest.fixture(scope="module", params=[1, 4], ids=["reshape_on_lane0", "reshape_on_lane1"])
+@pytest.fixture(scope="module", params=[1, 4], ids=["sigmoid_on_lane0", "sigmoid_on_lane1"])
 def compiled(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[CompiledModel, CompiledModel]:
@@ -55,7 +58,7 @@ def compiled(
     model = _diamond(request.param)
     serial = compile_onnx(model, "", directory, name="serial")
     parallel = compile_onnx(model, TWO_LANES, directory, name="parallel")
-    lane = parallel.source.index("reshape([4, 16])") > parallel.source.index("def _lane1(")
+    lane = parallel.source.index("torch.sigmoid(") > parallel.source.index("def _lane1(")
     assert lane == (request.param == 4)
     return serial, parallel
 
@@ -101,16 +104,21 @@ def _call_with_timeout(function, timeout: float = 20.0):
 
 
 def test_error_in_a_lane_reaches_the_caller_and_next_call_works(
-    compiled: tuple[CompiledModel, CompiledModel],
+    compiled: tuple[CompiledModel, CompiledModel], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, parallel = compiled
     model = parallel.load()
-    # A 1x16 input passes both MatMuls but breaks the right branch's Reshape to
-    # 4x16 on one lane, while the other lane runs on or waits for its value.
-    bad = torch.randn(1, 16)
-    with pytest.raises(RuntimeError, match="shape"):
-        _call_with_timeout(lambda: model(bad))
     x = torch.randn(4, 16)
+
+    def broken_sigmoid(value: torch.Tensor) -> torch.Tensor:
+        raise RuntimeError("injected fault")
+
+    # The right branch's Sigmoid fails on one lane while the other lane runs
+    # on or waits for its value.
+    with monkeypatch.context() as patch:
+        patch.setattr(torch, "sigmoid", broken_sigmoid)
+        with pytest.raises(RuntimeError, match="injected fault"):
+            _call_with_timeout(lambda: model(x))
     result = _call_with_timeout(lambda: model(x))
     assert result.shape == (4, 16)
 

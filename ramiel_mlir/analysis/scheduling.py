@@ -1,10 +1,8 @@
 """
-Linear clustering and lane scheduling over a task DAG, as plain functions.
+Linear clustering and lane scheduling over a `Dag`, as plain functions.
 
-Tasks are numbered in a topological order (the IR order of a graph's nodes is
-one), each with a cost in microseconds; `succs[i]` lists the tasks that read
-task i's results. Handing a value between lanes costs `comm` microseconds;
-within a lane it is free.
+Costs are microseconds; an edge's cost is paid only when its two ends run on
+different lanes (within a lane a value is handed over for free).
 """
 
 from __future__ import annotations
@@ -13,167 +11,134 @@ import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-
-def predecessors(succs: Sequence[Sequence[int]]) -> list[list[int]]:
-    """The inverse adjacency lists of `succs`."""
-    preds: list[list[int]] = [[] for _ in succs]
-    for task, targets in enumerate(succs):
-        for target in targets:
-            preds[target].append(task)
-    return preds
+from ramiel_mlir.analysis.dag import Dag
+from ramiel_mlir.analysis.levels import b_levels
 
 
-def linear_clusters(
-    costs: Sequence[float], succs: Sequence[Sequence[int]], comm: float
-) -> list[list[int]]:
+def linear_clusters(dag: Dag) -> list[list[int]]:
     """
     Kim & Browne's linear clustering.
 
-    Repeatedly take the longest path (node costs plus `comm` per edge) through
-    the tasks not yet clustered, make it a cluster, and drop it (every edge
-    incident on it is then examined). Each cluster is a chain: every task in it
-    reads a result of the one before. The first cluster is the critical path.
-    O(C * (V + E)) for C clusters.
+    Repeatedly take the longest path (node costs plus edge costs) through the
+    nodes not yet clustered, make it a cluster, and drop it (every edge incident
+    on it is then examined). Each cluster is a chain: every node in it reads a
+    result of the one before. The first cluster is the critical path; of equal
+    paths, the one through lower-numbered nodes wins. O(C * (V + E)) for C clusters.
     """
-    count = len(costs)
+    count = len(dag)
     clustered = [False] * count
     clusters: list[list[int]] = []
-    remaining = count
     level = [0.0] * count
     follow = [-1] * count
+    remaining = count
     while remaining:
         best, start = -1.0, -1
-        for task in reversed(range(count)):
-            if clustered[task]:
+        for node in reversed(dag.order):
+            if clustered[node]:
                 continue
             tail, choice = 0.0, -1
-            for succ in succs[task]:
-                if not clustered[succ] and comm + level[succ] > tail:
-                    tail, choice = comm + level[succ], succ
-            level[task] = costs[task] + tail
-            follow[task] = choice
-            if level[task] >= best:
-                best, start = level[task], task
+            for succ, edge in dag.successors[node]:
+                length = edge + level[succ]
+                if not clustered[succ] and (
+                    length > tail or (length == tail and choice != -1 and succ < choice)
+                ):
+                    tail, choice = length, succ
+            level[node] = dag.costs[node] + tail
+            follow[node] = choice
+            if level[node] >= best:
+                best, start = level[node], node
         path: list[int] = []
-        task = start
-        while task != -1:
-            path.append(task)
-            clustered[task] = True
-            task = follow[task]
+        node = start
+        while node != -1:
+            path.append(node)
+            clustered[node] = True
+            node = follow[node]
         remaining -= len(path)
         clusters.append(path)
     return clusters
 
 
-def bottom_levels(
-    costs: Sequence[float], succs: Sequence[Sequence[int]], comm: float
-) -> list[float]:
-    """b-level: the longest path from each task to an exit, its own cost included."""
-    level = [0.0] * len(costs)
-    for task in reversed(range(len(costs))):
-        tail = max((comm + level[s] for s in succs[task]), default=0.0)
-        level[task] = costs[task] + tail
-    return level
-
-
 @dataclass(frozen=True)
 class Schedule:
-    """Tasks placed on lanes: each lane's tasks in run order, and the estimate."""
+    """Nodes placed on lanes: each lane's nodes in run order, and the estimate."""
 
     lanes: list[list[int]]
     lane_of: list[int]
     start: list[float]
     makespan: float
 
-    @property
-    def lane_count(self) -> int:
-        """How many lanes have work."""
-        return sum(1 for lane in self.lanes if lane)
 
-
-def serial_schedule(costs: Sequence[float]) -> Schedule:
-    """Everything on lane 0 in topological order."""
-    start: list[float] = []
+def serial_schedule(dag: Dag) -> Schedule:
+    """Everything on lane 0, in topological order."""
+    start = [0.0] * len(dag)
     time = 0.0
-    for cost in costs:
-        start.append(time)
-        time += cost
-    return Schedule([list(range(len(costs)))], [0] * len(costs), start, time)
+    for node in dag.order:
+        start[node] = time
+        time += dag.costs[node]
+    return Schedule([list(dag.order)], [0] * len(dag), start, time)
 
 
-def schedule_clusters(
-    costs: Sequence[float],
-    succs: Sequence[Sequence[int]],
-    comm: float,
-    clusters: Sequence[Sequence[int]],
-    lanes: int,
-) -> Schedule:
+def schedule_clusters(dag: Dag, clusters: Sequence[Sequence[int]], lanes: int) -> Schedule:
     """
-    List-schedule tasks onto `lanes`, keeping each cluster on one lane.
+    List-schedule the nodes onto `lanes`, keeping each cluster on one lane.
 
-    Ready tasks are taken by highest b-level (HLFET). A task whose cluster is
-    already placed goes to that lane; the first task of a cluster picks the lane
+    Ready nodes are taken by highest b-level (HLFET). A node whose cluster is
+    already placed goes to that lane; the first node of a cluster picks the lane
     where it can start earliest, which pins the cluster there. Ties go to the
     lower lane, so the critical path runs on lane 0 (the calling thread).
     O((V + E) log V + V * lanes).
     """
-    count = len(costs)
-    preds = predecessors(succs)
-    priority = bottom_levels(costs, succs, comm)
+    count = len(dag)
+    priority = b_levels(dag)
     cluster_of = [0] * count
     for index, cluster in enumerate(clusters):
-        for task in cluster:
-            cluster_of[task] = index
+        for node in cluster:
+            cluster_of[node] = index
     pinned: dict[int, int] = {}
-    waiting = [len(p) for p in preds]
-    ready = [(-priority[t], t) for t in range(count) if not waiting[t]]
+    waiting = [len(p) for p in dag.predecessors]
+    ready = [(-priority[v], v) for v in range(count) if not waiting[v]]
     heapq.heapify(ready)
     lane_free = [0.0] * lanes
     order: list[list[int]] = [[] for _ in range(lanes)]
     lane_of = [0] * count
     start = [0.0] * count
     finish = [0.0] * count
+
+    def earliest(node: int, lane: int) -> float:
+        arrivals = (
+            finish[u] + (edge if lane_of[u] != lane else 0.0) for u, edge in dag.predecessors[node]
+        )
+        return max(lane_free[lane], max(arrivals, default=0.0))
+
     while ready:
-        _, task = heapq.heappop(ready)
-
-        def earliest(lane: int, task: int = task) -> float:
-            arrivals = (finish[p] + (comm if lane_of[p] != lane else 0.0) for p in preds[task])
-            return max(lane_free[lane], max(arrivals, default=0.0))
-
-        lane = pinned.get(cluster_of[task])
+        _, node = heapq.heappop(ready)
+        lane = pinned.get(cluster_of[node])
         if lane is None:
-            lane = min(range(lanes), key=lambda candidate: (earliest(candidate), candidate))
-            pinned[cluster_of[task]] = lane
-        lane_of[task] = lane
-        start[task] = earliest(lane)
-        finish[task] = start[task] + costs[task]
-        lane_free[lane] = finish[task]
-        order[lane].append(task)
-        for succ in succs[task]:
+            lane = min(range(lanes), key=lambda candidate: (earliest(node, candidate), candidate))
+            pinned[cluster_of[node]] = lane
+        lane_of[node] = lane
+        start[node] = earliest(node, lane)
+        finish[node] = start[node] + dag.costs[node]
+        lane_free[lane] = finish[node]
+        order[lane].append(node)
+        for succ, _ in dag.successors[node]:
             waiting[succ] -= 1
             if not waiting[succ]:
                 heapq.heappush(ready, (-priority[succ], succ))
-    makespan = max(finish, default=0.0)
-    return Schedule(order, lane_of, start, makespan)
+    return Schedule(order, lane_of, start, max(finish, default=0.0))
 
 
-def simulate(
-    costs: Sequence[float],
-    succs: Sequence[Sequence[int]],
-    comm: float,
-    lanes: Sequence[Sequence[int]],
-) -> Schedule:
+def simulate(dag: Dag, lanes: Sequence[Sequence[int]]) -> Schedule:
     """
-    The estimated run of fixed lane orders: each task starts when its lane is free
-    and its inputs have arrived (`comm` later when they come from another lane).
-    The orders must respect the dependencies (else this raises ValueError).
+    The estimated run of fixed lane orders: each node starts when its lane is free
+    and its inputs have arrived (an edge's cost later when they come from another
+    lane). The orders must respect the dependencies (else this raises ValueError).
     """
-    count = len(costs)
-    preds = predecessors(succs)
+    count = len(dag)
     lane_of = [0] * count
     for index, lane in enumerate(lanes):
-        for task in lane:
-            lane_of[task] = index
+        for node in lane:
+            lane_of[node] = index
     finish = [-1.0] * count
     start = [0.0] * count
     position = [0] * len(lanes)
@@ -183,16 +148,19 @@ def simulate(
         progress = False
         for index, lane in enumerate(lanes):
             while position[index] < len(lane):
-                task = lane[position[index]]
-                if any(finish[p] < 0 for p in preds[task]):
+                node = lane[position[index]]
+                if any(finish[u] < 0 for u, _ in dag.predecessors[node]):
                     break
                 arrival = max(
-                    (finish[p] + (comm if lane_of[p] != index else 0.0) for p in preds[task]),
+                    (
+                        finish[u] + (e if lane_of[u] != index else 0.0)
+                        for u, e in dag.predecessors[node]
+                    ),
                     default=0.0,
                 )
-                start[task] = max(lane_free[index], arrival)
-                finish[task] = start[task] + costs[task]
-                lane_free[index] = finish[task]
+                start[node] = max(lane_free[index], arrival)
+                finish[node] = start[node] + dag.costs[node]
+                lane_free[index] = finish[node]
                 position[index] += 1
                 done += 1
                 progress = True

@@ -17,8 +17,8 @@ from xdsl.pattern_rewriter import (
 )
 from xdsl.rewriter import InsertPoint
 
+from ramiel_mlir.analysis.graph import graph_edge_cost, node_cost, receivers, senders
 from ramiel_mlir.dialects import dfg
-from ramiel_mlir.transforms.clusters import edge_cost, node_cost
 
 
 def _graph(op: Operation) -> dfg.GraphOp:
@@ -29,17 +29,6 @@ def _graph(op: Operation) -> dfg.GraphOp:
     return graph
 
 
-def _channel_ops(graph: dfg.GraphOp, channel: str) -> tuple[dfg.SendOp | None, list[dfg.RecvOp]]:
-    send: dfg.SendOp | None = None
-    recvs: list[dfg.RecvOp] = []
-    for op in graph.walk():
-        if isinstance(op, dfg.SendOp) and op.channel.data == channel:
-            send = op
-        elif isinstance(op, dfg.RecvOp) and op.channel.data == channel:
-            recvs.append(op)
-    return send, recvs
-
-
 def _available(value: SSAValue, at: dfg.RecvOp, graph: dfg.GraphOp) -> SSAValue | None:
     """`value` as visible at `at`: graph-level values, or an earlier recv of it."""
     if value.owner is graph.block or (
@@ -48,10 +37,8 @@ def _available(value: SSAValue, at: dfg.RecvOp, graph: dfg.GraphOp) -> SSAValue 
         return value
     op = at.prev_op
     while op is not None:
-        if isinstance(op, dfg.RecvOp):
-            send, _ = _channel_ops(graph, op.channel.data)
-            if send is not None and send.value is value:
-                return op.result
+        if isinstance(op, dfg.RecvOp) and senders(graph)[op.channel.data].value is value:
+            return op.result
         op = op.prev_op
     return None
 
@@ -68,10 +55,10 @@ class CloneCheapProducer(RewritePattern):
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: dfg.RecvOp, rewriter: PatternRewriter) -> None:
         graph = _graph(op)
-        send, _ = _channel_ops(graph, op.channel.data)
+        send = senders(graph).get(op.channel.data)
         if send is None or not isinstance(producer := send.value.owner, dfg.NodeOp):
             return
-        limit = self.threshold if self.threshold is not None else edge_cost(graph, 0.0)
+        limit = self.threshold if self.threshold is not None else graph_edge_cost(graph)
         if node_cost(producer) > limit or not dfg.is_deterministic(producer):
             return
         operands = [_available(v, op, graph) for v in producer.inputs]
@@ -92,8 +79,7 @@ class EraseUnreadSend(RewritePattern):
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: dfg.SendOp, rewriter: PatternRewriter) -> None:
-        _, recvs = _channel_ops(_graph(op), op.channel.data)
-        if not recvs:
+        if op.channel.data not in receivers(_graph(op)):
             rewriter.erase_op(op)
 
 

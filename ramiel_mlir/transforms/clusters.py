@@ -19,50 +19,6 @@ from xdsl.ir import Operation, SSAValue
 
 from ramiel_mlir.dialects import dfg
 
-DEFAULT_COST = 1.0
-"""The cost of a node that `estimate-cost` has not annotated (microseconds)."""
-
-
-def graph_nodes(graph: dfg.GraphOp) -> list[dfg.NodeOp]:
-    """The nodes of a flat graph, in program (topological) order."""
-    return [op for op in graph.block.ops if isinstance(op, dfg.NodeOp)]
-
-
-def node_cost(node: dfg.NodeOp) -> float:
-    """The node's `cost` attribute, or `DEFAULT_COST` when it has none."""
-    return node.cost.value.data if node.cost is not None else DEFAULT_COST
-
-
-def edge_cost(graph: dfg.GraphOp, default: float) -> float:
-    """The graph's measured cost of handing a value between lanes, or `default`."""
-    attr = graph.attributes.get("edge_cost")
-    return attr.value.data if isinstance(attr, FloatAttr) else default
-
-
-@dataclass(frozen=True)
-class TaskGraph:
-    """The nodes of a flat graph as tasks: costs and successor lists by index."""
-
-    nodes: list[dfg.NodeOp]
-    costs: list[float]
-    succs: list[list[int]]
-
-    @staticmethod
-    def of(graph: dfg.GraphOp) -> TaskGraph:
-        """The task graph of a flat `graph` (data edges from SSA uses)."""
-        nodes = graph_nodes(graph)
-        index = {node: i for i, node in enumerate(nodes)}
-        succs: list[list[int]] = []
-        for node in nodes:
-            users = {
-                index[use.operation]
-                for result in node.outputs
-                for use in result.uses
-                if use.operation in index
-            }
-            succs.append(sorted(users))
-        return TaskGraph(nodes, [node_cost(n) for n in nodes], succs)
-
 
 def is_clustered(graph: dfg.GraphOp) -> bool:
     """Whether the graph's nodes live in clusters."""

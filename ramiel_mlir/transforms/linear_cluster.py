@@ -6,15 +6,11 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
+from ramiel_mlir.analysis.graph import graph_dag
+from ramiel_mlir.analysis.levels import total_work
 from ramiel_mlir.analysis.scheduling import linear_clusters, simulate
 from ramiel_mlir.dialects import dfg
-from ramiel_mlir.transforms.clusters import (
-    TaskGraph,
-    annotate_estimate,
-    build_clusters,
-    dissolve_clusters,
-    edge_cost,
-)
+from ramiel_mlir.transforms.clusters import annotate_estimate, build_clusters, dissolve_clusters
 
 
 @dataclass(frozen=True)
@@ -25,13 +21,14 @@ class LinearClusterPass(ModulePass):
     Repeatedly takes the longest remaining path (node `cost`s plus the edge cost
     per edge) as a cluster; cluster 0 is the critical path. Values crossing
     clusters get `dfg.send`/`dfg.recv` pairs. The graph records the estimated
-    serial and parallel (one lane per cluster) times in microseconds.
+    serial and parallel (one lane per cluster) times in microseconds. Needs the
+    costs of `estimate-cost`.
     """
 
     name = "linear-cluster"
 
-    edge_cost: float = 50.0
-    """Microseconds to hand a value between lanes, when `estimate-cost` did not measure it."""
+    edge_cost: float | None = None
+    """Microseconds to hand a value between lanes; by default the graph's `edge_cost`."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         for graph in op.ops:
@@ -39,12 +36,12 @@ class LinearClusterPass(ModulePass):
                 cluster_graph(graph, self.edge_cost)
 
 
-def cluster_graph(graph: dfg.GraphOp, default_edge_cost: float) -> None:
+def cluster_graph(graph: dfg.GraphOp, edge_cost: float | None) -> None:
     """Linear-cluster one graph (dissolving any clusters it has first)."""
     dissolve_clusters(graph)
-    tasks = TaskGraph.of(graph)
-    comm = edge_cost(graph, default_edge_cost)
-    chains = linear_clusters(tasks.costs, tasks.succs, comm)
-    estimate = simulate(tasks.costs, tasks.succs, comm, chains)
-    build_clusters(graph, [[tasks.nodes[i] for i in c] for c in chains], [1] * len(chains))
-    annotate_estimate(graph, sum(tasks.costs), estimate.makespan)
+    labelled = graph_dag(graph, edge_cost=edge_cost)
+    chains = linear_clusters(labelled.dag)
+    estimate = simulate(labelled.dag, chains)
+    lanes = [[labelled.items[i] for i in chain] for chain in chains]
+    build_clusters(graph, lanes, [1] * len(lanes))
+    annotate_estimate(graph, total_work(labelled.dag), estimate.makespan)

@@ -7,21 +7,11 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
-from ramiel_mlir.analysis.scheduling import (
-    linear_clusters,
-    schedule_clusters,
-    serial_schedule,
-)
+from ramiel_mlir.analysis.graph import graph_dag
+from ramiel_mlir.analysis.scheduling import linear_clusters, schedule_clusters, serial_schedule
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import dfg
-from ramiel_mlir.transforms.clusters import (
-    TaskGraph,
-    annotate_estimate,
-    build_clusters,
-    dissolve_clusters,
-    edge_cost,
-    is_clustered,
-)
+from ramiel_mlir.transforms.clusters import annotate_estimate, build_clusters, dissolve_clusters
 
 
 @dataclass(frozen=True)
@@ -32,8 +22,8 @@ class MergeClustersPass(ModulePass):
     List-schedules the nodes by b-level onto the lanes, each cluster staying on
     one lane, with the edge cost charged between lanes; each lane's order is its
     schedule order. If the estimate does not beat one lane by `min-gain`, falls
-    back to a single lane that uses `lanes` intra-op threads instead. A graph not
-    yet clustered is linear-clustered first.
+    back to a single lane planned with `lanes` intra-op threads instead. A graph
+    not yet clustered is linear-clustered first. Needs the costs of `estimate-cost`.
     """
 
     name = "merge-clusters"
@@ -44,44 +34,48 @@ class MergeClustersPass(ModulePass):
     min_gain: float = 0.05
     """Fraction of the serial estimate that parallel lanes must save to be used."""
 
-    edge_cost: float = 50.0
-    """Microseconds to hand a value between lanes, when `estimate-cost` did not measure it."""
+    edge_cost: float | None = None
+    """Microseconds to hand a value between lanes; by default the graph's `edge_cost`."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        if self.lanes < 0:
+            raise RamielError(f"merge-clusters: lanes must not be negative, got {self.lanes}")
         lanes = self.lanes or os.cpu_count() or 1
-        if lanes < 1:
-            raise RamielError(f"merge-clusters: lanes must be positive, got {self.lanes}")
         for graph in op.ops:
             if isinstance(graph, dfg.GraphOp):
                 merge_graph(graph, lanes, self.min_gain, self.edge_cost)
 
 
-def merge_graph(graph: dfg.GraphOp, lanes: int, min_gain: float, default_edge_cost: float) -> None:
+def _cluster_ids(graph: dfg.GraphOp) -> dict[dfg.NodeOp, int]:
+    """The cluster of every node of a clustered graph (empty if it is flat)."""
+    return {
+        node: cluster.id
+        for cluster in graph.block.ops
+        if isinstance(cluster, dfg.ClusterOp)
+        for node in cluster.block.ops
+        if isinstance(node, dfg.NodeOp)
+    }
+
+
+def merge_graph(graph: dfg.GraphOp, lanes: int, min_gain: float, edge_cost: float | None) -> None:
     """Schedule one graph's clusters onto `lanes` lanes and rebuild its clusters."""
-    membership: dict[dfg.NodeOp, int] = {}
-    if is_clustered(graph):
-        for cluster in graph.block.ops:
-            if isinstance(cluster, dfg.ClusterOp):
-                for node in cluster.block.ops:
-                    if isinstance(node, dfg.NodeOp):
-                        membership[node] = cluster.id
+    membership = _cluster_ids(graph)
     dissolve_clusters(graph)
-    tasks = TaskGraph.of(graph)
-    comm = edge_cost(graph, default_edge_cost)
+    labelled = graph_dag(graph, edge_cost=edge_cost)
+    dag = labelled.dag
     if membership:
         by_id: dict[int, list[int]] = {}
-        for index, node in enumerate(tasks.nodes):
+        for index, node in enumerate(labelled.items):
             by_id.setdefault(membership[node], []).append(index)
         clusters = [by_id[key] for key in sorted(by_id)]
     else:
-        clusters = linear_clusters(tasks.costs, tasks.succs, comm)
-    serial = serial_schedule(tasks.costs)
-    schedule = schedule_clusters(tasks.costs, tasks.succs, comm, clusters, lanes)
+        clusters = linear_clusters(dag)
+    serial = serial_schedule(dag)
+    schedule = schedule_clusters(dag, clusters, lanes)
     if lanes == 1 or schedule.makespan > serial.makespan * (1.0 - min_gain):
         chosen, threads = serial, [lanes]
     else:
-        chosen = schedule
-        threads = [1] * lanes
-    orders = [[tasks.nodes[i] for i in lane] for lane in chosen.lanes if lane]
-    build_clusters(graph, orders, threads[: len(orders)] or [lanes])
+        chosen, threads = schedule, [1] * lanes
+    orders = [[labelled.items[i] for i in lane] for lane in chosen.lanes if lane]
+    build_clusters(graph, orders, threads[: len(orders)])
     annotate_estimate(graph, serial.makespan, chosen.makespan)

@@ -45,11 +45,21 @@ def run_pipeline(ctx: Context, module: ModuleOp, passes: str) -> None:
     module.verify()
     if not passes:
         return
-    pipeline = PassPipeline.parse_spec(
-        get_all_passes(), passes, lambda _prev, m, _next: m.verify()
-    )
+    pipeline = PassPipeline.parse_spec(get_all_passes(), passes, lambda _prev, m, _next: m.verify())
     pipeline.apply(ctx, module)
     module.verify()
+
+
+def import_generated(path: Path) -> ModuleType:
+    """Import a generated Python file as a fresh module (a unique name per path)."""
+    name = f"ramiel_generated_{abs(hash(path.resolve()))}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 @dataclass
@@ -66,13 +76,7 @@ class CompiledModel:
 
     def import_module(self) -> ModuleType:
         """Import the generated file as a fresh module."""
-        name = f"ramiel_generated_{abs(hash(self.source_path))}"
-        spec = importlib.util.spec_from_file_location(name, self.source_path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-        return module
+        return import_generated(self.source_path)
 
     def load(self) -> torch.nn.Module:
         """The generated `Model` with its weights loaded (`load_model()`)."""

@@ -10,19 +10,18 @@ same input, and their latencies are measured interleaved (BENCHMARKING.md).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import onnx
 import onnxruntime
 import torch
 
+from ramiel_mlir.api import import_generated
 from ramiel_mlir.zoo.light import light_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,15 +33,6 @@ def ramiel_opt(*args: str) -> float:
     begin = time.perf_counter()
     subprocess.run(command, check=True)
     return time.perf_counter() - begin
-
-
-def import_file(path: Path) -> ModuleType:
-    """Import a generated Python file."""
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def latencies(
@@ -73,14 +63,20 @@ def main() -> None:
     nodes = len(onnx.load(path, load_external_data=False).graph.node)
     print(f"model: {path.name} ({nodes} ONNX nodes, random weights, seed 0)")
     serial_py, parallel_py = args.out / f"{args.model}.py", args.out / f"{args.model}_par.py"
-    serial_time = ramiel_opt(str(path), "--fold-constants", "--dce", "-t", "python", "-o", str(serial_py))
-    print(f"$ ramiel-opt {path.name} --fold-constants --dce -t python -o {serial_py.name}"
-          f"   [{serial_time:.2f} s]")
+    serial_time = ramiel_opt(
+        str(path), "--fold-constants", "--dce", "-t", "python", "-o", str(serial_py)
+    )
+    print(
+        f"$ ramiel-opt {path.name} --fold-constants --dce -t python -o {serial_py.name}"
+        f"   [{serial_time:.2f} s]"
+    )
     parallel_time = ramiel_opt(
         str(path), "--parallelize=lanes=2", "-t", "python", "-o", str(parallel_py)
     )
-    print(f"$ ramiel-opt {path.name} --parallelize=lanes=2 -t python -o {parallel_py.name}"
-          f"   [{parallel_time:.2f} s]")
+    print(
+        f"$ ramiel-opt {path.name} --parallelize=lanes=2 -t python -o {parallel_py.name}"
+        f"   [{parallel_time:.2f} s]"
+    )
     header = parallel_py.read_text().splitlines()[0]
     print(f"  {header}")
 
@@ -88,16 +84,18 @@ def main() -> None:
     feed = session.get_inputs()[0]
     x = np.random.default_rng(1).standard_normal(feed.shape).astype(np.float32)
     expected = session.run(None, {feed.name: x})[0]
-    serial = import_file(serial_py).load_model()
-    parallel = import_file(parallel_py).load_model()
+    serial = import_generated(serial_py).load_model()
+    parallel = import_generated(parallel_py).load_model()
     tensor = torch.from_numpy(x)
     with torch.inference_mode():
         torch.set_num_threads(1)
         serial_out = serial(tensor).numpy()
         parallel_out = parallel(tensor).numpy()
     scale = float(np.abs(expected).max())
-    print(f"max |error| vs ONNX Runtime: serial {np.abs(serial_out - expected).max():.2e}, "
-          f"parallel {np.abs(parallel_out - expected).max():.2e} (output scale {scale:.2e})")
+    print(
+        f"max |error| vs ONNX Runtime: serial {np.abs(serial_out - expected).max():.2e}, "
+        f"parallel {np.abs(parallel_out - expected).max():.2e} (output scale {scale:.2e})"
+    )
     print(f"parallel == serial bitwise: {np.array_equal(serial_out, parallel_out)}")
 
     timings = latencies(

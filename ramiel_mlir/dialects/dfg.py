@@ -51,11 +51,13 @@ from xdsl.irdl import (
     var_result_def,
 )
 from xdsl.parser import Parser
+from xdsl.pattern_rewriter import RewritePattern
 from xdsl.printer import Printer
 from xdsl.traits import (
     AlwaysSpeculatable,
     ConstantLike,
     EffectInstance,
+    HasCanonicalizationPatternsTrait,
     HasParent,
     IsolatedFromAbove,
     IsTerminator,
@@ -460,6 +462,26 @@ class YieldOp(IRDLOperation):
             )
 
 
+class SendOpHasCanonicalizationPatterns(HasCanonicalizationPatternsTrait):
+    """A send that no lane receives is erased."""
+
+    @classmethod
+    def get_canonicalization_patterns(cls) -> tuple[RewritePattern, ...]:
+        from ramiel_mlir.transforms.canonicalization_patterns.dfg import EraseUnreadSend
+
+        return (EraseUnreadSend(),)
+
+
+class RecvOpHasCanonicalizationPatterns(HasCanonicalizationPatternsTrait):
+    """A cheap value is recomputed where it is received (the `clone` rewrite)."""
+
+    @classmethod
+    def get_canonicalization_patterns(cls) -> tuple[RewritePattern, ...]:
+        from ramiel_mlir.transforms.canonicalization_patterns.dfg import CloneCheapProducer
+
+        return (CloneCheapProducer(),)
+
+
 @irdl_op_definition
 class SendOp(IRDLOperation):
     """Hands `value` to the other clusters that `dfg.recv` the same channel."""
@@ -469,7 +491,7 @@ class SendOp(IRDLOperation):
     value = operand_def(TensorType)
     channel = attr_def(StringAttr)
 
-    traits = traits_def(HasParent(ClusterOp))
+    traits = traits_def(HasParent(ClusterOp), SendOpHasCanonicalizationPatterns())
 
     assembly_format = "$value `to` $channel attr-dict `:` type($value)"
 
@@ -486,7 +508,7 @@ class RecvOp(IRDLOperation):
     channel = attr_def(StringAttr)
     result = result_def(TensorType)
 
-    traits = traits_def(HasParent(ClusterOp))
+    traits = traits_def(HasParent(ClusterOp), RecvOpHasCanonicalizationPatterns())
 
     assembly_format = "$channel attr-dict `:` type($result)"
 

@@ -26,6 +26,7 @@ from ramiel_mlir.backend.ops import LOWERINGS
 from ramiel_mlir.backend.print_python import python_identifier
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import dfg, py
+from ramiel_mlir.tensors import torch_dtype_name
 from ramiel_mlir.weights import weight_value
 
 TENSOR = "torch.Tensor"
@@ -169,14 +170,16 @@ def _lane_doc(cluster: dfg.ClusterOp) -> str:
     return f"Lane {cluster.id}, on {where}: {shown or 'no nodes'}."
 
 
+def _input_names(graph: dfg.GraphOp) -> list[str]:
+    """The ONNX names of the graph inputs (or names made up for them)."""
+    if graph.input_names is not None:
+        return [n.data for n in graph.input_names]
+    return [a.name_hint or f"input_{i}" for i, a in enumerate(graph.block.args)]
+
+
 def _params(graph: dfg.GraphOp) -> list[str]:
-    names = (
-        [n.data for n in graph.input_names]
-        if graph.input_names is not None
-        else [a.name_hint or f"input_{i}" for i, a in enumerate(graph.block.args)]
-    )
     taken = set(RESERVED)
-    return [unique_name(python_identifier(n, "input"), taken) for n in names]
+    return [unique_name(python_identifier(n, "input"), taken) for n in _input_names(graph)]
 
 
 def _duration(microseconds: float) -> str:
@@ -195,14 +198,15 @@ def _header(top: PyBuilder, graph: dfg.GraphOp, clusters: Sequence[dfg.ClusterOp
             summary += f", estimated {parallel} (serial {_duration(serial.value.data)})"  # type: ignore[attr-defined]
     top.comment(summary + ".")
     if len(clusters) > 1:
-        module, names = runtime.IMPORTS
-        top.add(py.FromImportOp(module, names))
+        for module, names in runtime.IMPORTS:
+            top.add(py.ImportOp(module) if names is None else py.FromImportOp(module, names))
     top.add(py.FromImportOp("pathlib", ["Path"]))
     top.add(py.ImportOp("torch"))
     top.add(py.ImportOp("torch.nn.functional", "F"))
     here = top.call("Path", top.name("__file__"), inline=True)
     weights_path = top.add(py.AssignOp(top.method(here, "with_suffix", ".weights.pt", inline=True)))
     weights_path.res.name_hint = "WEIGHTS_PATH"
+    top.add(py.VerbatimOp(runtime.CHECK_INPUT))
     if len(clusters) > 1:
         top.add(py.VerbatimOp(runtime.RUNTIME))
 
@@ -235,6 +239,7 @@ def lower_graph(graph: dfg.GraphOp) -> py.ModuleOp:
     )
     forward_b = PyBuilder(forward.body.block)
     forward_args = forward.body.block.args
+    _check_inputs(forward_b, graph, forward_args[1:])
     if len(clusters) <= 1:
         values = dict(zip(graph.block.args, forward_args[1:], strict=True))
         if clusters:
@@ -247,6 +252,16 @@ def lower_graph(graph: dfg.GraphOp) -> py.ModuleOp:
 
     _load_model(top, weights_path=_global(module, "WEIGHTS_PATH"))
     return module
+
+
+def _check_inputs(b: PyBuilder, graph: dfg.GraphOp, params: Sequence[SSAValue]) -> None:
+    """One `_check_input(name, param, shape, dtype)` per input: a cheap check before any node."""
+    inputs = zip(_input_names(graph), params, graph.function_type.inputs, strict=True)
+    for name, param, input_type in inputs:
+        assert isinstance(input_type, TensorType)
+        shape = b.list(list(input_type.get_shape()), as_tuple=True)
+        dtype = b.name(f"torch.{torch_dtype_name(input_type.get_element_type())}")
+        b.call_n("_check_input", 0, name, param, shape, dtype)
 
 
 def _lower_lanes(

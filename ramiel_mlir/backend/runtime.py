@@ -1,18 +1,48 @@
 """
-The lane runtime that threaded generated code carries (printed verbatim).
+The runtime helpers that generated code carries (printed verbatim).
 
 Generated files are self-contained (torch and the standard library only), so the
-few lines that run lanes on threads are part of every threaded file rather than
-an import. `_Lanes.run` starts lanes 1..n-1 on worker threads created once, runs
-lane 0 on the calling thread, and returns lane 0's result. The first exception
-raised in any lane fails every pending channel, so no lane stays blocked, and is
-re-raised to the caller once all lanes have stopped.
+few lines they need at run time are part of every file rather than an import.
+
+`CHECK_INPUT` is in every file: `forward` starts with one `_check_input` per
+input, so an input of another shape or dtype than the graph was compiled for is
+one clear error before any node runs (the code is specialised to static shapes;
+broadcasting could otherwise turn a wrong shape into a wrong answer).
+
+`RUNTIME` is in threaded files. `_Lanes.run` starts lanes 1..n-1 on worker
+threads created once, runs lane 0 on the calling thread, and returns lane 0's
+result. The first exception raised in any lane gets a note naming the ONNX node
+that raised it (read from the comment above the failing line, so the lanes'
+code pays nothing for it), fails every pending channel, so no lane stays
+blocked, and is re-raised to the caller once all lanes have stopped. A call's
+lanes are queued together, so concurrent calls cannot each hold a worker while
+waiting for lanes stuck behind the other call in the queue.
 """
 
-IMPORTS = ("concurrent.futures", ("Future", "InvalidStateError", "ThreadPoolExecutor", "wait"))
-"""The `from ... import ...` that the runtime needs."""
+IMPORTS = (
+    ("concurrent.futures", ("Future", "InvalidStateError", "ThreadPoolExecutor", "wait")),
+    ("linecache", None),
+    ("threading", None),
+)
+"""The imports the threaded runtime needs: `(module, names)` is `from module import names`,
+`(module, None)` is `import module`."""
+
+CHECK_INPUT = '''\
+def _check_input(name: str, value: torch.Tensor, shape: tuple[int, ...], dtype: torch.dtype):
+    """Reject an input this code was not compiled for, before any node runs."""
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"input '{name}' must be a torch.Tensor, got {type(value).__name__}")
+    if value.shape != shape or value.dtype != dtype:
+        raise ValueError(
+            f"input '{name}' must be a {dtype} tensor of shape {list(shape)}, "
+            f"got a {value.dtype} tensor of shape {list(value.shape)}"
+        )
+'''
 
 RUNTIME = '''\
+_FAILING = threading.Lock()
+
+
 class _Channels:
     """The values that cross lanes during one call: one future per channel."""
 
@@ -23,14 +53,33 @@ class _Channels:
 
     def fail(self, error: BaseException) -> None:
         """Record the first error and wake every lane waiting for a value."""
-        if self.error is None:
-            self.error = error
+        with _FAILING:
+            if self.error is None:
+                self.error = error
         for future in vars(self).values():
             if isinstance(future, Future):
                 try:
                     future.set_exception(self.error)
                 except InvalidStateError:
                     pass  # already set: its value was delivered
+
+
+def _name_failing_node(error: BaseException, lane) -> None:
+    """Note on `error` which ONNX node of `lane` raised it: the comment above the failing line."""
+    code = lane.__code__
+    trace = error.__traceback__
+    while trace is not None and trace.tb_frame.f_code is not code:
+        trace = trace.tb_next
+    if trace is None:
+        return
+    where = f"lane {lane.__name__.removeprefix('_lane')}, line {trace.tb_lineno}"
+    for number in range(trace.tb_lineno, code.co_firstlineno, -1):
+        line = linecache.getline(code.co_filename, number).strip()
+        if line.startswith("# "):
+            node, _, op_type = line[2:].rpartition(" (")
+            error.add_note(f"in ONNX node '{node}' ({op_type}, {where}")
+            return
+    error.add_note(f"in {where}")
 
 
 class _Lanes:
@@ -41,18 +90,25 @@ class _Lanes:
         self.pool = ThreadPoolExecutor(
             workers, "ramiel-lane", initializer=torch.set_num_threads, initargs=(threads,)
         )
+        self.queueing = threading.Lock()
 
     def run(self, channels: tuple[str, ...], lanes: list, *inputs: torch.Tensor):
         ch = _Channels(channels)
-        workers = [self.pool.submit(self._guard, lane, ch, inputs) for lane in lanes[1:]]
-        previous = torch.get_num_threads()
-        torch.set_num_threads(self.threads)
+        workers = []
+        result = None
         try:
-            result = self._guard(lanes[0], ch, inputs)
-        except BaseException:
-            result = None
+            with self.queueing:  # one call's lanes stay together in the queue
+                for lane in lanes[1:]:
+                    workers.append(self.pool.submit(self._guard, lane, ch, inputs))
+            previous = torch.get_num_threads()
+            torch.set_num_threads(self.threads)
+            try:
+                result = self._guard(lanes[0], ch, inputs)
+            finally:
+                torch.set_num_threads(previous)
+        except BaseException as error:
+            ch.fail(error)  # also when a lane could not be queued: wake the queued ones
         finally:
-            torch.set_num_threads(previous)
             wait(workers)
         if ch.error is not None:
             raise ch.error
@@ -63,6 +119,8 @@ class _Lanes:
         try:
             return lane(ch, *inputs)
         except BaseException as error:
+            if error is not ch.error:  # raised here, not received from another lane
+                _name_failing_node(error, lane)
             ch.fail(error)
             raise
 '''

@@ -43,4 +43,4 @@ def is_supported(op_type: str) -> bool:
 
 
 # Importing the modules registers their lowerings.
-from ramiel_mlir.backend.ops import elementwise, nn, tensor  # noqa: E402, F401
+from ramiel_mlir.backend.ops import elementwise, nn, normalization, reduce, tensor  # noqa: E402, F401

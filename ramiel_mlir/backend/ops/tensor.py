@@ -1,20 +1,42 @@
-"""Data-movement ONNX ops: identity, reshapes, transposes, concatenation."""
+"""
+Data-movement ONNX ops: constants, shapes, reshapes, indexing, casts.
+
+Shapes are static, so the size arguments of the generated calls come from the
+inferred result types (`reshape([1, 24, 96])`), and index arguments (Slice
+starts, Gather indices, axes) from values known at compile time. A node whose
+results are all known (shape arithmetic) prints no code: see `known.folding`.
+"""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 from xdsl.dialects.builtin import TensorType
 from xdsl.ir import SSAValue
 
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import lowering
+from ramiel_mlir.backend.ops.known import (
+    constant_value,
+    folding,
+    known,
+    known_ints,
+    literal,
+    number,
+    require_known,
+)
+from ramiel_mlir.tensors import torch_dtype_name
 
 
 @lowering("Identity")
+@folding
 def _identity(ctx: NodeContext) -> list[SSAValue]:
     return [ctx.arg(0)]
 
 
 @lowering("Dropout")
+@folding
 def _dropout(ctx: NodeContext) -> list[SSAValue | None]:
     """Inference mode: the identity, and a mask of ones if it is read."""
     if ctx.has(2) and ctx.require_const(2, "training_mode").any():
@@ -26,13 +48,64 @@ def _dropout(ctx: NodeContext) -> list[SSAValue | None]:
     return outputs
 
 
-@lowering("Reshape", "Flatten", "Squeeze", "Unsqueeze")
+@lowering("Constant")
+@folding
+def _constant(ctx: NodeContext) -> list[SSAValue]:
+    """A literal tensor (the frontend turns large constants into weights)."""
+    element = ctx.out_type().get_element_type()
+    return [literal(ctx, constant_value(ctx.node), element, inline=False)]
+
+
+@lowering("Shape")
+@folding
+def _shape(ctx: NodeContext) -> list[SSAValue]:
+    """The static shape, `start` and `end` clamped like Python slice bounds."""
+    start = int(ctx.attr("start", 0))  # type: ignore[arg-type]
+    end = ctx.attr("end", None)
+    shape = ctx.in_shape(0)[start : None if end is None else int(end)]  # type: ignore[arg-type]
+    element = ctx.out_type().get_element_type()
+    return [literal(ctx, np.array(shape, np.int64), element, inline=False)]
+
+
+@lowering("Size")
+@folding
+def _size(ctx: NodeContext) -> list[SSAValue]:
+    size = np.array(math.prod(ctx.in_shape(0)), np.int64)
+    return [literal(ctx, size, ctx.out_type().get_element_type(), inline=False)]
+
+
+@lowering("Reshape", "Flatten")
+@folding
 def _reshape(ctx: NodeContext) -> list[SSAValue]:
-    # With static shapes every one of these is a reshape to the inferred shape.
+    """A reshape to the inferred shape (ONNX's 0 and -1 are resolved already)."""
     return [ctx.b.method(ctx.arg(0), "reshape", ctx.out_shape())]
 
 
+@lowering("Squeeze")
+@folding
+def _squeeze(ctx: NodeContext) -> list[SSAValue]:
+    """Axes are an attribute before opset 13, an optional input since."""
+    if ctx.opset >= 13 and ctx.has(1) and known(ctx, 1) is None:
+        return [ctx.b.method(ctx.arg(0), "reshape", ctx.out_shape())]
+    axes = known_ints(ctx, 1) if ctx.opset >= 13 else ctx.int_list("axes")
+    if not axes:
+        return [ctx.b.method(ctx.arg(0), "squeeze")]
+    dims = sorted(ctx.axis(a, ctx.rank(0)) for a in axes)
+    return [ctx.b.method(ctx.arg(0), "squeeze", dims[0] if len(dims) == 1 else dims)]
+
+
+@lowering("Unsqueeze")
+@folding
+def _unsqueeze(ctx: NodeContext) -> list[SSAValue]:
+    """Axes (of the output) are an attribute before opset 13, an input since."""
+    axes = known_ints(ctx, 1) if ctx.opset >= 13 else ctx.int_list("axes")
+    if axes is None or len(axes) != 1:
+        return [ctx.b.method(ctx.arg(0), "reshape", ctx.out_shape())]
+    return [ctx.b.method(ctx.arg(0), "unsqueeze", ctx.axis(axes[0], len(ctx.out_shape())))]
+
+
 @lowering("Transpose")
+@folding
 def _transpose(ctx: NodeContext) -> list[SSAValue]:
     rank = ctx.rank(0)
     perm = ctx.int_list("perm") or list(reversed(range(rank)))
@@ -40,6 +113,167 @@ def _transpose(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("Concat")
+@folding
 def _concat(ctx: NodeContext) -> list[SSAValue]:
     axis = ctx.axis(int(ctx.attr("axis", 0)), ctx.rank(0))  # type: ignore[arg-type]
-    return [ctx.b.call("torch.cat", ctx.args(), dim=axis)]
+    return [ctx.b.call("torch.cat", ctx.args(), dim=axis)]  # type: ignore[arg-type]
+
+
+@lowering("Expand")
+@folding
+def _expand(ctx: NodeContext) -> list[SSAValue]:
+    """Two-way broadcasting to the inferred shape (a view, as in torch)."""
+    if ctx.in_shape(0) == ctx.out_shape():
+        return [ctx.arg(0)]
+    return [ctx.b.method(ctx.arg(0), "expand", ctx.out_shape())]
+
+
+@lowering("Cast", "CastLike")
+@folding
+def _cast(ctx: NodeContext) -> list[SSAValue]:
+    """`x.to(dtype)`: floats to integers truncate toward zero in both."""
+    if ctx.in_type(0).get_element_type() == ctx.out_type().get_element_type():
+        return [ctx.arg(0)]
+    return [ctx.b.method(ctx.arg(0), "to", ctx.dtype(ctx.out_type()))]
+
+
+@lowering("Gather")
+@folding
+def _gather(ctx: NodeContext) -> list[SSAValue]:
+    """
+    Indexing along `axis`: `x[:, 3]`, `x[:, [0, 2]]` or `x[:, indices]`.
+
+    Known negative indices are made positive; torch's advanced indexing counts
+    computed negative ones from the end, as ONNX does.
+    """
+    rank = ctx.rank(0)
+    axis = ctx.axis(int(ctx.attr("axis", 0)), rank)  # type: ignore[arg-type]
+    dim = ctx.in_shape(0)[axis]
+    indices = known(ctx, 1)
+    index: object
+    if indices is None:
+        index = ctx.arg(1)
+    else:
+        if ((indices < -dim) | (indices >= dim)).any():
+            ctx.error(f"indices {indices.tolist()} are out of range for a dimension of {dim}")
+        positive = np.where(indices < 0, indices + dim, indices)
+        if positive.ndim == 0:
+            index = int(positive)
+        elif positive.ndim == 1:
+            index = [int(i) for i in positive]
+        else:
+            index = literal(ctx, positive, ctx.in_type(1).get_element_type())
+    return [ctx.b.subscript(ctx.arg(0), [*[slice(None)] * axis, index])]  # type: ignore[list-item]
+
+
+def _clamp(value: int, low: int, high: int) -> int:
+    return max(low, min(value, high))
+
+
+@lowering("Slice")
+@folding
+def _slice(ctx: NodeContext) -> list[SSAValue]:
+    """
+    Python slicing with ONNX's bounds: negative ones count from the end, then
+    they are clamped. Bounds are attributes before opset 10, inputs since.
+    Torch has no negative steps: those axes are flipped and sliced forward.
+    """
+    shape = ctx.in_shape(0)
+    rank = len(shape)
+    if ctx.opset < 10:
+        starts, ends = ctx.int_list("starts") or [], ctx.int_list("ends") or []
+        axes, steps = ctx.int_list("axes"), None
+    else:
+        starts = known_ints(ctx, 1, "starts") or []
+        ends = known_ints(ctx, 2, "ends") or []
+        axes = known_ints(ctx, 3, "axes")
+        steps = known_ints(ctx, 4, "steps")
+    axes = axes if axes is not None else list(range(len(starts)))
+    steps = steps if steps is not None else [1] * len(starts)
+    if not len(starts) == len(ends) == len(axes) == len(steps):
+        ctx.error("starts, ends, axes and steps differ in length")
+    indices: list[slice] = [slice(None)] * rank
+    flipped: list[int] = []
+    for start, end, axis, step in zip(starts, ends, axes, steps, strict=True):
+        axis = ctx.axis(axis, rank)
+        dim = shape[axis]
+        start = start + dim if start < 0 else start
+        end = end + dim if end < 0 else end
+        if step > 0:
+            start, end = _clamp(start, 0, dim), _clamp(end, 0, dim)
+        elif step < 0:
+            # Index i of the axis is dim - 1 - i of the flipped axis.
+            start = dim - 1 - _clamp(start, 0, dim - 1)
+            end = dim - 1 - _clamp(end, -1, dim - 1)
+            step = -step
+            flipped.append(axis)
+        else:
+            ctx.error(f"step 0 on axis {axis}")
+        indices[axis] = slice(start or None, end if end < dim else None, step if step > 1 else None)
+    sliced = [len(range(dim)[s]) for dim, s in zip(shape, indices, strict=True)]
+    if sliced != ctx.out_shape():
+        ctx.error(f"the slice gives shape {sliced}, but the inferred shape is {ctx.out_shape()}")
+    while indices and indices[-1] == slice(None):
+        indices.pop()
+    x = ctx.arg(0)
+    if flipped:
+        x = ctx.b.method(x, "flip", sorted(flipped), inline=True)
+    return [ctx.b.subscript(x, indices) if indices else x]
+
+
+@lowering("Split")
+@folding
+def _split(ctx: NodeContext) -> list[SSAValue]:
+    """
+    `torch.split` into the inferred output sizes.
+
+    The sizes are an attribute before opset 13, an input since, and may be
+    `num_outputs` since 18: the output types say the same in every case.
+    """
+    axis = ctx.axis(int(ctx.attr("axis", 0)), ctx.rank(0))  # type: ignore[arg-type]
+    sizes = [ctx.out_shape(i)[axis] for i in range(len(ctx.node.outputs))]
+    if len(sizes) == 1:
+        return [ctx.arg(0)]
+    size: int | list[int] = sizes[0] if len(set(sizes)) == 1 else sizes
+    return ctx.b.call_n("torch.split", len(sizes), ctx.arg(0), size, dim=axis)
+
+
+@lowering("ConstantOfShape")
+@folding
+def _constant_of_shape(ctx: NodeContext) -> list[SSAValue]:
+    """A tensor of the inferred shape filled with `value` (float32 zero by default)."""
+    value = ctx.attr("value", None)
+    fill = number(value) if isinstance(value, np.ndarray) else 0.0
+    out_type = ctx.out_type()
+    dtype = ctx.dtype(out_type)
+    if fill in (0, 1) and not isinstance(fill, bool):
+        return [ctx.b.call("torch.ones" if fill else "torch.zeros", ctx.out_shape(), dtype=dtype)]
+    return [ctx.b.call("torch.full", ctx.out_shape(), fill, dtype=dtype)]
+
+
+@lowering("Range")
+@folding
+def _range(ctx: NodeContext) -> list[SSAValue]:
+    """
+    `start + i * delta` for i below `max(ceil((limit - start) / delta), 0)`.
+
+    Integers use `torch.arange`; floats spell the formula out so that every
+    element is computed in the tensor's type, as ONNX defines it.
+    """
+    start, limit, delta = (
+        number(require_known(ctx, i, name)) for i, name in enumerate(("start", "limit", "delta"))
+    )
+    count = ctx.out_shape()[0]
+    if count != max(math.ceil((limit - start) / delta), 0):
+        ctx.error(f"the range has {count} elements by its type, not {limit - start} / {delta}")
+    out_type = ctx.out_type()
+    if isinstance(start, float):
+        steps = ctx.b.call("torch.arange", count, dtype=ctx.dtype(out_type), inline=True)
+        return [ctx.b.call("torch.add", ctx.b.call("torch.mul", steps, delta, inline=True), start)]
+    args: list[int] = [start, limit] if delta == 1 else [start, limit, delta]  # type: ignore[list-item]
+    if args[0] == 0 and len(args) == 2:
+        args = args[1:]
+    int64 = torch_dtype_name(out_type.get_element_type()) == "int64"
+    if int64:
+        return [ctx.b.call("torch.arange", *args)]
+    return [ctx.b.call("torch.arange", *args, dtype=ctx.dtype(out_type))]

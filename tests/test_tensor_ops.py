@@ -338,6 +338,10 @@ ELEMENTWISE_CASES = {
         {"hi": np.array(2, np.int64)},
         outputs={"y": TensorProto.INT64},
     ),
+    "clip_computed_bounds": Case(
+        [node("ReduceMin", ["x"], ["lo"], keepdims=0), node("Clip", ["x", "lo", "hi"])],
+        {"x": floats(3, 4), "hi": np.array(0.2, np.float32)},
+    ),
     "gelu": Case([node("Gelu", ["x"])], {"x": floats(3, 4)}, opset=20),
     "gelu_tanh": Case([node("Gelu", ["x"], approximate="tanh")], {"x": floats(3, 4)}, opset=20),
     "erf": Case([node("Erf", ["x"])], {"x": floats(3, 4)}),

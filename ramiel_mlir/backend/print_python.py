@@ -9,6 +9,7 @@ nothing else: an op it does not know is an error.
 
 from __future__ import annotations
 
+import builtins
 import keyword
 import math
 import re
@@ -48,11 +49,14 @@ _INLINE = (
 
 
 def python_identifier(hint: str | None, fallback: str = "v") -> str:
-    """A valid Python identifier close to `hint` (which may be an ONNX name)."""
+    """
+    A valid Python identifier close to `hint` (which may be an ONNX name); keywords
+    and builtins get a trailing underscore (`sum_`), so no name shadows them.
+    """
     name = _NOT_IDENTIFIER.sub("_", hint or "").strip("_") or fallback
     if name[0].isdigit():
         name = f"{fallback}_{name}"
-    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name) or hasattr(builtins, name):
         name += "_"
     return name
 

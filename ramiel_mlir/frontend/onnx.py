@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, ClassVar
 
+import numpy as np
 import onnx
 from google.protobuf.message import DecodeError
 from onnx import AttributeProto, ModelProto, NodeProto, TensorProto, ValueInfoProto
@@ -274,9 +275,12 @@ class _GraphBuilder:
         count = 1
         for dim in tensor.dims:
             count *= dim
+        array = None
         if count <= INLINE_LIMIT and tensor.data_location != TensorProto.EXTERNAL:
-            value = dense_from_numpy(numpy_from_onnx(tensor), element)
-            op = WeightOp(name, result_type, value=value)
+            array = numpy_from_onnx(tensor)
+        # Non-finite floats would not survive a print/parse round trip inline.
+        if array is not None and (array.dtype.kind != "f" or np.isfinite(array).all()):
+            op = WeightOp(name, result_type, value=dense_from_numpy(array, element))
         else:
             op = WeightOp(name, result_type, file=self.path)
         op.result.name_hint = _valid_name(name)

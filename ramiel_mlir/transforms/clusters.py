@@ -137,6 +137,8 @@ def build_clusters(
     """
     output = graph.block.last_op
     assert isinstance(output, dfg.OutputOp)
+    if not lanes:  # a graph without nodes still has lane 0, which yields the outputs
+        lanes, threads = [[]], [threads[0] if threads else 1]
     clusters = [dfg.ClusterOp(index, threads=threads[index]) for index in range(len(lanes))]
     lane_of = {node: index for index, lane in enumerate(lanes) for node in lane}
     channels = _Channels(clusters, lane_of)

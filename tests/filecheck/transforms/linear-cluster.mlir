@@ -66,3 +66,16 @@ dfg.graph @chain(%x: tensor<4xf32>) -> tensor<4xf32> {
   %c = dfg.node "Exp"(%b) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
   dfg.output %c : tensor<4xf32>
 }
+
+// -----
+
+/// A graph without nodes (everything folded away) still gets lane 0, which
+/// yields the outputs.
+
+// CHECK-LABEL: dfg.graph @no_nodes
+// CHECK:         %[[R:.*]] = dfg.cluster 0 threads 1 -> tensor<4xf32> {
+// CHECK-NEXT:      dfg.yield %x : tensor<4xf32>
+// CHECK:         dfg.output %[[R]] : tensor<4xf32>
+dfg.graph @no_nodes(%x: tensor<4xf32>) -> tensor<4xf32> {
+  dfg.output %x : tensor<4xf32>
+}

@@ -9,6 +9,7 @@ with a threshold of the user's choice.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from xdsl.ir import Operation, SSAValue
@@ -27,7 +28,9 @@ def _graph(op: Operation) -> dfg.GraphOp:
     return graph
 
 
-def _available(value: SSAValue, at: dfg.RecvOp, graph: dfg.GraphOp) -> SSAValue | None:
+def _available(
+    value: SSAValue, at: dfg.RecvOp, graph: dfg.GraphOp, sends: Mapping[str, dfg.SendOp]
+) -> SSAValue | None:
     """`value` as visible at `at`: graph-level values, or an earlier recv of it."""
     if value.owner is graph.block or (
         isinstance(value.owner, Operation) and value.owner.parent_op() is graph
@@ -35,7 +38,7 @@ def _available(value: SSAValue, at: dfg.RecvOp, graph: dfg.GraphOp) -> SSAValue 
         return value
     op = at.prev_op
     while op is not None:
-        if isinstance(op, dfg.RecvOp) and senders(graph)[op.channel.data].value is value:
+        if isinstance(op, dfg.RecvOp) and sends[op.channel.data].value is value:
             return op.result
         op = op.prev_op
     return None
@@ -53,13 +56,14 @@ class CloneCheapProducer(RewritePattern):
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: dfg.RecvOp, rewriter: PatternRewriter) -> None:
         graph = _graph(op)
-        send = senders(graph).get(op.channel.data)
+        sends = senders(graph)
+        send = sends.get(op.channel.data)
         if send is None or not isinstance(producer := send.value.owner, dfg.NodeOp):
             return
         limit = self.threshold if self.threshold is not None else graph_edge_cost(graph)
         if node_cost(producer) > limit or not dfg.is_deterministic(producer):
             return
-        operands = [_available(v, op, graph) for v in producer.inputs]
+        operands = [_available(v, op, graph, sends) for v in producer.inputs]
         if any(v is None for v in operands):
             return
         clone = producer.clone()

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from io import StringIO
 from typing import TYPE_CHECKING, Any
 
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, TensorType
+from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Operation, SSAValue
 
 from ramiel_mlir.analysis.graph import (
@@ -92,35 +92,17 @@ def _is_computed(value: SSAValue) -> bool:
     return isinstance(value.type, TensorType) and not isinstance(value.owner, dfg.WeightOp)
 
 
-def _weights(module: py.ModuleOp) -> dict[str, torch.Tensor]:
-    """The data of every `py.buffer`, by buffer name."""
-    import torch
-
-    from ramiel_mlir.tensors import numpy_from_dense
-    from ramiel_mlir.weights import load_tensor
-
-    state: dict[str, torch.Tensor] = {}
-    for op in module.walk():
-        if isinstance(op, py.BufferOp):
-            if op.file is not None:
-                array = load_tensor(op.file.data, op.key.data)
-            else:
-                assert isinstance(op.value, DenseIntOrFPElementsAttr)
-                array = numpy_from_dense(op.value)
-            state[op.buffer_name.data] = torch.from_numpy(array.copy())
-    return state
-
-
 def _instantiate(module: py.ModuleOp, graph: dfg.GraphOp) -> torch.nn.Module:
     """Print and run the profiling module; its `Model` with the graph's weights."""
     from ramiel_mlir.backend.print_python import print_python
+    from ramiel_mlir.backend.python_target import buffer_state
 
     source = StringIO()
     print_python(module, source)
     namespace: dict[str, Any] = {}
     exec(compile(source.getvalue(), f"<profile of @{graph.sym_name.data}>", "exec"), namespace)
     model = namespace["Model"]()
-    model.load_state_dict(_weights(module))
+    model.load_state_dict(buffer_state(module), assign=True)
     return model
 
 

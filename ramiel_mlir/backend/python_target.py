@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import IO, ClassVar
+from typing import IO, TYPE_CHECKING, ClassVar
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, ModuleOp
 from xdsl.utils.target import Target
 
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import dfg, py
+
+if TYPE_CHECKING:
+    import torch
 
 
 def lower_if_needed(ctx: Context, module: ModuleOp) -> None:
@@ -22,8 +25,8 @@ def lower_if_needed(ctx: Context, module: ModuleOp) -> None:
         module.verify()
 
 
-def write_weights(module: py.ModuleOp, path: str) -> None:
-    """Save the data of every `py.buffer` to `path` (a `torch.save` state dict)."""
+def buffer_state(module: py.ModuleOp) -> dict[str, torch.Tensor]:
+    """The data of every `py.buffer`, by buffer name (a state dict for `Model`)."""
     import torch
 
     from ramiel_mlir.tensors import numpy_from_dense
@@ -36,9 +39,17 @@ def write_weights(module: py.ModuleOp, path: str) -> None:
         if op.file is not None:
             array = load_tensor(op.file.data, op.key.data)
         else:
-            array = numpy_from_dense(op.value)  # type: ignore[arg-type]
+            assert isinstance(op.value, DenseIntOrFPElementsAttr)
+            array = numpy_from_dense(op.value)
         state[op.buffer_name.data] = torch.from_numpy(array.copy())
-    torch.save(state, path)
+    return state
+
+
+def write_weights(module: py.ModuleOp, path: str) -> None:
+    """Save the data of every `py.buffer` to `path` (a `torch.save` state dict)."""
+    import torch
+
+    torch.save(buffer_state(module), path)
 
 
 @dataclass(frozen=True)

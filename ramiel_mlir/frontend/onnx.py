@@ -48,6 +48,7 @@ from ramiel_mlir.dialects.dfg import (
     OutputOp,
     WeightOp,
 )
+from ramiel_mlir.frontend.shapes import infer_static_shapes
 from ramiel_mlir.tensors import dense_from_numpy, element_type_from_onnx, numpy_from_onnx
 from ramiel_mlir.weights import INLINE_LIMIT
 
@@ -157,10 +158,9 @@ def _fix_input_shapes(model: ModelProto, path: str, shapes: dict[str, Sequence[i
 
 
 def _infer_shapes(model: ModelProto, path: str) -> ModelProto:
+    """Shape inference, helped by evaluating constant shape arithmetic (frontend/shapes.py)."""
     try:
-        return onnx.shape_inference.infer_shapes(
-            model, check_type=True, strict_mode=True, data_prop=True
-        )
+        return infer_static_shapes(model, os.path.dirname(path))
     except (onnx.shape_inference.InferenceError, onnx.checker.ValidationError) as e:
         message = " ".join(str(e).split())
         raise RamielError(f"{path}: shape inference failed: {message}") from None

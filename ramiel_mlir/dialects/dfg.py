@@ -272,8 +272,6 @@ class NodeMemoryEffect(MemoryEffect):
 
 def is_deterministic(op: NodeOp) -> bool:
     """Whether the node computes the same outputs from the same inputs every time."""
-    from onnx.defs import OpSchema
-
     op_type = op.op_type.data
     opset = op.opset.value.data
     if op_type == "Dropout" and op.onnx_domain == DEFAULT_DOMAIN:
@@ -290,8 +288,9 @@ def is_deterministic(op: NodeOp) -> bool:
             and training.value is not None
             and not any(training.value.get_values())
         )
-    schema = onnx_schema(op_type, opset, op.onnx_domain)
-    return schema is not None and schema.node_determinism == OpSchema.NodeDeterminism.Deterministic
+    from ramiel_mlir.onnx_eval import schema_is_deterministic
+
+    return schema_is_deterministic(op_type, opset, op.onnx_domain)
 
 
 @irdl_op_definition

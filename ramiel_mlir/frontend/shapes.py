@@ -37,7 +37,7 @@ from onnx import (
     numpy_helper,
 )
 
-from ramiel_mlir.dialects.dfg import onnx_schema
+from ramiel_mlir.onnx_eval import placeholder, run_node, schema_is_deterministic
 from ramiel_mlir.tensors import numpy_from_onnx
 from ramiel_mlir.transforms.fold_constants import SHAPE_ONLY_OPS
 
@@ -276,7 +276,7 @@ class _ConstantEvaluator:
         ):
             return None
         try:
-            results = _reference_run(node, feeds, self._opsets())
+            results = run_node(node, feeds, self._opsets())
         except Exception:  # no reference implementation, or it rejects the inputs
             return None
         values = {
@@ -295,31 +295,13 @@ class _ConstantEvaluator:
             a.type in (AttributeProto.GRAPH, AttributeProto.GRAPHS) for a in node.attribute
         ):
             return False
-        schema = onnx_schema(node.op_type, self._opsets().get(domain, 0), domain)
-        if schema is None:
-            return False
-        deterministic = onnx.defs.OpSchema.NodeDeterminism.Deterministic
-        # onnx's type stubs lack `node_determinism` (onnx 1.23).
-        return schema.node_determinism == deterministic  # pyright: ignore[reportAttributeAccessIssue]
+        return schema_is_deterministic(node.op_type, self._opsets().get(domain, 0), domain)
 
     def _opsets(self) -> dict[str, int]:
         return {
             "" if entry.domain == "ai.onnx" else entry.domain: entry.version
             for entry in self.model.opset_import
         }
-
-
-def _reference_run(
-    node: NodeProto, feeds: dict[str, np.ndarray], opsets: dict[str, int]
-) -> list[object]:
-    """Run one node with ONNX's reference implementation; Constant is read directly."""
-    attributes = node.attribute
-    if node.op_type == "Constant" and len(attributes) == 1 and attributes[0].name == "value":
-        return [numpy_helper.to_array(attributes[0].t)]
-    from onnx.reference import ReferenceEvaluator
-
-    with np.errstate(all="ignore"):  # inf and nan are ONNX results, not errors
-        return list(ReferenceEvaluator(node, opsets=opsets).run(None, feeds))
 
 
 def _fits(value: np.ndarray, expected: TypeProto | None) -> bool:
@@ -347,7 +329,7 @@ def _placeholder(t: TypeProto) -> np.ndarray:
         dtype = helper.tensor_dtype_to_np_dtype(t.tensor_type.elem_type)
     except KeyError:
         dtype = np.dtype(np.float32)  # Shape and Size read the shape only
-    return np.broadcast_to(np.zeros((), dtype), tuple(_dims(t)))
+    return placeholder(_dims(t), dtype)
 
 
 def _dims(t: TypeProto) -> list[int]:

@@ -42,6 +42,7 @@ from xdsl.pattern_rewriter import (
     op_type_rewrite_pattern,
 )
 
+from ramiel_mlir import onnx_eval
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects.dfg import NodeOp, NoneOp, WeightOp, is_deterministic, onnx_schema
 from ramiel_mlir.tensors import (
@@ -77,8 +78,7 @@ def is_foldable_type(attr: Attribute) -> bool:
 
 def placeholder(tensor_type: TensorType) -> np.ndarray:
     """A zero-stride array of the given static type: its shape without its data."""
-    dtype = numpy_dtype(tensor_type.element_type)
-    return np.broadcast_to(np.zeros((), dtype), tuple(tensor_type.get_shape()))
+    return onnx_eval.placeholder(tensor_type.get_shape(), numpy_dtype(tensor_type.element_type))
 
 
 def constant_inputs(node: NodeOp) -> Inputs | None:
@@ -178,8 +178,7 @@ def evaluate(node: NodeOp, inputs: Inputs) -> list[np.ndarray]:
     Raises NotImplementedError if the reference implementation lacks the op and
     RamielError if evaluating it fails.
     """
-    from onnx import TypeProto, helper
-    from onnx.reference import ReferenceEvaluator
+    from onnx import helper
 
     input_names = [f"in{i}" if value is not None else "" for i, value in enumerate(inputs)]
     output_names = [f"out{i}" for i in range(len(node.outputs))]
@@ -187,17 +186,9 @@ def evaluate(node: NodeOp, inputs: Inputs) -> list[np.ndarray]:
     proto.attribute.extend(
         onnx_attribute(node, name, attr) for name, attr in node.onnx_attrs.items()
     )
-    graph = helper.make_graph(
-        [proto],
-        "fold",
-        [helper.make_value_info(name, TypeProto()) for name in input_names if name],
-        [helper.make_value_info(name, TypeProto()) for name in output_names],
-    )
     feeds = {name: value for name, value in zip(input_names, inputs, strict=True) if name}
     try:
-        evaluator = ReferenceEvaluator(graph, opsets={node.onnx_domain: node.opset.value.data})
-        with np.errstate(all="ignore"):  # inf and nan are ONNX results, not errors
-            results = evaluator.run(None, feeds)
+        return onnx_eval.run_node(proto, feeds, {node.onnx_domain: node.opset.value.data})
     except NotImplementedError:
         raise
     except Exception as error:  # the reference implementation raises anything
@@ -205,7 +196,6 @@ def evaluate(node: NodeOp, inputs: Inputs) -> list[np.ndarray]:
         raise RamielError(
             f"node '{node.node_name}' ({node.op_type.data}): constant folding failed: {message}"
         ) from None
-    return [np.asarray(result) for result in results]
 
 
 def folded_weight(node: NodeOp, index: int, value: np.ndarray) -> WeightOp:

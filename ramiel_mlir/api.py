@@ -5,6 +5,8 @@ The in-process compiler API: what `ramiel-opt` does, without a process per model
     model = compiled.load()          # the generated Model, weights loaded
     y = model(x)
 
+    compile_onnx(proto, lanes=2)     # the parallelize pipeline on two lanes
+
 Tests, tools and the ONNX backend use it; the driver and it share every step.
 """
 
@@ -50,6 +52,21 @@ def run_pipeline(ctx: Context, module: ModuleOp, passes: str) -> None:
     module.verify()
 
 
+def pipeline_spec(passes: str = "", lanes: int | None = None, cost_model: str = "profile") -> str:
+    """
+    The pipeline `passes`, then `parallelize{lanes=N model=...}` if `lanes` is given.
+
+    `lanes=0` is the machine's core count, as for the pass; `cost_model` is
+    estimate-cost's model (`profile` times every node, `flops` counts).
+    """
+    if lanes is None:
+        return passes
+    if lanes < 0:
+        raise ValueError(f"lanes must be 0 (the core count) or positive, got {lanes}")
+    parallelize = f"parallelize{{lanes={lanes} model={cost_model}}}"
+    return f"{passes},{parallelize}" if passes else parallelize
+
+
 def import_generated(path: Path) -> ModuleType:
     """Import a generated Python file as a fresh module (a unique name per path)."""
     name = f"ramiel_generated_{abs(hash(path.resolve()))}"
@@ -90,12 +107,16 @@ def compile_onnx(
     *,
     name: str = "model",
     input_shapes: Mapping[str, Sequence[int]] | None = None,
+    lanes: int | None = None,
+    cost_model: str = "profile",
 ) -> CompiledModel:
     """
     Compile an ONNX model (a path or a ModelProto) with `passes` to Python.
 
-    Writes `name.py` and `name.weights.pt` into `out_dir` (a new temporary
-    directory if None) and returns where they are.
+    `lanes=N` appends the parallelize pipeline for N lanes (`pipeline_spec`), as
+    `ramiel-opt --parallelize=lanes=N` does. Writes `name.py` and
+    `name.weights.pt` into `out_dir` (a new temporary directory if None) and
+    returns where they are. Errors in the model are `RamielError`s.
     """
     from ramiel_mlir.backend.python_target import PythonTarget
     from ramiel_mlir.frontend.onnx import import_onnx
@@ -110,7 +131,7 @@ def compile_onnx(
         model = path
     ctx = make_context()
     module = import_onnx(os.fspath(model), input_shapes)
-    run_pipeline(ctx, module, passes)
+    run_pipeline(ctx, module, pipeline_spec(passes, lanes, cost_model))
     source_path = directory / f"{name}.py"
     weights_path = source_path.with_suffix(".weights.pt")
     text = StringIO()

@@ -41,6 +41,7 @@ KNOWN_LIMIT = INLINE_LIMIT
 DATA_OPS = frozenset(
     {
         "Cast",
+        "CastLike",
         "Concat",
         "Constant",
         "ConstantOfShape",
@@ -327,6 +328,11 @@ def folding(
             lowered = lower(ctx)
             if all(r is None or r in given for r in lowered):
                 _drop_comment(ctx, comment)
+            for result in lowered:
+                # A literal printed at its use that becomes a result (an Identity
+                # of a folded value) may have several readers: it gets a name.
+                if result in given and isinstance(result.owner, Operation):
+                    result.owner.attributes.pop("inline", None)
             return lowered
         if _read_by_lowerings(ctx.node):
             _drop_comment(ctx, comment)

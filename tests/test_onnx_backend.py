@@ -1,0 +1,132 @@
+"""
+The ONNX node conformance suite against the generated code, serially and on two lanes.
+
+Every case of `onnx.backend.test.case.node` either passes (ONNX's own comparison
+at the case's tolerance) or is unsupported with exactly the message that
+`tests/onnx_backend_unsupported.txt` records for it; a wrong answer or a crash
+fails. When the compiler changes what it supports, regenerate the list with
+`tools/conformance.py` and review the difference.
+"""
+
+from __future__ import annotations
+
+import io
+import unittest
+import warnings
+
+import numpy as np
+import onnx
+import onnx.backend.test
+import pytest
+from onnx import TensorProto, helper
+
+import ramiel_mlir.onnx_backend as backend
+from ramiel_mlir.conformance import BACKENDS, node_cases, read_expected, run_case
+from ramiel_mlir.diagnostics import RamielError
+
+CASES = {case.name: case for case in node_cases()}
+EXPECTED = read_expected()
+
+
+@pytest.mark.parametrize("mode", list(BACKENDS))
+@pytest.mark.parametrize("name", list(CASES))
+def test_node_case(name: str, mode: str) -> None:
+    outcome = run_case(CASES[name], mode)
+    assert outcome.status != "failed", outcome.message
+    if name in EXPECTED:
+        assert outcome.status == "unsupported", (
+            f"{name} passes now: regenerate the list with tools/conformance.py"
+        )
+        assert outcome.message == EXPECTED[name]
+    else:
+        assert outcome.status == "passed", outcome.message
+
+
+def test_expected_list_names_suite_cases() -> None:
+    assert set(EXPECTED) <= set(CASES), "stale names: regenerate with tools/conformance.py"
+    assert all(message for message in EXPECTED.values())
+
+
+def test_onnx_backend_test_runner() -> None:
+    """The module works as a backend of ONNX's own runner (`BackendTest`)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the runner builds every case (overflowing casts)
+        runner = onnx.backend.test.BackendTest(backend, __name__)
+    runner.include(r"^test_(relu|gemm_default_no_bias|string_concat)_cpu$")
+    result = unittest.TextTestRunner(stream=io.StringIO()).run(runner.test_suite)
+    assert result.testsRun - len(result.skipped) == 3
+    assert not result.failures
+    # Strings are not supported: the runner sees the compiler's error.
+    assert [str(test).split()[0] for test, _ in result.errors] == ["test_string_concat_cpu"]
+    assert "has element type STRING, which is not supported" in result.errors[0][1]
+
+
+def _add_model(opset: int = 18) -> onnx.ModelProto:
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["a", "b"], ["sum"]), helper.make_node("Neg", ["sum"], ["neg"])],
+        "add",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, [2, 3]) for n in ("a", "b")],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, [2, 3]) for n in ("sum", "neg")],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+@pytest.mark.parametrize("mode", list(BACKENDS))
+def test_rep_takes_lists_and_mappings(mode: str) -> None:
+    rep = BACKENDS[mode].prepare(_add_model())
+    a, b = np.ones((2, 3), np.float32), np.full((2, 3), 2.0, np.float32)
+    by_position = rep.run([a, b])
+    by_name = rep.run({"b": b, "a": a})
+    np.testing.assert_array_equal(by_position[0], a + b)
+    np.testing.assert_array_equal(by_name["neg"], -(a + b))
+    with pytest.raises(ValueError, match="takes 2 inputs, got 1"):
+        rep.run([a])
+
+
+def test_lanes_option_compiles_lanes() -> None:
+    """Two branches that each cost a 256x256 product: two lanes with `lanes=2`."""
+    weights = helper.make_tensor("w", TensorProto.FLOAT, [256, 256], np.ones(256 * 256))
+    graph = helper.make_graph(
+        [
+            helper.make_node("MatMul", ["x", "w"], ["a"]),
+            helper.make_node("Tanh", ["a"], ["t"]),
+            helper.make_node("Sigmoid", ["a"], ["s"]),
+            helper.make_node("Add", ["t", "s"], ["y"]),
+        ],
+        "branches",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [256, 256])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [256, 256])],
+        [weights],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    assert "def _lane1(" in backend.prepare(model, lanes=2).source
+    assert "def _lane1(" in backend.ParallelBackend.prepare(model).source
+    assert "_lane" not in backend.prepare(model).source
+
+
+def test_run_node() -> None:
+    node = helper.make_node("Relu", ["x"], ["y"])
+    x = np.array([[-1.0, 2.0]], np.float32)
+    (y,) = backend.run_node(node, [x])
+    np.testing.assert_array_equal(y, np.maximum(x, 0))
+
+
+def test_unsupported_names_the_node() -> None:
+    graph = helper.make_graph(
+        [helper.make_node("Frobnicate", ["x"], ["y"], name="f", domain="com.example")],
+        "custom",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])],
+    )
+    opsets = [helper.make_opsetid("", 18), helper.make_opsetid("com.example", 1)]
+    model = helper.make_model(graph, opset_imports=opsets)
+    message = r"^node 'f' \(Frobnicate\): operator 'com.example::Frobnicate' is not supported$"
+    with pytest.raises(RamielError, match=message):
+        backend.prepare(model)
+
+
+def test_only_cpu() -> None:
+    assert backend.supports_device("CPU")
+    assert not backend.supports_device("CUDA")
+    with pytest.raises(RamielError, match="device 'CUDA'"):
+        backend.prepare(_add_model(), "CUDA")

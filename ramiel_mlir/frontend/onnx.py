@@ -90,8 +90,9 @@ def load_model(path: str) -> ModelProto:
         # rather than in the working directory.
         onnx.checker.check_model(path)
     except onnx.checker.ValidationError as error:
-        first_line = str(error).strip().splitlines()[0]
-        raise RamielError(f"{path}: invalid ONNX model: {first_line}") from None
+        # Some checker messages span lines (a cycle names the node on the next one).
+        message = " ".join(str(error).split())
+        raise RamielError(f"{path}: invalid ONNX model: {message}") from None
     return model
 
 
@@ -100,6 +101,7 @@ def import_onnx(path: str, input_shapes: Mapping[str, Sequence[int]] | None = No
     path = os.path.abspath(path)
     model = load_model(path)
     _fix_input_shapes(model, path, dict(input_shapes or {}))
+    _check_positive(model, path)
     model = _infer_shapes(model, path)
     return _GraphBuilder(model, path).build()
 
@@ -155,6 +157,17 @@ def _fix_input_shapes(model: ModelProto, path: str, shapes: dict[str, Sequence[i
         del model.graph.value_info[:]
         for output in model.graph.output:
             output.type.tensor_type.ClearField("shape")
+
+
+def _check_positive(model: ModelProto, path: str) -> None:
+    """Reject an input with a zero or negative dimension (the checker lets them pass)."""
+    for value in _graph_inputs(model):
+        dims = value.type.tensor_type.shape.dim
+        if any(dim.dim_value <= 0 for dim in dims):
+            shape = [dim.dim_value for dim in dims]
+            raise RamielError(
+                f"{path}: input '{value.name}' has shape {shape}: dimensions must be positive"
+            )
 
 
 def _infer_shapes(model: ModelProto, path: str) -> ModelProto:

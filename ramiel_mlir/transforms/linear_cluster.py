@@ -9,6 +9,7 @@ from xdsl.passes import ModulePass
 from ramiel_mlir.analysis.graph import graph_dag
 from ramiel_mlir.analysis.levels import total_work
 from ramiel_mlir.analysis.scheduling import linear_clusters, simulate
+from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import dfg
 from ramiel_mlir.transforms.clusters import annotate_estimate, build_clusters, dissolve_clusters
 
@@ -31,6 +32,10 @@ class LinearClusterPass(ModulePass):
     """Microseconds to hand a value between lanes; by default the graph's `edge_cost`."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        if self.edge_cost is not None and self.edge_cost < 0:
+            raise RamielError(
+                f"linear-cluster: edge-cost must not be negative, got {self.edge_cost}"
+            )
         for graph in op.ops:
             if isinstance(graph, dfg.GraphOp):
                 cluster_graph(graph, self.edge_cost)

@@ -13,6 +13,9 @@ from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import dfg
 from ramiel_mlir.transforms.clusters import annotate_estimate, build_clusters, dissolve_clusters
 
+MAX_LANES = 1024
+"""The most lanes (threads) merge-clusters plans for."""
+
 
 @dataclass(frozen=True)
 class MergeClustersPass(ModulePass):
@@ -38,8 +41,14 @@ class MergeClustersPass(ModulePass):
     """Microseconds to hand a value between lanes; by default the graph's `edge_cost`."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        if self.lanes < 0:
-            raise RamielError(f"merge-clusters: lanes must not be negative, got {self.lanes}")
+        if not 0 <= self.lanes <= MAX_LANES:
+            raise RamielError(f"merge-clusters: lanes must be 0 to {MAX_LANES}, got {self.lanes}")
+        if not 0.0 <= self.min_gain < 1.0:
+            raise RamielError(f"merge-clusters: min-gain must be in [0, 1), got {self.min_gain}")
+        if self.edge_cost is not None and self.edge_cost < 0:
+            raise RamielError(
+                f"merge-clusters: edge-cost must not be negative, got {self.edge_cost}"
+            )
         lanes = self.lanes or os.cpu_count() or 1
         for graph in op.ops:
             if isinstance(graph, dfg.GraphOp):
@@ -71,11 +80,12 @@ def merge_graph(graph: dfg.GraphOp, lanes: int, min_gain: float, edge_cost: floa
     else:
         clusters = linear_clusters(dag)
     serial = serial_schedule(dag)
-    schedule = schedule_clusters(dag, clusters, lanes)
+    # A cluster stays on one lane: lanes beyond the cluster count would stay empty.
+    schedule = schedule_clusters(dag, clusters, min(lanes, max(len(clusters), 1)))
     if lanes == 1 or schedule.makespan > serial.makespan * (1.0 - min_gain):
         chosen, threads = serial, [lanes]
     else:
-        chosen, threads = schedule, [1] * lanes
+        chosen, threads = schedule, [1] * len(schedule.lanes)
     orders = [[labelled.items[i] for i in lane] for lane in chosen.lanes if lane]
     build_clusters(graph, orders, threads[: len(orders)])
     annotate_estimate(graph, serial.makespan, chosen.makespan)

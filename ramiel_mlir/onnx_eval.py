@@ -44,8 +44,17 @@ def run_node(
     attributes = node.attribute
     if node.op_type == "Constant" and len(attributes) == 1 and attributes[0].name == "value":
         return [numpy_helper.to_array(attributes[0].t)]
+    from onnx import TypeProto, helper
     from onnx.reference import ReferenceEvaluator
 
+    # A one-node graph: given a bare NodeProto, the evaluator ignores `opsets`
+    # and runs the op's newest version.
+    graph = helper.make_graph(
+        [node],
+        "evaluate",
+        [helper.make_value_info(name, TypeProto()) for name in dict.fromkeys(node.input) if name],
+        [helper.make_value_info(name, TypeProto()) for name in node.output if name],
+    )
     with np.errstate(all="ignore"):  # inf and nan are ONNX results, not errors
-        results = ReferenceEvaluator(node, opsets=dict(opsets)).run(None, dict(feeds))
+        results = ReferenceEvaluator(graph, opsets=dict(opsets)).run(None, dict(feeds))
     return [np.asarray(result) for result in results]

@@ -101,16 +101,19 @@ class Compiler:
 def run_generated(compiled: CompiledModel, inputs: list[np.ndarray]) -> list[np.ndarray]:
     """The generated model's outputs on `inputs`, with one intra-op thread."""
     module = compiled.import_module()
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
     try:
-        model = module.load_model(compiled.weights_path)
-        previous = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            with torch.no_grad():
-                result = model(*[torch.from_numpy(a) for a in inputs])
-        finally:
-            torch.set_num_threads(previous)
+        with torch.no_grad():
+            result = module.load_model(compiled.weights_path)(*map(torch.from_numpy, inputs))
+    except Exception as error:
+        # Raised here, not in the generated file, so hypothesis sees one failure
+        # whichever example's file it came from.
+        raise AssertionError(
+            f"the generated code raised {type(error).__name__}: {error}"
+        ) from error
     finally:
+        torch.set_num_threads(previous)
         sys.modules.pop(module.__name__, None)
     results = result if isinstance(result, tuple) else (result,)
     return [r.numpy() for r in results]

@@ -22,17 +22,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import onnx
 from hypothesis import strategies as st
+from hypothesis.strategies import DrawFn
 from onnx import TensorProto, helper, numpy_helper
 
 OPSET = 17
 MAX_ELEMENTS = 256
 """The largest tensor an example computes (elements)."""
-
-DrawFn = Callable[[st.SearchStrategy], object]
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,7 @@ class _Graph:
         op_type: str,
         inputs: Sequence[str],
         shapes: Sequence[Sequence[int]],
-        **attributes: object,
+        **attributes: Any,
     ) -> list[Value]:
         """Add a node whose float outputs have `shapes`; they become operands for later nodes."""
         outputs = [Value(self.fresh(f"v{len(self.nodes)}"), tuple(s)) for s in shapes]
@@ -169,7 +169,7 @@ class _Graph:
         self.values += outputs
         return outputs
 
-    def hidden(self, op_type: str, inputs: Sequence[str], **attributes: object) -> str:
+    def hidden(self, op_type: str, inputs: Sequence[str], **attributes: Any) -> str:
         """A node whose output only the next node reads (bool masks, casts)."""
         name = self.fresh(f"t{len(self.nodes)}")
         self.nodes.append(

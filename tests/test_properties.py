@@ -127,7 +127,7 @@ def onnxruntime_outputs(example: Example) -> list[np.ndarray]:
         example.model.SerializeToString(), options, providers=["CPUExecutionProvider"]
     )
     feeds = {i.name: a for i, a in zip(session.get_inputs(), example.inputs, strict=True)}
-    return session.run(None, feeds)
+    return [np.asarray(r) for r in session.run(None, feeds)]
 
 
 def assert_bitwise_equal(actual: list[np.ndarray], expected: list[np.ndarray]) -> None:

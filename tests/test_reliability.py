@@ -171,7 +171,7 @@ def test_a_failing_node_is_named_and_the_next_call_works(
 ) -> None:
     """The node's exception reaches the caller with a note naming it; nothing stays blocked."""
     serial, parallel = crossing
-    model = parallel.load()
+    model: Any = parallel.load()
     fault = RuntimeError(f"injected into {node}")
     with injected(model, f"w_{node}", fault), pytest.raises(RuntimeError) as raised:
         call_with_timeout(lambda: model(x))
@@ -193,7 +193,7 @@ def test_keyboard_interrupt_in_a_lane_releases_the_others(
 ) -> None:
     """A BaseException (Ctrl-C on the caller, or on a worker) stops every lane too."""
     serial, parallel = crossing
-    model = parallel.load()
+    model: Any = parallel.load()
     with injected(model, f"w_{node}", KeyboardInterrupt()), pytest.raises(KeyboardInterrupt):
         call_with_timeout(lambda: model(x))
     assert torch.equal(call_with_timeout(lambda: model(x)), serial.load()(x))
@@ -207,7 +207,7 @@ def test_a_lane_that_cannot_be_queued_releases_the_queued_ones(
     exit), the lanes already queued must not wait for it forever.
     """
     serial, parallel = crossing
-    model = parallel.load()
+    model: Any = parallel.load()
     pool = model._lanes.pool
     submit = pool.submit
     submitted: list[object] = []
@@ -373,7 +373,7 @@ def test_wrong_inputs_fail_before_any_lane_starts(
     """A clear error naming the input, what was expected and what came; no lane runs."""
     value, error, message = WRONG_INPUTS[case]
     serial, parallel = crossing
-    model = parallel.load()
+    model: Any = parallel.load()
 
     class NoLanes:
         def run(self, *args: object) -> None:

@@ -1,0 +1,257 @@
+"""
+Benchmark Ramiel's parallel code against serial code and ONNX Runtime.
+
+For every model, the rows of shared/BENCHMARKING.md, measured in one process,
+interleaved (A B C D A B C D ...) after a warm-up, medians of `--calls` calls:
+
+1. serial generated code, 1 intra-op thread (the baseline);
+2. serial generated code, intra-op threads = cores;
+3. Ramiel (`--parallelize=lanes=cores`): lanes on 1 intra-op thread each, or one
+   lane with the cores' intra-op threads when it falls back;
+4. ONNX Runtime, default session options;
+5. the bound min(cores, work / critical path), from the profiled per-node times
+   (`estimate-cost{model=profile}`) and from the analytic `flops` model.
+
+Compile time is the wall time of the `ramiel-opt --parallelize` process. Writes a
+Markdown table to stdout, JSON and a PNG plot under `--out`.
+
+    python tools/benchmark.py                       # every model
+    python tools/benchmark.py --models inception_v2 inception_v3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime
+import torch
+
+from ramiel_mlir.analysis.graph import graph_dag
+from ramiel_mlir.analysis.levels import parallelism_bound
+from ramiel_mlir.api import import_generated, make_context, run_pipeline
+from ramiel_mlir.dialects import dfg
+from ramiel_mlir.frontend.onnx import import_onnx
+from ramiel_mlir.zoo.light import LIGHT_MODELS, light_model
+from ramiel_mlir.zoo.torch_models import TORCH_MODELS, export
+
+ROOT = Path(__file__).resolve().parent.parent
+CORES = os.cpu_count() or 1
+
+
+@dataclass
+class Row:
+    """One model's measurements (times in ms)."""
+
+    model: str
+    nodes: int
+    clusters: int
+    lanes: int
+    compile_s: float
+    serial_1t_ms: float
+    serial_nt_ms: float
+    ramiel_ms: float
+    ort_ms: float
+    speedup: float
+    speedup_nt: float
+    speedup_ort: float
+    bound_profile: float
+    bound_flops: float
+    max_error: float
+
+
+def model_path(name: str, directory: Path) -> Path:
+    """The ONNX file of a light model or of a project model (dynamo export)."""
+    if name in LIGHT_MODELS:
+        return light_model(name, directory)
+    path = directory / f"{name}.onnx"
+    if not path.exists():
+        export(name, path, dynamo=True)
+    return path
+
+
+def ramiel_opt(*args: str) -> float:
+    """Run ramiel-opt; return its wall time in seconds."""
+    command = [str(Path(sys.executable).with_name("ramiel-opt")), *args]
+    begin = time.perf_counter()
+    subprocess.run(command, check=True)
+    return time.perf_counter() - begin
+
+
+def bound(path: Path, model: str) -> tuple[float, int]:
+    """min(cores, work / critical path) under a cost model, and the node count."""
+    module = import_onnx(str(path))
+    run_pipeline(make_context(), module, f"fold-constants,dce,cse,estimate-cost{{model={model}}}")
+    graph = next(op for op in module.ops if isinstance(op, dfg.GraphOp))
+    dag = graph_dag(graph).dag
+    return parallelism_bound(dag, CORES), len(dag)
+
+
+def cluster_count(path: Path) -> int:
+    """How many linear clusters the graph has (with profiled costs)."""
+    module = import_onnx(str(path))
+    run_pipeline(
+        make_context(), module, "fold-constants,dce,cse,estimate-cost{model=profile},linear-cluster"
+    )
+    return sum(1 for op in module.walk() if isinstance(op, dfg.ClusterOp))
+
+
+def measure(
+    functions: dict[str, Any], threads: dict[str, int], calls: int, warmup: int = 5
+) -> dict[str, float]:
+    """Median wall time (ms) of each function, called interleaved."""
+    samples: dict[str, list[float]] = {name: [] for name in functions}
+    for round_ in range(warmup + calls):
+        for name, function in functions.items():
+            torch.set_num_threads(threads[name])
+            begin = time.perf_counter()
+            function()
+            if round_ >= warmup:
+                samples[name].append((time.perf_counter() - begin) * 1000)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def benchmark(name: str, directory: Path, calls: int) -> Row:
+    """Compile, check and time one model."""
+    path = model_path(name, directory)
+    serial_py = directory / f"{name}_serial.py"
+    parallel_py = directory / f"{name}_par.py"
+    ramiel_opt(
+        str(path), "--fold-constants", "--dce", "--cse", "-t", "python", "-o", str(serial_py)
+    )
+    compile_s = ramiel_opt(
+        str(path), f"--parallelize=lanes={CORES}", "-t", "python", "-o", str(parallel_py)
+    )
+    lanes = max(1, parallel_py.read_text().count("    def _lane"))
+    serial = import_generated(serial_py).load_model()
+    parallel = import_generated(parallel_py).load_model()
+
+    session = onnxruntime.InferenceSession(str(path))
+    feeds = {
+        i.name: np.random.default_rng(1).standard_normal(i.shape).astype(np.float32)
+        for i in session.get_inputs()
+    }
+    inputs = [torch.from_numpy(v) for v in feeds.values()]
+    expected = session.run(None, feeds)[0]
+    with torch.inference_mode():
+        torch.set_num_threads(CORES)
+        produced = parallel(*inputs)
+        produced = (produced[0] if isinstance(produced, tuple) else produced).numpy()
+        error = float(np.abs(produced - expected).max() / max(np.abs(expected).max(), 1e-12))
+        times = measure(
+            {
+                "serial_1t": lambda: serial(*inputs),
+                "serial_nt": lambda: serial(*inputs),
+                "ramiel": lambda: parallel(*inputs),
+                "ort": lambda: session.run(None, feeds),
+            },
+            {"serial_1t": 1, "serial_nt": CORES, "ramiel": CORES, "ort": CORES},
+            calls,
+        )
+    bound_profile, nodes = bound(path, "profile")
+    bound_flops, _ = bound(path, "flops")
+    return Row(
+        model=name,
+        nodes=nodes,
+        clusters=cluster_count(path),
+        lanes=lanes,
+        compile_s=compile_s,
+        serial_1t_ms=times["serial_1t"],
+        serial_nt_ms=times["serial_nt"],
+        ramiel_ms=times["ramiel"],
+        ort_ms=times["ort"],
+        speedup=times["serial_1t"] / times["ramiel"],
+        speedup_nt=times["serial_1t"] / times["serial_nt"],
+        speedup_ort=times["serial_1t"] / times["ort"],
+        bound_profile=bound_profile,
+        bound_flops=bound_flops,
+        max_error=error,
+    )
+
+
+def table(rows: list[Row]) -> str:
+    """The Markdown table of the results."""
+    lines = [
+        "| model | nodes | clusters | lanes | compile (s) | serial 1T (ms) | serial "
+        f"{CORES}T (ms) | Ramiel (ms) | ORT (ms) | Ramiel speedup | serial {CORES}T speedup "
+        "| ORT speedup | bound (profile) | bound (flops) | Ramiel / bound |",
+        "|---|" + "---:|" * 14,
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.model} | {r.nodes} | {r.clusters} | {r.lanes} | {r.compile_s:.2f} | "
+            f"{r.serial_1t_ms:.1f} | {r.serial_nt_ms:.1f} | {r.ramiel_ms:.1f} | {r.ort_ms:.1f} | "
+            f"{r.speedup:.2f}x | {r.speedup_nt:.2f}x | {r.speedup_ort:.2f}x | "
+            f"{r.bound_profile:.2f} | {r.bound_flops:.2f} | {r.speedup / r.bound_profile:.0%} |"
+        )
+    return "\n".join(lines)
+
+
+def plot(rows: list[Row], path: Path) -> None:
+    """A bar chart of the speedups over serial 1-thread code, with the bound."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    x = np.arange(len(rows))
+    width = 0.2
+    figure, axes = plt.subplots(figsize=(max(8, len(rows) * 1.1), 4.5))
+    series = [
+        ("Ramiel, 2 lanes", [r.speedup for r in rows]),
+        (f"serial, {CORES} intra-op threads", [r.speedup_nt for r in rows]),
+        ("ONNX Runtime", [r.speedup_ort for r in rows]),
+        ("bound (profile)", [r.bound_profile for r in rows]),
+    ]
+    for index, (label, values) in enumerate(series):
+        axes.bar(x + (index - 1.5) * width, values, width, label=label)
+    axes.axhline(1.0, color="black", linewidth=0.8)
+    axes.set_xticks(x, [r.model for r in rows], rotation=30, ha="right")
+    axes.set_ylabel("speedup over serial, 1 thread")
+    axes.set_title(f"Batch 1, {CORES} cores ({platform.processor() or platform.machine()})")
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--models", nargs="*", default=[*LIGHT_MODELS, *TORCH_MODELS])
+    parser.add_argument("--calls", type=int, default=20)
+    parser.add_argument("--work", type=Path, default=ROOT / "build" / "bench")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for name in args.models:
+        print(f"benchmarking {name} ...", file=sys.stderr, flush=True)
+        rows.append(benchmark(name, args.work, args.calls))
+        print(table(rows[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
+    print(table(rows))
+    machine = {
+        "cores": CORES,
+        "processor": platform.processor() or platform.machine(),
+        "torch": torch.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "calls": args.calls,
+    }
+    (args.out / "benchmarks.json").write_text(
+        json.dumps({"machine": machine, "rows": [asdict(r) for r in rows]}, indent=2) + "\n"
+    )
+    plot(rows, args.out / "benchmarks.png")
+
+
+if __name__ == "__main__":
+    main()

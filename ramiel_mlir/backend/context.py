@@ -21,6 +21,7 @@ from xdsl.ir import Attribute, SSAValue
 
 from ramiel_mlir.backend.builder import PyBuilder
 from ramiel_mlir.diagnostics import RamielError
+from ramiel_mlir.dialects import py
 from ramiel_mlir.dialects.dfg import NodeOp
 from ramiel_mlir.tensors import numpy_from_dense, torch_dtype_name
 
@@ -153,3 +154,24 @@ class NodeContext:
         if not -rank <= axis < rank:
             self.error(f"axis {axis} is out of range for rank {rank}")
         return axis % rank
+
+    def helper(self, source: str) -> None:
+        """
+        Define a module-level function of the generated file (once per file),
+        before the model class: for an operator whose definition is a loop or a
+        case analysis over values known only at run time, a short named function
+        reads better than the same statements repeated at every use.
+        """
+        op = self.b.block.parent_op()
+        while op is not None and not isinstance(op, py.ModuleOp):
+            op = op.parent_op()
+        if op is None:
+            self.error("a helper function needs an enclosing py.module")
+        block = op.body.block
+        if any(isinstance(o, py.VerbatimOp) and o.text.data == source for o in block.ops):
+            return
+        first_class = next((o for o in block.ops if isinstance(o, py.ClassOp)), None)
+        if first_class is None:
+            block.add_op(py.VerbatimOp(source))
+        else:
+            block.insert_op_before(py.VerbatimOp(source), first_class)

@@ -43,4 +43,12 @@ def is_supported(op_type: str) -> bool:
 
 
 # Importing the modules registers their lowerings.
-from ramiel_mlir.backend.ops import elementwise, nn, normalization, reduce, tensor  # noqa: E402, F401
+from ramiel_mlir.backend.ops import (  # noqa: E402, F401
+    elementwise,
+    indexing,
+    layout,
+    nn,
+    normalization,
+    reduce,
+    tensor,
+)

@@ -31,8 +31,26 @@ UNARY: dict[str, str] = {
     "Ceil": "torch.ceil",
     "Sin": "torch.sin",
     "Cos": "torch.cos",
+    "Tan": "torch.tan",
+    "Asin": "torch.asin",
+    "Acos": "torch.acos",
+    "Atan": "torch.atan",
+    "Sinh": "torch.sinh",
+    "Cosh": "torch.cosh",
+    "Asinh": "torch.asinh",
+    "Acosh": "torch.acosh",
+    "Atanh": "torch.atanh",
+    "Sign": "torch.sign",
+    "Round": "torch.round",
+    "IsNaN": "torch.isnan",
     "Not": "torch.logical_not",
+    "BitwiseNot": "torch.bitwise_not",
+    "Softsign": "F.softsign",
+    "Softplus": "F.softplus",
+    "Mish": "F.mish",
+    "HardSwish": "F.hardswish",
 }
+"""(`torch.round` rounds halves to even, as ONNX's Round does.)"""
 
 BINARY: dict[str, str] = {
     "Add": "torch.add",
@@ -46,6 +64,9 @@ BINARY: dict[str, str] = {
     "And": "torch.logical_and",
     "Or": "torch.logical_or",
     "Xor": "torch.logical_xor",
+    "BitwiseAnd": "torch.bitwise_and",
+    "BitwiseOr": "torch.bitwise_or",
+    "BitwiseXor": "torch.bitwise_xor",
 }
 
 TAKES_NUMBER = frozenset(
@@ -190,3 +211,161 @@ def _variadic(ctx: NodeContext) -> list[SSAValue]:
     if len(args) == 1:
         result = ctx.b.method(result, "clone")
     return [result]
+
+
+# Activations with attributes.
+
+
+def _float_attr(ctx: NodeContext, name: str, default: float) -> float:
+    return float(ctx.attr(name, default))  # type: ignore[arg-type]
+
+
+@lowering("LeakyRelu")
+@folding
+def _leaky_relu(ctx: NodeContext) -> list[SSAValue]:
+    alpha = _float_attr(ctx, "alpha", 0.01)
+    if alpha == 0.01:
+        return [ctx.b.call("F.leaky_relu", ctx.arg(0))]
+    return [ctx.b.call("F.leaky_relu", ctx.arg(0), alpha)]
+
+
+@lowering("Elu", "Celu")
+@folding
+def _elu(ctx: NodeContext) -> list[SSAValue]:
+    function = "F.elu" if ctx.node.op_type.data == "Elu" else "F.celu"
+    alpha = _float_attr(ctx, "alpha", 1.0)
+    if alpha == 1.0:
+        return [ctx.b.call(function, ctx.arg(0))]
+    return [ctx.b.call(function, ctx.arg(0), alpha)]
+
+
+SELU_ALPHA = 1.67326319217681884765625
+SELU_GAMMA = 1.05070102214813232421875
+"""ONNX's Selu defaults: PyTorch's constants rounded to float32."""
+
+
+@lowering("Selu")
+@folding
+def _selu(ctx: NodeContext) -> list[SSAValue]:
+    """gamma * (x if x > 0 else alpha * (exp(x) - 1)): `gamma * F.elu(x, alpha)`."""
+    alpha = _float_attr(ctx, "alpha", SELU_ALPHA)
+    gamma = _float_attr(ctx, "gamma", SELU_GAMMA)
+    if alpha == SELU_ALPHA and gamma == SELU_GAMMA:
+        return [ctx.b.call("F.selu", ctx.arg(0))]
+    elu = ctx.b.call("F.elu", ctx.arg(0), alpha, inline=True)
+    return [ctx.b.call("torch.mul", elu, gamma)]
+
+
+@lowering("ThresholdedRelu")
+@folding
+def _thresholded_relu(ctx: NodeContext) -> list[SSAValue]:
+    """x where x > alpha, else 0."""
+    return [ctx.b.call("F.threshold", ctx.arg(0), _float_attr(ctx, "alpha", 1.0), 0.0)]
+
+
+@lowering("HardSigmoid")
+@folding
+def _hard_sigmoid(ctx: NodeContext) -> list[SSAValue]:
+    """max(0, min(1, alpha * x + beta)); PyTorch's hardsigmoid fixes alpha at 1/6."""
+    alpha = _float_attr(ctx, "alpha", 0.2)
+    beta = _float_attr(ctx, "beta", 0.5)
+    scaled = ctx.b.call("torch.add", ctx.b.call("torch.mul", ctx.arg(0), alpha, inline=True), beta)
+    return [ctx.b.call("torch.clamp", scaled, 0.0, 1.0)]
+
+
+@lowering("Swish")
+@folding
+def _swish(ctx: NodeContext) -> list[SSAValue]:
+    """x * sigmoid(alpha * x)."""
+    alpha = _float_attr(ctx, "alpha", 1.0)
+    if alpha == 1.0:
+        return [ctx.b.call("F.silu", ctx.arg(0))]
+    scaled = ctx.b.call("torch.mul", ctx.arg(0), alpha, inline=True)
+    return [ctx.b.call("torch.mul", ctx.arg(0), ctx.b.call("torch.sigmoid", scaled, inline=True))]
+
+
+@lowering("PRelu")
+@folding
+def _prelu(ctx: NodeContext) -> list[SSAValue]:
+    """slope * x where x < 0, else x; the slope broadcasts to x (unidirectionally)."""
+    x = ctx.arg(0)
+    negative = ctx.b.call("torch.lt", x, 0, inline=True)
+    return [
+        ctx.b.call("torch.where", negative, ctx.b.call("torch.mul", x, ctx.arg(1), inline=True), x)
+    ]
+
+
+@lowering("Shrink")
+@folding
+def _shrink(ctx: NodeContext) -> list[SSAValue]:
+    """x + bias below -lambd, x - bias above lambd, 0 between."""
+    bias = _float_attr(ctx, "bias", 0.0)
+    lambd = _float_attr(ctx, "lambd", 0.5)
+    x = ctx.arg(0)
+    if bias == 0.0 and not _is_integer(ctx.in_type(0)):
+        return [ctx.b.call("F.hardshrink", x, lambd)]
+    if bias == lambd and not _is_integer(ctx.in_type(0)):
+        return [ctx.b.call("F.softshrink", x, lambd)]
+    zero = ctx.b.call("torch.zeros_like", x, inline=True)
+    above = ctx.b.call(
+        "torch.where",
+        ctx.b.call("torch.gt", x, lambd, inline=True),
+        ctx.b.call("torch.sub", x, bias, inline=True),
+        zero,
+        inline=True,
+    )
+    below = ctx.b.call("torch.lt", x, -lambd, inline=True)
+    return [ctx.b.call("torch.where", below, ctx.b.call("torch.add", x, bias, inline=True), above)]
+
+
+@lowering("IsInf")
+@folding
+def _is_inf(ctx: NodeContext) -> list[SSAValue]:
+    negative = bool(ctx.attr("detect_negative", 1))
+    positive = bool(ctx.attr("detect_positive", 1))
+    if negative and positive:
+        return [ctx.b.call("torch.isinf", ctx.arg(0))]
+    if negative:
+        return [ctx.b.call("torch.isneginf", ctx.arg(0))]
+    if positive:
+        return [ctx.b.call("torch.isposinf", ctx.arg(0))]
+    return [ctx.b.call("torch.zeros_like", ctx.arg(0), dtype=ctx.b.name("torch.bool"))]
+
+
+@lowering("Mod")
+@folding
+def _mod(ctx: NodeContext) -> list[SSAValue]:
+    """fmod=1: the sign of the dividend (`torch.fmod`); 0: of the divisor (`torch.remainder`)."""
+    function = "torch.fmod" if ctx.attr("fmod", 0) else "torch.remainder"
+    return [ctx.b.call(function, ctx.arg(0), ctx.arg(1))]
+
+
+@lowering("BitShift")
+@folding
+def _bit_shift(ctx: NodeContext) -> list[SSAValue]:
+    """
+    Shifts by less than the bit width as torch does them; longer or negative
+    shifts give 0, or -1 for a negative integer shifted right (all sign bits).
+    """
+    direction = str(ctx.attr("direction", ""))
+    if direction not in ("LEFT", "RIGHT"):
+        ctx.unsupported(f"direction '{direction}'")
+    element = ctx.in_type(0).get_element_type()
+    assert isinstance(element, IntegerType)
+    bits = element.width.data
+    signed = not element.signedness.data.name == "UNSIGNED"
+    x, y = ctx.arg(0), ctx.arg(1)
+    in_range = ctx.b.call(
+        "torch.logical_and",
+        ctx.b.call("torch.ge", y, 0, inline=True),
+        ctx.b.call("torch.lt", y, bits, inline=True),
+    )
+    in_range.name_hint = "in_range"
+    if direction == "RIGHT" and signed:
+        shift = ctx.b.call("torch.where", in_range, y, bits - 1, inline=True)
+        return [ctx.b.call("torch.bitwise_right_shift", x, shift)]
+    function = "torch.bitwise_left_shift" if direction == "LEFT" else "torch.bitwise_right_shift"
+    shifted = ctx.b.call(
+        function, x, ctx.b.call("torch.clamp", y, 0, bits - 1, inline=True), inline=True
+    )
+    return [ctx.b.call("torch.where", in_range, shifted, 0)]

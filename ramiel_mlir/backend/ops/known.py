@@ -240,6 +240,10 @@ def operand(ctx: NodeContext, index: int) -> Number:
     shape = np.broadcast_shapes(*(tuple(ctx.in_shape(i)) for i in others))
     if list(shape) != ctx.out_shape():
         return ctx.arg(index)
+    if isinstance(value, float) and numpy_dtype(ctx.in_type(index).get_element_type()).itemsize < 4:
+        # torch computes half-precision ops with the number in float32: it must
+        # be the float16 value itself, not the shortest decimal that rounds to it.
+        value = float(known(ctx, index).flat[0])  # type: ignore[union-attr]
     return _spelled(ctx, value, ctx.in_type(index))
 
 
@@ -358,3 +362,23 @@ def _checked(ctx: NodeContext, index: int, value: np.ndarray) -> np.ndarray:
             f"but its type is {expected}"
         )
     return value
+
+
+def int_operand(ctx: NodeContext, index: int) -> int | SSAValue:
+    """
+    One-element integer input `index` as a Python int: the number when it is
+    known, else `int(x)` evaluated by the generated code (ONNX passes axes and
+    offsets as tensors that a model may compute).
+    """
+    value = known(ctx, index)
+    if value is not None:
+        return int(value.reshape(-1)[0])
+    return ctx.b.call("int", ctx.arg(index), inline=True)
+
+
+def int_list_operand(ctx: NodeContext, index: int) -> list[int] | SSAValue:
+    """Integer input `index` as a Python list: known, or `x.tolist()` at run time."""
+    value = known(ctx, index)
+    if value is not None:
+        return [int(v) for v in value.reshape(-1)]
+    return ctx.b.method(ctx.arg(index), "tolist", inline=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from xdsl.dialects.builtin import TensorType
+from xdsl.dialects.builtin import Float16Type, TensorType
 from xdsl.ir import SSAValue
 
 from ramiel_mlir.backend.context import NodeContext
@@ -49,13 +49,31 @@ def _softmax(ctx: NodeContext) -> list[SSAValue]:
     default = -1 if ctx.opset >= 13 else 1
     axis = ctx.axis(int(ctx.attr("axis", default)), rank)  # type: ignore[arg-type]
     if ctx.opset >= 13 or axis == rank - 1:
-        return [ctx.b.call(function, ctx.arg(0), dim=axis)]
+        return [_softmax_call(ctx, function, ctx.arg(0), axis)]
     # Before opset 13 the input is coerced to 2-D at `axis`: the softmax runs
     # over all the dimensions from `axis` on together.
     shape = ctx.in_shape(0)
     flat = ctx.b.method(ctx.arg(0), "reshape", [math.prod(shape[:axis]), math.prod(shape[axis:])])
-    result = ctx.b.call(function, flat, dim=1)
+    result = _softmax_call(ctx, function, flat, 1)
     return [ctx.b.method(result, "reshape", shape)]
+
+
+def _softmax_call(ctx: NodeContext, function: str, x: SSAValue, dim: int) -> SSAValue:
+    """
+    `torch.softmax(x, dim=...)`; in half precision the steps of ONNX's definition,
+    exp(x - max) / sum, each rounded to float16 as the reference rounds them
+    (torch's fused kernel rounds once, up to two float16 ulps away).
+    """
+    if not isinstance(ctx.in_type(0).get_element_type(), Float16Type):
+        return ctx.b.call(function, x, dim=dim)
+    peak = ctx.b.method(x, "amax", dim, keepdim=True, inline=True)
+    exp = ctx.b.call("torch.exp", ctx.b.call("torch.sub", x, peak, inline=True))
+    exp.name_hint = "exp"
+    total = ctx.b.method(exp, "sum", dim, keepdim=True, inline=True)
+    result = ctx.b.call("torch.div", exp, total, inline=function == "torch.log_softmax")
+    if function == "torch.log_softmax":
+        return ctx.b.call("torch.log", result)
+    return result
 
 
 @lowering("Gemm")

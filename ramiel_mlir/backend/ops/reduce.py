@@ -13,17 +13,24 @@ from xdsl.ir import SSAValue
 
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import lowering
-from ramiel_mlir.backend.ops.known import folding, known_ints
+from ramiel_mlir.backend.ops.known import folding, int_operand, known_ints
+from ramiel_mlir.dialects import py
 
 AXES_INPUT_SINCE = {"ReduceSum": 13}
 """The opset in which the axes became an input; 18 for every other reduction."""
 
 
-def _axes(ctx: NodeContext) -> list[int] | None:
-    """The sorted non-negative axes to reduce, None for the identity."""
+def _axes(ctx: NodeContext) -> list[int] | SSAValue | None:
+    """
+    The sorted non-negative axes to reduce, None for the identity. Axes given as
+    an input that is computed are read by the generated code (`axes.tolist()`);
+    whether there are any is known from the input's static shape.
+    """
     rank = ctx.rank(0)
     if ctx.opset >= AXES_INPUT_SINCE.get(ctx.node.op_type.data, 18):
-        axes = known_ints(ctx, 1, "axes")
+        axes = known_ints(ctx, 1)
+        if axes is None and ctx.has(1) and ctx.in_shape(1) != [0]:
+            return ctx.b.method(ctx.arg(1), "tolist", inline=True)
     else:
         axes = ctx.int_list("axes")
     if not axes:
@@ -33,8 +40,22 @@ def _axes(ctx: NodeContext) -> list[int] | None:
     return sorted({ctx.axis(a, rank) for a in axes})
 
 
+def _descending(ctx: NodeContext) -> SSAValue:
+    """Computed axes, made non-negative and sorted from the highest (for one-axis reductions)."""
+    rank = ctx.rank(0)
+    positive = ctx.b.call("torch.remainder", ctx.arg(1), rank, inline=True)
+    ordered = ctx.b.call("torch.sort", positive, descending=True, inline=True)
+    dims = ctx.b.method(ctx.b.getattr(ordered, "values"), "tolist")
+    dims.name_hint = "dims"
+    return dims
+
+
 def _reduce(
-    ctx: NodeContext, x: SSAValue, method: str, axes: list[int], inline: bool = False
+    ctx: NodeContext,
+    x: SSAValue,
+    method: str,
+    axes: list[int] | SSAValue,
+    inline: bool = False,
 ) -> SSAValue:
     """`x.method(axes, keepdim=True)`, `x.method(axes)`, or `x.method()` over every axis."""
     keepdims = bool(ctx.attr("keepdims", 1))
@@ -43,6 +64,20 @@ def _reduce(
     if method in ("sum", "prod") and isinstance(element, IntegerType):
         # torch accumulates small integers into int64; ONNX keeps the type.
         kwargs["dtype"] = ctx.dtype(ctx.out_type())
+    if isinstance(axes, SSAValue):
+        if keepdims:
+            kwargs["keepdim"] = True
+        if method != "prod":
+            return ctx.b.method(x, method, axes, inline=inline, **kwargs)  # type: ignore[arg-type]
+        # torch's prod takes one dimension: the list read by `_axes` is not used.
+        axes.owner.detach()  # type: ignore[union-attr]
+        axes.owner.erase()  # type: ignore[union-attr]
+        dims = _descending(ctx)
+        for i in range(ctx.in_shape(1)[0]):
+            last = i == ctx.in_shape(1)[0] - 1
+            dim = ctx.b.subscript(dims, [i])
+            x = ctx.b.method(x, "prod", dim, inline=inline or not last, **kwargs)  # type: ignore[arg-type]
+        return x
     if not keepdims and axes == list(range(ctx.rank(0))):
         return ctx.b.method(x, method, inline=inline, **kwargs)  # type: ignore[arg-type]
     if keepdims:
@@ -88,3 +123,37 @@ def _reduction(ctx: NodeContext) -> list[SSAValue]:
     if op_type == "ReduceSumSquare":
         return [_reduce(ctx, squares, "sum", axes)]
     return [ctx.b.method(_reduce(ctx, squares, "sum", axes, inline=True), "sqrt")]
+
+
+@lowering("CumSum", "CumProd")
+@folding
+def _cumulative(ctx: NodeContext) -> list[SSAValue]:
+    """
+    `torch.cumsum` / `torch.cumprod` along `axis` (an input, read at run time if
+    computed), in the input's type. `reverse` accumulates from the end;
+    `exclusive` shifts by one, starting from 0 (1 for a product).
+    """
+    is_sum = ctx.node.op_type.data == "CumSum"
+    function = "torch.cumsum" if is_sum else "torch.cumprod"
+    axis = int_operand(ctx, 1)
+    reverse = bool(ctx.attr("reverse", 0))
+    exclusive = bool(ctx.attr("exclusive", 0))
+    if isinstance(axis, SSAValue) and (reverse or exclusive):
+        axis = ctx.b.add(py.AssignOp(axis)).res  # read several times
+        axis.name_hint = "axis"
+    x = ctx.arg(0)
+    if reverse:
+        x = ctx.b.method(x, "flip", ctx.b.list([axis]), inline=True)
+    kwargs: dict[str, object] = {}
+    if isinstance(ctx.in_type(0).get_element_type(), IntegerType):
+        kwargs["dtype"] = ctx.dtype(ctx.in_type(0))  # not int64, as torch would give
+    result = ctx.b.call(function, x, axis, **kwargs)  # type: ignore[arg-type]
+    if exclusive:
+        first = ctx.b.call("torch.narrow", result, axis, 0, 1, inline=True)
+        start = ctx.b.call("torch.zeros_like" if is_sum else "torch.ones_like", first, inline=True)
+        length = ctx.b.binary("-", ctx.b.method(result, "size", axis, inline=True), 1)
+        rest = ctx.b.call("torch.narrow", result, axis, 0, length, inline=True)
+        result = ctx.b.call("torch.cat", ctx.b.list([start, rest]), axis)
+    if reverse:
+        result = ctx.b.method(result, "flip", ctx.b.list([axis]))
+    return [result]

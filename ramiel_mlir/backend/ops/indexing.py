@@ -1,0 +1,213 @@
+"""
+Indexing ONNX ops: element gathers and scatters, one-hot, top-k, arg-max.
+
+ONNX indices may be negative (counted from the end of the axis) and of type
+int32; torch's gather and scatter take non-negative int64 indices, so computed
+indices are normalized in the generated code and known ones at compile time.
+Sizes that ONNX passes as inputs (TopK's k, OneHot's depth) are read from the
+static output type, which shape inference derived from them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from xdsl.dialects.builtin import i64
+from xdsl.ir import SSAValue
+
+from ramiel_mlir.backend.context import NodeContext
+from ramiel_mlir.backend.ops import lowering
+from ramiel_mlir.backend.ops.known import folding, known, literal
+from ramiel_mlir.dialects import py
+from ramiel_mlir.tensors import torch_dtype_name
+
+
+def _indices(ctx: NodeContext, index: int, dim: int) -> SSAValue:
+    """
+    Input `index` as int64 indices into an axis of `dim` elements, negative ones
+    made positive: at compile time when known, else in the generated code.
+    """
+    value = known(ctx, index)
+    if value is not None:
+        if ((value < -dim) | (value >= dim)).any():
+            ctx.error(f"indices {value.tolist()} are out of range for a dimension of {dim}")
+        positive = np.where(value < 0, value + dim, value).astype(np.int64)
+        return literal(ctx, positive, i64)
+    indices = ctx.arg(index)
+    if torch_dtype_name(ctx.in_type(index).get_element_type()) != "int64":
+        indices = ctx.b.method(indices, "long", inline=True)
+    negative = ctx.b.call("torch.lt", indices, 0, inline=True)
+    shifted = ctx.b.call("torch.add", indices, dim, inline=True)
+    positive = ctx.b.call("torch.where", negative, shifted, indices)
+    positive.name_hint = "indices"
+    return positive
+
+
+@lowering("GatherElements")
+@folding
+def _gather_elements(ctx: NodeContext) -> list[SSAValue]:
+    """`torch.gather` along `axis`."""
+    axis = ctx.axis(int(ctx.attr("axis", 0)), ctx.rank(0))  # type: ignore[arg-type]
+    indices = _indices(ctx, 1, ctx.in_shape(0)[axis])
+    return [ctx.b.call("torch.gather", ctx.arg(0), axis, indices)]
+
+
+GATHER_ND = '''\
+def _gather_nd(data: torch.Tensor, indices: torch.Tensor, batch_dims: int) -> torch.Tensor:
+    """ONNX GatherND: index the dimensions after `batch_dims` with the last axis of `indices`."""
+    batch = [
+        torch.arange(size).reshape([-1] + [1] * (indices.dim() - 2 - axis))
+        for axis, size in enumerate(indices.shape[:batch_dims])
+    ]
+    return data[tuple(batch) + tuple(indices.long().unbind(-1))]
+'''
+
+
+@lowering("GatherND")
+@folding
+def _gather_nd(ctx: NodeContext) -> list[SSAValue]:
+    """Advanced indexing with one index tensor per indexed axis (torch counts negative ones
+    from the end, as ONNX does); batch axes are indexed by broadcast aranges."""
+    batch_dims = int(ctx.attr("batch_dims", 0))  # type: ignore[arg-type]
+    ctx.helper(GATHER_ND)
+    return [ctx.b.call("_gather_nd", ctx.arg(0), ctx.arg(1), batch_dims)]
+
+
+SCATTER_REDUCTIONS = {"add": "sum", "mul": "prod", "max": "amax", "min": "amin"}
+"""ONNX reduction -> torch's scatter_reduce name."""
+
+
+@lowering("ScatterElements", "Scatter")
+@folding
+def _scatter_elements(ctx: NodeContext) -> list[SSAValue]:
+    """`Tensor.scatter` (or `scatter_reduce` including the data) along `axis`."""
+    axis = ctx.axis(int(ctx.attr("axis", 0)), ctx.rank(0))  # type: ignore[arg-type]
+    indices = _indices(ctx, 1, ctx.in_shape(0)[axis])
+    reduction = str(ctx.attr("reduction", "none"))
+    if reduction == "none":
+        return [ctx.b.method(ctx.arg(0), "scatter", axis, indices, ctx.arg(2))]
+    if reduction not in SCATTER_REDUCTIONS:
+        ctx.unsupported(f"reduction '{reduction}'")
+    reduce = SCATTER_REDUCTIONS[reduction]
+    return [ctx.b.method(ctx.arg(0), "scatter_reduce", axis, indices, ctx.arg(2), reduce)]
+
+
+SCATTER_ND = '''\
+def _scatter_nd(
+    data: torch.Tensor, indices: torch.Tensor, updates: torch.Tensor, reduce: str | None
+) -> torch.Tensor:
+    """ONNX ScatterND: the rows `indices` names in the leading axes of `data` get `updates`."""
+    depth = indices.shape[-1]
+    rows = data.reshape((-1,) + data.shape[depth:])
+    strides = torch.tensor(data.shape[:depth]).flip(0).cumprod(0).flip(0).tolist()[1:] + [1]
+    indices = indices.long()
+    sizes = torch.tensor(data.shape[:depth])
+    position = torch.where(indices < 0, indices + sizes, indices)
+    flat = (position * torch.tensor(strides)).sum(-1).reshape(-1)
+    values = updates.reshape((-1,) + data.shape[depth:])
+    if reduce is None:
+        return rows.index_copy(0, flat, values).reshape(data.shape)
+    index = flat.reshape((-1,) + (1,) * (values.dim() - 1)).expand(values.shape)
+    return rows.scatter_reduce(0, index, values, reduce).reshape(data.shape)
+'''
+
+
+@lowering("ScatterND")
+@folding
+def _scatter_nd(ctx: NodeContext) -> list[SSAValue]:
+    """Rows of the data flattened over the indexed axes, replaced or reduced into."""
+    reduction = str(ctx.attr("reduction", "none"))
+    if reduction != "none" and reduction not in SCATTER_REDUCTIONS:
+        ctx.unsupported(f"reduction '{reduction}'")
+    reduce = None if reduction == "none" else SCATTER_REDUCTIONS[reduction]
+    ctx.helper(SCATTER_ND)
+    return [ctx.b.call("_scatter_nd", ctx.arg(0), ctx.arg(1), ctx.arg(2), reduce)]
+
+
+@lowering("OneHot")
+@folding
+def _one_hot(ctx: NodeContext) -> list[SSAValue]:
+    """
+    values[1] where the index (negative ones counted from `depth`) equals the
+    position along the new axis, values[0] elsewhere; `depth` is the size of the
+    new axis in the output type.
+    """
+    out_rank = len(ctx.out_shape())
+    axis = ctx.axis(int(ctx.attr("axis", -1)), out_rank)  # type: ignore[arg-type]
+    depth = ctx.out_shape()[axis]
+    indices = ctx.b.method(ctx.arg(0), "unsqueeze", axis)
+    wrapped = ctx.b.call(
+        "torch.where",
+        ctx.b.call("torch.lt", indices, 0, inline=True),
+        ctx.b.call("torch.add", indices, depth, inline=True),
+        indices,
+    )
+    wrapped.name_hint = "indices"
+    positions = ctx.b.call("torch.arange", depth, inline=True)
+    positions = ctx.b.method(positions, "reshape", [depth] + [1] * (out_rank - 1 - axis))
+    positions.name_hint = "positions"
+    hot = ctx.b.call("torch.eq", wrapped, positions, inline=True)
+    values = ctx.arg(2)
+    on = ctx.b.subscript(values, [1])
+    off = ctx.b.subscript(values, [0])
+    return [ctx.b.call("torch.where", hot, on, off)]
+
+
+@lowering("TopK")
+@folding
+def _top_k(ctx: NodeContext) -> list[SSAValue]:
+    """
+    A stable sort, cut to k (the output's size along `axis`): equal values keep
+    their order, lower index first, as ONNX requires (torch.topk does not promise it).
+    """
+    rank = ctx.rank(0)
+    axis = ctx.axis(int(ctx.attr("axis", -1)), rank)  # type: ignore[arg-type]
+    largest = bool(ctx.attr("largest", 1))
+    if not bool(ctx.attr("sorted", 1)):
+        ctx.b.comment("sorted=0 leaves the order unspecified: sorted is one valid order")
+    k = ctx.out_shape()[axis]
+    kwargs: dict[str, object] = {"dim": axis, "stable": True}
+    if largest:
+        kwargs["descending"] = True
+    values, indices = ctx.b.call_n("torch.sort", 2, ctx.arg(0), **kwargs)  # type: ignore[arg-type]
+    cut = [slice(None)] * axis + [slice(None, k)]
+    if k == ctx.in_shape(0)[axis]:
+        return [values, indices]
+    return [ctx.b.subscript(values, cut), ctx.b.subscript(indices, cut)]
+
+
+@lowering("ArgMax", "ArgMin")
+@folding
+def _arg_max(ctx: NodeContext) -> list[SSAValue]:
+    """`torch.argmax` gives the first index of ties; select_last_index flips the axis."""
+    function = "torch.argmax" if ctx.node.op_type.data == "ArgMax" else "torch.argmin"
+    rank = ctx.rank(0)
+    axis = ctx.axis(int(ctx.attr("axis", 0)), rank)  # type: ignore[arg-type]
+    kwargs: dict[str, object] = {"keepdim": True} if ctx.attr("keepdims", 1) else {}
+    if not ctx.attr("select_last_index", 0):
+        return [ctx.b.call(function, ctx.arg(0), axis, **kwargs)]  # type: ignore[arg-type]
+    flipped = ctx.b.method(ctx.arg(0), "flip", axis, inline=True)
+    index = ctx.b.call(function, flipped, axis, inline=True, **kwargs)  # type: ignore[arg-type]
+    last = ctx.b.binary("-", ctx.in_shape(0)[axis] - 1, index)
+    return [ctx.b.add(py.AssignOp(last)).res]
+
+
+@lowering("Hardmax")
+@folding
+def _hardmax(ctx: NodeContext) -> list[SSAValue]:
+    """
+    1 at the first maximum along `axis`, 0 elsewhere. Before opset 13 the input
+    is coerced to 2-D at `axis`: the maximum is over all the dimensions from it on.
+    """
+    shape = ctx.in_shape(0)
+    rank = len(shape)
+    default = -1 if ctx.opset >= 13 else 1
+    axis = ctx.axis(int(ctx.attr("axis", default)), rank)  # type: ignore[arg-type]
+    x = ctx.arg(0)
+    if ctx.opset < 13 and axis != rank - 1:
+        x = ctx.b.method(x, "reshape", [*shape[:axis], -1], inline=True)
+    index = ctx.b.call("torch.argmax", x, axis, keepdim=True, inline=True)
+    zeros = ctx.b.call("torch.zeros_like", x, inline=True)
+    hot = ctx.b.method(zeros, "scatter", axis, index, 1.0)
+    if ctx.opset < 13 and axis != rank - 1:
+        return [ctx.b.method(hot, "reshape", shape)]
+    return [hot]

@@ -100,10 +100,21 @@ def import_onnx(path: str, input_shapes: Mapping[str, Sequence[int]] | None = No
     """Import the ONNX model at `path` as a module holding one `dfg.graph`."""
     path = os.path.abspath(path)
     model = load_model(path)
+    _check_supported(model, path)
     _fix_input_shapes(model, path, dict(input_shapes or {}))
     _check_positive(model, path)
     model = _infer_shapes(model, path)
     return _GraphBuilder(model, path).build()
+
+
+def _check_supported(model: ModelProto, path: str) -> None:
+    """Reject the first node without a PyTorch lowering, before any shape work."""
+    for node in model.graph.node:
+        domain = "" if node.domain == "ai.onnx" else node.domain
+        if domain != DEFAULT_DOMAIN or not is_supported(node.op_type):
+            qualified = f"{node.domain}::{node.op_type}" if domain else node.op_type
+            where = f"node '{node.name or node.output[0]}' ({node.op_type})"
+            raise RamielError(f"{path}: {where}: operator '{qualified}' is not supported")
 
 
 def _graph_inputs(model: ModelProto) -> list[ValueInfoProto]:
@@ -121,29 +132,13 @@ def _fix_input_shapes(model: ModelProto, path: str, shapes: dict[str, Sequence[i
                 f"--input-shape names '{name}', which is not an input of {path} "
                 f"(inputs: {', '.join(inputs) or 'none'})"
             )
-    changed = False
     for name, value in inputs.items():
         if not value.type.HasField("tensor_type"):
             raise RamielError(f"{path}: input '{name}' is not a tensor")
-        dims = value.type.tensor_type.shape.dim
         if name in shapes:
-            shape = shapes[name]
-            if len(shape) != len(dims) and value.type.tensor_type.HasField("shape"):
-                raise RamielError(
-                    f"--input-shape gives {len(shape)} dimensions for '{name}', "
-                    f"which has rank {len(dims)}"
-                )
-            for dim, size in zip(dims, shape, strict=False):
-                if dim.HasField("dim_value") and dim.dim_value != size:
-                    raise RamielError(
-                        f"--input-shape gives {list(shape)} for '{name}', whose "
-                        f"dimension {dim.dim_value} is fixed by the model"
-                    )
-            value.type.tensor_type.shape.ClearField("dim")
-            for size in shape:
-                value.type.tensor_type.shape.dim.add().dim_value = size
-            changed = True
+            _set_input_shape(value, shapes[name])
             continue
+        dims = value.type.tensor_type.shape.dim
         unknown = [dim.dim_param or "?" for dim in dims if not dim.HasField("dim_value")]
         if unknown or not value.type.tensor_type.HasField("shape"):
             raise RamielError(
@@ -151,12 +146,32 @@ def _fix_input_shapes(model: ModelProto, path: str, shapes: dict[str, Sequence[i
                 f"({', '.join(unknown) or 'no shape'}); fix them with "
                 f"--input-shape {name}=D0,D1,..."
             )
-    if changed:
+    if shapes:
         # Intermediate shapes recorded by the exporter may still be symbolic:
         # drop them and let shape inference recompute them from the fixed inputs.
         del model.graph.value_info[:]
         for output in model.graph.output:
             output.type.tensor_type.ClearField("shape")
+
+
+def _set_input_shape(value: ValueInfoProto, shape: Sequence[int]) -> None:
+    """Fix an input's shape from `--input-shape`; it must agree with the model's rank and sizes."""
+    tensor = value.type.tensor_type
+    dims = tensor.shape.dim
+    if len(shape) != len(dims) and tensor.HasField("shape"):
+        raise RamielError(
+            f"--input-shape gives {len(shape)} dimensions for '{value.name}', "
+            f"which has rank {len(dims)}"
+        )
+    for dim, size in zip(dims, shape, strict=False):
+        if dim.HasField("dim_value") and dim.dim_value != size:
+            raise RamielError(
+                f"--input-shape gives {list(shape)} for '{value.name}', whose "
+                f"dimension {dim.dim_value} is fixed by the model"
+            )
+    tensor.shape.ClearField("dim")
+    for size in shape:
+        tensor.shape.dim.add().dim_value = size
 
 
 def _check_positive(model: ModelProto, path: str) -> None:
@@ -303,10 +318,7 @@ class _GraphBuilder:
 
     def _add_node(self, block: Block, node: NodeProto) -> None:
         where = f"node '{node.name or node.output[0]}' ({node.op_type})"
-        domain = "" if node.domain == "ai.onnx" else node.domain
-        if domain != DEFAULT_DOMAIN or not is_supported(node.op_type):
-            qualified = f"{node.domain}::{node.op_type}" if domain else node.op_type
-            raise RamielError(f"{self.path}: {where}: operator '{qualified}' is not supported")
+        domain = "" if node.domain == "ai.onnx" else node.domain  # supported: _check_supported
         if node.op_type == "Constant" and self._add_large_constant(block, node):
             return
         operands = [self._operand(block, name, where) for name in node.input]

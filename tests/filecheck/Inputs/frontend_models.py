@@ -117,11 +117,11 @@ def symbolic() -> onnx.ModelProto:
 
 
 def unsupported_op() -> onnx.ModelProto:
-    """A default-domain operator with no PyTorch lowering (Hardmax)."""
+    """A default-domain operator with no static PyTorch lowering (NonZero: data-dependent shape)."""
     return _model(
-        [helper.make_node("Hardmax", ["x"], ["y"], name="pick")],
+        [helper.make_node("NonZero", ["x"], ["y"], name="pick")],
         [_tensor("x", [2, 3])],
-        [_tensor("y", [2, 3])],
+        [_tensor("y", [2, "n"], onnx.TensorProto.INT64)],
     )
 
 

@@ -296,11 +296,20 @@ def _lower_lanes(
         if cluster.id == 0:
             b.add(py.ReturnOp(yielded))
         methods.append(forward_b.getattr(forward_args[0], f"_lane{cluster.id}"))
-    channel_names = forward_b.list(sorted(lowering.channels.values()), as_tuple=True)
+    # The channel names, a class constant at the top of the class body.
+    class_block = class_body.block
+    names = PyBuilder(Block())
+    constant = names.add(
+        py.AssignOp(names.list(sorted(lowering.channels.values()), as_tuple=True))
+    )
+    constant.res.name_hint = "CHANNELS"
+    for op in list(names.block.ops):
+        op.detach()
+        class_block.insert_op_before(op, class_block.first_op)  # type: ignore[arg-type]
     result = forward_b.method(
         forward_b.getattr(forward_args[0], "_lanes"),
         "run",
-        channel_names,
+        forward_b.getattr(forward_args[0], "CHANNELS"),
         forward_b.list(methods),
         *forward_args[1:],
         inline=True,

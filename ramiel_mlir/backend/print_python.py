@@ -13,10 +13,10 @@ import builtins
 import keyword
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 
 from xdsl.dialects.builtin import (
     ArrayAttr,
@@ -162,40 +162,33 @@ class PythonPrinter:
     # Statements
 
     def _print_op(self, op: Operation) -> None:
-        match op:
-            case py.CommentOp():
-                for line in op.text.data.splitlines() or [""]:
-                    self._line(f"# {line}".rstrip())
-            case py.ImportOp():
-                alias = f" as {op.alias.data}" if op.alias else ""
-                self._line(f"import {op.module.data}{alias}")
-            case py.FromImportOp():
-                names = ", ".join(n.data for n in op.names)
-                self._line(f"from {op.module.data} import {names}")
-            case py.ClassOp():
-                bases = ", ".join(b.data for b in op.bases)
-                self._line(f"class {op.sym_name.data}({bases}):")
-                with self._indented():
-                    self._docstring(op.doc)
-                    if op.doc is not None and op.body.block.first_op is not None:
-                        self._blank(1)
-                    self._print_block(op.body.block)
-            case py.FuncOp():
-                self._print_func(op)
-            case py.ReturnOp():
-                values = ", ".join(self.expr(v) for v in op.values)
-                self._line(f"return {values}".rstrip())
-            case py.CallOp() | py.MethodCallOp() | py.SubscriptOp() | py.AssignOp():
-                self._print_assignment(op)
-            case py.SetAttrOp():
-                self._line(f"{self.expr(op.target)}.{op.attr.data} = {self.expr(op.value)}")
-            case py.BufferOp():
-                self._print_buffer(op)
-            case py.VerbatimOp():
-                for line in op.text.data.splitlines():
-                    self._line(line) if line.strip() else self.stream.write("\n")
-            case _:
-                raise RamielError(f"the python target cannot print '{op.name}'")
+        printer = _STATEMENT_PRINTERS.get(type(op))
+        if printer is None:
+            raise RamielError(f"the python target cannot print '{op.name}'")
+        printer(self, op)
+
+    def _print_comment(self, op: py.CommentOp) -> None:
+        for line in op.text.data.splitlines() or [""]:
+            self._line(f"# {line}".rstrip())
+
+    def _print_class(self, op: py.ClassOp) -> None:
+        bases = ", ".join(b.data for b in op.bases)
+        self._line(f"class {op.sym_name.data}({bases}):")
+        with self._indented():
+            self._docstring(op.doc)
+            if op.doc is not None and op.body.block.first_op is not None:
+                self._blank(1)
+            self._print_block(op.body.block)
+
+    def _print_setattr(self, op: py.SetAttrOp) -> None:
+        self._line(f"{self.expr(op.target)}.{op.attr.data} = {self.expr(op.value)}")
+
+    def _print_verbatim(self, op: py.VerbatimOp) -> None:
+        for line in op.text.data.splitlines():
+            if line.strip():
+                self._line(line)
+            else:
+                self.stream.write("\n")
 
     def _print_func(self, op: py.FuncOp) -> None:
         saved_names, saved_taken = self.names, self.taken
@@ -221,23 +214,66 @@ class PythonPrinter:
         self.names, self.taken = saved_names, saved_taken
 
     def _print_assignment(self, op: Operation) -> None:
-        value = self._render(op)
         if not op.results or (
             all(not r.uses for r in op.results) and not isinstance(op, py.AssignOp)
         ):
             targets = ""
         else:
             targets = ", ".join(self._bind(r) for r in op.results) + " = "
-        line = targets + value
-        if len(line) + 4 * self.indent > MAX_LINE and isinstance(op, py.CallOp | py.MethodCallOp):
-            head, args = self._call_parts(op)
-            self._line(f"{targets}{head}(")
-            with self._indented():
-                for arg in args:
-                    self._line(f"{arg},")
-            self._line(")")
+        if isinstance(op, py.AssignOp):
+            self._statement(targets, op.value)
+        else:
+            self._wrapped(targets, op)
+
+    def _print_import(self, op: py.ImportOp | py.FromImportOp) -> None:
+        if isinstance(op, py.ImportOp):
+            alias = f" as {op.alias.data}" if op.alias else ""
+            self._line(f"import {op.module.data}{alias}")
+        else:
+            self._line(f"from {op.module.data} import {', '.join(n.data for n in op.names)}")
+
+    def _print_return(self, op: py.ReturnOp) -> None:
+        if len(op.values) == 1:
+            self._statement("return ", op.values[0])
             return
-        self._line(line)
+        self._line(f"return {', '.join(self.expr(v) for v in op.values)}".rstrip())
+
+    def _statement(self, prefix: str, value: SSAValue) -> None:
+        """`prefix` + the expression of `value`, wrapped if it is too long."""
+        owner = value.owner
+        if value not in self.names and isinstance(owner, Operation) and (
+            _is_inline_call(owner) or isinstance(owner, py.ListOp)
+        ):
+            self._wrapped(prefix, owner)
+        else:
+            self._line(prefix + self.expr(value))
+
+    def _wrapped(self, prefix: str, op: Operation) -> None:
+        """
+        `prefix` + `op` on one line; if that is longer than `MAX_LINE`, a call's
+        arguments or a list's elements go one per line.
+        """
+        line = prefix + self._render(op)
+        parts = self._parts(op)
+        if len(line) + 4 * self.indent <= MAX_LINE or parts is None:
+            self._line(line)
+            return
+        opening, items, closing = parts
+        self._line(f"{prefix}{opening}")
+        with self._indented():
+            for item in items:
+                self._line(f"{item},")
+        self._line(closing)
+
+    def _parts(self, op: Operation) -> tuple[str, list[str], str] | None:
+        """A call or list as (opening, items, closing), None for other expressions."""
+        if isinstance(op, py.CallOp | py.MethodCallOp):
+            head, args = self._call_parts(op)
+            return f"{head}(", args, ")"
+        if isinstance(op, py.ListOp):
+            items = [self.expr(e) for e in op.elements]
+            return ("(", items, ")") if op.tuple is not None else ("[", items, "]")
+        return None
 
     def _print_buffer(self, op: py.BufferOp) -> None:
         from ramiel_mlir.tensors import torch_dtype_name
@@ -323,6 +359,24 @@ class PythonPrinter:
         if isinstance(owner, py.ConstantOp) and isinstance(owner.value, UnitAttr):
             return ""
         return self.expr(value)
+
+
+_STATEMENT_PRINTERS: dict[type[Operation], Callable[[PythonPrinter, Any], None]] = {
+    py.CommentOp: PythonPrinter._print_comment,
+    py.ImportOp: PythonPrinter._print_import,
+    py.FromImportOp: PythonPrinter._print_import,
+    py.ClassOp: PythonPrinter._print_class,
+    py.FuncOp: PythonPrinter._print_func,
+    py.ReturnOp: PythonPrinter._print_return,
+    py.CallOp: PythonPrinter._print_assignment,
+    py.MethodCallOp: PythonPrinter._print_assignment,
+    py.SubscriptOp: PythonPrinter._print_assignment,
+    py.AssignOp: PythonPrinter._print_assignment,
+    py.SetAttrOp: PythonPrinter._print_setattr,
+    py.BufferOp: PythonPrinter._print_buffer,
+    py.VerbatimOp: PythonPrinter._print_verbatim,
+}
+"""How each statement op prints; expression ops print at their uses instead."""
 
 
 def _is_inline_call(op: Operation) -> bool:

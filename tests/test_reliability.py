@@ -566,6 +566,15 @@ def test_bad_model_is_one_error_line(case: str, tmp_path: Path) -> None:
     assert_one_line_error(tmp_path, [path, "-t", "python"], message)
 
 
+def test_name_that_is_not_utf8_is_one_error_line(tmp_path: Path) -> None:
+    """Protobuf hands a name with bytes that are not UTF-8 over as bytes: an error, not a crash."""
+    data = _model([_relu(name="n0_relu")], [_value("x", [2])], [_value("y", [2])])
+    path = tmp_path / "latin1.onnx"
+    path.write_bytes(data.SerializeToString().replace(b"n0_relu", b"n0_r\x9alu"))
+    message = "not a valid ONNX model (name b'n0_r\\x9alu' is not UTF-8)"
+    assert_one_line_error(tmp_path, [path, "-t", "python"], message)
+
+
 @pytest.mark.parametrize("case", sorted(BAD_IR))
 def test_bad_ir_is_one_error_line(case: str, tmp_path: Path) -> None:
     text, message = BAD_IR[case]

@@ -85,6 +85,7 @@ def load_model(path: str) -> ModelProto:
         raise RamielError(f"{path}: not a valid ONNX model ({error})") from None
     if not model.graph.node and not model.graph.output:
         raise RamielError(f"{path}: not a valid ONNX model (empty graph)")
+    _check_utf8(model, path)
     try:
         # Given the path, the checker looks for external data beside the model
         # rather than in the working directory.
@@ -94,6 +95,20 @@ def load_model(path: str) -> ModelProto:
         message = " ".join(str(error).split())
         raise RamielError(f"{path}: invalid ONNX model: {message}") from None
     return model
+
+
+def _check_utf8(model: ModelProto, path: str) -> None:
+    """Reject names that are not UTF-8 (protobuf hands them over as bytes, not str)."""
+    graph = model.graph
+    names: list[str | bytes] = [graph.name, *(entry.domain for entry in model.opset_import)]
+    for node in graph.node:
+        names += [node.name, node.op_type, node.domain, *node.input, *node.output]
+        names += [attribute.name for attribute in node.attribute]
+    names += [v.name for v in [*graph.input, *graph.output, *graph.value_info]]
+    names += [t.name for t in graph.initializer]
+    for name in names:
+        if isinstance(name, bytes):
+            raise RamielError(f"{path}: not a valid ONNX model (name {name!r} is not UTF-8)")
 
 
 def import_onnx(path: str, input_shapes: Mapping[str, Sequence[int]] | None = None) -> ModuleOp:

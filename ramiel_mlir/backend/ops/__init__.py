@@ -44,11 +44,15 @@ def is_supported(op_type: str) -> bool:
 
 # Importing the modules registers their lowerings.
 from ramiel_mlir.backend.ops import (  # noqa: E402, F401
+    attention,
     elementwise,
     indexing,
     layout,
+    linalg,
+    loss,
     nn,
     normalization,
     reduce,
+    resize,
     tensor,
 )

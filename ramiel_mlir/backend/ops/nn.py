@@ -273,16 +273,16 @@ def _torch_padding(w: _Window) -> tuple[list[int], bool] | None:
     return None
 
 
-def _explicit_pad(ctx: NodeContext, w: _Window, fill: float) -> SSAValue:
+def _explicit_pad(ctx: NodeContext, w: _Window, fill: float, x: SSAValue | None = None) -> SSAValue:
     """
-    Pad (or crop) the input so that PyTorch's floor-mode windows without padding
-    are exactly ONNX's: ceil-mode overhang is padded with `fill` too.
+    Pad (or crop) the input (or `x`) so that PyTorch's floor-mode windows without
+    padding are exactly ONNX's: ceil-mode overhang is padded with `fill` too.
     """
     end = [
         (o - 1) * s + w.extent(i) - n - b
         for i, (o, s, n, b) in enumerate(zip(w.out, w.strides, w.size, w.begin, strict=True))
     ]
-    x = ctx.arg(0)
+    x = ctx.arg(0) if x is None else x
     if any(w.begin) or any(end):
         x = _pad(ctx, x, w.begin, end, fill)
     return x
@@ -456,3 +456,153 @@ def _lrn(ctx: NodeContext) -> list[SSAValue]:
     flipped = ctx.b.method(x, "flip", 1, inline=True)
     result = ctx.b.call("F.local_response_norm", flipped, size, **kwargs)
     return [ctx.b.method(result, "flip", 1)]
+
+
+# Transposed convolution
+
+
+def _conv_transpose_pads(
+    ctx: NodeContext,
+    size: Sequence[int],
+    kernel: Sequence[int],
+    strides: Sequence[int],
+    dilations: Sequence[int],
+    output_padding: Sequence[int],
+) -> tuple[list[int], list[int]]:
+    """
+    ONNX's begin and end pads: given, or derived from `output_shape` or `auto_pad`
+    (SAME_UPPER puts the odd one at the end, SAME_LOWER at the beginning).
+    """
+    spatial = len(kernel)
+    auto_pad = str(ctx.attr("auto_pad", "NOTSET"))
+    output_shape = ctx.int_list("output_shape")
+    if output_shape is None and auto_pad in ("NOTSET", "", "VALID"):
+        pads = ctx.int_list("pads") if auto_pad != "VALID" else None
+        pads = pads or [0] * (2 * spatial)
+        return pads[:spatial], pads[spatial:]
+    if auto_pad not in ("NOTSET", "", "SAME_UPPER", "SAME_LOWER"):
+        ctx.unsupported(f"auto_pad '{auto_pad}'")
+    if output_shape is None:
+        output_shape = [n * s for n, s in zip(size, strides, strict=True)]
+    output_shape = output_shape[-spatial:]
+    begin: list[int] = []
+    end: list[int] = []
+    for i in range(spatial):
+        full = strides[i] * (size[i] - 1) + output_padding[i] + (kernel[i] - 1) * dilations[i] + 1
+        total = full - output_shape[i]
+        if auto_pad == "SAME_UPPER":
+            begin.append(total // 2)
+            end.append(total - total // 2)
+        else:
+            begin.append(total - total // 2)
+            end.append(total // 2)
+    return begin, end
+
+
+@lowering("ConvTranspose")
+def _conv_transpose(ctx: NodeContext) -> list[SSAValue]:
+    """
+    `F.conv_transposeNd`. PyTorch pads both sides alike and adds output_padding
+    at the end only when it is smaller than the stride or the dilation: other
+    ONNX pads are applied to the full result (negative pads crop), and the bias
+    is added afterwards, so that it also covers zero-padded positions.
+    """
+    spatial = _spatial(ctx)
+    if spatial not in (1, 2, 3):
+        ctx.unsupported(f"a {spatial}-D transposed convolution")
+    size = ctx.in_shape(0)[2:]
+    kernel = ctx.int_list("kernel_shape") or ctx.in_shape(1)[2:]
+    strides = ctx.int_list("strides") or [1] * spatial
+    dilations = ctx.int_list("dilations") or [1] * spatial
+    output_padding = ctx.int_list("output_padding") or [0] * spatial
+    group = int(ctx.attr("group", 1))  # type: ignore[arg-type]
+    begin, end = _conv_transpose_pads(ctx, size, kernel, strides, dilations, output_padding)
+    kwargs: dict[str, object] = {}
+    if any(s != 1 for s in strides):
+        kwargs["stride"] = _plain(strides)
+    if any(d != 1 for d in dilations):
+        kwargs["dilation"] = _plain(dilations)
+    if group != 1:
+        kwargs["groups"] = group
+    function = f"F.conv_transpose{spatial}d"
+    native = begin == end and all(
+        p < max(s, d) for p, s, d in zip(output_padding, strides, dilations, strict=True)
+    )
+    if native:
+        if any(begin):
+            kwargs["padding"] = _plain(begin)
+        if any(output_padding):
+            kwargs["output_padding"] = _plain(output_padding)
+        args = [ctx.arg(0), ctx.arg(1)] + ([ctx.arg(2)] if ctx.has(2) else [])
+        return [ctx.b.call(function, *args, **kwargs)]  # type: ignore[arg-type]
+    full = ctx.b.call(function, ctx.arg(0), ctx.arg(1), **kwargs)  # type: ignore[arg-type]
+    full.name_hint = "full"
+    # Crop the ONNX pads (negative torch pads), then pad output_padding zeros.
+    torch_pads: list[int] = []
+    for b, e, extra in zip(reversed(begin), reversed(end), reversed(output_padding), strict=True):
+        torch_pads += [-b, extra - e]
+    result = ctx.b.call("F.pad", full, torch_pads, inline=ctx.has(2))
+    if not ctx.has(2):
+        return [result]
+    bias = ctx.b.method(ctx.arg(2), "reshape", [-1] + [1] * spatial, inline=True)
+    return [ctx.b.call("torch.add", result, bias)]
+
+
+def _window_sums(ctx: NodeContext, w: _Window, x: SSAValue) -> SSAValue:
+    """
+    The sum over every window of `x` (padded already), dilation included: a
+    depthwise convolution with a kernel of ones.
+    """
+    channels = ctx.in_shape(0)[1]
+    ones = ctx.b.call(
+        "torch.ones", [channels, 1, *w.kernel], dtype=ctx.dtype(ctx.in_type(0)), inline=True
+    )
+    kwargs: dict[str, object] = {"groups": channels}
+    if any(s != 1 for s in w.strides):
+        kwargs["stride"] = _plain(w.strides)
+    if any(d != 1 for d in w.dilations):
+        kwargs["dilation"] = _plain(w.dilations)
+    sums = ctx.b.call(f"F.conv{len(w.size)}d", x, ones, **kwargs)  # type: ignore[arg-type]
+    sums.name_hint = "sums"
+    return sums
+
+
+@lowering("LpPool")
+def _lp_pool(ctx: NodeContext) -> list[SSAValue]:
+    """(sum of |x|^p over each window)^(1/p); padding contributes zeros."""
+    w = _window(ctx)
+    p = int(ctx.attr("p", 2))  # type: ignore[arg-type]
+    if p < 1:
+        ctx.unsupported(f"p={p}")
+    powered = ctx.b.method(ctx.b.method(ctx.arg(0), "abs", inline=True), "pow", p)
+    powered.name_hint = "powered"
+    sums = _window_sums(ctx, w, _explicit_pad(ctx, w, 0.0, powered))
+    if p == 1:
+        return [sums]
+    return [ctx.b.method(sums, "pow", 1 / p)]
+
+
+GRID_SAMPLE_MODES = {"linear": "bilinear", "bilinear": "bilinear", "nearest": "nearest"}
+"""ONNX mode (opset 20's names and opset 16's) -> F.grid_sample's; cubic is 2-D only."""
+
+
+@lowering("GridSample")
+def _grid_sample(ctx: NodeContext) -> list[SSAValue]:
+    """
+    `F.grid_sample`: the same normalized grid coordinates, the same padding
+    modes, nearest rounding half to even and the same cubic kernel (A = -0.75).
+    """
+    spatial = _spatial(ctx)
+    mode = str(ctx.attr("mode", "linear" if ctx.opset >= 20 else "bilinear"))
+    padding_mode = str(ctx.attr("padding_mode", "zeros"))
+    if padding_mode not in ("zeros", "border", "reflection"):
+        ctx.unsupported(f"padding_mode '{padding_mode}'")
+    if mode in ("cubic", "bicubic") and spatial == 2:
+        torch_mode = "bicubic"
+    elif mode in GRID_SAMPLE_MODES and spatial in (2, 3):
+        torch_mode = GRID_SAMPLE_MODES[mode]
+    else:
+        ctx.unsupported(f"{spatial}-D GridSample with mode '{mode}'")
+    kwargs: dict[str, object] = {"mode": torch_mode, "padding_mode": padding_mode}
+    kwargs["align_corners"] = bool(ctx.attr("align_corners", 0))
+    return [ctx.b.call("F.grid_sample", ctx.arg(0), ctx.arg(1), **kwargs)]  # type: ignore[arg-type]

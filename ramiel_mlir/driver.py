@@ -222,6 +222,8 @@ def _run(opt: RamielOptMain) -> str | None:
         return f"{opt.args.input_file or 'stdin'}: {_one_line(error)}"
     except (DiagnosticException, ValueError) as error:
         return _one_line(error)
+    except MemoryError:  # e.g. ONNX shape inference on inputs of billions of elements
+        return f"{opt.args.input_file or 'stdin'}: out of memory while compiling"
     return None
 
 

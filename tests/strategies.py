@@ -75,6 +75,18 @@ class Example:
 _NAME_STYLES = ("{}", "{}", "{}", "a/{}:0", "{}.out", "1{}", "class", "x", "lambda")
 """Templates for value names: plain, ONNX-style paths, leading digits, Python keywords."""
 
+_NODE_NAME_STYLES = (
+    "n{i}_{op}",
+    "n{i}_{op}",
+    "n{i}_{op}",
+    "/block{i}/{op}",
+    'n{i} "{op}"',
+    "n{i}\\{op}",
+    "n{i}\n{op}",
+    "n{i}\x00{op}",
+)
+"""Templates for node names (which end up in comments and docstrings of the code)."""
+
 UNARY = ("Relu", "Sigmoid", "Tanh", "Abs", "Neg", "Sin", "Cos", "Erf", "Identity")
 """Elementwise unary operators defined on every float (and continuous: Floor and Ceil
 would turn a last-bit difference from ONNX Runtime upstream into a difference of 1)."""
@@ -161,13 +173,18 @@ class _Graph:
                 op_type,
                 list(inputs),
                 [o.name for o in outputs],
-                name=f"n{len(self.nodes)}_{op_type.lower()}",
+                name=self.node_name(op_type),
                 **attributes,
             )
         )
         self.read.update(inputs)
         self.values += outputs
         return outputs
+
+    def node_name(self, op_type: str) -> str:
+        """A node name: mostly plain, sometimes one that is awkward in Python source."""
+        style = self.draw(st.sampled_from(_NODE_NAME_STYLES))
+        return style.format(i=len(self.nodes), op=op_type.lower())
 
     def hidden(self, op_type: str, inputs: Sequence[str], **attributes: Any) -> str:
         """A node whose output only the next node reads (bool masks, casts)."""
@@ -177,7 +194,7 @@ class _Graph:
                 op_type,
                 list(inputs),
                 [name],
-                name=f"n{len(self.nodes)}_{op_type.lower()}",
+                name=self.node_name(op_type),
                 **attributes,
             )
         )

@@ -388,6 +388,32 @@ def test_wrong_inputs_fail_before_any_lane_starts(
         serial_model(value)
 
 
+AWKWARD_NAMES = {
+    "relu": "relu\x00nul",
+    "a_tanh": 'a """tanh"""',
+    "b_add_c": "b\\add\\c",
+    "c_matmul1": "c\nmatmul\r1",
+}
+"""ONNX node names that would break a comment or docstring if printed as they are."""
+
+
+def test_awkward_node_names_give_valid_code(tmp_path: Path, x: torch.Tensor) -> None:
+    """Names with NUL bytes, quotes, backslashes, line breaks: escaped in comments and docs."""
+    model = crossing_model()
+    for node in model.graph.node:
+        node.name = AWKWARD_NAMES.get(node.name, node.name)
+    serial = compile_onnx(model, "", tmp_path, name="serial")
+    parallel = compile_onnx(model, THREE_LANES, tmp_path, name="parallel")
+    for compiled in (serial, parallel):
+        compile(compiled.source, str(compiled.source_path), "exec")
+    threaded: Any = parallel.load()
+    assert torch.equal(threaded(x), serial.load()(x))
+    fault = RuntimeError("injected")
+    with injected(threaded, "w_c_matmul1", fault), pytest.raises(RuntimeError):
+        call_with_timeout(lambda: threaded(x))
+    assert getattr(fault, "__notes__", [""])[0].startswith("in ONNX node 'c\\nmatmul\\r1' (MatMul)")
+
+
 # Bad input to ramiel-opt -------------------------------------------------------------
 
 
@@ -589,6 +615,24 @@ def test_bad_pass_option_is_one_error_line(case: str, tmp_path: Path) -> None:
     path = tmp_path / "good.mlir"
     path.write_text(GOOD_IR)
     assert_one_line_error(tmp_path, [path, *args], message)
+
+
+def test_out_of_memory_is_one_error_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    ONNX shape inference raised MemoryError (std::bad_alloc) on an input of 2**31
+    elements under tools/fuzz.py's address-space limit: one line, not a traceback.
+    """
+    import ramiel_mlir.frontend.onnx as frontend
+
+    def exhausted(*_: object) -> None:
+        raise MemoryError("std::bad_alloc")
+
+    monkeypatch.setattr(frontend, "_infer_shapes", exhausted)
+    path = tmp_path / "huge.onnx"
+    onnx.save(_model([_relu()], [_value("x", [2])], [_value("y", [2])]), path)
+    assert_one_line_error(
+        tmp_path, [path, "-t", "python"], "huge.onnx: out of memory while compiling"
+    )
 
 
 def test_good_ir_compiles(tmp_path: Path) -> None:

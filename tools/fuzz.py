@@ -329,7 +329,10 @@ def _run_compiled(path: Path, out: Path) -> str:
     if any(np.prod(shape, dtype=np.float64) > 2**20 for _, shape, _ in shapes):
         return "compiled (inputs too large to run)"
     inputs = [rng.standard_normal(shape).astype(np.float32) for _, shape, _ in shapes]
-    module = import_generated(out)
+    try:
+        module = import_generated(out)
+    except SyntaxError as error:
+        return f"finding: the generated code is not valid Python ({error.msg})"
     try:
         with torch.no_grad():
             result = module.load_model()(*[torch.from_numpy(a) for a in inputs])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from xdsl.dialects.builtin import TensorType
+from xdsl.dialects.builtin import IntegerType, TensorType
 from xdsl.ir import SSAValue
 
 from ramiel_mlir.backend.context import NodeContext
@@ -20,6 +20,7 @@ from ramiel_mlir.backend.ops import lowering
 from ramiel_mlir.backend.ops.known import (
     constant_value,
     folding,
+    int_list_operand,
     known,
     known_ints,
     literal,
@@ -180,6 +181,8 @@ def _slice(ctx: NodeContext) -> list[SSAValue]:
     """
     shape = ctx.in_shape(0)
     rank = len(shape)
+    if ctx.opset >= 10 and any(ctx.has(i) and known(ctx, i) is None for i in range(1, 5)):
+        return [_computed_slice(ctx)]
     if ctx.opset < 10:
         starts, ends = ctx.int_list("starts") or [], ctx.int_list("ends") or []
         axes, steps = ctx.int_list("axes"), None
@@ -260,6 +263,8 @@ def _range(ctx: NodeContext) -> list[SSAValue]:
     Integers use `torch.arange`; floats spell the formula out so that every
     element is computed in the tensor's type, as ONNX defines it.
     """
+    if known(ctx, 0) is None or known(ctx, 1) is None or known(ctx, 2) is None:
+        return [_computed_range(ctx)]
     start, limit, delta = (
         number(require_known(ctx, i, name)) for i, name in enumerate(("start", "limit", "delta"))
     )
@@ -277,3 +282,53 @@ def _range(ctx: NodeContext) -> list[SSAValue]:
     if int64:
         return [ctx.b.call("torch.arange", *args)]
     return [ctx.b.call("torch.arange", *args, dtype=ctx.dtype(out_type))]
+
+
+def _computed_range(ctx: NodeContext) -> SSAValue:
+    """
+    A range whose bounds are computed: `start + i * delta` for the count that the
+    output type gives, in float64 for floats (as the reference's `np.arange`),
+    then in the output type.
+    """
+    out_type = ctx.out_type()
+    count = ctx.out_shape()[0]
+    floating = not isinstance(out_type.get_element_type(), IntegerType)
+    dtype = ctx.b.name("torch.float64") if floating else ctx.dtype(out_type)
+    steps = ctx.b.call("torch.arange", count, dtype=dtype, inline=True)
+    values = ctx.b.call(
+        "torch.add", ctx.b.call("torch.mul", steps, ctx.arg(2), inline=True), ctx.arg(0)
+    )
+    if not floating or torch_dtype_name(out_type.get_element_type()) == "float64":
+        return values
+    return ctx.b.method(values, "to", ctx.dtype(out_type))
+
+
+SLICE = '''\
+def _slice(x: torch.Tensor, starts: list, ends: list, axes, steps) -> torch.Tensor:
+    """ONNX Slice with bounds known at run time: clamped as ONNX clamps them."""
+    axes = list(range(len(starts))) if axes is None else axes
+    steps = [1] * len(starts) if steps is None else steps
+    for start, end, axis, step in zip(starts, ends, axes, steps):
+        axis = axis % x.dim()
+        size = x.shape[axis]
+        start = start + size if start < 0 else start
+        end = end + size if end < 0 else end
+        if step > 0:
+            start, end = min(max(start, 0), size), min(max(end, 0), size)
+        elif step < 0:  # torch has no negative steps: slice the flipped axis forward
+            x = x.flip(axis)
+            start = size - 1 - min(max(start, 0), size - 1)
+            end = size - 1 - min(max(end, -1), size - 1)
+            step = -step
+        else:
+            raise ValueError(f"Slice: step 0 on axis {axis}")
+        x = x[(slice(None),) * axis + (slice(start, end, step),)]
+    return x
+'''
+
+
+def _computed_slice(ctx: NodeContext) -> SSAValue:
+    """Slice with starts, ends, axes or steps computed: `_slice` reads them when it runs."""
+    ctx.helper(SLICE)
+    lists = [int_list_operand(ctx, i) if ctx.has(i) else None for i in range(1, 5)]
+    return ctx.b.call("_slice", ctx.arg(0), *lists)

@@ -459,6 +459,10 @@ BAD_MODELS: dict[str, tuple[onnx.ModelProto, str]] = {
         _model([], [_value("x", [2])], []),
         "not a valid ONNX model (empty graph)",
     ),
+    "no-outputs": (
+        _model([_relu()], [_value("x", [2])], []),
+        "the graph has no outputs: there is nothing to compute",
+    ),
     "duplicate-value-names": (
         _model(
             [_relu(name="a"), helper.make_node("Tanh", ["x"], ["y"], name="b")],
@@ -633,6 +637,20 @@ def test_out_of_memory_is_one_error_line(tmp_path: Path, monkeypatch: pytest.Mon
     assert_one_line_error(
         tmp_path, [path, "-t", "python"], "huge.onnx: out of memory while compiling"
     )
+
+
+def test_graph_without_outputs_gives_valid_code(tmp_path: Path) -> None:
+    """Hand-written IR may have no outputs: `forward` then returns None (it printed `tuple[]`)."""
+    path = tmp_path / "silent.mlir"
+    path.write_text(
+        GOOD_IR.replace(" -> tensor<2xf32> {", " {").replace(
+            "dfg.output %y : tensor<2xf32>", "dfg.output"
+        )
+    )
+    out = tmp_path / "silent.py"
+    assert run_driver([path, "-t", "python", "-o", out])[0] == 0
+    compile(out.read_text(), str(out), "exec")
+    assert "def forward(self, x: torch.Tensor) -> None:" in out.read_text()
 
 
 def test_good_ir_compiles(tmp_path: Path) -> None:

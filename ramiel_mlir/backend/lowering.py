@@ -244,7 +244,7 @@ def lower_graph(graph: dfg.GraphOp) -> py.ModuleOp:
 
     params = _params(graph)
     outputs = len(graph.function_type.outputs)
-    returns = TENSOR if outputs == 1 else f"tuple[{', '.join([TENSOR] * outputs)}]"
+    returns = {0: "None", 1: TENSOR}.get(outputs, f"tuple[{', '.join([TENSOR] * outputs)}]")
     forward = class_body.add(
         py.FuncOp("forward", ["self", *params], ["", *[TENSOR] * len(params)], returns)
     )

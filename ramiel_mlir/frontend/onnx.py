@@ -85,6 +85,8 @@ def load_model(path: str) -> ModelProto:
         raise RamielError(f"{path}: not a valid ONNX model ({error})") from None
     if not model.graph.node and not model.graph.output:
         raise RamielError(f"{path}: not a valid ONNX model (empty graph)")
+    if not model.graph.output:
+        raise RamielError(f"{path}: the graph has no outputs: there is nothing to compute")
     _check_utf8(model, path)
     try:
         # Given the path, the checker looks for external data beside the model

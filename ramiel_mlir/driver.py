@@ -197,7 +197,11 @@ def _write_output(output_file: str, text: str) -> None:
 
 
 def _error(message: str) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    # One line even when the message quotes a name holding a line break.
+    printable = "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode() for c in message
+    )
+    print(f"{PROG}: error: {printable}", file=sys.stderr)
     return 1
 
 

@@ -639,6 +639,14 @@ def test_out_of_memory_is_one_error_line(tmp_path: Path, monkeypatch: pytest.Mon
     )
 
 
+def test_error_naming_a_node_with_a_line_break_is_one_line(tmp_path: Path) -> None:
+    """Messages quote ONNX names; a line break in one is escaped, not printed."""
+    node = helper.make_node("Softmax", ["x"], ["y"], name="n7\nsoftmax", axis=-(2**40))
+    path = tmp_path / "axis.onnx"
+    onnx.save(_model([node], [_value("x", [2])], [_value("y", [2])]), path)
+    assert_one_line_error(tmp_path, [path, "-t", "python"], "n7\\nsoftmax")
+
+
 def test_graph_without_outputs_gives_valid_code(tmp_path: Path) -> None:
     """Hand-written IR may have no outputs: `forward` then returns None (it printed `tuple[]`)."""
     path = tmp_path / "silent.mlir"

@@ -162,3 +162,55 @@ def _attention(ctx: NodeContext) -> list[SSAValue | None]:
         right=int(ctx.attr("right_window_size", -1)),  # type: ignore[arg-type]
     )
     return list(results[: len(ctx.node.outputs)])
+
+
+ROTARY = '''\
+def _rotary_embedding(x, cos, sin, positions, interleaved: bool, dim: int, heads: int):
+    """ONNX RotaryEmbedding: rotate the first `dim` features of every head by position."""
+    shape = x.shape
+    if x.dim() == 4:  # (batch, heads, sequence, head size) -> (batch, sequence, heads, ...)
+        x = x.transpose(1, 2)
+    else:
+        x = x.reshape(shape[0], shape[1], heads, -1)
+    dim = dim or x.shape[3]
+    rotated, kept = x[..., :dim], x[..., dim:]
+    if positions is not None:
+        cos, sin = cos[positions], sin[positions]
+    cos, sin = cos.unsqueeze(2), sin.unsqueeze(2)
+    if interleaved:
+        x1, x2 = rotated[..., 0::2], rotated[..., 1::2]
+    else:
+        x1, x2 = rotated.chunk(2, -1)
+    real = cos * x1 - sin * x2
+    imaginary = sin * x1 + cos * x2
+    if interleaved:
+        rotated = torch.stack([real, imaginary], -1).reshape(rotated.shape)
+    else:
+        rotated = torch.cat([real, imaginary], -1)
+    y = torch.cat([rotated, kept], -1)
+    return y.reshape(shape) if len(shape) == 3 else y.transpose(1, 2)
+'''
+
+
+@lowering("RotaryEmbedding")
+def _rotary_embedding(ctx: NodeContext) -> list[SSAValue]:
+    """Rotary position embedding (opset 23), halves or interleaved pairs rotated."""
+    if ctx.rank(0) not in (3, 4):
+        ctx.unsupported(f"a rank-{ctx.rank(0)} input")
+    heads = int(ctx.attr("num_heads", 0))  # type: ignore[arg-type]
+    if ctx.rank(0) == 3 and not heads:
+        ctx.error("a 3-D input needs num_heads")
+    ctx.helper(ROTARY)
+    positions = ctx.arg(3) if ctx.has(3) else None
+    return [
+        ctx.b.call(
+            "_rotary_embedding",
+            ctx.arg(0),
+            ctx.arg(1),
+            ctx.arg(2),
+            positions,
+            bool(ctx.attr("interleaved", 0)),
+            int(ctx.attr("rotary_embedding_dim", 0)),  # type: ignore[arg-type]
+            heads,
+        )
+    ]

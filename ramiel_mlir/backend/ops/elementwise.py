@@ -369,3 +369,16 @@ def _bit_shift(ctx: NodeContext) -> list[SSAValue]:
         function, x, ctx.b.call("torch.clamp", y, 0, bits - 1, inline=True), inline=True
     )
     return [ctx.b.call("torch.where", in_range, shifted, 0)]
+
+
+@lowering("SwiGLU")
+@folding
+def _swiglu(ctx: NodeContext) -> list[SSAValue]:
+    """a * sigmoid(alpha * a) * b (same shapes, no broadcasting)."""
+    alpha = _float_attr(ctx, "alpha", 1.0)
+    a = ctx.arg(0)
+    scaled = a if alpha == 1.0 else ctx.b.call("torch.mul", a, alpha, inline=True)
+    swish = ctx.b.call(
+        "torch.mul", a, ctx.b.call("torch.sigmoid", scaled, inline=True), inline=True
+    )
+    return [ctx.b.call("torch.mul", swish, ctx.arg(1))]

@@ -211,3 +211,31 @@ def _hardmax(ctx: NodeContext) -> list[SSAValue]:
     if ctx.opset < 13 and axis != rank - 1:
         return [ctx.b.method(hot, "reshape", shape)]
     return [hot]
+
+
+@lowering("TensorScatter")
+@folding
+def _tensor_scatter(ctx: NodeContext) -> list[SSAValue]:
+    """
+    The update written into a copy of the cache along `axis`, from each batch's
+    write index on (modulo the cache length in circular mode).
+    """
+    rank = ctx.rank(0)
+    axis = ctx.axis(int(ctx.attr("axis", -2)), rank)  # type: ignore[arg-type]
+    if axis == 0:
+        ctx.error("axis 0 is the batch axis")
+    mode = str(ctx.attr("mode", "linear"))
+    if mode not in ("linear", "circular"):
+        ctx.unsupported(f"mode '{mode}'")
+    update_shape = ctx.in_shape(1)
+    length = update_shape[axis]
+    offsets = ctx.b.call("torch.arange", length, inline=True)
+    offsets = ctx.b.method(offsets, "reshape", [length] + [1] * (rank - 1 - axis), inline=True)
+    if ctx.has(2):
+        starts = ctx.b.method(ctx.arg(2), "reshape", [-1] + [1] * (rank - 1), inline=True)
+        offsets = ctx.b.call("torch.add", starts, offsets, inline=True)
+    if mode == "circular":
+        offsets = ctx.b.call("torch.remainder", offsets, ctx.in_shape(0)[axis], inline=True)
+    index = ctx.b.method(offsets, "expand", update_shape)
+    index.name_hint = "index"
+    return [ctx.b.method(ctx.arg(0), "scatter", axis, index, ctx.arg(1))]

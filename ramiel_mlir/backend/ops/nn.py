@@ -606,3 +606,38 @@ def _grid_sample(ctx: NodeContext) -> list[SSAValue]:
     kwargs: dict[str, object] = {"mode": torch_mode, "padding_mode": padding_mode}
     kwargs["align_corners"] = bool(ctx.attr("align_corners", 0))
     return [ctx.b.call("F.grid_sample", ctx.arg(0), ctx.arg(1), **kwargs)]  # type: ignore[arg-type]
+
+
+@lowering("CausalConvWithState")
+def _causal_conv_with_state(ctx: NodeContext) -> list[SSAValue]:
+    """
+    A depthwise 1-D convolution over the past state (zeros if none) followed by
+    the input, optionally SiLU (computed in float32); the present state is the
+    last kernel-1 positions of that sequence.
+    """
+    activation = str(ctx.attr("activation", "none"))
+    if activation not in ("none", "silu", "swish"):
+        ctx.unsupported(f"activation '{activation}'")
+    batch, channels, _ = ctx.in_shape(0)
+    kernel = ctx.in_shape(1)[2]
+    if ctx.has(3):
+        past = ctx.arg(3)
+    else:
+        past = ctx.b.call(
+            "torch.zeros",
+            [batch, channels, kernel - 1],
+            dtype=ctx.dtype(ctx.in_type(0)),
+            inline=True,
+        )
+    sequence = ctx.b.call("torch.cat", ctx.b.list([past, ctx.arg(0)]), 2)
+    sequence.name_hint = "sequence"
+    args = [sequence, ctx.arg(1)] + ([ctx.arg(2)] if ctx.has(2) else [])
+    output = ctx.b.call("F.conv1d", *args, groups=channels, inline=activation != "none")
+    if activation != "none":
+        activated = ctx.b.call("F.silu", ctx.b.method(output, "float", inline=True), inline=True)
+        output = ctx.b.method(activated, "to", ctx.dtype(ctx.in_type(0)))
+    total = ctx.in_shape(0)[2] + kernel - 1
+    present = ctx.b.subscript(
+        sequence, [slice(None), slice(None), slice(total - (kernel - 1), None)]
+    )
+    return [output, present][: len(ctx.node.outputs)]

@@ -3,13 +3,13 @@ Canonicalization patterns of the dfg dialect.
 
 `CloneCheapProducer` (on `dfg.recv`) recomputes a cheap value in the lane that
 reads it instead of waiting for it; `EraseUnreadSend` (on `dfg.send`) drops a
-send that no lane receives any more. The `clone` pass applies the same patterns
-with a threshold of the user's choice.
+send that no lane receives any more. Both decide with the functions below,
+which the `clone` pass also uses in its single sweep over a graph.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from xdsl.ir import Operation, SSAValue
@@ -20,7 +20,8 @@ from ramiel_mlir.analysis.graph import graph_edge_cost, node_cost, receivers, se
 from ramiel_mlir.dialects import dfg
 
 
-def _graph(op: Operation) -> dfg.GraphOp:
+def parent_graph(op: Operation) -> dfg.GraphOp:
+    """The `dfg.graph` an op is nested in."""
     graph = op.parent_op()
     while not isinstance(graph, dfg.GraphOp):
         assert graph is not None
@@ -28,13 +29,52 @@ def _graph(op: Operation) -> dfg.GraphOp:
     return graph
 
 
-def _available(
+def is_graph_level(value: SSAValue, graph: dfg.GraphOp) -> bool:
+    """A graph input, weight or none: visible in every cluster."""
+    return value.owner is graph.block or (
+        isinstance(value.owner, Operation) and value.owner.parent_op() is graph
+    )
+
+
+def cheap_producer(send: dfg.SendOp, threshold: float) -> dfg.NodeOp | None:
+    """The node computing a sent value, if it is deterministic and costs at most `threshold`."""
+    producer = send.value.owner
+    if not isinstance(producer, dfg.NodeOp):
+        return None
+    if node_cost(producer) > threshold or not dfg.is_deterministic(producer):
+        return None
+    return producer
+
+
+def clone_in_place_of(
+    recv: dfg.RecvOp,
+    producer: dfg.NodeOp,
+    sent: SSAValue,
+    operands: Sequence[SSAValue],
+    rewriter: PatternRewriter | None = None,
+) -> SSAValue:
+    """Replace `recv` by a copy of `producer` reading `operands`; return the copied value."""
+    clone = producer.clone()
+    for index, value in enumerate(operands):
+        clone.operands[index] = value
+    result = clone.results[producer.results.index(sent)]
+    result.name_hint = recv.result.name_hint
+    if rewriter is not None:
+        rewriter.insert_op(clone, InsertPoint.before(recv))
+        rewriter.replace_op(recv, [], [result])
+    else:
+        recv.parent_block().insert_op_before(clone, recv)  # type: ignore[union-attr]
+        recv.result.replace_all_uses_with(result)
+        recv.detach()
+        recv.erase()
+    return result
+
+
+def _available_before(
     value: SSAValue, at: dfg.RecvOp, graph: dfg.GraphOp, sends: Mapping[str, dfg.SendOp]
 ) -> SSAValue | None:
     """`value` as visible at `at`: graph-level values, or an earlier recv of it."""
-    if value.owner is graph.block or (
-        isinstance(value.owner, Operation) and value.owner.parent_op() is graph
-    ):
+    if is_graph_level(value, graph):
         return value
     op = at.prev_op
     while op is not None:
@@ -44,36 +84,36 @@ def _available(
     return None
 
 
+def operands_at(
+    producer: dfg.NodeOp, available: Callable[[SSAValue], SSAValue | None]
+) -> list[SSAValue] | None:
+    """The producer's inputs as the receiving lane sees them, None if one is missing."""
+    operands = [available(v) for v in producer.inputs]
+    return None if any(v is None for v in operands) else operands  # type: ignore[return-value]
+
+
 @dataclass
 class CloneCheapProducer(RewritePattern):
     """
     Replace `dfg.recv` of a value that a cheap, deterministic node computes from
-    values this lane already has by a copy of that node.
+    values this lane already has by a copy of that node (threshold: the graph's
+    edge cost). Looks the channels up per match: the `clone` pass does the same
+    for a whole graph in one sweep.
     """
 
     threshold: float | None = None
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: dfg.RecvOp, rewriter: PatternRewriter) -> None:
-        graph = _graph(op)
+        graph = parent_graph(op)
         sends = senders(graph)
         send = sends.get(op.channel.data)
-        if send is None or not isinstance(producer := send.value.owner, dfg.NodeOp):
-            return
         limit = self.threshold if self.threshold is not None else graph_edge_cost(graph)
-        if node_cost(producer) > limit or not dfg.is_deterministic(producer):
+        if send is None or (producer := cheap_producer(send, limit)) is None:
             return
-        operands = [_available(v, op, graph, sends) for v in producer.inputs]
-        if any(v is None for v in operands):
-            return
-        clone = producer.clone()
-        for index, value in enumerate(operands):
-            assert value is not None
-            clone.operands[index] = value
-        rewriter.insert_op(clone, InsertPoint.before(op))
-        result = clone.results[producer.results.index(send.value)]
-        result.name_hint = op.result.name_hint
-        rewriter.replace_op(op, [], [result])
+        operands = operands_at(producer, lambda v: _available_before(v, op, graph, sends))
+        if operands is not None:
+            clone_in_place_of(op, producer, send.value, operands, rewriter)
 
 
 class EraseUnreadSend(RewritePattern):
@@ -81,5 +121,5 @@ class EraseUnreadSend(RewritePattern):
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: dfg.SendOp, rewriter: PatternRewriter) -> None:
-        if op.channel.data not in receivers(_graph(op)):
+        if op.channel.data not in receivers(parent_graph(op)):
             rewriter.erase_op(op)

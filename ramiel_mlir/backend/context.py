@@ -17,7 +17,7 @@ from xdsl.dialects.builtin import (
     StringAttr,
     TensorType,
 )
-from xdsl.ir import Attribute, SSAValue
+from xdsl.ir import Attribute, Block, SSAValue
 
 from ramiel_mlir.backend.builder import PyBuilder
 from ramiel_mlir.diagnostics import RamielError
@@ -155,6 +155,26 @@ class NodeContext:
             self.error(f"axis {axis} is out of range for rank {rank}")
         return axis % rank
 
+    def _module_block(self) -> Block:
+        """The top-level block of the generated file being built."""
+        op = self.b.block.parent_op()
+        while op is not None and not isinstance(op, py.ModuleOp):
+            op = op.parent_op()
+        if op is None:
+            self.error("a helper function needs an enclosing py.module")
+        return op.body.block
+
+    def import_module(self, module: str, alias: str | None = None) -> None:
+        """`import module as alias` among the generated file's imports (once)."""
+        block = self._module_block()
+        imports = [o for o in block.ops if isinstance(o, py.ImportOp | py.FromImportOp)]
+        if any(isinstance(o, py.ImportOp) and o.module.data == module for o in imports):
+            return
+        if imports:
+            block.insert_op_after(py.ImportOp(module, alias), imports[-1])
+        else:
+            block.insert_op_before(py.ImportOp(module, alias), block.first_op)  # type: ignore[arg-type]
+
     def helper(self, source: str) -> None:
         """
         Define a module-level function of the generated file (once per file),
@@ -162,12 +182,7 @@ class NodeContext:
         case analysis over values known only at run time, a short named function
         reads better than the same statements repeated at every use.
         """
-        op = self.b.block.parent_op()
-        while op is not None and not isinstance(op, py.ModuleOp):
-            op = op.parent_op()
-        if op is None:
-            self.error("a helper function needs an enclosing py.module")
-        block = op.body.block
+        block = self._module_block()
         if any(isinstance(o, py.VerbatimOp) and o.text.data == source for o in block.ops):
             return
         first_class = next((o for o in block.ops if isinstance(o, py.ClassOp)), None)

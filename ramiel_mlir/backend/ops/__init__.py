@@ -56,5 +56,6 @@ from ramiel_mlir.backend.ops import (  # noqa: E402, F401
     recurrent,
     reduce,
     resize,
+    signal,
     tensor,
 )

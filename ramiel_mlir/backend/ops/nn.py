@@ -641,3 +641,100 @@ def _causal_conv_with_state(ctx: NodeContext) -> list[SSAValue]:
         sequence, [slice(None), slice(None), slice(total - (kernel - 1), None)]
     )
     return [output, present][: len(ctx.node.outputs)]
+
+
+@lowering("AffineGrid")
+def _affine_grid(ctx: NodeContext) -> list[SSAValue]:
+    """`F.affine_grid` for the size the output type gives (the channel count is unused)."""
+    out = ctx.out_shape()
+    size = [out[0], 1, *out[1:-1]]
+    align = bool(ctx.attr("align_corners", 0))
+    return [ctx.b.call("F.affine_grid", ctx.arg(0), size, align_corners=align)]
+
+
+@lowering("Col2Im")
+def _col2im(ctx: NodeContext) -> list[SSAValue]:
+    """
+    `F.fold` (2-D images) into the padded image, then the pads cropped; the
+    block shape is an input, read when the code runs if it is computed.
+    """
+    image = ctx.out_shape()[2:]
+    if len(image) != 2:
+        ctx.unsupported(f"a {len(image)}-D image")
+    from ramiel_mlir.backend.ops.known import int_list_operand
+
+    block = int_list_operand(ctx, 2)
+    pads = ctx.int_list("pads") or [0, 0, 0, 0]
+    strides = ctx.int_list("strides") or [1, 1]
+    dilations = ctx.int_list("dilations") or [1, 1]
+    padded = [image[i] + pads[i] + pads[i + 2] for i in range(2)]
+    kwargs: dict[str, object] = {}
+    if any(d != 1 for d in dilations):
+        kwargs["dilation"] = _plain(dilations)
+    if any(s != 1 for s in strides):
+        kwargs["stride"] = _plain(strides)
+    folded = ctx.b.call("F.fold", ctx.arg(0), padded, block, **kwargs)  # type: ignore[arg-type]
+    if not any(pads):
+        return [folded]
+    crop = [slice(pads[i] or None, pads[i] + image[i]) for i in range(2)]
+    return [ctx.b.subscript(folded, [slice(None), slice(None), *crop])]
+
+
+@lowering("MaxUnpool")
+def _max_unpool(ctx: NodeContext) -> list[SSAValue]:
+    """
+    `F.max_unpoolNd` into the output type's size. ONNX's indices count over the
+    whole tensor (batch and channel included), torch's within each channel.
+    """
+    spatial = _spatial(ctx)
+    if spatial not in (1, 2, 3):
+        ctx.unsupported(f"{spatial}-D MaxUnpool")
+    out = ctx.out_shape()
+    n, c = out[0], out[1]
+    kernel = ctx.int_list("kernel_shape") or []
+    strides = ctx.int_list("strides") or kernel
+    offsets = ctx.b.call("torch.arange", n * c, inline=True)
+    offsets = ctx.b.method(offsets, "reshape", [n, c] + [1] * spatial, inline=True)
+    start = ctx.b.binary("*", offsets, math.prod(_unpool_default(ctx, kernel, strides)))
+    indices = ctx.b.call("torch.sub", ctx.arg(1), start)
+    indices.name_hint = "indices"
+    default = _unpool_default(ctx, kernel, strides)
+    if default != out[2:]:
+        indices = _reravel(ctx, indices, default, out[2:])
+    kwargs: dict[str, object] = {"output_size": out[2:]}
+    if strides != kernel:
+        kwargs["stride"] = _plain(strides)
+    return [
+        ctx.b.call(f"F.max_unpool{spatial}d", ctx.arg(0), indices, _plain(kernel), **kwargs)  # type: ignore[arg-type]
+    ]
+
+
+def _unpool_default(ctx: NodeContext, kernel: Sequence[int], strides: Sequence[int]) -> list[int]:
+    """The spatial shape MaxUnpool gives without output_shape: the pooled input's."""
+    spatial = len(kernel)
+    pads = ctx.int_list("pads") or [0] * (2 * spatial)
+    size = ctx.in_shape(0)[2:]
+    return [
+        (size[i] - 1) * strides[i] + kernel[i] - pads[i] - pads[spatial + i] for i in range(spatial)
+    ]
+
+
+def _reravel(
+    ctx: NodeContext, indices: SSAValue, source: Sequence[int], target: Sequence[int]
+) -> SSAValue:
+    """Flat indices into `source` positions as flat indices of the same positions in `target`."""
+    result: SSAValue | None = None
+    remaining = indices
+    stride = 1
+    for axis in reversed(range(len(source))):
+        coordinate = ctx.b.call("torch.remainder", remaining, source[axis], inline=True)
+        term = ctx.b.binary("*", coordinate, stride) if stride != 1 else coordinate
+        result = term if result is None else ctx.b.binary("+", result, term)
+        if axis:
+            remaining = ctx.b.call("torch.div", remaining, source[axis], rounding_mode="floor")
+            remaining.name_hint = "rest"
+        stride *= target[axis]
+    assert result is not None
+    moved = ctx.b.add(py.AssignOp(result)).res
+    moved.name_hint = "indices"
+    return moved

@@ -27,7 +27,7 @@ from ramiel_mlir.backend.ops.known import (
     number,
     require_known,
 )
-from ramiel_mlir.tensors import torch_dtype_name
+from ramiel_mlir.tensors import numpy_dtype, torch_dtype_name
 
 
 @lowering("Identity")
@@ -332,3 +332,14 @@ def _computed_slice(ctx: NodeContext) -> SSAValue:
     ctx.helper(SLICE)
     lists = [int_list_operand(ctx, i) if ctx.has(i) else None for i in range(1, 5)]
     return ctx.b.call("_slice", ctx.arg(0), *lists)
+
+
+@lowering("BitCast")
+@folding
+def _bit_cast(ctx: NodeContext) -> list[SSAValue]:
+    """The same bits read as another type of the same width (`Tensor.view(dtype)`)."""
+    source = numpy_dtype(ctx.in_type(0).get_element_type())
+    target = numpy_dtype(ctx.out_type().get_element_type())
+    if source.itemsize != target.itemsize:
+        ctx.unsupported(f"a bit cast from {source} to {target} (different widths)")
+    return [ctx.b.method(ctx.arg(0), "view", ctx.dtype(ctx.out_type()))]

@@ -36,6 +36,7 @@ irdl.dialect @dfg {
     %output_names = irdl.base "#builtin.array" {optional_attribute = "output_names"}
     %source = irdl.base "#builtin.string" {optional_attribute = "source"}
     %edge_cost = irdl.base "#builtin.float" {optional_attribute = "edge_cost"}
+    %dispatch_cost = irdl.base "#builtin.float" {optional_attribute = "dispatch_cost"}
   }
 
   // dfg.output: returns the graph outputs; the terminator of dfg.graph.

@@ -98,3 +98,12 @@ def test_three_thousand_nodes_cluster_and_schedule_quickly() -> None:
     begin = time.perf_counter()
     schedule_clusters(graph, linear_clusters(graph), 2)
     assert time.perf_counter() - begin < 10.0
+
+
+def test_worker_lanes_start_late() -> None:
+    # Two independent nodes of 10: lane 1 starts 3 late (a worker wakes up).
+    graph = dag([10.0, 10.0], [[], []], 0.0)
+    assert simulate(graph, [[0], [1]], start_delay=3.0).makespan == 13.0
+    assert schedule_clusters(graph, [[0], [1]], 2, start_delay=3.0).makespan == 13.0
+    # Past the delay, putting both on lane 0 would be slower: they still split.
+    assert schedule_clusters(graph, [[0], [1]], 2, start_delay=3.0).lanes == [[0], [1]]

@@ -78,14 +78,17 @@ def serial_schedule(dag: Dag) -> Schedule:
     return Schedule([list(dag.order)], [0] * len(dag), start, time)
 
 
-def schedule_clusters(dag: Dag, clusters: Sequence[Sequence[int]], lanes: int) -> Schedule:
+def schedule_clusters(
+    dag: Dag, clusters: Sequence[Sequence[int]], lanes: int, start_delay: float = 0.0
+) -> Schedule:
     """
     List-schedule the nodes onto `lanes`, keeping each cluster on one lane.
 
     Ready nodes are taken by highest b-level (HLFET). A node whose cluster is
     already placed goes to that lane; the first node of a cluster picks the lane
     where it can start earliest, which pins the cluster there. Ties go to the
-    lower lane, so the critical path runs on lane 0 (the calling thread).
+    lower lane, so the critical path runs on lane 0 (the calling thread). Lanes
+    other than 0 start `start_delay` late (a worker thread must wake up).
     O((V + E) log V + V * lanes).
     """
     count = len(dag)
@@ -98,7 +101,7 @@ def schedule_clusters(dag: Dag, clusters: Sequence[Sequence[int]], lanes: int) -
     waiting = [len(p) for p in dag.predecessors]
     ready = [(-priority[v], v) for v in range(count) if not waiting[v]]
     heapq.heapify(ready)
-    lane_free = [0.0] * lanes
+    lane_free = [0.0] + [start_delay] * (lanes - 1)
     order: list[list[int]] = [[] for _ in range(lanes)]
     lane_of = [0] * count
     start = [0.0] * count
@@ -128,11 +131,12 @@ def schedule_clusters(dag: Dag, clusters: Sequence[Sequence[int]], lanes: int) -
     return Schedule(order, lane_of, start, max(finish, default=0.0))
 
 
-def simulate(dag: Dag, lanes: Sequence[Sequence[int]]) -> Schedule:
+def simulate(dag: Dag, lanes: Sequence[Sequence[int]], start_delay: float = 0.0) -> Schedule:
     """
     The estimated run of fixed lane orders: each node starts when its lane is free
     and its inputs have arrived (an edge's cost later when they come from another
-    lane). The orders must respect the dependencies (else this raises ValueError).
+    lane). Lanes other than 0 start `start_delay` late. The orders must respect
+    the dependencies (else this raises ValueError).
     """
     count = len(dag)
     lane_of = [0] * count
@@ -142,7 +146,7 @@ def simulate(dag: Dag, lanes: Sequence[Sequence[int]]) -> Schedule:
     finish = [-1.0] * count
     start = [0.0] * count
     position = [0] * len(lanes)
-    lane_free = [0.0] * len(lanes)
+    lane_free = [0.0] + [start_delay] * (len(lanes) - 1)
     done, progress = 0, True
     while progress:
         progress = False

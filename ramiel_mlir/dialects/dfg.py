@@ -94,6 +94,7 @@ class GraphOp(IRDLOperation):
     output_names = opt_attr_def(ArrayAttr[StringAttr])
     source = opt_attr_def(StringAttr)
     edge_cost = opt_attr_def(FloatAttr)  # microseconds per cross-lane value, by estimate-cost
+    dispatch_cost = opt_attr_def(FloatAttr)  # microseconds of each call that holds the GIL
 
     traits = traits_def(IsolatedFromAbove(), SymbolOpInterface())
 

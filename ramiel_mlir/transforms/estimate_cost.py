@@ -22,7 +22,8 @@ class EstimateCostPass(ModulePass):
     shapes and converts them with this machine's calibrated rates;
     `model=profile` runs each node alone with the generated PyTorch code, the
     model's weights and one intra-op thread, and takes the median time. The graph
-    gets `edge_cost`: the measured price of handing a value to another thread.
+    gets `edge_cost`: the measured price of handing a value to another thread, and
+    `dispatch_cost`: the time of the cheapest torch call, which holds the GIL.
     Nodes are found at any depth, so the pass also runs on clustered graphs (with
     `flops`; `profile` needs the nodes' inputs to be graph values).
 
@@ -59,3 +60,7 @@ class EstimateCostPass(ModulePass):
             for node, cost in costs.items():
                 node.attributes["cost"] = FloatAttr(round(cost, 3), f64)
             graph.attributes["edge_cost"] = FloatAttr(round(machine.edge_cost_us, 3), f64)
+            # The cheapest torch call is (nearly) all Python and dispatch: the part
+            # of every node's time that holds the GIL, which lanes cannot overlap.
+            dispatch = min(machine.overheads.values())
+            graph.attributes["dispatch_cost"] = FloatAttr(round(dispatch, 3), f64)

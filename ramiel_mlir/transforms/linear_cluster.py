@@ -6,7 +6,7 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
-from ramiel_mlir.analysis.graph import graph_dag
+from ramiel_mlir.analysis.graph import graph_dag, graph_edge_cost
 from ramiel_mlir.analysis.levels import total_work
 from ramiel_mlir.analysis.scheduling import linear_clusters, simulate
 from ramiel_mlir.diagnostics import RamielError
@@ -46,7 +46,8 @@ def cluster_graph(graph: dfg.GraphOp, edge_cost: float | None) -> None:
     dissolve_clusters(graph)
     labelled = graph_dag(graph, edge_cost=edge_cost)
     chains = linear_clusters(labelled.dag)
-    estimate = simulate(labelled.dag, chains)
+    edge = graph_edge_cost(graph) if edge_cost is None else edge_cost
+    estimate = simulate(labelled.dag, chains, start_delay=edge)
     lanes = [[labelled.items[i] for i in chain] for chain in chains]
     build_clusters(graph, lanes, [1] * len(lanes))
     annotate_estimate(graph, total_work(labelled.dag), estimate.makespan)

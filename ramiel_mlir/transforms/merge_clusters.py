@@ -7,7 +7,7 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
-from ramiel_mlir.analysis.graph import graph_dag
+from ramiel_mlir.analysis.graph import graph_dag, graph_edge_cost
 from ramiel_mlir.analysis.scheduling import linear_clusters, schedule_clusters, serial_schedule
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import dfg
@@ -24,7 +24,9 @@ class MergeClustersPass(ModulePass):
 
     List-schedules the nodes by b-level onto the lanes, each cluster staying on
     one lane, with the edge cost charged between lanes; each lane's order is its
-    schedule order. If the estimate does not beat one lane by `min-gain`, falls
+    schedule order; worker lanes start one hand-over late, and the estimate is
+    never below the graph's GIL-bound time (`dispatch_cost` per node, which
+    lanes cannot overlap). If the estimate does not beat one lane by `min-gain`, falls
     back to a single lane planned with `lanes` intra-op threads instead. A graph
     not yet clustered is linear-clustered first. Needs the costs of `estimate-cost`.
     """
@@ -80,12 +82,17 @@ def merge_graph(graph: dfg.GraphOp, lanes: int, min_gain: float, edge_cost: floa
     else:
         clusters = linear_clusters(dag)
     serial = serial_schedule(dag)
+    edge = graph_edge_cost(graph) if edge_cost is None else edge_cost
     # A cluster stays on one lane: lanes beyond the cluster count would stay empty.
-    schedule = schedule_clusters(dag, clusters, min(lanes, max(len(clusters), 1)))
-    if lanes == 1 or schedule.makespan > serial.makespan * (1.0 - min_gain):
+    # Worker lanes start one hand-over late (a thread wakes up).
+    schedule = schedule_clusters(dag, clusters, min(lanes, max(len(clusters), 1)), edge)
+    # Lanes cannot overlap the part of each call that holds the GIL.
+    dispatch = graph.dispatch_cost.value.data if graph.dispatch_cost is not None else 0.0
+    parallel = max(schedule.makespan, sum(min(c, dispatch) for c in dag.costs))
+    if lanes == 1 or parallel > serial.makespan * (1.0 - min_gain):
         chosen, threads = serial, [lanes]
     else:
         chosen, threads = schedule, [1] * len(schedule.lanes)
     orders = [[labelled.items[i] for i in lane] for lane in chosen.lanes if lane]
     build_clusters(graph, orders, threads[: len(orders)])
-    annotate_estimate(graph, serial.makespan, chosen.makespan)
+    annotate_estimate(graph, serial.makespan, serial.makespan if chosen is serial else parallel)

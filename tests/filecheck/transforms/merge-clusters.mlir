@@ -42,3 +42,22 @@ dfg.graph @three_branches(%x: tensor<4xf32>) -> tensor<4xf32> {
   %s = dfg.node "Sum"(%b, %c, %d) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   dfg.output %s : tensor<4xf32>
 }
+
+// -----
+
+/// When most of every node's time holds the GIL (dispatch_cost, from
+/// estimate-cost), lanes cannot overlap it: the estimate is the GIL-bound 26
+/// and the graph stays on one lane.
+
+// CHECK-LABEL: dfg.graph @gil_bound
+// CHECK-SAME:    parallel_estimate = 2.600000e+01 : f64
+// CHECK:         dfg.cluster 0 threads 2
+// CHECK-NOT:     dfg.cluster 1
+dfg.graph @gil_bound(%x: tensor<4xf32>) -> tensor<4xf32> attributes {dispatch_cost = 10.0 : f64} {
+  %a = dfg.node "Relu"(%x) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %b = dfg.node "Exp"(%a) opset 17 {cost = 10.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %c = dfg.node "Neg"(%a) opset 17 {cost = 8.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %d = dfg.node "Tanh"(%a) opset 17 {cost = 6.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %s = dfg.node "Sum"(%b, %c, %d) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  dfg.output %s : tensor<4xf32>
+}

@@ -204,7 +204,7 @@ def _hardmax(ctx: NodeContext) -> list[SSAValue]:
     axis = ctx.axis(int(ctx.attr("axis", default)), rank)  # type: ignore[arg-type]
     x = ctx.arg(0)
     if ctx.opset < 13 and axis != rank - 1:
-        x = ctx.b.method(x, "reshape", [*shape[:axis], -1], inline=True)
+        x = ctx.b.method(x, "reshape", [*shape[:axis], -1])
     index = ctx.b.call("torch.argmax", x, axis, keepdim=True, inline=True)
     zeros = ctx.b.call("torch.zeros_like", x, inline=True)
     hot = ctx.b.method(zeros, "scatter", axis, index, 1.0)

@@ -32,6 +32,8 @@ def _resize_coefficients(
             right = r > 0.5
         elif nearest == "round_prefer_ceil":
             right = r >= 0.5
+        elif nearest == "simple":  # Resize-10, Upsample: floor, but ceil when downsampling
+            right = torch.full_like(r, scale < 1, dtype=torch.bool)
         else:
             right = torch.full_like(r, nearest == "ceil", dtype=torch.bool)
         right = right | (r == 1.0)  # an exact input position: itself
@@ -189,21 +191,20 @@ def _string(ctx: NodeContext, name: str, default: str, allowed: tuple[str, ...])
 def _resize(ctx: NodeContext) -> list[SSAValue]:
     """
     Resize since opset 11 (roi, scales, sizes inputs; antialias, axes and the
-    aspect-ratio policy since 18, half_pixel_symmetric since 19). Upsample's
-    nearest mode maps coordinates asymmetrically, rounding down (with integer
-    scales: each element repeated).
+    aspect-ratio policy since 18, half_pixel_symmetric since 19). Resize-10 and
+    Upsample take scales only and map coordinates asymmetrically; their nearest
+    mode rounds down, or up when downsampling, as ONNX Runtime defines it (with
+    integer scales: each element repeated).
     """
     element = ctx.in_type(0).get_element_type()
     if not isinstance(element, AnyFloat | IntegerType):
         ctx.unsupported(f"element type {element}")
     mode = _string(ctx, "mode", "nearest", MODES)
     options: dict[str, Any] = {"mode": mode}
-    if ctx.node.op_type.data == "Resize" and ctx.opset < 11:
-        ctx.unsupported("Resize before opset 11")
-    if ctx.node.op_type.data == "Upsample":
-        if mode != "nearest":
-            ctx.unsupported(f"Upsample with mode '{mode}'")
-        if ctx.opset < 9:
+    if ctx.node.op_type.data == "Upsample" or ctx.opset < 11:
+        if mode == "cubic":
+            ctx.unsupported("mode 'cubic' before Resize-11")
+        if ctx.node.op_type.data == "Upsample" and ctx.opset < 9:
             scales: Any = [float(s) for s in ctx.attr("scales", [])]  # type: ignore[union-attr]
         else:
             scales = _list(ctx, 1)
@@ -213,7 +214,7 @@ def _resize(ctx: NodeContext) -> list[SSAValue]:
         policy = "stretch"
         options |= {
             "coordinate": "asymmetric",
-            "nearest": "floor",
+            "nearest": "simple",
             "a": -0.75,
             "exclude_outside": False,
             "extrapolation": 0.0,

@@ -406,15 +406,16 @@ def _batch_norm(ctx: NodeContext) -> list[SSAValue | None]:
     """
     Inference-mode batch normalization with the running statistics.
 
-    Opsets 1-6 run in training mode unless is_test is set, 14 and later when
-    training_mode is: both are errors. Before opset 9, spatial=0 normalizes
-    every (channel, position) with its own statistics.
+    Opsets 1-6 run in training mode unless is_test is set: an error. Since
+    opset 14, training_mode=1 normalizes with the batch's statistics and also
+    returns the running statistics updated with `momentum`. Before opset 9,
+    spatial=0 normalizes every (channel, position) with its own statistics.
     """
     if ctx.opset < 7 and not ctx.attr("is_test", 0):
         ctx.unsupported("training mode (is_test=0)")
-    if ctx.attr("training_mode", 0):
-        ctx.unsupported("training_mode=1")
     epsilon = float(ctx.attr("epsilon", 1e-5))  # type: ignore[arg-type]
+    if ctx.attr("training_mode", 0):
+        return _batch_norm_training(ctx, epsilon)
     x, scale, bias, mean, var = (ctx.arg(i) for i in range(5))
     outputs: list[SSAValue | None] = [None] * (len(ctx.node.outputs) - 1)
     if ctx.opset < 9 and not ctx.attr("spatial", 1):
@@ -426,6 +427,23 @@ def _batch_norm(ctx: NodeContext) -> list[SSAValue | None]:
     kwargs: dict[str, Any] = {"eps": epsilon} if epsilon != 1e-5 else {}
     result = ctx.b.call("F.batch_norm", x, mean, var, scale, bias, **kwargs)
     return [result, *outputs]
+
+
+def _batch_norm_training(ctx: NodeContext, epsilon: float) -> list[SSAValue | None]:
+    """Batch statistics (biased variance) normalize; the running ones move toward them."""
+    x, scale, bias, mean, var = (ctx.arg(i) for i in range(5))
+    momentum = float(ctx.attr("momentum", 0.9))  # type: ignore[arg-type]
+    dims = [0, *range(2, ctx.rank(0))]
+    batch_var, batch_mean = ctx.b.call_n("torch.var_mean", 2, x, dims, correction=0)
+    batch_var.name_hint, batch_mean.name_hint = "batch_var", "batch_mean"
+    kwargs: dict[str, Any] = {"eps": epsilon} if epsilon != 1e-5 else {}
+    y = ctx.b.call("F.batch_norm", x, batch_mean, batch_var, scale, bias, **kwargs)
+    outputs: list[SSAValue | None] = [y]
+    for running, batch in ((mean, batch_mean), (var, batch_var)):
+        kept = ctx.b.call("torch.mul", running, momentum, inline=True)
+        new = ctx.b.call("torch.mul", batch, 1 - momentum, inline=True)
+        outputs.append(ctx.b.call("torch.add", kept, new))
+    return outputs[: len(ctx.node.outputs)]
 
 
 @lowering("LRN")

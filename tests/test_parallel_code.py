@@ -10,6 +10,7 @@ import onnx
 import pytest
 import torch
 from onnx import TensorProto, helper
+from threads import call_with_timeout
 
 from ramiel_mlir.api import CompiledModel, compile_onnx
 
@@ -84,25 +85,6 @@ def test_parallel_equals_serial_bitwise(compiled: tuple[CompiledModel, CompiledM
         torch.set_num_threads(previous)
 
 
-def _call_with_timeout(function, timeout: float = 20.0):
-    """Run `function` on a daemon thread; fail (instead of hanging) after `timeout`."""
-    outcome: dict[str, object] = {}
-
-    def target() -> None:
-        try:
-            outcome["value"] = function()
-        except BaseException as error:
-            outcome["error"] = error
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    assert not thread.is_alive(), "the call hung: a lane is blocked"
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]
-    return outcome.get("value")
-
-
 def test_error_in_a_lane_reaches_the_caller_and_next_call_works(
     compiled: tuple[CompiledModel, CompiledModel], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -118,8 +100,8 @@ def test_error_in_a_lane_reaches_the_caller_and_next_call_works(
     with monkeypatch.context() as patch:
         patch.setattr(torch, "sigmoid", broken_sigmoid)
         with pytest.raises(RuntimeError, match="injected fault"):
-            _call_with_timeout(lambda: model(x))
-    result = _call_with_timeout(lambda: model(x))
+            call_with_timeout(lambda: model(x))
+    result = call_with_timeout(lambda: model(x))
     assert result.shape == (4, 16)
 
 

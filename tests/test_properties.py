@@ -28,6 +28,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from strategies import Example, onnx_examples
 from xdsl.dialects.builtin import FloatAttr, ModuleOp
 from xdsl.ir import Block
 
@@ -39,9 +40,6 @@ from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import dfg
 from ramiel_mlir.frontend.onnx import import_onnx
 from ramiel_mlir.registry import get_all_passes
-
-sys.path.insert(0, str(Path(__file__).parent))
-from strategies import Example, onnx_examples
 
 EXAMPLES = int(os.environ.get("RAMIEL_PROPERTY_EXAMPLES", "120"))
 """Examples per property in a test run (tools/fuzz.py runs many more)."""

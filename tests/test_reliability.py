@@ -19,8 +19,7 @@ import re
 import subprocess
 import sys
 import textwrap
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ import onnx
 import pytest
 import torch
 from onnx import TensorProto, helper, numpy_helper
+from threads import call_with_timeout
 
 from ramiel_mlir.api import CompiledModel, compile_onnx
 from ramiel_mlir.driver import main
@@ -37,8 +37,6 @@ THREE_LANES = (
     "estimate-cost{model=flops},linear-cluster{edge-cost=0.0},"
     "merge-clusters{lanes=3 edge-cost=0.0 min-gain=0.0}"
 )
-TIMEOUT = 30.0
-"""Seconds a call may take before the test calls it hung."""
 
 
 def crossing_model() -> onnx.ModelProto:
@@ -108,25 +106,6 @@ def crossing(tmp_path_factory: pytest.TempPathFactory) -> tuple[CompiledModel, C
 def x() -> torch.Tensor:
     """An input of the crossing model."""
     return torch.randn(4, 16, generator=torch.Generator().manual_seed(7))
-
-
-def call_with_timeout(function: Callable[[], Any], timeout: float = TIMEOUT) -> Any:
-    """Run `function` on a daemon thread; fail (instead of hanging) after `timeout`."""
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            outcome["value"] = function()
-        except BaseException as error:
-            outcome["error"] = error
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    assert not thread.is_alive(), "the call hung: a lane is blocked"
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("value")
 
 
 def faulty(weight: torch.Tensor, error: BaseException) -> torch.Tensor:

@@ -213,10 +213,17 @@ def assert_no_wait_cycle(graph: dfg.GraphOp) -> None:
 
 
 def estimated_makespan(graph: dfg.GraphOp, edge_cost: float) -> float:
-    """The makespan `simulate` predicts for the graph's lanes as they are in the IR."""
+    """
+    The makespan `simulate` predicts for the graph's lanes as they are in the IR
+    (worker lanes start one hand-over late), never below the GIL-bound time.
+    """
     labelled = graph_dag(graph, edge_cost=edge_cost)
     lanes = [[labelled.index[node] for node in lane] for lane in lanes_of(graph)]
-    return simulate(labelled.dag, lanes).makespan
+    makespan = simulate(labelled.dag, lanes, start_delay=edge_cost).makespan
+    if len(lanes) == 1:
+        return makespan
+    dispatch = graph.dispatch_cost.value.data if graph.dispatch_cost is not None else 0.0
+    return max(makespan, sum(min(c, dispatch) for c in labelled.dag.costs))
 
 
 def node_names(module: ModuleOp) -> list[str]:

@@ -209,7 +209,7 @@ def _old_model(
     op_type: str,
     opset: int,
     inputs: dict[str, np.ndarray],
-    weights: dict[str, np.ndarray] | None = None,
+    weights: Mapping[str, np.ndarray | np.generic] | None = None,
     outputs: int = 1,
     **attrs: object,
 ) -> OldCase:
@@ -230,7 +230,7 @@ def _old_model(
             for n, v in inputs.items()
         ],
         [helper.make_value_info(f"y{i}", onnx.TypeProto()) for i in range(outputs)],
-        [numpy_helper.from_array(v, n) for n, v in (weights or {}).items()],
+        [numpy_helper.from_array(np.asarray(v), n) for n, v in (weights or {}).items()],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     model.ir_version = 7
@@ -365,6 +365,7 @@ def check_against_onnxruntime(case: OldCase, mode: str = "serial") -> Outcome:
     try:
         actual = rep.run(list(feeds.values()))
         for a, e in zip(actual, expected, strict=True):
+            e = np.asarray(e)
             assert a.dtype == e.dtype, f"dtype {a.dtype}, expected {e.dtype}"
             np.testing.assert_allclose(a, e, rtol=1e-5, atol=1e-6)
     except Exception as error:  # a wrong result or a crash at run time

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import unittest
 import warnings
+from typing import Any
 
 import numpy as np
 import onnx
@@ -65,7 +66,7 @@ def test_onnx_backend_test_runner() -> None:
     """The module works as a backend of ONNX's own runner (`BackendTest`)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the runner builds every case (overflowing casts)
-        runner = onnx.backend.test.BackendTest(backend, __name__)
+        runner = onnx.backend.test.BackendTest(backend, __name__)  # type: ignore[arg-type]
     runner.include(r"^test_(relu|gemm_default_no_bias|string_concat)_cpu$")
     result = unittest.TextTestRunner(stream=io.StringIO()).run(runner.test_suite)
     assert result.testsRun - len(result.skipped) == 3
@@ -91,7 +92,7 @@ def test_rep_takes_lists_and_mappings(mode: str) -> None:
     rep = BACKENDS[mode].prepare(_add_model())
     a, b = np.ones((2, 3), np.float32), np.full((2, 3), 2.0, np.float32)
     by_position = rep.run([a, b])
-    by_name = rep.run({"b": b, "a": a})
+    by_name: Any = rep.run({"b": b, "a": a})  # a namedtupledict: outputs by name too
     np.testing.assert_array_equal(by_position[0], a + b)
     np.testing.assert_array_equal(by_name["neg"], -(a + b))
     with pytest.raises(ValueError, match="takes 2 inputs, got 1"):

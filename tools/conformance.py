@@ -185,7 +185,7 @@ def op_support_markdown(results: Results, older: Results) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].strip())
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0].strip())
     parser.add_argument("--check", action="store_true", help="compare with the files only")
     parser.add_argument("-k", default="", help="run only cases whose names contain this")
     parser.add_argument("-j", "--jobs", type=int, default=2, help="worker processes")

@@ -335,8 +335,10 @@ def folding(
             for result in lowered:
                 # A literal printed at its use that becomes a result (an Identity
                 # of a folded value) may have several readers: it gets a name.
-                if result in given and isinstance(result.owner, Operation):
-                    result.owner.attributes.pop("inline", None)
+                if result is not None and result in given:
+                    owner = result.owner
+                    if isinstance(owner, Operation):
+                        owner.attributes.pop("inline", None)
             return lowered
         if _read_by_lowerings(ctx.node):
             _drop_comment(ctx, comment)

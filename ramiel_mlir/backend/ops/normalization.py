@@ -5,6 +5,8 @@ InstanceNormalization, GroupNormalization, RMSNormalization, LpNormalization.
 
 from __future__ import annotations
 
+from typing import Any
+
 from xdsl.ir import SSAValue
 
 from ramiel_mlir.backend.context import NodeContext
@@ -76,7 +78,7 @@ def _stash(ctx: NodeContext, x: SSAValue) -> tuple[SSAValue, bool]:
 def _instance_norm(ctx: NodeContext) -> list[SSAValue]:
     """Per sample and channel over the spatial axes, then the per-channel scale and bias."""
     epsilon = float(ctx.attr("epsilon", 1e-5))  # type: ignore[arg-type]
-    kwargs = {"eps": epsilon} if epsilon != 1e-5 else {}
+    kwargs: dict[str, Any] = {"eps": epsilon} if epsilon != 1e-5 else {}
     return [ctx.b.call("F.instance_norm", ctx.arg(0), weight=ctx.arg(1), bias=ctx.arg(2), **kwargs)]
 
 
@@ -97,7 +99,7 @@ def _group_norm(ctx: NodeContext) -> list[SSAValue]:
         scale = ctx.b.method(scale, "repeat_interleave", channels // groups)
         bias = ctx.b.method(bias, "repeat_interleave", channels // groups)
     x, cast = _stash(ctx, ctx.arg(0))
-    kwargs = {"eps": epsilon} if epsilon != 1e-5 else {}
+    kwargs: dict[str, Any] = {"eps": epsilon} if epsilon != 1e-5 else {}
     if not cast:
         return [ctx.b.call("F.group_norm", x, groups, scale, bias, **kwargs)]
     y = ctx.b.call("F.group_norm", x, groups, **kwargs)

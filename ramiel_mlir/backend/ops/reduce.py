@@ -72,10 +72,10 @@ def _reduce(
         # torch's prod takes one dimension: the list read by `_axes` is not used.
         axes.owner.detach()  # type: ignore[union-attr]
         axes.owner.erase()  # type: ignore[union-attr]
-        dims = _descending(ctx)
+        descending = _descending(ctx)
         for i in range(ctx.in_shape(1)[0]):
             last = i == ctx.in_shape(1)[0] - 1
-            dim = ctx.b.subscript(dims, [i])
+            dim = ctx.b.subscript(descending, [i])
             x = ctx.b.method(x, "prod", dim, inline=inline or not last, **kwargs)  # type: ignore[arg-type]
         return x
     if not keepdims and axes == list(range(ctx.rank(0))):

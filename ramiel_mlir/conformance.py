@@ -19,6 +19,7 @@ to it.
 
 from __future__ import annotations
 
+import os
 import pickle
 import re
 import warnings
@@ -80,7 +81,7 @@ def node_cases(cache: bool = True) -> list[TestCase]:
             pass
     cases = _collect()
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".tmp")
+    partial = path.with_suffix(f".{os.getpid()}.tmp")  # concurrent test workers
     partial.write_bytes(pickle.dumps(cases))
     partial.replace(path)
     return cases

@@ -246,6 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     opt.prepare_output = lambda: stream  # type: ignore[method-assign]
     if (message := _run(opt)) is not None:
         return _error(message)
+    assert isinstance(stream, _Buffer)
     text = stream.getvalue()
     if output_file is None:
         sys.stdout.write(text)

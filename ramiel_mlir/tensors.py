@@ -39,8 +39,12 @@ _ELEMENT_TYPES: tuple[tuple[int, Attribute, np.dtype, str], ...] = (
     (11, Float64Type(), np.dtype(np.float64), "float64"),
 )
 
-_BY_ONNX = {onnx: (mlir, npt, torch) for onnx, mlir, npt, torch in _ELEMENT_TYPES}
-_BY_MLIR = {mlir: (onnx, npt, torch) for onnx, mlir, npt, torch in _ELEMENT_TYPES}
+_BY_ONNX: dict[int, tuple[Attribute, np.dtype, str]] = {
+    onnx: (mlir, npt, torch) for onnx, mlir, npt, torch in _ELEMENT_TYPES
+}
+_BY_MLIR: dict[Attribute, tuple[int, np.dtype, str]] = {
+    mlir: (onnx, npt, torch) for onnx, mlir, npt, torch in _ELEMENT_TYPES
+}
 
 
 def element_type_from_onnx(onnx_type: int) -> Attribute | None:
@@ -76,7 +80,7 @@ def dense_from_numpy(array: np.ndarray, element_type: Attribute) -> DenseIntOrFP
     attr_type = tensor_type(element_type, array.shape)
     if isinstance(element_type, IntegerType) and element_type.width.data == 1:
         data = data.astype(np.int8)
-    return DenseIntOrFPElementsAttr(attr_type, BytesAttr(data.tobytes()))
+    return DenseIntOrFPElementsAttr(attr_type, BytesAttr(data.tobytes()))  # pyright: ignore[reportArgumentType]
 
 
 def numpy_from_dense(attr: DenseIntOrFPElementsAttr) -> np.ndarray:

@@ -235,7 +235,7 @@ def onnxruntime_output(model: Path, inputs: list[np.ndarray]) -> np.ndarray:
     """The reference output of an ONNX model."""
     session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
     feeds = {i.name: a for i, a in zip(session.get_inputs(), inputs, strict=True)}
-    return session.run(None, feeds)[0]
+    return np.asarray(session.run(None, feeds)[0])
 
 
 def test_python_target_writes_a_self_contained_model(tmp_path: Path, cnn_path: Path) -> None:

@@ -106,7 +106,7 @@ def test_folded_chain_matches_onnxruntime(chain_path: Path, cache_dir: Path) -> 
     compiled = compile_onnx(chain_path, "fold-constants,dce", cache_dir.parent / "out")
     with torch.no_grad():
         actual = compiled.load()(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(actual, np.asarray(expected), rtol=1e-5, atol=1e-6)
 
 
 def test_chain_folds_to_four_nodes(chain_path: Path, cache_dir: Path) -> None:

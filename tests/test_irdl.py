@@ -392,7 +392,7 @@ def irdl_bases(value: SSAValue) -> OptBases:
     if isinstance(op, irdl.AnyOfOp):
         parts = [irdl_bases(arg) for arg in op.args]
         return None if None in parts else frozenset().union(*parts)  # type: ignore[arg-type]
-    assert isinstance(op, irdl.AnyOp), f"unexpected IRDL constraint {op.name}"
+    assert isinstance(op, irdl.AnyOp), f"unexpected IRDL constraint {op}"
     return None
 
 

@@ -142,7 +142,7 @@ def benchmark(name: str, directory: Path, calls: int) -> Row:
         for i in session.get_inputs()
     }
     inputs = [torch.from_numpy(v) for v in feeds.values()]
-    expected = session.run(None, feeds)[0]
+    expected = np.asarray(session.run(None, feeds)[0])
     with torch.inference_mode():
         torch.set_num_threads(CORES)
         produced = parallel(*inputs)

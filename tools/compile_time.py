@@ -79,8 +79,15 @@ def main() -> None:
                 out = Path(directory) / f"generated_{count}_{model}.py"
                 begin = time.perf_counter()
                 subprocess.run(
-                    [ramiel_opt, str(path), f"--parallelize=lanes=2,model={model}",
-                     "-t", "python", "-o", str(out)],
+                    [
+                        ramiel_opt,
+                        str(path),
+                        f"--parallelize=lanes=2,model={model}",
+                        "-t",
+                        "python",
+                        "-o",
+                        str(out),
+                    ],
                     check=True,
                 )
                 seconds = time.perf_counter() - begin

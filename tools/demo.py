@@ -83,7 +83,7 @@ def main() -> None:
     session = onnxruntime.InferenceSession(str(path))
     feed = session.get_inputs()[0]
     x = np.random.default_rng(1).standard_normal(feed.shape).astype(np.float32)
-    expected = session.run(None, {feed.name: x})[0]
+    expected = np.asarray(session.run(None, {feed.name: x})[0])
     serial = import_generated(serial_py).load_model()
     parallel = import_generated(parallel_py).load_model()
     tensor = torch.from_numpy(x)

@@ -21,7 +21,7 @@ from xdsl.ir import Attribute, Block, Operation, SSAValue
 
 from ramiel_mlir.dialects import py
 
-Literal: TypeAlias = "None | bool | int | float | str | Sequence[Literal] | np.generic"
+Literal: TypeAlias = "bool | int | float | str | Sequence[Literal] | np.generic | None"
 Arg: TypeAlias = "SSAValue | Literal"
 OpT = TypeVar("OpT", bound=Operation)
 

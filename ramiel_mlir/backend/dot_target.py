@@ -44,9 +44,7 @@ def print_dot(graph: dfg.GraphOp, output: IO[str]) -> None:
     output.write("}\n")
 
 
-def _print_edges(
-    ids: dict[dfg.NodeOp, str], sent: dict[str, SSAValue], output: IO[str]
-) -> None:
+def _print_edges(ids: dict[dfg.NodeOp, str], sent: dict[str, SSAValue], output: IO[str]) -> None:
     """Data edges between nodes; those through a channel (across lanes) dashed."""
     for node, name in ids.items():
         for value in node.inputs:

@@ -252,7 +252,9 @@ def lower_graph(graph: dfg.GraphOp) -> py.ModuleOp:
     forward_args = forward.body.block.args
     _check_inputs(forward_b, graph, forward_args[1:])
     if len(clusters) <= 1:
-        values = dict(zip(graph.block.args, forward_args[1:], strict=True))
+        values: dict[SSAValue, SSAValue] = dict(
+            zip(graph.block.args, forward_args[1:], strict=True)
+        )
         if clusters:
             yielded = lowering.lower_ops(clusters[0].block.ops, forward_b, forward_args[0], values)
             values.update(zip(clusters[0].outputs, yielded, strict=True))
@@ -301,7 +303,9 @@ def _lower_lanes(
             )
         )
         args = method.body.block.args
-        values = dict(zip(lowering.graph.block.args, args[2:], strict=True))
+        values: dict[SSAValue, SSAValue] = dict(
+            zip(lowering.graph.block.args, args[2:], strict=True)
+        )
         b = PyBuilder(method.body.block)
         yielded = lowering.lower_ops(cluster.block.ops, b, args[0], values, ch=args[1])
         if cluster.id == 0:

@@ -241,8 +241,10 @@ class PythonPrinter:
     def _statement(self, prefix: str, value: SSAValue) -> None:
         """`prefix` + the expression of `value`, wrapped if it is too long."""
         owner = value.owner
-        if value not in self.names and isinstance(owner, Operation) and (
-            _is_inline_call(owner) or isinstance(owner, py.ListOp)
+        if (
+            value not in self.names
+            and isinstance(owner, Operation)
+            and (_is_inline_call(owner) or isinstance(owner, py.ListOp))
         ):
             self._wrapped(prefix, owner)
         else:

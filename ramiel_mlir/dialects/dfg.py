@@ -513,9 +513,7 @@ class RecvOp(IRDLOperation):
     assembly_format = "$channel attr-dict `:` type($result)"
 
     def __init__(self, channel: str, result_type: Attribute):
-        super().__init__(
-            result_types=[result_type], attributes={"channel": StringAttr(channel)}
-        )
+        super().__init__(result_types=[result_type], attributes={"channel": StringAttr(channel)})
 
 
 def verify_channels(graph: GraphOp) -> None:

@@ -63,7 +63,7 @@ def _bypass_channels(clusters: Sequence[dfg.ClusterOp]) -> None:
 
 def topological_order(nodes: Sequence[dfg.NodeOp]) -> list[dfg.NodeOp]:
     """`nodes` ordered so that each comes after the nodes it reads (Kahn, stable)."""
-    producers = {result: node for node in nodes for result in node.outputs}
+    producers: dict[SSAValue, dfg.NodeOp] = {r: node for node in nodes for r in node.outputs}
     inputs = {n: {producers[v] for v in n.inputs if v in producers} for n in nodes}
     readers: dict[dfg.NodeOp, list[dfg.NodeOp]] = {n: [] for n in nodes}
     for node in nodes:

@@ -186,7 +186,9 @@ def evaluate(node: NodeOp, inputs: Inputs) -> list[np.ndarray]:
     proto.attribute.extend(
         onnx_attribute(node, name, attr) for name, attr in node.onnx_attrs.items()
     )
-    feeds = {name: value for name, value in zip(input_names, inputs, strict=True) if name}
+    feeds = {
+        name: value for name, value in zip(input_names, inputs, strict=True) if value is not None
+    }
     try:
         return onnx_eval.run_node(proto, feeds, {node.onnx_domain: node.opset.value.data})
     except NotImplementedError:

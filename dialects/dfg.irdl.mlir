@@ -37,6 +37,8 @@ irdl.dialect @dfg {
     %source = irdl.base "#builtin.string" {optional_attribute = "source"}
     %edge_cost = irdl.base "#builtin.float" {optional_attribute = "edge_cost"}
     %dispatch_cost = irdl.base "#builtin.float" {optional_attribute = "dispatch_cost"}
+    %fork_cost = irdl.base "#builtin.float" {optional_attribute = "fork_cost"}
+    %intra_op_estimate = irdl.base "#builtin.float" {optional_attribute = "intra_op_estimate"}
   }
 
   // dfg.output: returns the graph outputs; the terminator of dfg.graph.

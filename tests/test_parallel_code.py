@@ -17,7 +17,7 @@ from ramiel_mlir.api import CompiledModel, compile_onnx
 # Analytic costs and free hand-overs: every fork becomes two lanes.
 TWO_LANES = (
     "estimate-cost{model=flops},linear-cluster{edge-cost=0.0},"
-    "merge-clusters{lanes=2 edge-cost=0.0 min-gain=0.0}"
+    "merge-clusters{lanes=2 edge-cost=0.0 min-gain=0.0 runtime-costs=false}"
 )
 
 

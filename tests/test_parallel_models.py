@@ -28,7 +28,7 @@ MODELS = [*LIGHT_MODELS, *(f"{m}-{e}" for m in TORCH_MODELS for e in ("dynamo", 
 # paths really runs on two lanes.
 FORCED_LANES = (
     "fold-constants,dce,cse,estimate-cost{model=flops},linear-cluster{edge-cost=0.0},"
-    "merge-clusters{lanes=2 edge-cost=0.0 min-gain=0.0},clone,dce"
+    "merge-clusters{lanes=2 edge-cost=0.0 min-gain=0.0 runtime-costs=false},clone,dce"
 )
 
 

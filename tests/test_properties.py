@@ -215,15 +215,11 @@ def assert_no_wait_cycle(graph: dfg.GraphOp) -> None:
 def estimated_makespan(graph: dfg.GraphOp, edge_cost: float) -> float:
     """
     The makespan `simulate` predicts for the graph's lanes as they are in the IR
-    (worker lanes start one hand-over late), never below the GIL-bound time.
+    (worker lanes start one hand-over late; the bare schedule, runtime-costs=false).
     """
     labelled = graph_dag(graph, edge_cost=edge_cost)
     lanes = [[labelled.index[node] for node in lane] for lane in lanes_of(graph)]
-    makespan = simulate(labelled.dag, lanes, start_delay=edge_cost).makespan
-    if len(lanes) == 1:
-        return makespan
-    dispatch = graph.dispatch_cost.value.data if graph.dispatch_cost is not None else 0.0
-    return max(makespan, sum(min(c, dispatch) for c in labelled.dag.costs))
+    return simulate(labelled.dag, lanes, start_delay=edge_cost).makespan
 
 
 def node_names(module: ModuleOp) -> list[str]:
@@ -250,10 +246,13 @@ COSTS = "estimate-cost{model=flops}"
 
 
 def clustering(lanes: int, edge_cost: float, clone_threshold: float | None = None) -> str:
-    """Costs, linear clusters and `lanes` lanes (always used: min-gain 0), then clone and dce."""
+    """
+    Costs, linear clusters and `lanes` lanes (always used: min-gain 0, bare schedule),
+    then clone and dce.
+    """
     passes = (
         f"{COSTS},linear-cluster{{edge-cost={edge_cost}}},"
-        f"merge-clusters{{lanes={lanes} edge-cost={edge_cost} min-gain=0.0}}"
+        f"merge-clusters{{lanes={lanes} edge-cost={edge_cost} min-gain=0.0 runtime-costs=false}}"
     )
     if clone_threshold is not None:
         passes += f",clone{{threshold={clone_threshold}}},dce"

@@ -35,7 +35,7 @@ from ramiel_mlir.driver import main
 
 THREE_LANES = (
     "estimate-cost{model=flops},linear-cluster{edge-cost=0.0},"
-    "merge-clusters{lanes=3 edge-cost=0.0 min-gain=0.0}"
+    "merge-clusters{lanes=3 edge-cost=0.0 min-gain=0.0 runtime-costs=false}"
 )
 
 

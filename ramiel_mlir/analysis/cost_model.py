@@ -167,10 +167,14 @@ def node_work(node: NodeOp) -> Work:
     return WORK.get(node.op_type.data, _memory)(node)
 
 
-def flops_cost(node: NodeOp, machine: Machine) -> float:
-    """The estimated time of one node in microseconds (call overhead plus roofline)."""
+def flops_cost(node: NodeOp, machine: Machine, *, threaded: bool = False) -> float:
+    """
+    The estimated time of one node in microseconds (call overhead plus roofline),
+    on one intra-op thread or, with `threaded`, on all the machine's cores.
+    """
     work = node_work(node)
-    rate = machine.rates.get(work.kind)
+    rates = machine.threaded_rates if threaded and machine.threaded_rates else machine.rates
+    rate = rates.get(work.kind)
     compute = work.amount / (rate * 1e3) if rate else 0.0
     memory = work.bytes / (machine.memory_gbps * 1e3)
     return machine.overheads[work.kind] + max(compute, memory)

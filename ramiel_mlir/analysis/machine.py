@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 """Bump when the benchmarks change so that old caches are recalibrated."""
 
 UNITS = {
@@ -56,6 +56,10 @@ class Machine:
     """Kind -> the fixed time (us) of one call of that kind with no work in it."""
     edge_cost_us: float
     """Handing a value from one thread to another: a Future set here, awaited there."""
+    threaded_rates: dict[str, float] = dataclasses.field(default_factory=dict[str, float])
+    """Kind -> rate with the machine's cores as intra-op threads (what one lane gets)."""
+    fork_join_us: float = 0.0
+    """Starting a worker lane and waiting for it: one submit to a thread pool and its wait."""
 
     @property
     def memory_gbps(self) -> float:
@@ -153,7 +157,14 @@ def calibrate() -> Machine:
             if big is not None:
                 elapsed = min(call_times_us(big, repeats, warmup=2)) - overhead
                 rates[kind] = amount / max(elapsed, 1e-3) / 1e3
-    return Machine(rates, overheads, measure_handoff())
+    threaded: dict[str, float] = {}
+    cores = os.cpu_count() or 1
+    with torch_threads(cores), torch.inference_mode():
+        for kind, (_, big, amount, repeats) in _benchmarks().items():
+            if big is not None:
+                elapsed = min(call_times_us(big, repeats, warmup=2)) - overheads[kind]
+                threaded[kind] = amount / max(elapsed, 1e-3) / 1e3
+    return Machine(rates, overheads, measure_handoff(), threaded, measure_fork_join())
 
 
 Benchmark = tuple[Callable[[], object], Callable[[], object] | None, float, int]
@@ -215,6 +226,21 @@ def _benchmarks() -> dict[str, Benchmark]:
         "memory": (lambda: torch.add(ones, ones), lambda: torch.add(u, v), 3 * 4 * u.numel(), 25),
         "view": (lambda: one.reshape([1, 1]), None, 0.0, 0),
     }
+
+
+def measure_fork_join(rounds: int = 200) -> float:
+    """The median cost (us) of submitting an empty task to a started worker and waiting for it."""
+    from concurrent.futures import ThreadPoolExecutor, wait
+
+    with ThreadPoolExecutor(1, "ramiel-calibrate") as pool:
+        pool.submit(int).result()
+        times = []
+        for _ in range(rounds):
+            time.sleep(1e-4)  # the worker is idle, as at the start of a call
+            start = time.perf_counter_ns()
+            wait([pool.submit(int)])
+            times.append((time.perf_counter_ns() - start) / 1e3)
+    return statistics.median(times)
 
 
 def measure_handoff(rounds: int = 60, batches: int = 5, pause: float = 0.05) -> float:

@@ -95,6 +95,8 @@ class GraphOp(IRDLOperation):
     source = opt_attr_def(StringAttr)
     edge_cost = opt_attr_def(FloatAttr)  # microseconds per cross-lane value, by estimate-cost
     dispatch_cost = opt_attr_def(FloatAttr)  # microseconds of each call that holds the GIL
+    fork_cost = opt_attr_def(FloatAttr)  # microseconds to start and join worker lanes
+    intra_op_estimate = opt_attr_def(FloatAttr)  # one lane, all cores intra-op
 
     traits = traits_def(IsolatedFromAbove(), SymbolOpInterface())
 

@@ -23,7 +23,9 @@ class EstimateCostPass(ModulePass):
     `model=profile` runs each node alone with the generated PyTorch code, the
     model's weights and one intra-op thread, and takes the median time. The graph
     gets `edge_cost`: the measured price of handing a value to another thread, and
-    `dispatch_cost`: the time of the cheapest torch call, which holds the GIL.
+    `dispatch_cost`: the time of the cheapest torch call, which holds the GIL;
+    `fork_cost`: starting a worker lane and joining it; and `intra_op_estimate`:
+    the whole graph on one lane with every core as intra-op threads.
     Nodes are found at any depth, so the pass also runs on clustered graphs (with
     `flops`; `profile` needs the nodes' inputs to be graph values).
 
@@ -64,3 +66,11 @@ class EstimateCostPass(ModulePass):
             # of every node's time that holds the GIL, which lanes cannot overlap.
             dispatch = min(machine.overheads.values())
             graph.attributes["dispatch_cost"] = FloatAttr(round(dispatch, 3), f64)
+            # One lane with every core as intra-op threads: each node's cost scaled
+            # by the analytic model's threaded-to-single ratio.
+            intra_op = 0.0
+            for node, cost in costs.items():
+                single = flops_cost(node, machine)
+                intra_op += cost * flops_cost(node, machine, threaded=True) / single
+            graph.attributes["intra_op_estimate"] = FloatAttr(round(intra_op, 1), f64)
+            graph.attributes["fork_cost"] = FloatAttr(round(machine.fork_join_us, 3), f64)

@@ -4,7 +4,7 @@ import os
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import FloatAttr, ModuleOp
 from xdsl.passes import ModulePass
 
 from ramiel_mlir.analysis.graph import graph_dag, graph_edge_cost
@@ -24,10 +24,12 @@ class MergeClustersPass(ModulePass):
 
     List-schedules the nodes by b-level onto the lanes, each cluster staying on
     one lane, with the edge cost charged between lanes; each lane's order is its
-    schedule order; worker lanes start one hand-over late, and the estimate is
-    never below the graph's GIL-bound time (`dispatch_cost` per node, which
-    lanes cannot overlap). If the estimate does not beat one lane by `min-gain`, falls
-    back to a single lane planned with `lanes` intra-op threads instead. A graph
+    schedule order. Worker lanes start one hand-over late, starting and joining
+    them costs the graph's `fork_cost`, and the estimate is never below its
+    GIL-bound time (`dispatch_cost` per node, which lanes cannot overlap). If the
+    estimate does not beat one lane with every core as intra-op threads
+    (`intra_op_estimate`, else the serial time) by `min-gain`, the graph falls
+    back to that single lane, planned with `lanes` intra-op threads. A graph
     not yet clustered is linear-clustered first. Needs the costs of `estimate-cost`.
     """
 
@@ -42,6 +44,12 @@ class MergeClustersPass(ModulePass):
     edge_cost: float | None = None
     """Microseconds to hand a value between lanes; by default the graph's `edge_cost`."""
 
+    runtime_costs: bool = True
+    """
+    Charge the lane runtime (fork/join, GIL-bound dispatch) and compare with one
+    lane on every core; false compares the bare schedule with the serial time.
+    """
+
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         if not 0 <= self.lanes <= MAX_LANES:
             raise RamielError(f"merge-clusters: lanes must be 0 to {MAX_LANES}, got {self.lanes}")
@@ -54,7 +62,7 @@ class MergeClustersPass(ModulePass):
         lanes = self.lanes or os.cpu_count() or 1
         for graph in op.ops:
             if isinstance(graph, dfg.GraphOp):
-                merge_graph(graph, lanes, self.min_gain, self.edge_cost)
+                merge_graph(graph, lanes, self.min_gain, self.edge_cost, self.runtime_costs)
 
 
 def _cluster_ids(graph: dfg.GraphOp) -> dict[dfg.NodeOp, int]:
@@ -68,7 +76,17 @@ def _cluster_ids(graph: dfg.GraphOp) -> dict[dfg.NodeOp, int]:
     }
 
 
-def merge_graph(graph: dfg.GraphOp, lanes: int, min_gain: float, edge_cost: float | None) -> None:
+def _attr(attr: FloatAttr | None) -> float:
+    return attr.value.data if attr is not None else 0.0
+
+
+def merge_graph(
+    graph: dfg.GraphOp,
+    lanes: int,
+    min_gain: float,
+    edge_cost: float | None,
+    runtime_costs: bool = True,
+) -> None:
     """Schedule one graph's clusters onto `lanes` lanes and rebuild its clusters."""
     membership = _cluster_ids(graph)
     dissolve_clusters(graph)
@@ -86,10 +104,15 @@ def merge_graph(graph: dfg.GraphOp, lanes: int, min_gain: float, edge_cost: floa
     # A cluster stays on one lane: lanes beyond the cluster count would stay empty.
     # Worker lanes start one hand-over late (a thread wakes up).
     schedule = schedule_clusters(dag, clusters, min(lanes, max(len(clusters), 1)), edge)
-    # Lanes cannot overlap the part of each call that holds the GIL.
-    dispatch = graph.dispatch_cost.value.data if graph.dispatch_cost is not None else 0.0
-    parallel = max(schedule.makespan, sum(min(c, dispatch) for c in dag.costs))
-    if lanes == 1 or parallel > serial.makespan * (1.0 - min_gain):
+    parallel, one_lane = schedule.makespan, serial.makespan
+    if runtime_costs:
+        # Lanes cannot overlap the part of each call that holds the GIL, and
+        # starting and joining the workers costs a fork. The alternative is one
+        # lane with every core as intra-op threads.
+        gil = sum(min(c, _attr(graph.dispatch_cost)) for c in dag.costs)
+        parallel = max(parallel, gil) + _attr(graph.fork_cost)
+        one_lane = _attr(graph.intra_op_estimate) or one_lane
+    if lanes == 1 or parallel > one_lane * (1.0 - min_gain):
         chosen, threads = serial, [lanes]
     else:
         chosen, threads = schedule, [1] * len(schedule.lanes)

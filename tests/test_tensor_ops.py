@@ -573,3 +573,19 @@ LAYER_NORM_CASES = {
 @pytest.mark.parametrize("case", LAYER_NORM_CASES.values(), ids=LAYER_NORM_CASES.keys())
 def test_layer_normalization(case: Case, tmp_path: Path) -> None:
     check(case, tmp_path)
+
+
+def test_an_output_printed_as_one_expression_can_have_two_readers(tmp_path: Path) -> None:
+    # A negative-step Slice over a whole axis prints as one call (x.flip); its value
+    # is read twice, so it must be bound to a name (found by tools/fuzz.py).
+    case = Case(
+        [
+            node("Slice", ["x", "starts", "ends", "axes", "steps"], ["s"]),
+            node("Relu", ["s"], ["y1"]),
+            node("Tanh", ["s"], ["y2"]),
+        ],
+        {"x": floats(2, 2)},
+        {"starts": ints(-1), "ends": ints(-3), "axes": ints(1), "steps": ints(-1)},
+        {"y1": TensorProto.FLOAT, "y2": TensorProto.FLOAT},
+    )
+    assert "s = x.flip([1])" in check(case, tmp_path)

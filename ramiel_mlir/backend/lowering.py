@@ -164,6 +164,10 @@ class GraphLowering:
                 continue
             if result in created and result.name_hint is None:
                 result.name_hint = onnx_value.name_hint
+            owner = result.owner
+            if isinstance(owner, py.CallOp | py.MethodCallOp) and owner.inline is not None:
+                # An ONNX value is bound to its name: it may have several readers.
+                del owner.attributes["inline"]
             values[onnx_value] = result
 
 

@@ -589,3 +589,9 @@ def test_an_output_printed_as_one_expression_can_have_two_readers(tmp_path: Path
         {"y1": TensorProto.FLOAT, "y2": TensorProto.FLOAT},
     )
     assert "s = x.flip([1])" in check(case, tmp_path)
+
+
+def test_reshape_to_another_element_count_is_a_compile_error(tmp_path: Path) -> None:
+    case = Case([node("Reshape", ["x", "shape"])], {"x": floats(2, 3)}, {"shape": ints(7)})
+    with pytest.raises(RamielError, match=r"node 'reshape' \(Reshape\): cannot reshape \[2, 3\]"):
+        compile_case(case, tmp_path)

@@ -79,6 +79,11 @@ def _size(ctx: NodeContext) -> list[SSAValue]:
 @folding
 def _reshape(ctx: NodeContext) -> list[SSAValue]:
     """A reshape to the inferred shape (ONNX's 0 and -1 are resolved already)."""
+    if math.prod(ctx.in_shape(0)) != math.prod(ctx.out_shape()):
+        ctx.error(
+            f"cannot reshape {ctx.in_shape(0)} ({math.prod(ctx.in_shape(0))} elements) "
+            f"to {ctx.out_shape()} ({math.prod(ctx.out_shape())} elements)"
+        )
     return [ctx.b.method(ctx.arg(0), "reshape", ctx.out_shape())]
 
 

@@ -595,3 +595,13 @@ def test_reshape_to_another_element_count_is_a_compile_error(tmp_path: Path) -> 
     case = Case([node("Reshape", ["x", "shape"])], {"x": floats(2, 3)}, {"shape": ints(7)})
     with pytest.raises(RamielError, match=r"node 'reshape' \(Reshape\): cannot reshape \[2, 3\]"):
         compile_case(case, tmp_path)
+
+
+def test_log_sum_exp_over_every_axis_without_keepdims(tmp_path: Path) -> None:
+    # torch's logsumexp needs its dims even over every axis (found by tools/fuzz.py).
+    case = Case(
+        [node("ReduceLogSumExp", ["x", "axes"], keepdims=0)],
+        {"x": floats(2, 3)},
+        {"axes": ints(0, 1)},
+    )
+    check(case, tmp_path)

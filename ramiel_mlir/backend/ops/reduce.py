@@ -78,7 +78,8 @@ def _reduce(
             dim = ctx.b.subscript(descending, [i])
             x = ctx.b.method(x, "prod", dim, inline=inline or not last, **kwargs)  # type: ignore[arg-type]
         return x
-    if not keepdims and axes == list(range(ctx.rank(0))):
+    # `x.method()` reduces every axis, except for logsumexp, which needs its dims.
+    if not keepdims and axes == list(range(ctx.rank(0))) and method != "logsumexp":
         return ctx.b.method(x, method, inline=inline, **kwargs)  # type: ignore[arg-type]
     if keepdims:
         kwargs["keepdim"] = True

@@ -605,3 +605,13 @@ def test_log_sum_exp_over_every_axis_without_keepdims(tmp_path: Path) -> None:
         {"axes": ints(0, 1)},
     )
     check(case, tmp_path)
+
+
+def test_clip_with_one_constant_and_one_computed_bound(tmp_path: Path) -> None:
+    # torch.clamp takes two numbers or two tensors, not one of each (found by tools/fuzz.py).
+    case = Case(
+        [node("Clip", ["v", "low", "v"])],
+        {"v": floats(1)},
+        {"low": np.array(-0.5, np.float32)},
+    )
+    check(case, tmp_path)

@@ -172,10 +172,13 @@ def _clip(ctx: NodeContext) -> list[SSAValue]:
             if value != default:
                 bounds[name] = value
     else:
-        for name, index in (("min", 1), ("max", 2)):
-            if ctx.has(index):
-                number = scalar(ctx, index)
-                bounds[name] = ctx.arg(index) if number is None else number
+        given = {name: index for name, index in (("min", 1), ("max", 2)) if ctx.has(index)}
+        numbers = {name: scalar(ctx, index) for name, index in given.items()}
+        # torch.clamp takes two numbers or two tensors: a computed bound makes both tensors.
+        computed = any(number is None for number in numbers.values())
+        for name, index in given.items():
+            number = numbers[name]
+            bounds[name] = ctx.arg(index) if computed or number is None else number
     if not bounds:
         return [ctx.arg(0)]
     return [ctx.b.call("torch.clamp", ctx.arg(0), **bounds)]  # type: ignore[arg-type]

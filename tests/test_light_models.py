@@ -209,6 +209,19 @@ NODES = {
         pads=[1, 0, 2, 1],
         strides=[1, 2],
     ),
+    "avgpool-dilated": _node(
+        "AveragePool", "1,2,7,7", 19, reference="onnx", kernel_shape=[3, 3], dilations=[2, 2]
+    ),
+    "avgpool-dilated-padded": _node(
+        "AveragePool",
+        "1,2,8,8",
+        19,
+        reference="onnx",
+        kernel_shape=[3, 3],
+        dilations=[2, 2],
+        pads=[1, 1, 2, 2],
+        strides=[2, 2],
+    ),
     "conv-valid-1d": _node("Conv", "1,3,9 4,3,3 4", 11, weights=2, auto_pad="VALID", strides=[2]),
     "conv-3d": _node("Conv", "1,2,4,5,5 2,2,3,3,3", 9, weights=1, pads=[1, 1, 1, 1, 1, 1]),
     "maxpool-ceil": _node(
@@ -366,10 +379,6 @@ UNSUPPORTED = {
     "maxpool-ceil-window-in-padding": (
         _node("MaxPool", "1,1,6", 12, kernel_shape=[2], strides=[3], ceil_mode=1),
         "pooling whose inferred output shape [3] differs from the operator's definition [2]",
-    ),
-    "avgpool-dilated": (
-        _node("AveragePool", "1,1,7,7", 19, kernel_shape=[3, 3], dilations=[2, 2]),
-        "dilated AveragePool",
     ),
     "avgpool-1d-uneven-windows": (
         _node("AveragePool", "1,2,9", 11, kernel_shape=[3], pads=[1, 0]),

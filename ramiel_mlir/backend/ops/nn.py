@@ -333,10 +333,15 @@ def _average_pool(ctx: NodeContext) -> list[SSAValue]:
     pads itself; otherwise the window sums are divided by ONNX's cell counts.
     """
     w = _window(ctx)
-    if any(d != 1 for d in w.dilations):
-        ctx.unsupported("dilated AveragePool")
     include_pad = bool(ctx.attr("count_include_pad", 0))
     spatial = len(w.size)
+    if any(d != 1 for d in w.dilations):
+        # PyTorch's avg_pool has no dilation: dilated window sums over cell counts.
+        counts = [w.counts(axis, include_pad) for axis in range(spatial)]
+        if spatial == 1 and len(set(counts[0])) > 1:
+            ctx.unsupported("1-D AveragePool whose windows count different numbers of cells")
+        sums = _window_sums(ctx, w, _explicit_pad(ctx, w, 0.0))
+        return [_assign(ctx, ctx.b.binary("/", sums, _cell_counts(ctx, counts)))]
     function = f"F.avg_pool{spatial}d"
     kernel = _plain(w.kernel)
     torch_padding = _torch_padding(w)

@@ -100,19 +100,23 @@ def test_rep_takes_lists_and_mappings(mode: str) -> None:
 
 
 def test_lanes_option_compiles_lanes() -> None:
-    """Two branches that each cost a 256x256 product: two lanes with `lanes=2`."""
-    weights = helper.make_tensor("w", TensorProto.FLOAT, [256, 256], np.ones(256 * 256))
+    """
+    Two independent chains of transcendental ops on 512x512 tensors: two lanes of
+    one thread beat one lane of two (which speeds these ops up less than 2x), so
+    `lanes=2` gives two lanes.
+    """
+    chains = [("x1", "Tanh"), ("x2", "Sigmoid")]
+    nodes = [
+        helper.make_node(op, [f"{x}_{i}" if i else x], [f"{x}_{i + 1}"])
+        for x, op in chains
+        for i in range(3)
+    ]
+    nodes.append(helper.make_node("Add", ["x1_3", "x2_3"], ["y"]))
     graph = helper.make_graph(
-        [
-            helper.make_node("MatMul", ["x", "w"], ["a"]),
-            helper.make_node("Tanh", ["a"], ["t"]),
-            helper.make_node("Sigmoid", ["a"], ["s"]),
-            helper.make_node("Add", ["t", "s"], ["y"]),
-        ],
+        nodes,
         "branches",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [256, 256])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [256, 256])],
-        [weights],
+        [helper.make_tensor_value_info(x, TensorProto.FLOAT, [512, 512]) for x, _ in chains],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [512, 512])],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     assert "def _lane1(" in backend.prepare(model, lanes=2).source

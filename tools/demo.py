@@ -77,8 +77,10 @@ def main() -> None:
         f"$ ramiel-opt {path.name} --parallelize=lanes=2 -t python -o {parallel_py.name}"
         f"   [{parallel_time:.2f} s]"
     )
-    header = parallel_py.read_text().splitlines()[0]
-    print(f"  {header}")
+    source = parallel_py.read_text()
+    lanes = source.count("    def _lane")
+    plan = f"{lanes} lanes" if lanes > 1 else "one lane with 2 intra-op threads (estimated faster)"
+    print(f"  {source.splitlines()[0]}\n  plan: {plan}")
 
     session = onnxruntime.InferenceSession(str(path))
     feed = session.get_inputs()[0]
@@ -99,10 +101,10 @@ def main() -> None:
     print(f"parallel == serial bitwise: {np.array_equal(serial_out, parallel_out)}")
 
     timings = latencies(
-        {"serial, 1 thread": serial, "serial, 2 threads": serial, "ramiel, 2 lanes": parallel},
+        {"serial, 1 thread": serial, "serial, 2 threads": serial, "ramiel parallelize": parallel},
         tensor,
         args.calls,
-        {"serial, 1 thread": 1, "serial, 2 threads": 2, "ramiel, 2 lanes": 2},
+        {"serial, 1 thread": 1, "serial, 2 threads": 2, "ramiel parallelize": 2},
     )
     base = timings["serial, 1 thread"]
     print(f"latency (median of {args.calls} interleaved calls):")

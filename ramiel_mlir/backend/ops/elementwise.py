@@ -223,21 +223,21 @@ def _float_attr(ctx: NodeContext, name: str, default: float) -> float:
     return float(ctx.attr(name, default))  # type: ignore[arg-type]
 
 
-@lowering("LeakyRelu")
-@folding
-def _leaky_relu(ctx: NodeContext) -> list[SSAValue]:
-    alpha = _float_attr(ctx, "alpha", 0.01)
-    if alpha == 0.01:
-        return [ctx.b.call("F.leaky_relu", ctx.arg(0))]
-    return [ctx.b.call("F.leaky_relu", ctx.arg(0), alpha)]
+ALPHA_ACTIVATIONS: dict[str, tuple[str, float]] = {
+    "LeakyRelu": ("F.leaky_relu", 0.01),
+    "Elu": ("F.elu", 1.0),
+    "Celu": ("F.celu", 1.0),
+}
+"""ONNX activations with one `alpha` -> the torch function and its default alpha."""
 
 
-@lowering("Elu", "Celu")
+@lowering(*ALPHA_ACTIVATIONS)
 @folding
-def _elu(ctx: NodeContext) -> list[SSAValue]:
-    function = "F.elu" if ctx.node.op_type.data == "Elu" else "F.celu"
-    alpha = _float_attr(ctx, "alpha", 1.0)
-    if alpha == 1.0:
+def _alpha_activation(ctx: NodeContext) -> list[SSAValue]:
+    """`function(x)`, or `function(x, alpha)` when alpha is not the default."""
+    function, default = ALPHA_ACTIVATIONS[ctx.node.op_type.data]
+    alpha = _float_attr(ctx, "alpha", default)
+    if alpha == default:
         return [ctx.b.call(function, ctx.arg(0))]
     return [ctx.b.call(function, ctx.arg(0), alpha)]
 

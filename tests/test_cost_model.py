@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -115,6 +116,23 @@ def test_roofline_times(nodes: dict[str, dfg.NodeOp]) -> None:
     assert flops_cost(nodes["gemm"], MACHINE) == pytest.approx(3 + gemm_bytes / 10e3)
     assert flops_cost(nodes["softmax"], MACHINE) == pytest.approx(1 + 1000 / 1e3)
     assert flops_cost(nodes["flat"], MACHINE) == 1
+
+
+def test_threaded_times_add_the_team_wakeup(nodes: dict[str, dfg.NodeOp]) -> None:
+    """On every core: the threaded rate, plus the kind's cost of waking the intra-op team."""
+    machine = dataclasses.replace(
+        MACHINE,
+        threaded_rates={"conv": 200.0, "matmul": 100.0, "special": 2.0, "memory": 20.0},
+        threaded_overheads={"conv": 6.0, "special": 0.0},
+    )
+    conv = flops_cost(nodes["conv"], machine, threaded=True)
+    assert conv == pytest.approx(4 + 6 + 236_027_904 / 200e3)
+    # Twice the special rate makes the softmax memory-bound: 8,000 bytes at 10 GB/s.
+    assert flops_cost(nodes["softmax"], machine, threaded=True) == pytest.approx(1 + 8000 / 10e3)
+    # A kind without a measured wake-up (here memory) pays none.
+    assert flops_cost(nodes["add"], machine, threaded=True) == pytest.approx(
+        flops_cost(nodes["add"], machine)
+    )
 
 
 def test_calibration_is_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -177,4 +177,7 @@ def flops_cost(node: NodeOp, machine: Machine, *, threaded: bool = False) -> flo
     rate = rates.get(work.kind)
     compute = work.amount / (rate * 1e3) if rate else 0.0
     memory = work.bytes / (machine.memory_gbps * 1e3)
-    return machine.overheads[work.kind] + max(compute, memory)
+    overhead = machine.overheads[work.kind]
+    if threaded:
+        overhead += machine.threaded_overheads.get(work.kind, 0.0)
+    return overhead + max(compute, memory)

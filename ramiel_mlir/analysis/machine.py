@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-CACHE_VERSION = 5
+CACHE_VERSION = 6
 """Bump when the benchmarks change so that old caches are recalibrated."""
 
 UNITS = {
@@ -60,6 +60,11 @@ class Machine:
     """Kind -> rate with the machine's cores as intra-op threads (what one lane gets)."""
     fork_join_us: float = 0.0
     """Starting a worker lane and waiting for it: one submit to a thread pool and its wait."""
+    threaded_overheads: dict[str, float] = dataclasses.field(default_factory=dict[str, float])
+    """
+    Kind -> the extra fixed time (us) of a small call on all cores: waking the
+    intra-op team costs more than a small kernel saves (0 where torch keeps it serial).
+    """
 
     @property
     def memory_gbps(self) -> float:
@@ -164,7 +169,57 @@ def calibrate() -> Machine:
             if big is not None:
                 elapsed = min(call_times_us(big, repeats, warmup=2)) - overheads[kind]
                 threaded[kind] = amount / max(elapsed, 1e-3) / 1e3
-    return Machine(rates, overheads, measure_handoff(), threaded, measure_fork_join())
+    return Machine(
+        rates,
+        overheads,
+        measure_handoff(),
+        threaded,
+        measure_fork_join(),
+        measure_team_wakeup(cores),
+    )
+
+
+def measure_team_wakeup(cores: int) -> dict[str, float]:
+    """
+    Per kind, how much longer a small call takes on `cores` intra-op threads than on one.
+
+    The small instances are the size of a transformer head's or a squeeze
+    layer's ops: torch splits them across the team, and waking it costs more
+    than the split saves. A lower bound of that extra time (the split saves a
+    little), so the threaded estimate never counts it twice.
+    """
+    import torch
+
+    extra: dict[str, float] = {}
+    with torch.inference_mode():
+        for kind, small in _small_calls().items():
+            with torch_threads(1):
+                single = statistics.median(call_times_us(small, repeats=200, warmup=20))
+            with torch_threads(cores):
+                team = statistics.median(call_times_us(small, repeats=200, warmup=20))
+            extra[kind] = round(max(0.0, team - single), 3)
+    return extra
+
+
+def _small_calls() -> dict[str, Callable[[], object]]:
+    """A small call of each kind with work (a few microseconds), as the generated code makes it."""
+    import torch
+    import torch.nn.functional as F
+
+    x, w = torch.randn(1, 16, 14, 14), torch.randn(16, 16, 3, 3)
+    a, b = torch.randn(32, 96), torch.randn(24, 96)
+    s = torch.randn(1, 4, 32, 32)
+    mean, var = torch.zeros(16), torch.ones(16)
+    return {
+        "conv": lambda: F.conv2d(x, w, padding=1),
+        "matmul": lambda: F.linear(a, b),
+        "max_pool": lambda: F.max_pool2d(x, 3, stride=1, padding=1),
+        "avg_pool": lambda: F.avg_pool2d(x, 3, stride=1, padding=1),
+        "lrn": lambda: F.local_response_norm(x, 5),
+        "special": lambda: torch.softmax(s, -1),
+        "norm": lambda: F.batch_norm(x, mean, var, var, mean, training=False),
+        "memory": lambda: torch.add(a, a),
+    }
 
 
 Benchmark = tuple[Callable[[], object], Callable[[], object] | None, float, int]

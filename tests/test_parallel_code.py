@@ -127,3 +127,42 @@ def test_concurrent_callers_get_their_own_results(
     for x, result in zip(inputs, results, strict=True):
         assert result is not None
         torch.testing.assert_close(result, reference(x))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_single_lane_runs_with_its_planned_threads(
+    threads: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A huge edge cost makes merge-clusters fall back to one lane. Without the
+    # runtime costs that lane gets every core; with them and min-gain 0.99 it
+    # gets one (intra-op threads never save 99% of the serial estimate).
+    options = "runtime-costs=false" if threads == 2 else "min-gain=0.99"
+    passes = (
+        "estimate-cost{model=flops},linear-cluster,"
+        f"merge-clusters{{lanes=2 edge-cost=1000000.0 {options}}}"
+    )
+    serial = compile_onnx(_diamond(), "", tmp_path, name="serial")
+    planned = compile_onnx(_diamond(), passes, tmp_path, name="planned")
+    assert "def _lane1(" not in planned.source
+    assert f"return _with_threads({threads}, self._lane0, x)" in planned.source
+    model = planned.load()
+    seen: list[int] = []
+    real_relu = torch.relu
+
+    def recording_relu(value: torch.Tensor) -> torch.Tensor:
+        seen.append(torch.get_num_threads())
+        return real_relu(value)
+
+    x = torch.randn(4, 16, generator=torch.Generator().manual_seed(1))
+    previous = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        with monkeypatch.context() as patch:
+            patch.setattr(torch, "relu", recording_relu)
+            result = model(x)
+        assert seen == [threads]
+        assert torch.get_num_threads() == 3  # the caller's count is restored
+        torch.set_num_threads(1)
+        assert torch.equal(result, serial.load()(x))
+    finally:
+        torch.set_num_threads(previous)

@@ -23,6 +23,7 @@ from ramiel_mlir.backend import runtime
 from ramiel_mlir.backend.builder import PyBuilder
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import LOWERINGS
+from ramiel_mlir.backend.ops.dtypes import check_element_types
 from ramiel_mlir.backend.print_python import python_identifier
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import dfg, py
@@ -152,6 +153,7 @@ class GraphLowering:
         ctx = NodeContext(node, b, arg, self.constant)
         if lower is None or node.onnx_domain != dfg.DEFAULT_DOMAIN:
             ctx.unsupported(f"operator '{node.op_type.data}'")
+        check_element_types(ctx)
         b.comment(f"{readable(node.node_name)} ({readable(node.op_type.data)})")
         first = b.block.last_op
         results = list(lower(ctx))
@@ -211,6 +213,9 @@ def _header(top: PyBuilder, graph: dfg.GraphOp, clusters: Sequence[dfg.ClusterOp
         if estimate is not None and serial is not None:
             parallel = _duration(estimate.value.data)  # type: ignore[attr-defined]
             summary += f", estimated {parallel} (serial {_duration(serial.value.data)})"  # type: ignore[attr-defined]
+    planned = _planned_threads(clusters)
+    if len(clusters) == 1 and planned is not None:
+        summary += f": 1 lane, {planned} intra-op thread{'s' if planned > 1 else ''}"
     top.comment(summary + ".")
     if len(clusters) > 1:
         for module, names in runtime.IMPORTS:
@@ -222,8 +227,16 @@ def _header(top: PyBuilder, graph: dfg.GraphOp, clusters: Sequence[dfg.ClusterOp
     weights_path = top.add(py.AssignOp(top.method(here, "with_suffix", ".weights.pt", inline=True)))
     weights_path.res.name_hint = "WEIGHTS_PATH"
     top.add(py.VerbatimOp(runtime.CHECK_INPUT))
+    if planned is not None:
+        top.add(py.VerbatimOp(runtime.WITH_THREADS))
     if len(clusters) > 1:
         top.add(py.VerbatimOp(runtime.RUNTIME))
+
+
+def _planned_threads(clusters: Sequence[dfg.ClusterOp]) -> int | None:
+    """The intra-op threads merge-clusters planned for the lanes (None: not planned)."""
+    counts = [c.threads.value.data for c in clusters if c.threads is not None]
+    return max(counts) if counts else None
 
 
 def lower_graph(graph: dfg.GraphOp) -> py.ModuleOp:
@@ -255,15 +268,10 @@ def lower_graph(graph: dfg.GraphOp) -> py.ModuleOp:
     forward_b = PyBuilder(forward.body.block)
     forward_args = forward.body.block.args
     _check_inputs(forward_b, graph, forward_args[1:])
-    if len(clusters) <= 1:
-        values: dict[SSAValue, SSAValue] = dict(
-            zip(graph.block.args, forward_args[1:], strict=True)
-        )
-        if clusters:
-            yielded = lowering.lower_ops(clusters[0].block.ops, forward_b, forward_args[0], values)
-            values.update(zip(clusters[0].outputs, yielded, strict=True))
-        results = lowering.lower_ops(graph.block.ops, forward_b, forward_args[0], values)
-        forward_b.add(py.ReturnOp(results))
+    if len(clusters) <= 1 and _planned_threads(clusters) is None:
+        _lower_body(lowering, clusters, forward_b, forward_args)
+    elif len(clusters) == 1:
+        _lower_single_lane(lowering, class_body, forward_b, forward_args, clusters[0], params)
     else:
         _lower_lanes(lowering, class_body, forward_b, forward_args, clusters, params, returns)
 
@@ -279,6 +287,48 @@ def _check_inputs(b: PyBuilder, graph: dfg.GraphOp, params: Sequence[SSAValue]) 
         shape = b.list(list(input_type.get_shape()), as_tuple=True)
         dtype = b.name(f"torch.{torch_dtype_name(input_type.get_element_type())}")
         b.call_n("_check_input", 0, name, param, shape, dtype)
+
+
+def _lower_body(
+    lowering: GraphLowering,
+    clusters: Sequence[dfg.ClusterOp],
+    b: PyBuilder,
+    args: Sequence[SSAValue],
+) -> None:
+    """The whole graph, in order, into one function whose `args` are self and the inputs."""
+    graph = lowering.graph
+    values: dict[SSAValue, SSAValue] = dict(zip(graph.block.args, args[1:], strict=True))
+    if clusters:
+        yielded = lowering.lower_ops(clusters[0].block.ops, b, args[0], values)
+        values.update(zip(clusters[0].outputs, yielded, strict=True))
+    b.add(py.ReturnOp(lowering.lower_ops(graph.block.ops, b, args[0], values)))
+
+
+def _lower_single_lane(
+    lowering: GraphLowering,
+    class_body: PyBuilder,
+    forward_b: PyBuilder,
+    forward_args: Sequence[SSAValue],
+    cluster: dfg.ClusterOp,
+    params: list[str],
+) -> None:
+    """One planned lane: `forward` runs `_lane0` with the lane's intra-op thread count."""
+    forward = forward_b.block.parent_op()
+    assert isinstance(forward, py.FuncOp)
+    method = class_body.add(
+        py.FuncOp(
+            "_lane0",
+            ["self", *params],
+            ["", *[TENSOR] * len(params)],
+            forward.return_type.data if forward.return_type else None,
+            doc=_lane_doc(cluster),
+        )
+    )
+    _lower_body(lowering, [cluster], PyBuilder(method.body.block), method.body.block.args)
+    threads = _planned_threads([cluster])
+    lane = forward_b.getattr(forward_args[0], "_lane0")
+    result = forward_b.call("_with_threads", threads, lane, *forward_args[1:], inline=True)
+    forward_b.add(py.ReturnOp([result]))
 
 
 def _lower_lanes(

@@ -9,6 +9,10 @@ input, so an input of another shape or dtype than the graph was compiled for is
 one clear error before any node runs (the code is specialised to static shapes;
 broadcasting could otherwise turn a wrong shape into a wrong answer).
 
+`WITH_THREADS` is in every file planned by merge-clusters: lane 0 runs with
+the intra-op thread count it was planned with (one lane on every core, or one
+thread when the ops are too small to share), and the caller's count is restored.
+
 `RUNTIME` is in threaded files. `_Lanes.run` starts lanes 1..n-1 on worker
 threads created once, runs lane 0 on the calling thread, and returns lane 0's
 result. The first exception raised in any lane gets a note naming the ONNX node
@@ -37,6 +41,17 @@ def _check_input(name: str, value: torch.Tensor, shape: tuple[int, ...], dtype: 
             f"input '{name}' must be a {dtype} tensor of shape {list(shape)}, "
             f"got a {value.dtype} tensor of shape {list(value.shape)}"
         )
+'''
+
+WITH_THREADS = '''\
+def _with_threads(threads: int, lane, *args):
+    """Run `lane` with the intra-op thread count it was planned with, then restore the caller's."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return lane(*args)
+    finally:
+        torch.set_num_threads(previous)
 '''
 
 RUNTIME = '''\
@@ -100,12 +115,7 @@ class _Lanes:
             with self.queueing:  # one call's lanes stay together in the queue
                 for lane in lanes[1:]:
                     workers.append(self.pool.submit(self._guard, lane, ch, inputs))
-            previous = torch.get_num_threads()
-            torch.set_num_threads(self.threads)
-            try:
-                result = self._guard(lanes[0], ch, inputs)
-            finally:
-                torch.set_num_threads(previous)
+            result = _with_threads(self.threads, self._guard, lanes[0], ch, inputs)
         except BaseException as error:
             ch.fail(error)  # also when a lane could not be queued: wake the queued ones
         finally:

@@ -29,8 +29,10 @@ class MergeClustersPass(ModulePass):
     GIL-bound time (`dispatch_cost` per node, which lanes cannot overlap). If the
     estimate does not beat one lane with every core as intra-op threads
     (`intra_op_estimate`, else the serial time) by `min-gain`, the graph falls
-    back to that single lane, planned with `lanes` intra-op threads. A graph
-    not yet clustered is linear-clustered first. Needs the costs of `estimate-cost`.
+    back to that single lane, planned with `lanes` intra-op threads, or with one
+    when those do not save `min-gain` either (small ops lose more to waking the
+    team than they gain). A graph not yet clustered is linear-clustered first.
+    Needs the costs of `estimate-cost`.
     """
 
     name = "merge-clusters"
@@ -104,18 +106,23 @@ def merge_graph(
     # A cluster stays on one lane: lanes beyond the cluster count would stay empty.
     # Worker lanes start one hand-over late (a thread wakes up).
     schedule = schedule_clusters(dag, clusters, min(lanes, max(len(clusters), 1)), edge)
-    parallel, one_lane = schedule.makespan, serial.makespan
+    parallel, one_lane, one_lane_threads = schedule.makespan, serial.makespan, lanes
     if runtime_costs:
         # Lanes cannot overlap the part of each call that holds the GIL, and
         # starting and joining the workers costs a fork. The alternative is one
-        # lane with every core as intra-op threads.
+        # lane with every core as intra-op threads, if those pay for waking the
+        # team, else with one.
         gil = sum(min(c, _attr(graph.dispatch_cost)) for c in dag.costs)
         parallel = max(parallel, gil) + _attr(graph.fork_cost)
-        one_lane = _attr(graph.intra_op_estimate) or one_lane
+        intra_op = _attr(graph.intra_op_estimate)
+        if intra_op and intra_op > one_lane * (1.0 - min_gain):
+            one_lane_threads = 1
+        elif intra_op:
+            one_lane = intra_op
     if lanes == 1 or parallel > one_lane * (1.0 - min_gain):
-        chosen, threads = serial, [lanes]
+        chosen, threads = serial, [one_lane_threads]
     else:
         chosen, threads = schedule, [1] * len(schedule.lanes)
     orders = [[labelled.items[i] for i in lane] for lane in chosen.lanes if lane]
     build_clusters(graph, orders, threads[: len(orders)])
-    annotate_estimate(graph, serial.makespan, serial.makespan if chosen is serial else parallel)
+    annotate_estimate(graph, serial.makespan, one_lane if chosen is serial else parallel)

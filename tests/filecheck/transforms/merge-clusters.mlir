@@ -61,3 +61,38 @@ dfg.graph @gil_bound(%x: tensor<4xf32>) -> tensor<4xf32> attributes {dispatch_co
   %s = dfg.node "Sum"(%b, %c, %d) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   dfg.output %s : tensor<4xf32>
 }
+
+// -----
+
+/// The same graph, where estimate-cost found that every core as intra-op
+/// threads would save less than min-gain (small ops: waking the team costs
+/// what splitting them saves): the single lane is planned with one thread.
+
+// CHECK-LABEL: dfg.graph @threads_do_not_pay
+// CHECK:         dfg.cluster 0 threads 1
+// CHECK-NOT:     dfg.cluster 1
+dfg.graph @threads_do_not_pay(%x: tensor<4xf32>) -> tensor<4xf32> attributes {dispatch_cost = 10.0 : f64, intra_op_estimate = 25.0 : f64} {
+  %a = dfg.node "Relu"(%x) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %b = dfg.node "Exp"(%a) opset 17 {cost = 10.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %c = dfg.node "Neg"(%a) opset 17 {cost = 8.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %d = dfg.node "Tanh"(%a) opset 17 {cost = 6.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %s = dfg.node "Sum"(%b, %c, %d) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  dfg.output %s : tensor<4xf32>
+}
+
+// -----
+
+/// When the threads save more than min-gain, the single lane gets both cores.
+
+// CHECK-LABEL: dfg.graph @threads_pay
+// CHECK-SAME:    parallel_estimate = 1.400000e+01 : f64
+// CHECK:         dfg.cluster 0 threads 2
+// CHECK-NOT:     dfg.cluster 1
+dfg.graph @threads_pay(%x: tensor<4xf32>) -> tensor<4xf32> attributes {dispatch_cost = 10.0 : f64, intra_op_estimate = 14.0 : f64} {
+  %a = dfg.node "Relu"(%x) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %b = dfg.node "Exp"(%a) opset 17 {cost = 10.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %c = dfg.node "Neg"(%a) opset 17 {cost = 8.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %d = dfg.node "Tanh"(%a) opset 17 {cost = 6.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %s = dfg.node "Sum"(%b, %c, %d) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  dfg.output %s : tensor<4xf32>
+}

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from io import StringIO
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Operation, SSAValue
 
@@ -95,15 +96,27 @@ def _is_computed(value: SSAValue) -> bool:
 def _instantiate(module: py.ModuleOp, graph: dfg.GraphOp) -> torch.nn.Module:
     """Print and run the profiling module; its `Model` with the graph's weights."""
     from ramiel_mlir.backend.print_python import print_python
-    from ramiel_mlir.backend.python_target import buffer_state
+    from ramiel_mlir.backend.python_target import buffer_arrays
 
     source = StringIO()
     print_python(module, source)
     namespace: dict[str, Any] = {}
     exec(compile(source.getvalue(), f"<profile of @{graph.sym_name.data}>", "exec"), namespace)
     model = namespace["Model"]()
-    model.load_state_dict(buffer_state(module), assign=True)
+    state = {
+        name: _torch_tensor(dtype, array) for name, (dtype, array) in buffer_arrays(module).items()
+    }
+    model.load_state_dict(state, assign=True)
     return model
+
+
+def _torch_tensor(dtype: str, array: np.ndarray) -> torch.Tensor:
+    """A torch tensor of `dtype` holding the values of `array` (ml_dtypes arrays included)."""
+    import torch
+
+    native = array.astype(array.dtype.newbyteorder("="), order="C", copy=False)
+    data = native.reshape(-1).view(np.uint8).copy()
+    return torch.from_numpy(data).view(getattr(torch, dtype)).reshape(array.shape)
 
 
 def sample_input(value: SSAValue) -> torch.Tensor:

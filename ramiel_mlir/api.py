@@ -52,12 +52,13 @@ def run_pipeline(ctx: Context, module: ModuleOp, passes: str) -> None:
     module.verify()
 
 
-def pipeline_spec(passes: str = "", lanes: int | None = None, cost_model: str = "profile") -> str:
+def pipeline_spec(passes: str = "", lanes: int | None = None, cost_model: str = "flops") -> str:
     """
     The pipeline `passes`, then `parallelize{lanes=N model=...}` if `lanes` is given.
 
     `lanes=0` is the machine's core count, as for the pass; `cost_model` is
-    estimate-cost's model (`profile` times every node, `flops` counts).
+    estimate-cost's model (`flops` counts, as the pass does by default;
+    `profile` times every node).
     """
     if lanes is None:
         return passes
@@ -108,7 +109,7 @@ def compile_onnx(
     name: str = "model",
     input_shapes: Mapping[str, Sequence[int]] | None = None,
     lanes: int | None = None,
-    cost_model: str = "profile",
+    cost_model: str = "flops",
 ) -> CompiledModel:
     """
     Compile an ONNX model (a path or a ModelProto) with `passes` to Python.

@@ -16,8 +16,11 @@ class ParallelizePass(ModulePass):
     estimate-cost, linear-cluster, merge-clusters, clone, dce.
 
     `lanes` (0: the core count) goes to merge-clusters, `model` to estimate-cost.
-    The IR is verified after the whole pipeline (by the driver), not between its
-    passes: each pass is verified on its own by the tests.
+    The default model is `flops`: it needs no torch once the machine is calibrated,
+    and on the benchmark models it picks profile's plan, or a faster one
+    (docs/cost-model.md); `model=profile` times every node instead. The IR is
+    verified after the whole pipeline (by the driver), not between its passes:
+    each pass is verified on its own by the tests.
     """
 
     name = "parallelize"
@@ -25,8 +28,8 @@ class ParallelizePass(ModulePass):
     lanes: int = 0
     """Lanes to run on; 0 means the machine's core count."""
 
-    model: str = "profile"
-    """The cost model of estimate-cost: `flops` or `profile`."""
+    model: str = "flops"
+    """The cost model of estimate-cost: `flops` (analytic) or `profile` (measured)."""
 
     def pipeline(self) -> str:
         """The equivalent -p spec."""

@@ -11,6 +11,7 @@ import pytest
 from ramiel_mlir.analysis.dag import Dag
 from ramiel_mlir.analysis.levels import critical_path_length
 from ramiel_mlir.analysis.scheduling import (
+    gil_bound,
     linear_clusters,
     schedule_clusters,
     serial_schedule,
@@ -107,3 +108,14 @@ def test_worker_lanes_start_late() -> None:
     assert schedule_clusters(graph, [[0], [1]], 2, start_delay=3.0).makespan == 13.0
     # Past the delay, putting both on lane 0 would be slower: they still split.
     assert schedule_clusters(graph, [[0], [1]], 2, start_delay=3.0).lanes == [[0], [1]]
+
+
+def test_gil_bound_overlaps_only_what_is_beyond_the_held_part() -> None:
+    # Nodes of 1, 10 and 30 us, each holding the GIL for up to 5 us: 1 + 5 + 5
+    # are serial on any number of lanes, the other 5 + 25 split over them.
+    assert gil_bound([1.0, 10.0, 30.0], 5.0, 1) == pytest.approx(41.0)
+    assert gil_bound([1.0, 10.0, 30.0], 5.0, 2) == pytest.approx(11.0 + 30.0 / 2)
+    # Nodes shorter than the held part do not overlap at all.
+    assert gil_bound([3.0, 4.0], 5.0, 2) == pytest.approx(7.0)
+    # No GIL part: the work divides evenly.
+    assert gil_bound([3.0, 4.0, 5.0], 0.0, 3) == pytest.approx(4.0)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-CACHE_VERSION = 6
+CACHE_VERSION = 8
 """Bump when the benchmarks change so that old caches are recalibrated."""
 
 UNITS = {
@@ -64,6 +64,12 @@ class Machine:
     """
     Kind -> the extra fixed time (us) of a small call on all cores: waking the
     intra-op team costs more than a small kernel saves (0 where torch keeps it serial).
+    """
+    contended_dispatch_us: float = 0.0
+    """
+    The time (us) a small call costs when every core's Python thread makes such
+    calls at once: the GIL serialises them, and each hand-over of it wakes a
+    thread. Lanes cannot overlap this part of any node (`measure_contended_dispatch`).
     """
 
     @property
@@ -176,7 +182,42 @@ def calibrate() -> Machine:
         threaded,
         measure_fork_join(),
         measure_team_wakeup(cores),
+        measure_contended_dispatch(cores),
     )
+
+
+def measure_contended_dispatch(cores: int, calls: int = 300, batches: int = 5) -> float:
+    """
+    Per call, the time `cores` threads take to make `calls` small linear calls each.
+
+    A 32x96 by 96x24 product is a few microseconds, the size of a transformer
+    head's ops: each call releases the GIL for its kernel and must take it back,
+    so calls from several threads serialise and every hand-over of the GIL wakes a
+    thread. The median of `batches` batches is the time one such node costs every
+    lane; lanes only overlap what a node spends beyond it.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    import torch
+    import torch.nn.functional as F
+
+    a, b = torch.randn(32, 96), torch.randn(24, 96)
+
+    def burst() -> None:
+        for _ in range(calls):
+            F.linear(a, b)
+
+    times = []
+    with torch_threads(1), torch.inference_mode(), ThreadPoolExecutor(cores - 1) as pool:
+        burst()  # warm up the worker and the kernel
+        for _ in range(batches):
+            start = time.perf_counter_ns()
+            others = [pool.submit(burst) for _ in range(cores - 1)]
+            burst()
+            for other in others:
+                other.result()
+            times.append((time.perf_counter_ns() - start) / 1e3 / (calls * cores))
+    return round(statistics.median(times), 3)
 
 
 def measure_team_wakeup(cores: int) -> dict[str, float]:

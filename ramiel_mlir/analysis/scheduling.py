@@ -171,3 +171,14 @@ def simulate(dag: Dag, lanes: Sequence[Sequence[int]], start_delay: float = 0.0)
     if done != count:
         raise ValueError("the lane orders do not respect the dependencies")
     return Schedule([list(lane) for lane in lanes], lane_of, start, max(finish, default=0.0))
+
+
+def gil_bound(costs: Sequence[float], dispatch: float, lanes: int) -> float:
+    """
+    The least time `lanes` lanes can take when each node holds the GIL for `dispatch` us.
+
+    Those parts run one at a time on any number of lanes; only the rest of each
+    node's time (its kernel) can overlap, at best evenly over the lanes.
+    """
+    held = sum(min(cost, dispatch) for cost in costs)
+    return held + (sum(costs) - held) / max(lanes, 1)

@@ -23,7 +23,7 @@ class EstimateCostPass(ModulePass):
     `model=profile` runs each node alone with the generated PyTorch code, the
     model's weights and one intra-op thread, and takes the median time. The graph
     gets `edge_cost`: the measured price of handing a value to another thread, and
-    `dispatch_cost`: the time of the cheapest torch call, which holds the GIL;
+    `dispatch_cost`: the time a small torch call costs every lane (the GIL);
     `fork_cost`: starting a worker lane and joining it; and `intra_op_estimate`:
     the whole graph on one lane with every core as intra-op threads.
     Nodes are found at any depth, so the pass also runs on clustered graphs (with
@@ -62,9 +62,10 @@ class EstimateCostPass(ModulePass):
             for node, cost in costs.items():
                 node.attributes["cost"] = FloatAttr(round(cost, 3), f64)
             graph.attributes["edge_cost"] = FloatAttr(round(machine.edge_cost_us, 3), f64)
-            # The cheapest torch call is (nearly) all Python and dispatch: the part
-            # of every node's time that holds the GIL, which lanes cannot overlap.
-            dispatch = min(machine.overheads.values())
+            # The part of every node's time that lanes cannot overlap: a small call
+            # made from every core's thread at once (the GIL serialises them), else
+            # the cheapest torch call, which is (nearly) all Python and dispatch.
+            dispatch = machine.contended_dispatch_us or min(machine.overheads.values())
             graph.attributes["dispatch_cost"] = FloatAttr(round(dispatch, 3), f64)
             # One lane with every core as intra-op threads: each node's cost scaled
             # by the analytic model's threaded-to-single ratio.

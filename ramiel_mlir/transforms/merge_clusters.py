@@ -8,7 +8,12 @@ from xdsl.dialects.builtin import FloatAttr, ModuleOp
 from xdsl.passes import ModulePass
 
 from ramiel_mlir.analysis.graph import graph_dag, graph_edge_cost
-from ramiel_mlir.analysis.scheduling import linear_clusters, schedule_clusters, serial_schedule
+from ramiel_mlir.analysis.scheduling import (
+    gil_bound,
+    linear_clusters,
+    schedule_clusters,
+    serial_schedule,
+)
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import dfg
 from ramiel_mlir.transforms.clusters import annotate_estimate, build_clusters, dissolve_clusters
@@ -112,7 +117,7 @@ def merge_graph(
         # starting and joining the workers costs a fork. The alternative is one
         # lane with every core as intra-op threads, if those pay for waking the
         # team, else with one.
-        gil = sum(min(c, _attr(graph.dispatch_cost)) for c in dag.costs)
+        gil = gil_bound(dag.costs, _attr(graph.dispatch_cost), len(schedule.lanes))
         parallel = max(parallel, gil) + _attr(graph.fork_cost)
         intra_op = _attr(graph.intra_op_estimate)
         if intra_op and intra_op > one_lane * (1.0 - min_gain):

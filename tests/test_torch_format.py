@@ -17,6 +17,7 @@ from ramiel_mlir import tensors
 from ramiel_mlir.backend.torch_format import (
     ALIGNMENT,
     DTYPES,
+    LOCAL_HEADER_SIZE,
     contiguous_strides,
     save_state_dict,
 )
@@ -94,7 +95,7 @@ def test_records_are_aligned_and_deterministic(tmp_path: Path) -> None:
     assert {info.filename.partition("/")[0] for info in infos} == {"a.weights"}
     for info in infos:
         name_length, extra_length = struct.unpack_from("<HH", data, info.header_offset + 26)
-        start = info.header_offset + zipfile.sizeFileHeader + name_length + extra_length
+        start = info.header_offset + LOCAL_HEADER_SIZE + name_length + extra_length
         assert start % ALIGNMENT == 0, info.filename
     # The archive directory is named after the file; the rest is byte for byte equal.
     assert second.read_bytes() == data.replace(b"a.weights/", b"b.weights/")

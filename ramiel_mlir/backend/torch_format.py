@@ -50,6 +50,9 @@ ALIGNMENT = 64
 VERSION = "3"
 """The archive format version that torch.save writes."""
 
+LOCAL_HEADER_SIZE = 30
+"""The fixed part of a zip local file header, before the name and extra field (APPNOTE 4.3.7)."""
+
 
 @dataclass(frozen=True)
 class TorchDtype:
@@ -185,7 +188,7 @@ def _little_endian_bytes(array: np.ndarray, dtype: str) -> memoryview:
     order = array.dtype.byteorder
     if order == ">" or (order == "=" and sys.byteorder == "big"):
         array = array.byteswap()
-    return memoryview(array.reshape(-1).view(np.uint8))
+    return array.reshape(-1).view(np.uint8).data
 
 
 class _ArchiveWriter:
@@ -202,7 +205,7 @@ class _ArchiveWriter:
         # zipfile adds a zip64 field to the local header of large records; choose it
         # here, so that the header size (and the padding) is known.
         zip64 = len(data) > zipfile.ZIP64_LIMIT // 2
-        header = zipfile.sizeFileHeader + len(info.filename.encode())
+        header = LOCAL_HEADER_SIZE + len(info.filename.encode())
         header += struct.calcsize("<HHQQ") if zip64 else 0
         # An extra field (id "FB", as torch writes it) pads the header to the alignment.
         start = self.stream.tell() + header + 4

@@ -33,6 +33,7 @@ from onnx.backend.base import Backend, BackendRep, namedtupledict
 
 from ramiel_mlir.api import CompiledModel, compile_onnx
 from ramiel_mlir.diagnostics import RamielError
+from ramiel_mlir.tensors import element_type_from_onnx, numpy_from_torch, torch_from_numpy
 
 Inputs = Sequence[Any] | Mapping[str, Any] | np.ndarray
 
@@ -44,7 +45,10 @@ def _graph_inputs(model: onnx.ModelProto) -> list[str]:
 
 
 def _tensor(value: Any) -> torch.Tensor:
-    """An input as a torch tensor (ONNX TensorProtos and numpy scalars included)."""
+    """
+    An input as a torch tensor (ONNX TensorProtos and numpy scalars included),
+    of the dtype the generated code holds its element type in.
+    """
     if isinstance(value, onnx.TensorProto):
         value = onnx.numpy_helper.to_array(value)
     if isinstance(value, torch.Tensor):
@@ -53,7 +57,15 @@ def _tensor(value: Any) -> torch.Tensor:
     if not (array.flags.c_contiguous and array.flags.writeable):
         # (np.ascontiguousarray would make a 0-d array 1-d.)
         array = array.copy(order="C")
-    return torch.from_numpy(array)
+    return torch_from_numpy(array)
+
+
+def _output_array(result: torch.Tensor, output: onnx.ValueInfoProto) -> np.ndarray:
+    """A result as a numpy array of its graph output's element type (ml_dtypes' included)."""
+    element = element_type_from_onnx(output.type.tensor_type.elem_type)
+    if element is None:
+        return result.numpy(force=True)
+    return numpy_from_torch(result, element)
 
 
 class RamielRep(BackendRep):
@@ -64,13 +76,14 @@ class RamielRep(BackendRep):
         compiled: CompiledModel,
         module: torch.nn.Module,
         input_names: Sequence[str],
-        output_names: Sequence[str],
+        outputs: Sequence[onnx.ValueInfoProto],
         temporary: bool = False,
     ) -> None:
         self.compiled = compiled
         self.module = module
         self.input_names = list(input_names)
-        self.output_names = list(output_names)
+        self.outputs = list(outputs)
+        self.output_names = [o.name for o in outputs]
         if temporary:
             # Kept while the rep lives, so that tracebacks show the generated lines.
             directory = compiled.source_path.parent
@@ -104,7 +117,7 @@ class RamielRep(BackendRep):
             results = self.module(*(_tensor(v) for v in values))
         if isinstance(results, torch.Tensor):
             results = (results,)
-        arrays = [r.numpy(force=True) for r in results]
+        arrays = [_output_array(r, o) for r, o in zip(results, self.outputs, strict=True)]
         return namedtupledict("Outputs", self.output_names)(*arrays)  # type: ignore[no-any-return]
 
 
@@ -153,7 +166,7 @@ class RamielBackend(Backend):
         finally:
             if temporary and "module" not in locals():
                 shutil.rmtree(directory, ignore_errors=True)
-        outputs = [o.name for o in model.graph.output]
+        outputs = list(model.graph.output)
         return RamielRep(compiled, module, _graph_inputs(model), outputs, temporary)
 
     @classmethod

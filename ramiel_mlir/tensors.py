@@ -10,10 +10,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import ml_dtypes
 import numpy as np
 from xdsl.dialects.builtin import (
+    BFloat16Type,
     BytesAttr,
     DenseIntOrFPElementsAttr,
+    Float4E2M1FNType,
+    Float8E4M3FNType,
+    Float8E4M3FNUZType,
+    Float8E5M2FNUZType,
+    Float8E5M2Type,
+    Float8E8M0FNUType,
     Float16Type,
     Float32Type,
     Float64Type,
@@ -24,26 +32,55 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute
 
 if TYPE_CHECKING:
+    import torch
     from onnx import TensorProto
 
-# (ONNX TensorProto.DataType, MLIR element type, numpy dtype, torch dtype name)
+_UNSIGNED = Signedness.UNSIGNED
+
+# (ONNX TensorProto.DataType, MLIR element type, numpy dtype, torch dtype name).
+# numpy dtypes are those of `onnx.helper.tensor_dtype_to_np_dtype` (ml_dtypes for
+# bfloat16, float8, float4 and the sub-byte integers). The torch dtype is the one
+# the generated code holds the values in: the type itself where torch has it,
+# else a wider stand-in (EMULATED) that holds every value exactly.
 _ELEMENT_TYPES: tuple[tuple[int, Attribute, np.dtype, str], ...] = (
     (1, Float32Type(), np.dtype(np.float32), "float32"),
-    (2, IntegerType(8, Signedness.UNSIGNED), np.dtype(np.uint8), "uint8"),
+    (2, IntegerType(8, _UNSIGNED), np.dtype(np.uint8), "uint8"),
     (3, IntegerType(8), np.dtype(np.int8), "int8"),
+    (4, IntegerType(16, _UNSIGNED), np.dtype(np.uint16), "uint16"),
     (5, IntegerType(16), np.dtype(np.int16), "int16"),
     (6, IntegerType(32), np.dtype(np.int32), "int32"),
     (7, IntegerType(64), np.dtype(np.int64), "int64"),
     (9, IntegerType(1), np.dtype(np.bool_), "bool"),
     (10, Float16Type(), np.dtype(np.float16), "float16"),
     (11, Float64Type(), np.dtype(np.float64), "float64"),
+    (12, IntegerType(32, _UNSIGNED), np.dtype(np.uint32), "uint32"),
+    (13, IntegerType(64, _UNSIGNED), np.dtype(np.uint64), "uint64"),
+    (16, BFloat16Type(), np.dtype(ml_dtypes.bfloat16), "bfloat16"),
+    (17, Float8E4M3FNType(), np.dtype(ml_dtypes.float8_e4m3fn), "float8_e4m3fn"),
+    (18, Float8E4M3FNUZType(), np.dtype(ml_dtypes.float8_e4m3fnuz), "float8_e4m3fnuz"),
+    (19, Float8E5M2Type(), np.dtype(ml_dtypes.float8_e5m2), "float8_e5m2"),
+    (20, Float8E5M2FNUZType(), np.dtype(ml_dtypes.float8_e5m2fnuz), "float8_e5m2fnuz"),
+    (21, IntegerType(4, _UNSIGNED), np.dtype(ml_dtypes.uint4), "uint8"),
+    (22, IntegerType(4), np.dtype(ml_dtypes.int4), "int8"),
+    (23, Float4E2M1FNType(), np.dtype(ml_dtypes.float4_e2m1fn), "float32"),
+    (24, Float8E8M0FNUType(), np.dtype(ml_dtypes.float8_e8m0fnu), "float8_e8m0fnu"),
+    (25, IntegerType(2, _UNSIGNED), np.dtype(ml_dtypes.uint2), "uint8"),
+    (26, IntegerType(2), np.dtype(ml_dtypes.int2), "int8"),
 )
+
+EMULATED: frozenset[Attribute] = frozenset(
+    mlir for _, mlir, npt, name in _ELEMENT_TYPES if npt.name != name
+)
+"""Element types that torch lacks: the generated code holds them in a wider dtype."""
 
 _BY_ONNX: dict[int, tuple[Attribute, np.dtype, str]] = {
     onnx: (mlir, npt, torch) for onnx, mlir, npt, torch in _ELEMENT_TYPES
 }
 _BY_MLIR: dict[Attribute, tuple[int, np.dtype, str]] = {
     mlir: (onnx, npt, torch) for onnx, mlir, npt, torch in _ELEMENT_TYPES
+}
+_BY_NUMPY: dict[np.dtype, tuple[Attribute, str]] = {
+    npt: (mlir, torch) for _, mlir, npt, torch in _ELEMENT_TYPES
 }
 
 
@@ -66,6 +103,11 @@ def numpy_dtype(element_type: Attribute) -> np.dtype:
 def torch_dtype_name(element_type: Attribute) -> str:
     """The name of the torch dtype of an MLIR element type (`float32`, ...)."""
     return _BY_MLIR[element_type][2]
+
+
+def is_emulated(element_type: Attribute) -> bool:
+    """Whether the generated code holds `element_type` in a wider torch dtype."""
+    return element_type in EMULATED
 
 
 def tensor_type(element_type: Attribute, shape: Sequence[int]) -> TensorType:
@@ -101,3 +143,44 @@ def numpy_from_onnx(tensor: TensorProto, base_dir: str = "") -> np.ndarray:
     from onnx import numpy_helper
 
     return numpy_helper.to_array(tensor, base_dir)
+
+
+def _numpy_native(dtype: np.dtype) -> bool:
+    """Whether numpy itself has the dtype (not one that ml_dtypes adds to it)."""
+    return dtype.type.__module__ == "numpy"
+
+
+def _bits(itemsize: int) -> str:
+    """The unsigned integer dtype name of a width in bytes."""
+    return f"uint{8 * itemsize}"
+
+
+def torch_from_numpy(array: np.ndarray) -> torch.Tensor:
+    """
+    A tensor of the torch dtype that the generated code uses for the array's
+    type: the same bits where torch has the type (bfloat16, float8: viewed
+    through unsigned integers, which numpy and torch share), the values in the
+    stand-in dtype for an EMULATED one.
+    """
+    import torch
+
+    entry = _BY_NUMPY.get(array.dtype)
+    if entry is None or _numpy_native(array.dtype):
+        return torch.from_numpy(np.array(array, copy=None, order="C"))
+    if is_emulated(entry[0]):
+        return torch.from_numpy(array.astype(np.dtype(entry[1])))
+    bits = np.array(array, order="C").view(np.dtype(_bits(array.dtype.itemsize)))
+    return torch.from_numpy(bits).view(getattr(torch, entry[1]))
+
+
+def numpy_from_torch(tensor: torch.Tensor, element_type: Attribute) -> np.ndarray:
+    """The values of a tensor that holds `element_type` values, in that type's numpy dtype."""
+    import torch
+
+    dtype = numpy_dtype(element_type)
+    if is_emulated(element_type):
+        return tensor.numpy(force=True).astype(dtype)
+    if _numpy_native(dtype):
+        return tensor.numpy(force=True)
+    bits = tensor.detach().cpu().contiguous().view(getattr(torch, _bits(dtype.itemsize)))
+    return bits.numpy().view(dtype)

@@ -41,6 +41,10 @@ def store_blob(array: np.ndarray) -> str:
     digest.update(f"{array.dtype.str}{array.shape}".encode())
     digest.update(array.tobytes())
     path = blob_dir() / f"{digest.hexdigest()[:32]}.npy"
+    if array.dtype.type.__module__ == "ml_dtypes":
+        # .npy has no name for ml_dtypes' types: the file holds the bits, its name the type.
+        path = path.with_suffix(f".{array.dtype.name}.npy")
+        array = array.view(np.dtype(f"uint{8 * array.dtype.itemsize}"))
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.tmp")
@@ -69,7 +73,7 @@ def load_tensor(file: str, name: str) -> np.ndarray:
     """The tensor `name` stored in `file` (an ONNX model or a `.npy` blob)."""
     try:
         if file.endswith(".npy"):
-            return np.load(file)
+            return _ml_dtypes_view(np.load(file), file)
         tensors = _onnx_tensors(file, os.path.getmtime(file))
     except OSError as error:
         raise RamielError(f"cannot read weight '{name}' from {file}: {error}") from None
@@ -84,3 +88,13 @@ def weight_value(op: WeightOp) -> np.ndarray:
         return numpy_from_dense(op.value)
     assert op.file is not None
     return load_tensor(op.file.data, op.weight_name.data)
+
+
+def _ml_dtypes_view(array: np.ndarray, file: str) -> np.ndarray:
+    """The blob's data in the ml_dtypes type its name gives (`<hash>.bfloat16.npy`), if any."""
+    parts = Path(file).name.split(".")
+    if len(parts) != 3:
+        return array
+    import ml_dtypes
+
+    return array.view(np.dtype(getattr(ml_dtypes, parts[1])))

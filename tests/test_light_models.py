@@ -398,11 +398,10 @@ def test_node_unsupported(tmp_path: Path, case: str) -> None:
         compile_onnx(_node_model(node), "", tmp_path)
 
 
-def test_max_pool_indices_unsupported(tmp_path: Path) -> None:
+def test_max_pool_indices(tmp_path: Path) -> None:
     model = _node_model(_node("MaxPool", "1,1,4,4", 12, kernel_shape=[2, 2]))
     model.graph.node[0].output.append("indices")
     model.graph.output.append(
         onnx.helper.make_tensor_value_info("indices", onnx.TensorProto.INT64, [1, 1, 3, 3])
     )
-    with pytest.raises(RamielError, match="the Indices output of MaxPool is not supported"):
-        compile_onnx(model, "", tmp_path)
+    assert "_pool_indices(" in compile_onnx(model, "", tmp_path).source

@@ -45,6 +45,7 @@ def is_supported(op_type: str) -> bool:
 # Importing the modules registers their lowerings.
 from ramiel_mlir.backend.ops import (  # noqa: E402, F401
     attention,
+    cast,
     elementwise,
     indexing,
     layout,

@@ -12,6 +12,12 @@ from xdsl.ir import SSAValue
 
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import lowering
+from ramiel_mlir.backend.ops.dtypes import (
+    signed_view,
+    unsigned_binary,
+    unsigned_div,
+    unsigned_width,
+)
 from ramiel_mlir.backend.ops.known import Number, folding, operand, scalar
 
 # Element-wise ops that are one torch call on their inputs.
@@ -92,12 +98,27 @@ def _is_integer(t: TensorType) -> bool:
 
 @folding
 def _unary(ctx: NodeContext) -> list[SSAValue]:
+    width = unsigned_width(ctx.in_type(0).get_element_type())
+    if width is not None and ctx.node.op_type.data == "BitwiseNot":
+        # torch has no bitwise_not for uint16/32/64: the same bits as signed.
+        flipped = ctx.b.call("torch.bitwise_not", signed_view(ctx, ctx.arg(0), width), inline=True)
+        return [ctx.b.method(flipped, "view", ctx.dtype(ctx.out_type()))]
     return [ctx.b.call(UNARY[ctx.node.op_type.data], ctx.arg(0))]
+
+
+UNSIGNED_BINARY = frozenset({"Add", "Sub", "Less", "Greater", "LessOrEqual", "GreaterOrEqual"})
+"""Binary ops that torch lacks for uint16/32/64: computed in signed types (`dtypes`)."""
 
 
 @folding
 def _binary(ctx: NodeContext) -> list[SSAValue]:
     op_type = ctx.node.op_type.data
+    width = unsigned_width(ctx.in_type(0).get_element_type())
+    if width is not None:
+        # Python numbers of the full unsigned range do not fit torch's signed views.
+        if op_type in UNSIGNED_BINARY:
+            return [unsigned_binary(ctx, op_type, ctx.arg(0), ctx.arg(1), width)]
+        return [ctx.b.call(BINARY[op_type], ctx.arg(0), ctx.arg(1))]
     if op_type not in TAKES_NUMBER:
         return [ctx.b.call(BINARY[op_type], ctx.arg(0), ctx.arg(1))]
     rhs = operand(ctx, 1)
@@ -117,6 +138,8 @@ lowering(*BINARY)(_binary)
 @folding
 def _div(ctx: NodeContext) -> list[SSAValue]:
     """ONNX divides integers truncating toward zero (C semantics), not flooring."""
+    if unsigned_width(ctx.out_type().get_element_type()) is not None:
+        return [unsigned_div(ctx, ctx.out_type())]
     if _is_integer(ctx.out_type()):
         return [ctx.b.call("torch.div", ctx.arg(0), operand(ctx, 1), rounding_mode="trunc")]
     return [ctx.b.call("torch.div", ctx.arg(0), operand(ctx, 1))]
@@ -130,22 +153,53 @@ def _pow(ctx: NodeContext) -> list[SSAValue]:
 
     Torch would promote `float32 ** float64` to float64 and `int32 ** int64` to
     int64: a float exponent is cast to the base's type first, an integer result
-    back to it afterwards. An integer base with a float exponent is refused.
+    back to it afterwards. An integer base with a float exponent is computed as
+    ONNX's reference computes it (numpy's `int ** float` is float64), then
+    truncated to the base's type. uint16/32 exponents are read as int64; a
+    uint64 exponent, which int64 cannot hold, makes the power a float64 one.
     """
     base_type, exponent_type = ctx.in_type(0), ctx.in_type(1)
     x = ctx.arg(0)
     y: Number = operand(ctx, 1)
     same = base_type.get_element_type() == exponent_type.get_element_type()
+    width = unsigned_width(exponent_type.get_element_type())
+    if unsigned_width(base_type.get_element_type()) is not None:
+        ctx.unsupported(f"an unsigned base ({base_type.get_element_type()})")
+    if width is not None:
+        return [_pow_unsigned_exponent(ctx, x, ctx.arg(1), width, base_type)]
     if not _is_integer(base_type):
         if isinstance(y, SSAValue) and not same and not _is_integer(exponent_type):
             y = ctx.b.method(y, "to", ctx.dtype(base_type), inline=True)
         return [ctx.b.call("torch.pow", x, y)]
     if not _is_integer(exponent_type):
-        ctx.unsupported("an integer base with a floating-point exponent")
+        float64 = ctx.b.name("torch.float64")
+        power = ctx.b.call(
+            "torch.pow",
+            ctx.b.method(x, "to", float64, inline=True),
+            ctx.b.method(ctx.arg(1), "to", float64, inline=True),
+            inline=True,
+        )
+        return [ctx.b.method(power, "to", ctx.dtype(base_type))]
     if isinstance(y, SSAValue) and not same:
         power = ctx.b.call("torch.pow", x, y, inline=True)
         return [ctx.b.method(power, "to", ctx.dtype(base_type))]
     return [ctx.b.call("torch.pow", x, y)]
+
+
+def _pow_unsigned_exponent(
+    ctx: NodeContext, x: SSAValue, y: SSAValue, width: int, base_type: TensorType
+) -> SSAValue:
+    """`X ** Y` for an unsigned Y (torch has no pow of uint16/32/64)."""
+    if width < 64:
+        exponent = ctx.b.method(y, "to", ctx.b.name("torch.int64"), inline=True)
+        power = ctx.b.call("torch.pow", x, exponent, inline=True)
+    else:
+        float64 = ctx.b.name("torch.float64")
+        exponent = ctx.b.method(y, "to", float64, inline=True)
+        power = ctx.b.call(
+            "torch.pow", ctx.b.method(x, "to", float64, inline=True), exponent, inline=True
+        )
+    return ctx.b.method(power, "to", ctx.dtype(base_type))
 
 
 @lowering("Where")
@@ -207,8 +261,12 @@ def _variadic(ctx: NodeContext) -> list[SSAValue]:
     }[ctx.node.op_type.data]
     args = ctx.args()
     result = args[0]
+    width = unsigned_width(ctx.out_type().get_element_type())
     for arg in args[1:]:
-        result = ctx.b.call(function, result, arg)
+        if width is not None and ctx.node.op_type.data in ("Max", "Min"):
+            result = unsigned_binary(ctx, ctx.node.op_type.data, result, arg, width)
+        else:
+            result = ctx.b.call(function, result, arg)
     if ctx.node.op_type.data == "Mean" and len(args) > 1:
         result = ctx.b.call("torch.div", result, len(args))
     if len(args) == 1:

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import wraps
 
+import ml_dtypes
 import numpy as np
 from xdsl.dialects.builtin import IntegerType, NoneType, TensorType
 from xdsl.ir import Attribute, Operation, SSAValue
@@ -175,12 +176,12 @@ def python_number(value: np.generic) -> Scalar:
     """
     if isinstance(value, np.bool_):
         return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
+    if isinstance(value, np.integer) or value.dtype.name.startswith(("int", "uint")):
+        return int(value)  # (ml_dtypes' int4 and int2 are no np.integer)
     shortest = float(str(value))
     # The shortest decimal of float32's largest value lies beyond it as a double,
     # and torch refuses to narrow it: keep those exact.
-    largest = float(np.finfo(value.dtype.type).max)  # type: ignore[arg-type]
+    largest = float(ml_dtypes.finfo(value.dtype).max)
     exact = value.dtype.type(shortest) == value and abs(shortest) <= largest
     return shortest if exact else float(value)
 
@@ -251,7 +252,7 @@ def _spelled(ctx: NodeContext, value: Scalar, t: TensorType) -> Number:
     """The number, or `torch.finfo(dtype).min` / `.max` for the extremes of a float type."""
     if not isinstance(value, float):
         return value
-    if abs(value) != float(np.finfo(numpy_dtype(t.get_element_type())).max):
+    if abs(value) != float(ml_dtypes.finfo(numpy_dtype(t.get_element_type())).max):
         return value
     finfo = ctx.b.call("torch.finfo", ctx.dtype(t), inline=True)
     return ctx.b.getattr(finfo, "max" if value > 0 else "min")

@@ -309,20 +309,59 @@ def _lowest(ctx: NodeContext) -> float:
     return float("-inf")
 
 
+POOL_INDICES = '''\
+def _pool_indices(
+    plane: torch.Tensor, padded: list, begin: list, size: list, column_major: bool
+) -> torch.Tensor:
+    """
+    MaxPool's Indices as ONNX counts them: torch's index into one (padded) plane
+    of the input becomes an index into the whole unpadded input, flattened in
+    row-major (or, with storage_order=1, column-major) order per plane.
+    """
+    coords = []
+    for extent in reversed(padded):
+        coords.append(torch.remainder(plane, extent))
+        plane = torch.div(plane, extent, rounding_mode="floor")
+    coords = [c - b for c, b in zip(reversed(coords), begin)]
+    axes = reversed(range(len(size))) if column_major else range(len(size))
+    flat = torch.zeros_like(coords[0])
+    for axis in axes:
+        flat = flat * size[axis] + coords[axis]
+    planes = flat.shape[0] * flat.shape[1]
+    offsets = torch.arange(planes).reshape(*flat.shape[:2], *[1] * len(size))
+    return flat + offsets * math.prod(size)
+'''
+
+
 @lowering("MaxPool")
 def _max_pool(ctx: NodeContext) -> list[SSAValue]:
-    if _produced(ctx, 1):
-        ctx.unsupported("the Indices output of MaxPool")
+    """
+    `F.max_poolNd`, with ONNX's pads. The Indices output is torch's
+    `return_indices`, converted from per-plane indices into ONNX's (`_pool_indices`).
+    """
     w = _window(ctx)
     function = f"F.max_pool{len(w.size)}d"
     kernel = _plain(w.kernel)
     torch_padding = _torch_padding(w)
+    x = ctx.arg(0)
+    padded = w.size
     if torch_padding is not None:
         kwargs = _pool_kwargs(w, *torch_padding)
-        return [ctx.b.call(function, ctx.arg(0), kernel, **kwargs)]  # type: ignore[arg-type]
-    x = _explicit_pad(ctx, w, _lowest(ctx))
-    kwargs = _pool_kwargs(w, [0] * len(w.size), False)
-    return [ctx.b.call(function, x, kernel, **kwargs)]  # type: ignore[arg-type]
+        begin = [0] * len(w.size)
+    else:
+        x = _explicit_pad(ctx, w, _lowest(ctx))
+        kwargs = _pool_kwargs(w, [0] * len(w.size), False)
+        padded = [(o - 1) * w.strides[i] + w.extent(i) for i, o in enumerate(w.out)]
+        begin = w.begin
+    if not _produced(ctx, 1):
+        return [ctx.b.call(function, x, kernel, **kwargs)]  # type: ignore[arg-type]
+    column_major = bool(ctx.attr("storage_order", 0))
+    kwargs["return_indices"] = True
+    values, plane = ctx.b.call_n(function, 2, x, kernel, **kwargs)  # type: ignore[arg-type]
+    ctx.helper(POOL_INDICES)
+    ctx.import_module("math")
+    indices = ctx.b.call("_pool_indices", plane, padded, begin, w.size, column_major)
+    return [values, indices]
 
 
 @lowering("AveragePool")

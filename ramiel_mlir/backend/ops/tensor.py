@@ -1,5 +1,5 @@
 """
-Data-movement ONNX ops: constants, shapes, reshapes, indexing, casts.
+Data-movement ONNX ops: constants, shapes, reshapes, indexing (casts are in `cast`).
 
 Shapes are static, so the size arguments of the generated calls come from the
 inferred result types (`reshape([1, 24, 96])`), and index arguments (Slice
@@ -36,17 +36,49 @@ def _identity(ctx: NodeContext) -> list[SSAValue]:
     return [ctx.arg(0)]
 
 
+DROPOUT = '''\
+def _dropout(
+    x: torch.Tensor, ratio: torch.Tensor | float, training: torch.Tensor, seed: int | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """
+    ONNX Dropout: the identity unless training_mode is set and the ratio is not
+    0; then elements are kept where numpy's RandomState(seed) draws a uniform
+    number >= ratio, and scaled by 1 / (1 - ratio): ONNX's reference, draw for draw.
+    """
+    if not bool(training) or float(ratio) == 0.0:
+        return x, torch.ones(x.shape, dtype=torch.bool)
+    draws = np.random.RandomState(seed).uniform(0, 1.0, tuple(x.shape))
+    mask = torch.from_numpy(draws >= float(ratio))
+    scale = torch.reciprocal(torch.sub(1.0, torch.as_tensor(ratio)))
+    return x * mask * scale, mask
+'''
+
+
 @lowering("Dropout")
 @folding
 def _dropout(ctx: NodeContext) -> list[SSAValue | None]:
-    """Inference mode: the identity, and a mask of ones if it is read."""
-    if ctx.has(2) and ctx.require_const(2, "training_mode").any():
-        ctx.unsupported("training_mode=True")
+    """
+    Inference mode: the identity, and a mask of ones if it is read. A training_mode
+    that is set or computed runs `_dropout`, which draws the mask as ONNX's
+    reference does (numpy's RandomState with the node's seed).
+    """
+    training = known(ctx, 2) if ctx.has(2) else np.array(False)
+    if training is None or training.any():
+        return _training_dropout(ctx)
     outputs: list[SSAValue | None] = [ctx.arg(0)]
     if len(ctx.node.outputs) > 1 and isinstance(ctx.node.outputs[1].type, TensorType):
         mask_type = ctx.out_type(1)
         outputs.append(ctx.b.call("torch.ones", ctx.out_shape(1), dtype=ctx.dtype(mask_type)))
     return outputs
+
+
+def _training_dropout(ctx: NodeContext) -> list[SSAValue | None]:
+    ctx.helper(DROPOUT)
+    ctx.import_module("numpy", "np")
+    ratio = ctx.arg(1) if ctx.has(1) else 0.5
+    seed = ctx.attr("seed", None)
+    output, mask = ctx.b.call_n("_dropout", 2, ctx.arg(0), ratio, ctx.arg(2), seed)
+    return [output, mask][: len(ctx.node.outputs)]
 
 
 @lowering("Constant")
@@ -132,15 +164,6 @@ def _expand(ctx: NodeContext) -> list[SSAValue]:
     if ctx.in_shape(0) == ctx.out_shape():
         return [ctx.arg(0)]
     return [ctx.b.method(ctx.arg(0), "expand", ctx.out_shape())]
-
-
-@lowering("Cast", "CastLike")
-@folding
-def _cast(ctx: NodeContext) -> list[SSAValue]:
-    """`x.to(dtype)`: floats to integers truncate toward zero in both."""
-    if ctx.in_type(0).get_element_type() == ctx.out_type().get_element_type():
-        return [ctx.arg(0)]
-    return [ctx.b.method(ctx.arg(0), "to", ctx.dtype(ctx.out_type()))]
 
 
 @lowering("Gather")

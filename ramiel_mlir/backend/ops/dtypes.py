@@ -1,0 +1,199 @@
+"""
+Element types that torch holds but barely computes with, and the ops that handle them.
+
+Torch has `uint16`, `uint32` and `uint64` as "shell" dtypes (copies, views,
+`mul`, `eq` and bitwise ops work; `add`, comparisons, `maximum`, integer
+division do not), float8 types that it only converts and moves, and no int4,
+uint4, int2, uint2 or float4 at all (the generated code holds those in a wider
+dtype, see `ramiel_mlir.tensors.EMULATED`). A node that reads or writes such a
+type is lowered only by the ops listed here, whose lowerings handle the type
+exactly; any other is a compile-time error naming the node, the op and the type,
+never a crash at run time or a value outside the type's range.
+"""
+
+from __future__ import annotations
+
+from xdsl.dialects.builtin import IntegerType, Signedness, TensorType
+from xdsl.ir import Attribute, SSAValue
+
+from ramiel_mlir.backend.context import NodeContext
+from ramiel_mlir.tensors import is_emulated, numpy_dtype, onnx_from_element_type
+
+MOVE_OPS = frozenset(
+    {
+        "Concat",
+        "Constant",
+        "Dropout",
+        "Expand",
+        "Flatten",
+        "Gather",
+        "Identity",
+        "Reshape",
+        "Shape",
+        "Size",
+        "Split",
+        "Squeeze",
+        "Transpose",
+        "Unsqueeze",
+    }
+)
+"""Ops that only move elements (views, copies, indexing): exact for any dtype torch moves."""
+
+CAST_OPS = frozenset({"Cast", "CastLike"})
+
+UNSIGNED_OPS = (
+    MOVE_OPS
+    | CAST_OPS
+    | {"Add", "Sub", "Mul", "Div", "Max", "Min", "Equal", "Less", "Greater"}
+    | {"LessOrEqual", "GreaterOrEqual", "Pow", "TopK", "BitCast"}
+    | {"BitwiseAnd", "BitwiseOr", "BitwiseXor", "BitwiseNot"}
+)
+"""Ops whose lowerings compute uint16/uint32/uint64 exactly (see `unsigned_*` below)."""
+
+RESTRICTED_OPS: dict[str, frozenset[str]] = {
+    "unsigned": UNSIGNED_OPS,
+    "float8": MOVE_OPS | CAST_OPS,
+    "emulated": MOVE_OPS | CAST_OPS,
+}
+"""Per kind of restricted element type, the ops that handle it."""
+
+_UNSIGNED_WIDTHS = (16, 32, 64)
+_FLOAT8 = frozenset({17, 18, 19, 20, 24})
+"""ONNX FLOAT8E4M3FN, FLOAT8E4M3FNUZ, FLOAT8E5M2, FLOAT8E5M2FNUZ, FLOAT8E8M0."""
+
+
+def unsigned_width(element: Attribute) -> int | None:
+    """16, 32 or 64 for torch's shell unsigned types, else None."""
+    if (
+        isinstance(element, IntegerType)
+        and element.signedness.data == Signedness.UNSIGNED
+        and element.width.data in _UNSIGNED_WIDTHS
+    ):
+        return element.width.data
+    return None
+
+
+def _kind(element: Attribute) -> str | None:
+    """The kind of restricted element type, None if torch computes with it freely."""
+    if is_emulated(element):
+        return "emulated"
+    if unsigned_width(element) is not None:
+        return "unsigned"
+    if onnx_from_element_type(element) in _FLOAT8:
+        return "float8"
+    return None
+
+
+def _type_name(element: Attribute) -> str:
+    from onnx import TensorProto
+
+    return TensorProto.DataType.Name(onnx_from_element_type(element))
+
+
+def check_element_types(ctx: NodeContext) -> None:
+    """An error naming the node if an input or output type is one its op cannot handle."""
+    op_type = ctx.node.op_type.data
+    values = [*ctx.node.inputs, *ctx.node.outputs]
+    for value in values:
+        if not isinstance(value.type, TensorType):
+            continue
+        element = value.type.get_element_type()
+        kind = _kind(element)
+        if kind is not None and op_type not in RESTRICTED_OPS[kind]:
+            ctx.unsupported(f"element type {_type_name(element)} in {op_type}")
+
+
+# Unsigned arithmetic through the signed types torch computes with.
+
+INT64_MIN = -(2**63)
+
+
+def signed_view(ctx: NodeContext, value: SSAValue, width: int) -> SSAValue:
+    """The same bits as the signed type of the width: two's complement +, -, * agree."""
+    return ctx.b.method(value, "view", ctx.b.name(f"torch.int{width}"), inline=True)
+
+
+def order_key(ctx: NodeContext, value: SSAValue, width: int) -> SSAValue:
+    """
+    A signed tensor ordered as the unsigned values are: widened for 16 and 32
+    bits, the sign bit flipped for 64 (which maps 0 to INT64_MIN and 2**64 - 1
+    to INT64_MAX).
+    """
+    if width < 64:
+        return ctx.b.method(value, "to", ctx.b.name("torch.int64"), inline=True)
+    return ctx.b.call("torch.bitwise_xor", signed_view(ctx, value, 64), INT64_MIN, inline=True)
+
+
+def from_order_key(ctx: NodeContext, key: SSAValue, t: TensorType) -> SSAValue:
+    """The unsigned values of `order_key` results."""
+    width = unsigned_width(t.get_element_type())
+    assert width is not None
+    if width < 64:
+        return ctx.b.method(key, "to", ctx.dtype(t), inline=True)
+    flipped = ctx.b.call("torch.bitwise_xor", key, INT64_MIN, inline=True)
+    return ctx.b.method(flipped, "view", ctx.dtype(t), inline=True)
+
+
+UDIV64 = '''\
+def _udiv64(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """uint64 division (torch has none): half of a divided as int64, then one correction."""
+    a, b = a.view(torch.int64), b.view(torch.int64)
+    low = -(2**63)
+    big = b < 0  # a divisor of 2**63 or more: the quotient is 0 or 1
+    half = torch.bitwise_and(torch.bitwise_right_shift(a, 1), 2**63 - 1)
+    quotient = torch.div(half, torch.where(big, 1, b), rounding_mode="trunc") * 2
+    remainder = a - quotient * b  # below 2 * b: at most one more b fits
+    quotient = quotient + ((remainder ^ low) >= (b ^ low)).to(torch.int64)
+    quotient = torch.where(big, ((a ^ low) >= (b ^ low)).to(torch.int64), quotient)
+    return quotient.view(torch.uint64)
+'''
+
+
+def unsigned_div(ctx: NodeContext, t: TensorType) -> SSAValue:
+    """Unsigned integer division (which truncates) in a type torch divides."""
+    width = unsigned_width(t.get_element_type())
+    assert width is not None
+    if width == 64:
+        ctx.helper(UDIV64)
+        return ctx.b.call("_udiv64", ctx.arg(0), ctx.arg(1))
+    int64 = ctx.b.name("torch.int64")
+    a = ctx.b.method(ctx.arg(0), "to", int64, inline=True)
+    b = ctx.b.method(ctx.arg(1), "to", int64, inline=True)
+    quotient = ctx.b.call("torch.div", a, b, rounding_mode="trunc", inline=True)
+    return ctx.b.method(quotient, "to", ctx.dtype(t))
+
+
+def unsigned_binary(
+    ctx: NodeContext, op_type: str, a: SSAValue, b: SSAValue, width: int
+) -> SSAValue:
+    """Add, Sub, the comparisons, Max and Min of two unsigned tensors."""
+    if op_type in ("Add", "Sub"):
+        function = "torch.add" if op_type == "Add" else "torch.sub"
+        result = ctx.b.call(
+            function, signed_view(ctx, a, width), signed_view(ctx, b, width), inline=True
+        )
+        return ctx.b.method(result, "view", ctx.dtype(ctx.out_type()))
+    compare = {
+        "Less": "torch.lt",
+        "Greater": "torch.gt",
+        "LessOrEqual": "torch.le",
+        "GreaterOrEqual": "torch.ge",
+        "Max": "torch.ge",
+        "Min": "torch.le",
+    }[op_type]
+    keys = order_key(ctx, a, width), order_key(ctx, b, width)
+    if op_type not in ("Max", "Min"):
+        return ctx.b.call(compare, *keys)
+    return ctx.b.call("torch.where", ctx.b.call(compare, *keys, inline=True), a, b)
+
+
+def is_float8(element: Attribute) -> bool:
+    """Whether the element type is one of the float8 types (E8M0 included)."""
+    return onnx_from_element_type(element) in _FLOAT8
+
+
+def float_max(element: Attribute) -> float:
+    """The largest finite value of a floating-point element type."""
+    import ml_dtypes
+
+    return float(ml_dtypes.finfo(numpy_dtype(element)).max)

@@ -141,7 +141,7 @@ def test_calibration_is_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("RAMIEL_CACHE_DIR", str(tmp_path))
     start = time.perf_counter()
     machine = load_machine()
-    assert time.perf_counter() - start < 3.0
+    assert time.perf_counter() - start < 8.0  # about a second; more only under load
     assert cache_path() == tmp_path / "machine.json"
     assert set(machine.overheads) == set(UNITS)
     assert set(machine.rates) == set(UNITS) - {"view"}

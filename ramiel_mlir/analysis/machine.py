@@ -6,8 +6,11 @@ time is the fixed overhead of that kind of torch call (Python, argument parsing,
 dispatch, kernel setup: measured on a one-element tensor) plus a roofline term:
 its work at the measured rate of its kind, or its bytes at the memory bandwidth,
 whichever takes longer. `calibrate` measures each kind on one intra-op thread
-with one small and one realistic instance (a fraction of a second in all), plus
-the price of handing a value from one thread to another; `load_machine` caches
+with one small and one realistic instance, the realistic one again on every core,
+what waking the intra-op team adds to a small call, the price of handing a value
+from one thread to another, starting and joining a worker, and what a small call
+costs when every core's thread makes them at once (about a second in all, once per
+machine); `load_machine` caches
 the result as JSON in `$RAMIEL_CACHE_DIR/machine.json` (default
 `~/.cache/ramiel-mlir/machine.json`), keyed by CPU, core count and torch version.
 """
@@ -152,7 +155,7 @@ def call_times_us(function: Callable[[], object], repeats: int, warmup: int = 1)
 
 def calibrate() -> Machine:
     """
-    Measure this machine on one intra-op thread (a fraction of a second).
+    Measure this machine: each kind on one intra-op thread and on every core (about a second).
 
     Kernel times are the fastest of a few runs: on a machine shared with other
     work, the minimum is the estimate least disturbed by preemption.
@@ -235,9 +238,9 @@ def measure_team_wakeup(cores: int) -> dict[str, float]:
     with torch.inference_mode():
         for kind, small in _small_calls().items():
             with torch_threads(1):
-                single = statistics.median(call_times_us(small, repeats=200, warmup=20))
+                single = statistics.median(call_times_us(small, repeats=100, warmup=10))
             with torch_threads(cores):
-                team = statistics.median(call_times_us(small, repeats=200, warmup=20))
+                team = statistics.median(call_times_us(small, repeats=100, warmup=10))
             extra[kind] = round(max(0.0, team - single), 3)
     return extra
 

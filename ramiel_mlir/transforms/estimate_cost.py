@@ -55,10 +55,8 @@ class EstimateCostPass(ModulePass):
         for graph in op.walk():
             if not isinstance(graph, dfg.GraphOp):
                 continue
-            if self.model == "profile":
-                costs = profile_graph(graph)
-            else:
-                costs = {node: flops_cost(node, machine) for node in graph_nodes(graph)}
+            single = {node: flops_cost(node, machine) for node in graph_nodes(graph)}
+            costs = profile_graph(graph) if self.model == "profile" else single
             for node, cost in costs.items():
                 node.attributes["cost"] = FloatAttr(round(cost, 3), f64)
             graph.attributes["edge_cost"] = FloatAttr(round(machine.edge_cost_us, 3), f64)
@@ -71,7 +69,6 @@ class EstimateCostPass(ModulePass):
             # by the analytic model's threaded-to-single ratio.
             intra_op = 0.0
             for node, cost in costs.items():
-                single = flops_cost(node, machine)
-                intra_op += cost * flops_cost(node, machine, threaded=True) / single
+                intra_op += cost * flops_cost(node, machine, threaded=True) / single[node]
             graph.attributes["intra_op_estimate"] = FloatAttr(round(intra_op, 1), f64)
             graph.attributes["fork_cost"] = FloatAttr(round(machine.fork_join_us, 3), f64)

@@ -73,12 +73,15 @@ def _dropout(ctx: NodeContext) -> list[SSAValue | None]:
 
 
 def _training_dropout(ctx: NodeContext) -> list[SSAValue | None]:
+    """Dropout whose training_mode is set or computed: `_dropout` decides when it runs."""
     ctx.helper(DROPOUT)
     ctx.import_module("numpy", "np")
     ratio = ctx.arg(1) if ctx.has(1) else 0.5
     seed = ctx.attr("seed", None)
+    seed = None if seed is None else int(seed)  # type: ignore[arg-type]
     output, mask = ctx.b.call_n("_dropout", 2, ctx.arg(0), ratio, ctx.arg(2), seed)
-    return [output, mask][: len(ctx.node.outputs)]
+    results: list[SSAValue | None] = [output, mask]
+    return results[: len(ctx.node.outputs)]
 
 
 @lowering("Constant")

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-CACHE_VERSION = 8
+CACHE_VERSION = 9
 """Bump when the benchmarks change so that old caches are recalibrated."""
 
 UNITS = {
@@ -189,15 +189,19 @@ def calibrate() -> Machine:
     )
 
 
-def measure_contended_dispatch(cores: int, calls: int = 300, batches: int = 5) -> float:
+def measure_contended_dispatch(
+    cores: int, calls: int = 300, batches: int = 15, pause: float = 0.01
+) -> float:
     """
     Per call, the time `cores` threads take to make `calls` small linear calls each.
 
     A 32x96 by 96x24 product is a few microseconds, the size of a transformer
     head's ops: each call releases the GIL for its kernel and must take it back,
     so calls from several threads serialise and every hand-over of the GIL wakes a
-    thread. The median of `batches` batches is the time one such node costs every
-    lane; lanes only overlap what a node spends beyond it.
+    thread. Batches `pause` seconds apart swing from 5 to 35 us a call (the threads
+    fall into a convoy, each GIL hand-over waiting for a wake-up); the lowest is the
+    time one such node costs every lane at best, and lanes only overlap what a
+    node spends beyond it.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -211,7 +215,8 @@ def measure_contended_dispatch(cores: int, calls: int = 300, batches: int = 5) -
             F.linear(a, b)
 
     times = []
-    with torch_threads(1), torch.inference_mode(), ThreadPoolExecutor(cores - 1) as pool:
+    lanes = ThreadPoolExecutor(cores - 1, initializer=torch.set_num_threads, initargs=(1,))
+    with torch_threads(1), torch.inference_mode(), lanes as pool:
         burst()  # warm up the worker and the kernel
         for _ in range(batches):
             start = time.perf_counter_ns()
@@ -220,7 +225,8 @@ def measure_contended_dispatch(cores: int, calls: int = 300, batches: int = 5) -
             for other in others:
                 other.result()
             times.append((time.perf_counter_ns() - start) / 1e3 / (calls * cores))
-    return round(statistics.median(times), 3)
+            time.sleep(pause)
+    return round(min(times), 3)
 
 
 def measure_team_wakeup(cores: int) -> dict[str, float]:
@@ -229,8 +235,9 @@ def measure_team_wakeup(cores: int) -> dict[str, float]:
 
     The small instances are the size of a transformer head's or a squeeze
     layer's ops: torch splits them across the team, and waking it costs more
-    than the split saves. A lower bound of that extra time (the split saves a
-    little), so the threaded estimate never counts it twice.
+    than the split saves. The fastest call of each (least disturbed by other
+    processes: a busy core makes a team call wait for it), and a lower bound of
+    the extra time (the split saves a little).
     """
     import torch
 
@@ -238,9 +245,9 @@ def measure_team_wakeup(cores: int) -> dict[str, float]:
     with torch.inference_mode():
         for kind, small in _small_calls().items():
             with torch_threads(1):
-                single = statistics.median(call_times_us(small, repeats=100, warmup=10))
+                single = min(call_times_us(small, repeats=100, warmup=10))
             with torch_threads(cores):
-                team = statistics.median(call_times_us(small, repeats=100, warmup=10))
+                team = min(call_times_us(small, repeats=100, warmup=10))
             extra[kind] = round(max(0.0, team - single), 3)
     return extra
 

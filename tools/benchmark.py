@@ -10,7 +10,10 @@ interleaved (A B C D A B C D ...) after a warm-up, medians of `--calls` calls:
    lane with the cores' intra-op threads when it falls back;
 4. ONNX Runtime, default session options;
 5. the bound min(cores, work / critical path), from the profiled per-node times
-   (`estimate-cost{model=profile}`) and from the analytic `flops` model.
+   (`estimate-cost{model=profile}`) and from the analytic `flops` model;
+6. the thread ceiling: how much throughput the serial 1-thread code gains when
+   `cores` Python threads each run whole calls of it at once. No split into lanes
+   can beat it: it is what the GIL (and memory bandwidth) leave of the cores.
 
 Compile time is the wall time of the `ramiel-opt --parallelize` process. Writes a
 Markdown table to stdout, JSON and a PNG plot under `--out`.
@@ -29,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -73,6 +77,7 @@ class Row:
     speedup_ort: float
     bound_profile: float
     bound_flops: float
+    thread_ceiling: float
     max_error: float
 
 
@@ -130,6 +135,36 @@ def measure(
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
+def thread_ceiling(function: Any, calls: int, repeat: int = 4) -> float:
+    """
+    Throughput of `CORES` threads running `function` at once over one thread running it.
+
+    Interleaved rounds: `repeat` calls alone, then `repeat` calls on each of
+    `CORES` threads together (the workers are started once); the median of each.
+    """
+    alone: list[float] = []
+    together: list[float] = []
+
+    def calls_of(count: int) -> None:
+        for _ in range(count):
+            function()
+
+    with ThreadPoolExecutor(CORES - 1) as pool:
+        for round_ in range(5 + calls):
+            begin = time.perf_counter()
+            calls_of(repeat)
+            middle = time.perf_counter()
+            others = [pool.submit(calls_of, repeat) for _ in range(CORES - 1)]
+            calls_of(repeat)
+            for other in others:
+                other.result()
+            end = time.perf_counter()
+            if round_ >= 5:
+                alone.append(middle - begin)
+                together.append(end - middle)
+    return CORES * statistics.median(alone) / statistics.median(together)
+
+
 def benchmark(name: str, directory: Path, calls: int) -> Row:
     """Compile, check and time one model."""
     path = model_path(name, directory)
@@ -172,6 +207,8 @@ def benchmark(name: str, directory: Path, calls: int) -> Row:
             {"serial_1t": 1, "serial_nt": CORES, "ramiel": CORES, "lanes": CORES, "ort": CORES},
             calls,
         )
+        torch.set_num_threads(1)
+        ceiling = thread_ceiling(lambda: serial(*inputs), calls)
     bound_profile, nodes = bound(path, "profile")
     bound_flops, _ = bound(path, "flops")
     return Row(
@@ -191,6 +228,7 @@ def benchmark(name: str, directory: Path, calls: int) -> Row:
         speedup_ort=times["serial_1t"] / times["ort"],
         bound_profile=bound_profile,
         bound_flops=bound_flops,
+        thread_ceiling=ceiling,
         max_error=error,
     )
 
@@ -201,8 +239,8 @@ def table(rows: list[Row]) -> str:
         "| model | nodes | clusters | lanes | compile (s) | serial 1T (ms) | serial "
         f"{CORES}T (ms) | Ramiel (ms) | {CORES} lanes forced (ms) | ORT (ms) | Ramiel speedup "
         f"| lanes forced speedup | serial {CORES}T speedup | ORT speedup | bound (profile) "
-        "| bound (flops) | Ramiel / bound |",
-        "|---|" + "---:|" * 16,
+        f"| bound (flops) | Ramiel / bound | {CORES} threads ceiling |",
+        "|---|" + "---:|" * 17,
     ]
     for r in rows:
         lines.append(
@@ -210,7 +248,8 @@ def table(rows: list[Row]) -> str:
             f"{r.serial_1t_ms:.1f} | {r.serial_nt_ms:.1f} | {r.ramiel_ms:.1f} | "
             f"{r.lanes_ms:.1f} | {r.ort_ms:.1f} | {r.speedup:.2f}x | {r.speedup_lanes:.2f}x | "
             f"{r.speedup_nt:.2f}x | {r.speedup_ort:.2f}x | "
-            f"{r.bound_profile:.2f} | {r.bound_flops:.2f} | {r.speedup / r.bound_profile:.0%} |"
+            f"{r.bound_profile:.2f} | {r.bound_flops:.2f} | {r.speedup / r.bound_profile:.0%} | "
+            f"{r.thread_ceiling:.2f} |"
         )
     return "\n".join(lines)
 

@@ -142,6 +142,18 @@ def time_call(function: Callable[[], object], first_us: float) -> float:
 
 def profile_graph(graph: dfg.GraphOp) -> dict[dfg.NodeOp, float]:
     """The median time in microseconds of every node of `graph`, on one intra-op thread."""
+    return profile_graph_threads(graph, (1,))[1]
+
+
+def profile_graph_threads(
+    graph: dfg.GraphOp, counts: Sequence[int]
+) -> dict[int, dict[dfg.NodeOp, float]]:
+    """
+    The median time (us) of every node of `graph` with each intra-op thread count in `counts`.
+
+    Each node runs on the outputs its producers computed, once per count in turn,
+    so the counts see the same inputs and caches.
+    """
     import torch
 
     module, methods = lower_node_methods(graph)
@@ -149,19 +161,22 @@ def profile_graph(graph: dfg.GraphOp) -> dict[dfg.NodeOp, float]:
     sends = senders(graph)
     values: dict[SSAValue, torch.Tensor] = {a: sample_input(a) for a in graph.block.args}
     pending = _uses(methods, sends)
-    costs: dict[dfg.NodeOp, float] = {}
-    with torch_threads(1), torch.inference_mode():
+    costs: dict[int, dict[dfg.NodeOp, float]] = {count: {} for count in counts}
+    with torch.inference_mode():
         for method in _dataflow_order(graph, methods):
             function = getattr(model, method.name)
             sources = [sent_value(v, sends) for v in method.params]
             args = [_value(values, v, method.node) for v in sources]
-            start = time.perf_counter_ns()
-            outputs = function(*args)
-            first = (time.perf_counter_ns() - start) / 1e3
+            with torch_threads(counts[0]):
+                start = time.perf_counter_ns()
+                outputs = function(*args)
+                first = (time.perf_counter_ns() - start) / 1e3
             if len(method.results) == 1:
                 outputs = (outputs,)
             values.update(zip(method.results, outputs, strict=True))
-            costs[method.node] = time_call(lambda f=function, a=args: f(*a), first)
+            for count in counts:
+                with torch_threads(count):
+                    costs[count][method.node] = time_call(lambda f=function, a=args: f(*a), first)
             for value in sources:
                 pending[value] -= 1
                 if not pending[value]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from xdsl.context import Context
@@ -20,12 +21,13 @@ class EstimateCostPass(ModulePass):
 
     `model=flops` (default) counts each node's FLOPs and bytes from its static
     shapes and converts them with this machine's calibrated rates;
-    `model=profile` runs each node alone with the generated PyTorch code, the
-    model's weights and one intra-op thread, and takes the median time. The graph
-    gets `edge_cost`: the measured price of handing a value to another thread, and
-    `dispatch_cost`: the time a small torch call costs every lane (the GIL);
-    `fork_cost`: starting a worker lane and joining it; and `intra_op_estimate`:
-    the whole graph on one lane with every core as intra-op threads.
+    `model=profile` runs each node alone with the generated PyTorch code and the
+    model's weights, on one intra-op thread and on every core, and takes the
+    median times. The graph gets `edge_cost`: the measured price of handing a value
+    to another thread, and `dispatch_cost`: the time a small torch call costs every
+    lane (the GIL); `fork_cost`: starting a worker lane and joining it; and
+    `intra_op_estimate`: the whole graph on one lane with every core as intra-op
+    threads (the threaded rates, or the nodes timed on every core).
     Nodes are found at any depth, so the pass also runs on clustered graphs (with
     `flops`; `profile` needs the nodes' inputs to be graph values).
 
@@ -49,14 +51,19 @@ class EstimateCostPass(ModulePass):
         from ramiel_mlir.analysis.cost_model import flops_cost
         from ramiel_mlir.analysis.graph import graph_nodes
         from ramiel_mlir.analysis.machine import load_machine
-        from ramiel_mlir.analysis.profile import profile_graph
+        from ramiel_mlir.analysis.profile import profile_graph_threads
 
         machine = load_machine()
+        cores = os.cpu_count() or 1
         for graph in op.walk():
             if not isinstance(graph, dfg.GraphOp):
                 continue
-            single = {node: flops_cost(node, machine) for node in graph_nodes(graph)}
-            costs = profile_graph(graph) if self.model == "profile" else single
+            if self.model == "profile":
+                measured = profile_graph_threads(graph, (1, cores))
+                costs, threaded = measured[1], measured[cores]
+            else:
+                costs = {node: flops_cost(node, machine) for node in graph_nodes(graph)}
+                threaded = {node: flops_cost(node, machine, threaded=True) for node in costs}
             for node, cost in costs.items():
                 node.attributes["cost"] = FloatAttr(round(cost, 3), f64)
             graph.attributes["edge_cost"] = FloatAttr(round(machine.edge_cost_us, 3), f64)
@@ -65,10 +72,7 @@ class EstimateCostPass(ModulePass):
             # the cheapest torch call, which is (nearly) all Python and dispatch.
             dispatch = machine.contended_dispatch_us or min(machine.overheads.values())
             graph.attributes["dispatch_cost"] = FloatAttr(round(dispatch, 3), f64)
-            # One lane with every core as intra-op threads: each node's cost scaled
-            # by the analytic model's threaded-to-single ratio.
-            intra_op = 0.0
-            for node, cost in costs.items():
-                intra_op += cost * flops_cost(node, machine, threaded=True) / single[node]
+            # One lane with every core as intra-op threads.
+            intra_op = sum(threaded.values())
             graph.attributes["intra_op_estimate"] = FloatAttr(round(intra_op, 1), f64)
             graph.attributes["fork_cost"] = FloatAttr(round(machine.fork_join_us, 3), f64)

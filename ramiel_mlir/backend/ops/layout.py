@@ -128,20 +128,30 @@ def _tile(ctx: NodeContext) -> list[SSAValue]:
     return [ctx.b.method(ctx.arg(0), "repeat", repeats)]
 
 
+def _move_blocks(ctx: NodeContext, split: list[int], order: list[int]) -> list[SSAValue]:
+    """Reshape the input into `split`, permute it to `order`, reshape to the output type."""
+    blocks = ctx.b.method(ctx.arg(0), "reshape", split, inline=True)
+    moved = ctx.b.method(blocks, "permute", order, inline=True)
+    return [ctx.b.method(moved, "reshape", ctx.out_shape())]
+
+
+def _is_crd(ctx: NodeContext) -> bool:
+    """Whether a DepthToSpace / SpaceToDepth node is in CRD mode (else DCR, the default)."""
+    mode = str(ctx.attr("mode", "DCR"))
+    if mode not in ("CRD", "DCR"):
+        ctx.unsupported(f"mode '{mode}'")
+    return mode == "CRD"
+
+
 @lowering("DepthToSpace")
 @folding
 def _depth_to_space(ctx: NodeContext) -> list[SSAValue]:
     """DCR: depth is (block row, block column, channel); CRD: `F.pixel_shuffle`."""
     block = int(ctx.attr("blocksize", 0))  # type: ignore[arg-type]
-    mode = str(ctx.attr("mode", "DCR"))
-    if mode == "CRD":
+    if _is_crd(ctx):
         return [ctx.b.call("F.pixel_shuffle", ctx.arg(0), block)]
-    if mode != "DCR":
-        ctx.unsupported(f"mode '{mode}'")
     n, c, h, w = ctx.in_shape(0)
-    split = ctx.b.method(ctx.arg(0), "reshape", [n, block, block, c // block**2, h, w], inline=True)
-    moved = ctx.b.method(split, "permute", [0, 3, 4, 1, 5, 2], inline=True)
-    return [ctx.b.method(moved, "reshape", ctx.out_shape())]
+    return _move_blocks(ctx, [n, block, block, c // block**2, h, w], [0, 3, 4, 1, 5, 2])
 
 
 @lowering("SpaceToDepth")
@@ -149,16 +159,10 @@ def _depth_to_space(ctx: NodeContext) -> list[SSAValue]:
 def _space_to_depth(ctx: NodeContext) -> list[SSAValue]:
     """DCR (the default): depth is (block row, block column, channel); CRD: `F.pixel_unshuffle`."""
     block = int(ctx.attr("blocksize", 0))  # type: ignore[arg-type]
-    mode = str(ctx.attr("mode", "DCR"))
-    if mode == "CRD":
+    if _is_crd(ctx):
         return [ctx.b.call("F.pixel_unshuffle", ctx.arg(0), block)]
-    if mode != "DCR":
-        ctx.unsupported(f"mode '{mode}'")
     n, c, h, w = ctx.in_shape(0)
-    split = ctx.b.method(ctx.arg(0), "reshape", [n, c, h // block, block, w // block, block])
-    split.name_hint = "blocks"
-    moved = ctx.b.method(split, "permute", [0, 3, 5, 1, 2, 4], inline=True)
-    return [ctx.b.method(moved, "reshape", ctx.out_shape())]
+    return _move_blocks(ctx, [n, c, h // block, block, w // block, block], [0, 3, 5, 1, 2, 4])
 
 
 @lowering("Trilu")

@@ -70,10 +70,16 @@ def _int_list(attr: Attribute | None) -> list[int]:
 
 
 def _conv(node: NodeOp) -> Work:
-    """Each output element sums (C / group) x kernel products."""
+    """
+    Each output element sums (C / group) x kernel products.
+
+    A 1x1 kernel is its own kind (`pointwise_conv`): torch runs it as a matrix
+    product, and a small one is twice as slow on two threads as on one.
+    """
     weight = shape(node.inputs[1])
     per_output = math.prod(weight[1:])
-    return Work("conv", 2.0 * numel(node.outputs[0]) * per_output, _traffic(node))
+    kind = "pointwise_conv" if all(k == 1 for k in weight[2:]) else "conv"
+    return Work(kind, 2.0 * numel(node.outputs[0]) * per_output, _traffic(node))
 
 
 def _conv_transpose(node: NodeOp) -> Work:

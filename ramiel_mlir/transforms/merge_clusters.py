@@ -45,7 +45,7 @@ class MergeClustersPass(ModulePass):
     lanes: int = 0
     """Lanes to run on; 0 means the machine's core count."""
 
-    min_gain: float = 0.05
+    min_gain: float = 0.1
     """Fraction of the serial estimate that parallel lanes must save to be used."""
 
     edge_cost: float | None = None

@@ -145,7 +145,7 @@ def numpy_from_onnx(tensor: TensorProto, base_dir: str = "") -> np.ndarray:
     return numpy_helper.to_array(tensor, base_dir)
 
 
-def _numpy_native(dtype: np.dtype) -> bool:
+def numpy_native(dtype: np.dtype) -> bool:
     """Whether numpy itself has the dtype (not one that ml_dtypes adds to it)."""
     return dtype.type.__module__ == "numpy"
 
@@ -164,9 +164,10 @@ def torch_from_numpy(array: np.ndarray) -> torch.Tensor:
     """
     import torch
 
+    array = array.astype(array.dtype.newbyteorder("="), copy=False)  # torch reads native order
     entry = _BY_NUMPY.get(array.dtype)
-    if entry is None or _numpy_native(array.dtype):
-        return torch.from_numpy(np.array(array, copy=None, order="C"))
+    if entry is None or numpy_native(array.dtype):
+        return torch.from_numpy(np.require(array, requirements=("C", "W")))  # no read-only view
     if is_emulated(entry[0]):
         return torch.from_numpy(array.astype(np.dtype(entry[1])))
     bits = np.array(array, order="C").view(np.dtype(_bits(array.dtype.itemsize)))
@@ -180,7 +181,7 @@ def numpy_from_torch(tensor: torch.Tensor, element_type: Attribute) -> np.ndarra
     dtype = numpy_dtype(element_type)
     if is_emulated(element_type):
         return tensor.numpy(force=True).astype(dtype)
-    if _numpy_native(dtype):
+    if numpy_native(dtype):
         return tensor.numpy(force=True)
     bits = tensor.detach().cpu().contiguous().view(getattr(torch, _bits(dtype.itemsize)))
     return bits.numpy().view(dtype)

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from io import StringIO
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Operation, SSAValue
 
@@ -97,26 +96,16 @@ def _instantiate(module: py.ModuleOp, graph: dfg.GraphOp) -> torch.nn.Module:
     """Print and run the profiling module; its `Model` with the graph's weights."""
     from ramiel_mlir.backend.print_python import print_python
     from ramiel_mlir.backend.python_target import buffer_arrays
+    from ramiel_mlir.tensors import torch_from_numpy
 
     source = StringIO()
     print_python(module, source)
     namespace: dict[str, Any] = {}
     exec(compile(source.getvalue(), f"<profile of @{graph.sym_name.data}>", "exec"), namespace)
     model = namespace["Model"]()
-    state = {
-        name: _torch_tensor(dtype, array) for name, (dtype, array) in buffer_arrays(module).items()
-    }
+    state = {name: torch_from_numpy(array) for name, (_, array) in buffer_arrays(module).items()}
     model.load_state_dict(state, assign=True)
     return model
-
-
-def _torch_tensor(dtype: str, array: np.ndarray) -> torch.Tensor:
-    """A torch tensor of `dtype` holding the values of `array` (ml_dtypes arrays included)."""
-    import torch
-
-    native = array.astype(array.dtype.newbyteorder("="), order="C", copy=False)
-    data = native.reshape(-1).view(np.uint8).copy()
-    return torch.from_numpy(data).view(getattr(torch, dtype)).reshape(array.shape)
 
 
 def sample_input(value: SSAValue) -> torch.Tensor:

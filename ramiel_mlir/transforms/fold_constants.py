@@ -49,6 +49,7 @@ from ramiel_mlir.tensors import (
     dense_from_numpy,
     numpy_dtype,
     numpy_from_dense,
+    numpy_native,
 )
 from ramiel_mlir.weights import INLINE_LIMIT, store_blob, weight_value
 
@@ -194,7 +195,7 @@ def evaluate(node: NodeOp, inputs: Inputs) -> list[np.ndarray]:
     except NotImplementedError:
         raise
     except Exception as error:  # the reference implementation raises anything
-        if any(not_numpy_dtype(value) for value in feeds.values()):
+        if not all(numpy_native(value.dtype) for value in feeds.values()):
             # (bfloat16, float8, ...: the reference lacks many ops for ml_dtypes' types)
             raise NotImplementedError(node.op_type.data) from error
         message = " ".join(str(error).split()) or type(error).__name__
@@ -322,8 +323,3 @@ class FoldConstantsPass(ModulePass):
                 [ForwardIdentity(), FoldNode(self.max_elements)], dce_enabled=False
             ),
         ).rewrite_module(op)
-
-
-def not_numpy_dtype(value: np.ndarray) -> bool:
-    """Whether an array's dtype is one that ml_dtypes adds to numpy (bfloat16, float8, int4...)."""
-    return value.dtype.type.__module__ != "numpy"

@@ -59,7 +59,7 @@ class EstimateCostPass(ModulePass):
             if not isinstance(graph, dfg.GraphOp):
                 continue
             if self.model == "profile":
-                measured = profile_graph_threads(graph, (1, cores))
+                measured = profile_graph_threads(graph, sorted({1, cores}))  # once on 1 core
                 costs, threaded = measured[1], measured[cores]
             else:
                 costs = {node: flops_cost(node, machine) for node in graph_nodes(graph)}

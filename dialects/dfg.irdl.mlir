@@ -38,7 +38,6 @@ irdl.dialect @dfg {
     %edge_cost = irdl.base "#builtin.float" {optional_attribute = "edge_cost"}
     %dispatch_cost = irdl.base "#builtin.float" {optional_attribute = "dispatch_cost"}
     %fork_cost = irdl.base "#builtin.float" {optional_attribute = "fork_cost"}
-    %intra_op_estimate = irdl.base "#builtin.float" {optional_attribute = "intra_op_estimate"}
   }
 
   // dfg.output: returns the graph outputs; the terminator of dfg.graph.
@@ -79,6 +78,8 @@ irdl.dialect @dfg {
     %domain = irdl.base "#builtin.string" {optional_attribute = "domain"}
     %attrs = irdl.base "#builtin.dictionary" {optional_attribute = "attrs"}
     %cost = irdl.base "#builtin.float" {optional_attribute = "cost"}
+    %threaded_cost = irdl.base "#builtin.float" {optional_attribute = "threaded_cost"}
+    %threads = irdl.base "#builtin.integer" {optional_attribute = "threads"}
   }
 
   // dfg.cluster: a chain of nodes that one lane runs in order.

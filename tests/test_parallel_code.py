@@ -129,6 +129,67 @@ def test_concurrent_callers_get_their_own_results(
         torch.testing.assert_close(result, reference(x))
 
 
+def test_nodes_run_with_their_own_planned_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Costs in which only the two MatMuls gain from both cores: the lane runs on
+    # one thread and sets two around each MatMul.
+    from xdsl.dialects.builtin import FloatAttr, f64
+
+    from ramiel_mlir.api import make_context, run_pipeline
+    from ramiel_mlir.backend.python_target import PythonTarget
+    from ramiel_mlir.dialects import dfg
+    from ramiel_mlir.frontend.onnx import import_onnx
+
+    path = tmp_path / "diamond.onnx"
+    onnx.save(_diamond(), path)
+    ctx, module = make_context(), import_onnx(str(path))
+    run_pipeline(ctx, module, "estimate-cost{model=flops}")
+    for node in module.walk():
+        if isinstance(node, dfg.NodeOp):
+            cost = 100.0 if node.op_type.data == "MatMul" else 5.0
+            fast = 40.0 if node.op_type.data == "MatMul" else 8.0
+            node.attributes["cost"] = FloatAttr(cost, f64)
+            node.attributes["threaded_cost"] = FloatAttr(fast, f64)
+    run_pipeline(ctx, module, "linear-cluster,merge-clusters{lanes=2 edge-cost=1000000.0}")
+    source = tmp_path / "planned.py"
+    with source.open("w") as out:
+        PythonTarget(weights=str(source.with_suffix(".weights.pt"))).emit(ctx, module, out)
+    planned = CompiledModel(source, source.with_suffix(".weights.pt"))
+    assert "1 lane, 1 intra-op thread (2 intra-op threads for 2 of its nodes)" in planned.source
+    assert "return _with_threads(1, self._lane0, x)" in planned.source
+    assert planned.source.count("torch.set_num_threads(2)") == 2
+    assert planned.source.count("torch.set_num_threads(1)") == 2
+
+    seen: dict[str, list[int]] = {"matmul": [], "relu": []}
+    real_matmul, real_relu = torch.matmul, torch.relu
+
+    def recording_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        seen["matmul"].append(torch.get_num_threads())
+        return real_matmul(a, b)
+
+    def recording_relu(value: torch.Tensor) -> torch.Tensor:
+        seen["relu"].append(torch.get_num_threads())
+        return real_relu(value)
+
+    model = planned.load()
+    serial = compile_onnx(_diamond(), "", tmp_path, name="serial").load()
+    x = torch.randn(4, 16, generator=torch.Generator().manual_seed(1))
+    previous = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        with monkeypatch.context() as patch:
+            patch.setattr(torch, "matmul", recording_matmul)
+            patch.setattr(torch, "relu", recording_relu)
+            result = model(x)
+        assert seen == {"matmul": [2, 2], "relu": [1]}
+        assert torch.get_num_threads() == 3  # the caller's count is restored
+        torch.set_num_threads(1)
+        assert torch.equal(result, serial(x))
+    finally:
+        torch.set_num_threads(previous)
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_single_lane_runs_with_its_planned_threads(
     threads: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

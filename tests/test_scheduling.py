@@ -12,6 +12,7 @@ from ramiel_mlir.analysis.dag import Dag
 from ramiel_mlir.analysis.levels import critical_path_length
 from ramiel_mlir.analysis.scheduling import (
     gil_bound,
+    intra_op_threads,
     linear_clusters,
     schedule_clusters,
     serial_schedule,
@@ -108,6 +109,16 @@ def test_worker_lanes_start_late() -> None:
     assert schedule_clusters(graph, [[0], [1]], 2, start_delay=3.0).makespan == 13.0
     # Past the delay, putting both on lane 0 would be slower: they still split.
     assert schedule_clusters(graph, [[0], [1]], 2, start_delay=3.0).lanes == [[0], [1]]
+
+
+def test_intra_op_threads_only_where_they_save_min_gain() -> None:
+    # A large node halved, a small one slowed by waking the team, and one that
+    # gains 5% (less than min-gain 10%), and one that gains exactly 10%.
+    costs = [100.0, 2.0, 20.0, 10.0]
+    threaded = [50.0, 6.0, 19.0, 9.0]
+    assert intra_op_threads(costs, threaded, 4, 0.1) == [4, 1, 1, 4]
+    assert intra_op_threads(costs, threaded, 4, 0.0) == [4, 1, 4, 4]
+    assert intra_op_threads([], [], 2, 0.1) == []
 
 
 def test_gil_bound_overlaps_only_what_is_beyond_the_held_part() -> None:

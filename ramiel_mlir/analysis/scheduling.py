@@ -182,3 +182,19 @@ def gil_bound(costs: Sequence[float], dispatch: float, lanes: int) -> float:
     """
     held = sum(min(cost, dispatch) for cost in costs)
     return held + (sum(costs) - held) / max(lanes, 1)
+
+
+def intra_op_threads(
+    costs: Sequence[float], threaded: Sequence[float], cores: int, min_gain: float
+) -> list[int]:
+    """
+    Each node's intra-op thread count on a single lane: `cores` where that saves
+    `min_gain` of the node's time, else 1.
+
+    Splitting a small op costs about what waking the intra-op team costs, so a
+    lane of mixed nodes is fastest when only its large ones use every core.
+    """
+    return [
+        cores if fast <= cost * (1.0 - min_gain) else 1
+        for cost, fast in zip(costs, threaded, strict=True)
+    ]

@@ -109,8 +109,14 @@ class GraphLowering:
         self_value: SSAValue,
         values: dict[SSAValue, SSAValue],
         ch: SSAValue | None = None,
+        threads: int | None = None,
     ) -> list[SSAValue]:
-        """Lower the nodes and channel ops of one lane; return what it yields."""
+        """
+        Lower the nodes and channel ops of one lane; return what it yields.
+
+        `threads` is the lane's intra-op thread count: a node planned with its own
+        count sets it, and the next node that runs on the lane's sets that back.
+        """
 
         def arg(value: SSAValue) -> SSAValue:
             if value in values:
@@ -120,10 +126,13 @@ class GraphLowering:
             raise RamielError(f"value '{value.name_hint or value}' is used before it is defined")
 
         yielded: list[SSAValue] = []
+        current = threads
         for op in ops:
             match op:
                 case dfg.NodeOp():
-                    self._lower_node(op, b, arg, values)
+                    wanted = op.threads.value.data if op.threads is not None else threads
+                    self._lower_node(op, b, arg, values, wanted if wanted != current else None)
+                    current = wanted
                 case dfg.SendOp():
                     assert ch is not None
                     future = b.getattr(ch, self.channel(op.channel.data))
@@ -148,13 +157,17 @@ class GraphLowering:
         b: PyBuilder,
         arg: Callable[[SSAValue], SSAValue],
         values: dict[SSAValue, SSAValue],
+        threads: int | None = None,
     ) -> None:
+        """One node's code, after a comment naming it (and `threads`, if it sets them)."""
         lower = LOWERINGS.get(node.op_type.data)
         ctx = NodeContext(node, b, arg, self.constant)
         if lower is None or node.onnx_domain != dfg.DEFAULT_DOMAIN:
             ctx.unsupported(f"operator '{node.op_type.data}'")
         check_element_types(ctx)
         b.comment(f"{readable(node.node_name)} ({readable(node.op_type.data)})")
+        if threads is not None:
+            b.call_n("torch.set_num_threads", 0, threads)
         first = b.block.last_op
         results = list(lower(ctx))
         results += [None] * (len(node.outputs) - len(results))
@@ -203,6 +216,10 @@ def _duration(microseconds: float) -> str:
     return f"{microseconds / 1000:.1f} ms" if microseconds >= 1000 else f"{microseconds:.0f} us"
 
 
+def _threads(count: int) -> str:
+    return f"{count} intra-op thread{'s' if count > 1 else ''}"
+
+
 def _header(
     top: PyBuilder, graph: dfg.GraphOp, clusters: Sequence[dfg.ClusterOp], planned: int | None
 ) -> None:
@@ -216,7 +233,14 @@ def _header(
             parallel = _duration(estimate.value.data)  # type: ignore[attr-defined]
             summary += f", estimated {parallel} (serial {_duration(serial.value.data)})"  # type: ignore[attr-defined]
     if len(clusters) == 1 and planned is not None:
-        summary += f": 1 lane, {planned} intra-op thread{'s' if planned > 1 else ''}"
+        summary += f": 1 lane, {_threads(planned)}"
+        counts = [
+            op.threads.value.data
+            for op in clusters[0].block.ops
+            if isinstance(op, dfg.NodeOp) and op.threads is not None
+        ]
+        if counts:
+            summary += f" ({_threads(max(counts))} for {len(counts)} of its nodes)"
     top.comment(summary + ".")
     if len(clusters) > 1:
         for module, names in runtime.IMPORTS:
@@ -303,7 +327,9 @@ def _lower_body(
     graph = lowering.graph
     values: dict[SSAValue, SSAValue] = dict(zip(graph.block.args, args[1:], strict=True))
     if clusters:
-        yielded = lowering.lower_ops(clusters[0].block.ops, b, args[0], values)
+        lane = clusters[0]
+        threads = lane.threads.value.data if lane.threads is not None else None
+        yielded = lowering.lower_ops(lane.block.ops, b, args[0], values, threads=threads)
         values.update(zip(clusters[0].outputs, yielded, strict=True))
     b.add(py.ReturnOp(lowering.lower_ops(graph.block.ops, b, args[0], values)))
 

@@ -96,7 +96,6 @@ class GraphOp(IRDLOperation):
     edge_cost = opt_attr_def(FloatAttr)  # microseconds per cross-lane value, by estimate-cost
     dispatch_cost = opt_attr_def(FloatAttr)  # microseconds of each call that holds the GIL
     fork_cost = opt_attr_def(FloatAttr)  # microseconds to start and join worker lanes
-    intra_op_estimate = opt_attr_def(FloatAttr)  # one lane, all cores intra-op
 
     traits = traits_def(IsolatedFromAbove(), SymbolOpInterface())
 
@@ -303,8 +302,10 @@ class NodeOp(IRDLOperation):
 
     `op_type`, `domain` and `opset` name the operator schema; `attrs` holds the
     ONNX attributes with their types (i64, f32, string, dense tensor, or arrays of
-    them). The op's location is the ONNX node name. An optional `cost` attribute
-    (microseconds) is set by `estimate-cost`.
+    them). The op's location is the ONNX node name. The optional `cost` and
+    `threaded_cost` attributes (microseconds on one intra-op thread and on every
+    core) are set by `estimate-cost`; `threads`, set by `merge-clusters`, is the
+    node's own intra-op thread count where it differs from its lane's.
     """
 
     name = "dfg.node"
@@ -314,6 +315,8 @@ class NodeOp(IRDLOperation):
     opset = attr_def(IntegerAttr[I64])
     attrs = opt_attr_def(DictionaryAttr)
     cost = opt_attr_def(FloatAttr)
+    threaded_cost = opt_attr_def(FloatAttr)
+    threads = opt_attr_def(IntegerAttr[I64])
     inputs = var_operand_def()
     outputs = var_result_def()
 
@@ -369,6 +372,17 @@ class NodeOp(IRDLOperation):
                 f"'{domain}' at opset {self.opset.value.data}"
             )
         op_type = self.op_type.data
+        if self.threads is not None:
+            lane = self.parent_op()
+            if self.threads.value.data < 1:
+                raise VerifyException(
+                    f"'{op_type}' has threads {self.threads.value.data}; it must be at least 1"
+                )
+            if not isinstance(lane, ClusterOp) or lane.threads is None:
+                raise VerifyException(
+                    f"'{op_type}' has its own thread count, so it must be in a "
+                    "dfg.cluster planned with `threads`"
+                )
         _check_count(op_type, "inputs", len(self.inputs), schema.min_input, schema.max_input)
         _check_count(op_type, "outputs", len(self.outputs), schema.min_output, schema.max_output)
         for index, operand in enumerate(self.inputs):

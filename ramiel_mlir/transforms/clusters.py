@@ -26,13 +26,18 @@ def is_clustered(graph: dfg.GraphOp) -> bool:
 
 
 def dissolve_clusters(graph: dfg.GraphOp) -> None:
-    """Move every node out of its cluster into the graph, in a topological order."""
+    """
+    Move every node out of its cluster into the graph, in a topological order.
+
+    The lanes' thread plan goes with the clusters, so nodes lose their own `threads`.
+    """
     clusters = [op for op in graph.block.ops if isinstance(op, dfg.ClusterOp)]
     if not clusters:
         return
     _bypass_channels(clusters)
     nodes = [op for c in clusters for op in c.block.ops if isinstance(op, dfg.NodeOp)]
     for node in topological_order(nodes):
+        node.attributes.pop("threads", None)
         node.detach()
         graph.block.insert_op_before(node, clusters[0])
     for cluster in clusters:

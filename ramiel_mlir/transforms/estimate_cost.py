@@ -23,17 +23,17 @@ class EstimateCostPass(ModulePass):
     shapes and converts them with this machine's calibrated rates;
     `model=profile` runs each node alone with the generated PyTorch code and the
     model's weights, on one intra-op thread and on every core, and takes the
-    median times. The graph gets `edge_cost`: the measured price of handing a value
-    to another thread, and `dispatch_cost`: the time a small torch call costs every
-    lane (the GIL); `fork_cost`: starting a worker lane and joining it; and
-    `intra_op_estimate`: the whole graph on one lane with every core as intra-op
-    threads (the threaded rates, or the nodes timed on every core).
+    median times. Every node also gets `threaded_cost`: its time with every core
+    as intra-op threads (the threaded rates, or the node timed
+    on every core). The graph gets `edge_cost`: the measured price of handing a value
+    to another thread, `dispatch_cost`: the time a small torch call costs every
+    lane (the GIL), and `fork_cost`: starting a worker lane and joining it.
     Nodes are found at any depth, so the pass also runs on clustered graphs (with
     `flops`; `profile` needs the nodes' inputs to be graph values).
 
         dfg.node "Relu"(%x) opset 13 : ...
     becomes
-        dfg.node "Relu"(%x) opset 13 {cost = 3.2 : f64} : ...
+        dfg.node "Relu"(%x) opset 13 {cost = 3.2 : f64, threaded_cost = 4.1 : f64} : ...
     """
 
     name = "estimate-cost"
@@ -66,13 +66,11 @@ class EstimateCostPass(ModulePass):
                 threaded = {node: flops_cost(node, machine, threaded=True) for node in costs}
             for node, cost in costs.items():
                 node.attributes["cost"] = FloatAttr(round(cost, 3), f64)
+                node.attributes["threaded_cost"] = FloatAttr(round(threaded[node], 3), f64)
             graph.attributes["edge_cost"] = FloatAttr(round(machine.edge_cost_us, 3), f64)
             # The part of every node's time that lanes cannot overlap: a small call
             # made from every core's thread at once (the GIL serialises them), else
             # the cheapest torch call, which is (nearly) all Python and dispatch.
             dispatch = machine.contended_dispatch_us or min(machine.overheads.values())
             graph.attributes["dispatch_cost"] = FloatAttr(round(dispatch, 3), f64)
-            # One lane with every core as intra-op threads.
-            intra_op = sum(threaded.values())
-            graph.attributes["intra_op_estimate"] = FloatAttr(round(intra_op, 1), f64)
             graph.attributes["fork_cost"] = FloatAttr(round(machine.fork_join_us, 3), f64)

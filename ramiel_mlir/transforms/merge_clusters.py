@@ -4,12 +4,13 @@ import os
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import FloatAttr, ModuleOp
+from xdsl.dialects.builtin import FloatAttr, IntegerAttr, ModuleOp
 from xdsl.passes import ModulePass
 
 from ramiel_mlir.analysis.graph import graph_dag, graph_edge_cost
 from ramiel_mlir.analysis.scheduling import (
     gil_bound,
+    intra_op_threads,
     linear_clusters,
     schedule_clusters,
     serial_schedule,
@@ -31,12 +32,13 @@ class MergeClustersPass(ModulePass):
     one lane, with the edge cost charged between lanes; each lane's order is its
     schedule order. Worker lanes start one hand-over late, starting and joining
     them costs the graph's `fork_cost`, and the estimate is never below its
-    GIL-bound time (`dispatch_cost` per node, which lanes cannot overlap). If the
-    estimate does not beat one lane with every core as intra-op threads
-    (`intra_op_estimate`, else the serial time) by `min-gain`, the graph falls
-    back to that single lane, planned with `lanes` intra-op threads, or with one
-    when those do not save `min-gain` either (small ops lose more to waking the
-    team than they gain). A graph not yet clustered is linear-clustered first.
+    GIL-bound time (`dispatch_cost` per node, which lanes cannot overlap). The
+    alternative is one lane on which every node whose `threaded_cost` saves
+    `min-gain` of its `cost` gets every core as intra-op threads (`threads` on
+    the node; the lane itself runs on one) and the rest run on one thread: small
+    ops lose more to waking the intra-op team than they gain. Lanes are used only
+    if they beat that lane by `min-gain`. Without threaded costs the single lane
+    gets every core. A graph not yet clustered is linear-clustered first.
     Needs the costs of `estimate-cost`.
     """
 
@@ -111,23 +113,32 @@ def merge_graph(
     # A cluster stays on one lane: lanes beyond the cluster count would stay empty.
     # Worker lanes start one hand-over late (a thread wakes up).
     schedule = schedule_clusters(dag, clusters, min(lanes, max(len(clusters), 1)), edge)
-    parallel, one_lane, one_lane_threads = schedule.makespan, serial.makespan, lanes
+    parallel, one_lane = schedule.makespan, serial.makespan
+    node_threads = [lanes] * len(labelled.items)
+    threaded = [_attr(node.threaded_cost) for node in labelled.items]
     if runtime_costs:
         # Lanes cannot overlap the part of each call that holds the GIL, and
         # starting and joining the workers costs a fork. The alternative is one
-        # lane with every core as intra-op threads, if those pay for waking the
-        # team, else with one.
+        # lane where each node that gains from every core as intra-op threads
+        # gets them, and the others (small ops, which lose more to waking the
+        # team than they gain) run on one.
         gil = gil_bound(dag.costs, _attr(graph.dispatch_cost), len(schedule.lanes))
         parallel = max(parallel, gil) + _attr(graph.fork_cost)
-        intra_op = _attr(graph.intra_op_estimate)
-        if intra_op and intra_op > one_lane * (1.0 - min_gain):
-            one_lane_threads = 1
-        elif intra_op:
-            one_lane = intra_op
+        if any(node.threaded_cost is not None for node in labelled.items):
+            node_threads = intra_op_threads(dag.costs, threaded, lanes, min_gain)
+            one_lane = sum(
+                fast if count > 1 else cost
+                for cost, fast, count in zip(dag.costs, threaded, node_threads, strict=True)
+            )
     if lanes == 1 or parallel > one_lane * (1.0 - min_gain):
-        chosen, threads = serial, [one_lane_threads]
+        base = lanes if all(count == lanes for count in node_threads) else 1
+        orders = [[labelled.items[i] for i in lane] for lane in serial.lanes if lane]
+        build_clusters(graph, orders, [base])
+        for node, count in zip(labelled.items, node_threads, strict=True):
+            if count != base:
+                node.attributes["threads"] = IntegerAttr(count, 64)
+        annotate_estimate(graph, serial.makespan, one_lane)
     else:
-        chosen, threads = schedule, [1] * len(schedule.lanes)
-    orders = [[labelled.items[i] for i in lane] for lane in chosen.lanes if lane]
-    build_clusters(graph, orders, threads[: len(orders)])
-    annotate_estimate(graph, serial.makespan, one_lane if chosen is serial else parallel)
+        orders = [[labelled.items[i] for i in lane] for lane in schedule.lanes if lane]
+        build_clusters(graph, orders, [1] * len(orders))
+        annotate_estimate(graph, serial.makespan, parallel)

@@ -64,35 +64,60 @@ dfg.graph @gil_bound(%x: tensor<4xf32>) -> tensor<4xf32> attributes {dispatch_co
 
 // -----
 
-/// The same graph, where estimate-cost found that every core as intra-op
-/// threads would save less than min-gain (small ops: waking the team costs
-/// what splitting them saves): the single lane is planned with one thread.
+/// The same graph, where estimate-cost found that no node gains min-gain from
+/// every core as intra-op threads (small ops: waking the team costs what
+/// splitting them saves): the single lane is planned with one thread.
 
 // CHECK-LABEL: dfg.graph @threads_do_not_pay
+// CHECK-SAME:    parallel_estimate = 2.600000e+01 : f64
 // CHECK:         dfg.cluster 0 threads 1
+// CHECK-NOT:     threads =
 // CHECK-NOT:     dfg.cluster 1
-dfg.graph @threads_do_not_pay(%x: tensor<4xf32>) -> tensor<4xf32> attributes {dispatch_cost = 10.0 : f64, intra_op_estimate = 25.0 : f64} {
-  %a = dfg.node "Relu"(%x) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %b = dfg.node "Exp"(%a) opset 17 {cost = 10.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %c = dfg.node "Neg"(%a) opset 17 {cost = 8.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %d = dfg.node "Tanh"(%a) opset 17 {cost = 6.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %s = dfg.node "Sum"(%b, %c, %d) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+dfg.graph @threads_do_not_pay(%x: tensor<4xf32>) -> tensor<4xf32> attributes {dispatch_cost = 10.0 : f64} {
+  %a = dfg.node "Relu"(%x) opset 17 {cost = 1.0 : f64, threaded_cost = 2.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %b = dfg.node "Exp"(%a) opset 17 {cost = 10.0 : f64, threaded_cost = 9.5 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %c = dfg.node "Neg"(%a) opset 17 {cost = 8.0 : f64, threaded_cost = 9.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %d = dfg.node "Tanh"(%a) opset 17 {cost = 6.0 : f64, threaded_cost = 6.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %s = dfg.node "Sum"(%b, %c, %d) opset 17 {cost = 1.0 : f64, threaded_cost = 2.0 : f64} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   dfg.output %s : tensor<4xf32>
 }
 
 // -----
 
-/// When the threads save more than min-gain, the single lane gets both cores.
+/// When every node gains from the threads, the single lane gets both cores.
 
 // CHECK-LABEL: dfg.graph @threads_pay
 // CHECK-SAME:    parallel_estimate = 1.400000e+01 : f64
 // CHECK:         dfg.cluster 0 threads 2
+// CHECK-NOT:     threads =
 // CHECK-NOT:     dfg.cluster 1
-dfg.graph @threads_pay(%x: tensor<4xf32>) -> tensor<4xf32> attributes {dispatch_cost = 10.0 : f64, intra_op_estimate = 14.0 : f64} {
-  %a = dfg.node "Relu"(%x) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %b = dfg.node "Exp"(%a) opset 17 {cost = 10.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %c = dfg.node "Neg"(%a) opset 17 {cost = 8.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %d = dfg.node "Tanh"(%a) opset 17 {cost = 6.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %s = dfg.node "Sum"(%b, %c, %d) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+dfg.graph @threads_pay(%x: tensor<4xf32>) -> tensor<4xf32> attributes {dispatch_cost = 10.0 : f64} {
+  %a = dfg.node "Relu"(%x) opset 17 {cost = 1.0 : f64, threaded_cost = 0.5 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %b = dfg.node "Exp"(%a) opset 17 {cost = 10.0 : f64, threaded_cost = 5.5 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %c = dfg.node "Neg"(%a) opset 17 {cost = 8.0 : f64, threaded_cost = 4.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %d = dfg.node "Tanh"(%a) opset 17 {cost = 6.0 : f64, threaded_cost = 3.5 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %s = dfg.node "Sum"(%b, %c, %d) opset 17 {cost = 1.0 : f64, threaded_cost = 0.5 : f64} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  dfg.output %s : tensor<4xf32>
+}
+
+// -----
+
+/// When only some nodes gain, the lane runs on one thread and those nodes get
+/// both cores (`threads = 2` on the node): the Exp saves 6 us; the Relu and the
+/// Sum would lose, and the Neg and the Tanh gain less than min-gain.
+
+// CHECK-LABEL: dfg.graph @threads_for_some_nodes
+// CHECK-SAME:    parallel_estimate = 2.000000e+01 : f64
+// CHECK:         dfg.cluster 0 threads 1
+// CHECK:           dfg.node "Relu"{{.*}} {cost = 1.000000e+00 : f64, threaded_cost = 2.000000e+00 : f64}
+// CHECK-NEXT:      dfg.node "Exp"{{.*}} {cost = 1.000000e+01 : f64, threaded_cost = 4.000000e+00 : f64, threads = 2 : i64}
+// CHECK-NOT:       threads =
+// CHECK:           dfg.yield
+dfg.graph @threads_for_some_nodes(%x: tensor<4xf32>) -> tensor<4xf32> attributes {dispatch_cost = 10.0 : f64} {
+  %a = dfg.node "Relu"(%x) opset 17 {cost = 1.0 : f64, threaded_cost = 2.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %b = dfg.node "Exp"(%a) opset 17 {cost = 10.0 : f64, threaded_cost = 4.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %c = dfg.node "Neg"(%a) opset 17 {cost = 8.0 : f64, threaded_cost = 7.5 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %d = dfg.node "Tanh"(%a) opset 17 {cost = 6.0 : f64, threaded_cost = 6.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %s = dfg.node "Sum"(%b, %c, %d) opset 17 {cost = 1.0 : f64, threaded_cost = 2.0 : f64} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   dfg.output %s : tensor<4xf32>
 }

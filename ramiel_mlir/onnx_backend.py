@@ -56,9 +56,11 @@ def _empty_input_shapes(model: onnx.ModelProto) -> dict[str, list[int]]:
     shapes: dict[str, list[int]] = {}
     for value in model.graph.input:
         dims = value.type.tensor_type.shape.dim
-        if value.name in names and any(d.HasField("dim_value") and d.dim_value == 0 for d in dims):
-            if all(d.HasField("dim_value") for d in dims):
-                shapes[value.name] = [d.dim_value for d in dims]
+        if value.name not in names or not all(d.HasField("dim_value") for d in dims):
+            continue  # an initializer, or a symbolic size the frontend reports
+        shape = [d.dim_value for d in dims]
+        if 0 in shape:
+            shapes[value.name] = shape
     return shapes
 
 

@@ -145,13 +145,18 @@ TWO_LANES = (
 )
 
 
-@pytest.mark.parametrize(("passes", "lanes"), [("", None), ("", 2), (TWO_LANES, None)])
+@pytest.mark.parametrize(
+    ("passes", "lanes", "cost_model"),
+    [("", None, "flops"), ("", 2, "flops"), ("", 2, "profile"), (TWO_LANES, None, "flops")],
+)
 def test_stated_zero_dimensions_compile_with_the_api(
-    passes: str, lanes: int | None, tmp_path: Path, expected: list[np.ndarray]
+    passes: str, lanes: int | None, cost_model: str, tmp_path: Path, expected: list[np.ndarray]
 ) -> None:
-    """`compile_onnx(..., input_shapes=...)`, serially and on two lanes."""
+    """`compile_onnx(..., input_shapes=...)`, serially and on two lanes (profiled too)."""
     shapes = {"data": [2, 0, 4], "counts": [3, 0], "like": [0]}
-    compiled = compile_onnx(empty_model(), passes, tmp_path, input_shapes=shapes, lanes=lanes)
+    compiled = compile_onnx(
+        empty_model(), passes, tmp_path, input_shapes=shapes, lanes=lanes, cost_model=cost_model
+    )
     if passes == TWO_LANES:
         assert "def _lane1(" in compiled.source
     _assert_same(_run(compiled.load()), expected)

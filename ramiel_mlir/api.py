@@ -117,7 +117,9 @@ def compile_onnx(
     `lanes=N` appends the parallelize pipeline for N lanes (`pipeline_spec`), as
     `ramiel-opt --parallelize=lanes=N` does. Writes `name.py` and
     `name.weights.pt` into `out_dir` (a new temporary directory if None) and
-    returns where they are. Errors in the model are `RamielError`s.
+    returns where they are. `input_shapes` fixes input shapes as `--input-shape`
+    does; a 0 stated there compiles for empty tensors (a 0 that only the model
+    declares is an error). Errors in the model are `RamielError`s.
     """
     from ramiel_mlir.backend.python_target import PythonTarget
     from ramiel_mlir.frontend.onnx import import_onnx

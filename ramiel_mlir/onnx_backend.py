@@ -15,6 +15,12 @@ itself is the serial backend, as ONNX backends are used:
 `prepare(model, lanes=N)` does so for any N. A model that the compiler does not
 handle raises `RamielError` in `prepare`, with a message that names the node and
 the operator, opset or attribute.
+
+Empty tensors: `ramiel-opt` reads a 0 dimension declared by a model as unknown
+(older exporters wrote 0 for a dynamic size) and asks for `--input-shape`. A
+backend, though, is handed a model to run on inputs of its declared shapes, so
+`prepare` states the declared shape of every input with a 0 dimension explicitly
+(`input_shapes=` of `compile_onnx`), and the model compiles for empty tensors.
 """
 
 from __future__ import annotations
@@ -42,6 +48,20 @@ def _graph_inputs(model: onnx.ModelProto) -> list[str]:
     """The names of the run-time inputs (old IR versions also list initializers)."""
     initializers = {t.name for t in model.graph.initializer}
     return [i.name for i in model.graph.input if i.name not in initializers]
+
+
+def _empty_input_shapes(model: onnx.ModelProto) -> dict[str, list[int]]:
+    """The declared shapes of the run-time inputs that have a 0 dimension, stated as such."""
+    names = set(_graph_inputs(model))
+    shapes: dict[str, list[int]] = {}
+    for value in model.graph.input:
+        dims = value.type.tensor_type.shape.dim
+        if value.name not in names or not all(d.HasField("dim_value") for d in dims):
+            continue  # an initializer, or a symbolic size the frontend reports
+        shape = [d.dim_value for d in dims]
+        if 0 in shape:
+            shapes[value.name] = shape
+    return shapes
 
 
 def _tensor(value: Any) -> torch.Tensor:
@@ -129,6 +149,8 @@ class RamielBackend(Backend):
     (`lanes` class attribute by default; None is serial), `passes` runs an xDSL
     pipeline first, `cost_model` is parallelize's (`flops` by default: profiling
     every node is for real models), `out_dir` keeps the generated files there.
+    Inputs declared with a 0 dimension are compiled for empty tensors (their
+    declared shapes are stated as `input_shapes`).
     """
 
     lanes: ClassVar[int | None] = None
@@ -157,7 +179,14 @@ class RamielBackend(Backend):
         directory = Path(tempfile.mkdtemp(prefix="ramiel-backend-") if temporary else out_dir)
         path = directory / "model.onnx"
         try:
-            compiled = compile_onnx(model, passes, directory, lanes=lanes, cost_model=cost_model)
+            compiled = compile_onnx(
+                model,
+                passes,
+                directory,
+                input_shapes=_empty_input_shapes(model),
+                lanes=lanes,
+                cost_model=cost_model,
+            )
             module = compiled.load()
         except RamielError as error:
             # The model was written to a temporary file: the message names the model instead.

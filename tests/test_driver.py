@@ -146,9 +146,9 @@ BAD_INPUTS: dict[str, tuple[BadInput, str]] = {
         lambda d, _: [
             _save(_single_node("Relu", ["batch", 3]), d / "symbolic.onnx"),
             "--input-shape",
-            "x=0,3",
+            "x=-1,3",
         ],
-        "invalid --input-shape 'x=0,3'",
+        "invalid --input-shape 'x=-1,3'",
     ),
     "unknown-pass-flag": (
         lambda _, cnn: [cnn, "--no-such-pass"],

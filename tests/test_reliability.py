@@ -424,11 +424,13 @@ BAD_MODELS: dict[str, tuple[onnx.ModelProto, str]] = {
     ),
     "zero-size-dimension": (
         _model([_relu()], [_value("x", [0, 3])], [_value("y", [0, 3])]),
-        "input 'x' has shape [0, 3]: dimensions must be positive",
+        "input 'x' has shape [0, 3]: a 0 dimension is read as unknown (older exporters "
+        "write 0 for a dynamic size); to compile for empty tensors, state it with "
+        "--input-shape x=0,3",
     ),
     "negative-dimension": (
         _model([_relu()], [_value("x", [-1, 3])], [_value("y", [-1, 3])]),
-        "input 'x' has shape [-1, 3]: dimensions must be positive",
+        "input 'x' has shape [-1, 3]: dimensions cannot be negative",
     ),
     "input-without-shape": (
         _model([_relu()], [_value("x", None)], [_value("y", [2])]),

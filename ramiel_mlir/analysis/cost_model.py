@@ -33,11 +33,12 @@ class Work:
 
 
 def numel(value: SSAValue) -> int:
-    """The element count of a tensor value (0 for a `dfg.none`)."""
+    """The element count of a tensor value (0 for a `dfg.none` and an empty tensor)."""
     t = value.type
     if not isinstance(t, TensorType):
         return 0
-    return math.prod(max(d, 1) for d in t.get_shape())
+    # A dynamic dimension (-1) counts as one element; a 0 makes the tensor empty.
+    return math.prod(1 if d < 0 else d for d in t.get_shape())
 
 
 def nbytes(value: SSAValue) -> int:

@@ -117,7 +117,7 @@ def sample_input(value: SSAValue) -> torch.Tensor:
     t = value.type
     assert isinstance(t, TensorType)
     dtype = getattr(torch, torch_dtype_name(t.get_element_type()))
-    shape = [max(d, 1) for d in t.get_shape()]
+    shape = [1 if d < 0 else d for d in t.get_shape()]  # 0: an empty tensor, as compiled
     if dtype.is_floating_point:
         return torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(dtype)
     return torch.zeros(shape, dtype=dtype)

@@ -64,10 +64,10 @@ def parse_input_shapes(specs: Sequence[str]) -> dict[str, list[int]]:
             shape = [int(d) for d in dims.split(",")] if dims else []
         except ValueError:
             shape = None
-        if not sep or not name or shape is None or any(d <= 0 for d in shape):
+        if not sep or not name or shape is None or any(d < 0 for d in shape):
             raise RamielError(
                 f"invalid --input-shape '{spec}': expected NAME=D0,D1,... with "
-                "positive integer dimensions"
+                "non-negative integer dimensions"
             )
         shapes[name] = shape
     return shapes
@@ -118,8 +118,9 @@ def import_onnx(path: str, input_shapes: Mapping[str, Sequence[int]] | None = No
     path = os.path.abspath(path)
     model = load_model(path)
     _check_supported(model, path)
-    _fix_input_shapes(model, path, dict(input_shapes or {}))
-    _check_positive(model, path)
+    shapes = dict(input_shapes or {})
+    _fix_input_shapes(model, path, shapes)
+    _check_dimensions(model, path, shapes)
     model = _infer_shapes(model, path)
     return _GraphBuilder(model, path).build()
 
@@ -149,11 +150,12 @@ def _fix_input_shapes(model: ModelProto, path: str, shapes: dict[str, Sequence[i
                 f"--input-shape names '{name}', which is not an input of {path} "
                 f"(inputs: {', '.join(inputs) or 'none'})"
             )
+    changed = False
     for name, value in inputs.items():
         if not value.type.HasField("tensor_type"):
             raise RamielError(f"{path}: input '{name}' is not a tensor")
         if name in shapes:
-            _set_input_shape(value, shapes[name])
+            changed |= _set_input_shape(value, shapes[name])
             continue
         dims = value.type.tensor_type.shape.dim
         unknown = [dim.dim_param or "?" for dim in dims if not dim.HasField("dim_value")]
@@ -163,7 +165,7 @@ def _fix_input_shapes(model: ModelProto, path: str, shapes: dict[str, Sequence[i
                 f"({', '.join(unknown) or 'no shape'}); fix them with "
                 f"--input-shape {name}=D0,D1,..."
             )
-    if shapes:
+    if changed:
         # Intermediate shapes recorded by the exporter may still be symbolic:
         # drop them and let shape inference recompute them from the fixed inputs.
         del model.graph.value_info[:]
@@ -171,8 +173,11 @@ def _fix_input_shapes(model: ModelProto, path: str, shapes: dict[str, Sequence[i
             output.type.tensor_type.ClearField("shape")
 
 
-def _set_input_shape(value: ValueInfoProto, shape: Sequence[int]) -> None:
-    """Fix an input's shape from `--input-shape`; it must agree with the model's rank and sizes."""
+def _set_input_shape(value: ValueInfoProto, shape: Sequence[int]) -> bool:
+    """
+    Fix an input's shape from `--input-shape`; it must agree with the model's rank
+    and sizes. Returns whether the shape differs from the one the model declares.
+    """
     tensor = value.type.tensor_type
     dims = tensor.shape.dim
     if len(shape) != len(dims) and tensor.HasField("shape"):
@@ -181,34 +186,83 @@ def _set_input_shape(value: ValueInfoProto, shape: Sequence[int]) -> None:
             f"which has rank {len(dims)}"
         )
     for dim, size in zip(dims, shape, strict=False):
-        if dim.HasField("dim_value") and dim.dim_value != size:
+        # A declared 0 is read as unknown (see _check_dimensions): any size may replace it.
+        if dim.HasField("dim_value") and dim.dim_value not in (0, size):
             raise RamielError(
                 f"--input-shape gives {list(shape)} for '{value.name}', whose "
                 f"dimension {dim.dim_value} is fixed by the model"
             )
+    declared = [dim.dim_value if dim.HasField("dim_value") else None for dim in dims]
+    if tensor.HasField("shape") and declared == list(shape):
+        return False
     tensor.shape.ClearField("dim")
     for size in shape:
         tensor.shape.dim.add().dim_value = size
+    return True
 
 
-def _check_positive(model: ModelProto, path: str) -> None:
-    """Reject an input with a zero or negative dimension (the checker lets them pass)."""
+def _check_dimensions(model: ModelProto, path: str, stated: Mapping[str, Sequence[int]]) -> None:
+    """
+    Reject an input with a negative dimension, or with a 0 the user did not state.
+
+    The checker lets both pass. A 0 declared by the model is ambiguous (older
+    exporters wrote `dim_value: 0` for a dynamic size), so it compiles for empty
+    tensors only when stated explicitly with `--input-shape` / `input_shapes=`.
+    """
     for value in _graph_inputs(model):
-        dims = value.type.tensor_type.shape.dim
-        if any(dim.dim_value <= 0 for dim in dims):
-            shape = [dim.dim_value for dim in dims]
+        shape = [dim.dim_value for dim in value.type.tensor_type.shape.dim]
+        if any(size < 0 for size in shape):
             raise RamielError(
-                f"{path}: input '{value.name}' has shape {shape}: dimensions must be positive"
+                f"{path}: input '{value.name}' has shape {shape}: dimensions cannot be negative"
+            )
+        if 0 in shape and value.name not in stated:
+            raise RamielError(
+                f"{path}: input '{value.name}' has shape {shape}: a 0 dimension is read as "
+                "unknown (older exporters write 0 for a dynamic size); to compile for empty "
+                f"tensors, state it with --input-shape {value.name}="
+                f"{','.join(map(str, shape))}"
             )
 
 
 def _infer_shapes(model: ModelProto, path: str) -> ModelProto:
-    """Shape inference, helped by evaluating constant shape arithmetic (frontend/shapes.py)."""
+    """
+    Shape inference, helped by evaluating constant shape arithmetic (frontend/shapes.py).
+
+    An input without elements (an `axes` of shape [0]) has one possible value,
+    known from its type: inference sees it as an initializer of the same name
+    (a default value), so that the shapes it determines are static.
+    """
+    empty = _empty_inputs(model)
+    model.graph.initializer.extend(empty)
     try:
-        return infer_static_shapes(model, os.path.dirname(path))
+        inferred = infer_static_shapes(model, os.path.dirname(path))
     except (onnx.shape_inference.InferenceError, onnx.checker.ValidationError) as e:
         message = " ".join(str(e).split())
         raise RamielError(f"{path}: shape inference failed: {message}") from None
+    finally:
+        _drop_initializers(model, {t.name for t in empty})
+    _drop_initializers(inferred, {t.name for t in empty})
+    return inferred
+
+
+def _empty_inputs(model: ModelProto) -> list[TensorProto]:
+    """The value of every graph input that has no elements, as a tensor."""
+    tensors: list[TensorProto] = []
+    for value in _graph_inputs(model):
+        tensor = value.type.tensor_type
+        dims = [dim.dim_value for dim in tensor.shape.dim]
+        if 0 in dims and tensor.elem_type not in (TensorProto.UNDEFINED, TensorProto.STRING):
+            tensors.append(onnx.helper.make_tensor(value.name, tensor.elem_type, dims, []))
+    return tensors
+
+
+def _drop_initializers(model: ModelProto, names: set[str]) -> None:
+    """Remove the initializers called `names` (those `_empty_inputs` added)."""
+    if not names:
+        return
+    kept = [t for t in model.graph.initializer if t.name not in names]
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(kept)
 
 
 def _valid_name(name: str) -> str | None:

@@ -4,10 +4,19 @@ ONNX reductions (ReduceSum, ReduceMean, ...) as torch reductions over known axes
 The axes are an attribute in older opsets and an optional input in newer ones
 (ReduceSum since 13, the others since 18). No axes means every axis, unless
 `noop_with_empty_axes` makes the node the identity.
+
+A reduction of an input without elements reduces every result over an empty
+set, whatever the axes: the result is the operator's value for no elements
+(0 for sums, 1 for a product, -inf for a maximum, ...), a `torch.full` of the
+static output shape. (torch's amax/amin reject an empty dimension.)
 """
 
 from __future__ import annotations
 
+import math
+
+import ml_dtypes
+import numpy as np
 from xdsl.dialects.builtin import IntegerType
 from xdsl.ir import SSAValue
 
@@ -15,6 +24,7 @@ from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import lowering
 from ramiel_mlir.backend.ops.known import folding, int_operand, known_ints
 from ramiel_mlir.dialects import py
+from ramiel_mlir.tensors import numpy_dtype
 
 AXES_INPUT_SINCE = {"ReduceSum": 13}
 """The opset in which the axes became an input; 18 for every other reduction."""
@@ -104,6 +114,49 @@ METHODS: dict[str, str] = {
 """Reductions that are one tensor method."""
 
 
+EMPTY_VALUES: dict[str, float] = {
+    "ReduceSum": 0.0,
+    "ReduceL1": 0.0,
+    "ReduceL2": 0.0,
+    "ReduceSumSquare": 0.0,
+    "ReduceProd": 1.0,
+    "ReduceMean": math.nan,
+    "ReduceMax": -math.inf,
+    "ReduceMin": math.inf,
+    "ReduceLogSum": -math.inf,
+    "ReduceLogSumExp": -math.inf,
+}
+"""The result of each reduction over no elements, for float types (ONNX spec)."""
+
+
+def _empty_value(ctx: NodeContext, op_type: str) -> bool | int | float:
+    """
+    The reduction of no elements in the output's type: an integer or boolean
+    maximum starts from the type's lowest value, a minimum from its highest.
+    """
+    value = EMPTY_VALUES[op_type]
+    dtype = numpy_dtype(ctx.out_type().get_element_type())
+    if math.isinf(value) and dtype == np.bool_:
+        return value > 0
+    if math.isinf(value) and op_type in ("ReduceMax", "ReduceMin") and dtype.kind in "iu":
+        info = ml_dtypes.iinfo(dtype)
+        return int(info.max if value > 0 else info.min)
+    with np.errstate(all="ignore"):
+        held = float(np.array(value).astype(dtype).astype(np.float64))
+    if held != value and not (math.isnan(value) and math.isnan(held)):
+        ctx.unsupported(f"{op_type} of no elements ({value}) in type {dtype.name}")
+    return int(value) if dtype.kind in "iub" else value
+
+
+def _over_nothing(ctx: NodeContext, axes: list[int] | SSAValue) -> SSAValue:
+    """The result of a reduction whose input has no elements (module doc)."""
+    if isinstance(axes, SSAValue):  # the axes read at run time are not needed
+        axes.owner.detach()  # type: ignore[union-attr]
+        axes.owner.erase()  # type: ignore[union-attr]
+    value = _empty_value(ctx, ctx.node.op_type.data)
+    return ctx.b.call("torch.full", ctx.out_shape(), value, dtype=ctx.dtype(ctx.out_type()))
+
+
 @lowering(*METHODS, "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum")
 @folding
 def _reduction(ctx: NodeContext) -> list[SSAValue]:
@@ -114,6 +167,8 @@ def _reduction(ctx: NodeContext) -> list[SSAValue]:
         return [x]
     if op_type == "ReduceMean" and isinstance(ctx.in_type(0).get_element_type(), IntegerType):
         ctx.unsupported("an integer ReduceMean")
+    if 0 in ctx.in_shape(0):
+        return [_over_nothing(ctx, axes)]
     if op_type in METHODS:
         return [_reduce(ctx, x, METHODS[op_type], axes)]
     if op_type == "ReduceL1":

@@ -268,7 +268,8 @@ def _split(ctx: NodeContext) -> list[SSAValue]:
     sizes = [ctx.out_shape(i)[axis] for i in range(len(ctx.node.outputs))]
     if len(sizes) == 1:
         return [ctx.arg(0)]
-    size: int | list[int] = sizes[0] if len(set(sizes)) == 1 else sizes
+    # One size means equal chunks of it: never 0, which torch reads as one chunk.
+    size: int | list[int] = sizes[0] if len(set(sizes)) == 1 and sizes[0] > 0 else sizes
     return ctx.b.call_n("torch.split", len(sizes), ctx.arg(0), size, dim=axis)
 
 

@@ -125,7 +125,10 @@ class RamielOptMain(xDSLOptMain):
             action="append",
             default=[],
             metavar="NAME=D0,D1,...",
-            help="fix the symbolic dimensions of an ONNX input (repeatable)",
+            help=(
+                "fix the symbolic dimensions of an ONNX input (repeatable); "
+                "a stated 0 compiles for empty tensors"
+            ),
         )
 
     def parse_chunk(

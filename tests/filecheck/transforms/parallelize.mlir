@@ -12,7 +12,7 @@
 // CHECK-LABEL: dfg.graph @two_branches
 // CHECK-SAME:    edge_cost = {{[0-9.]+e[+-][0-9]+}} : f64
 // CHECK:         dfg.cluster 0
-// CHECK-COUNT-3:   dfg.node {{.*}} {cost = {{[0-9.]+e[+-][0-9]+}} : f64, threaded_cost = {{[0-9.e+-]+}} : f64{{(, threads = 2 : i64)?}}}
+// CHECK-COUNT-3:   dfg.node {{.*}} {cost = {{[0-9.e+-]+}} : f64, threaded_cost = {{[0-9.e+-]+}} : f64{{(, threads = 2 : i64)?}}}
 // CHECK:         dfg.output
 
 // BAD: ramiel-opt: error: {{.*}}model must be one of flops, profile, got 'guess'

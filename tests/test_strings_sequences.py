@@ -257,3 +257,28 @@ def test_sequence_of_strings_is_an_error() -> None:
     )
     with pytest.raises(RamielError, match="value 's' is a sequence of STRING tensors"):
         prepare(model)
+
+
+def test_input_shape_keeps_sequence_outputs(model_cache: Path) -> None:
+    """`--input-shape` re-infers tensor outputs; a sequence output keeps its type."""
+    seq = _sequence(TensorProto.FLOAT, [2])
+    graph = helper.make_graph(
+        [
+            helper.make_node("Identity", ["x"], ["y"], name="copy"),
+            helper.make_node("Identity", ["s"], ["t"], name="seq_copy"),
+        ],
+        "g",
+        [
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n"]),
+            helper.make_value_info("s", seq),
+        ],
+        [
+            helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n"]),
+            helper.make_value_info("t", seq),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
+    path = model_cache / "input_shape_sequence.onnx"
+    _save(model, model_cache, path.stem)
+    text = str(import_onnx(str(path), {"x": [3]}))
+    assert "-> (tensor<3xf32>, !dfg.sequence<tensor<2xf32>>)" in text

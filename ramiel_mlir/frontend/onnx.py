@@ -183,7 +183,8 @@ def _fix_input_shapes(model: ModelProto, path: str, shapes: dict[str, Sequence[i
         # drop them and let shape inference recompute them from the fixed inputs.
         del model.graph.value_info[:]
         for output in model.graph.output:
-            output.type.tensor_type.ClearField("shape")
+            if output.type.HasField("tensor_type"):  # (a sequence's element may stay symbolic)
+                output.type.tensor_type.ClearField("shape")
 
 
 def _set_input_shape(value: ValueInfoProto, shape: Sequence[int]) -> None:

@@ -22,13 +22,3 @@ dfg.graph @tensor_of_sequences(%s: !dfg.sequence<tensor<2x!dfg.sequence<tensor<2
 dfg.graph @optional_of_optional(%o: !dfg.optional<!dfg.optional<tensor<2xf32>>>) {
   dfg.output
 }
-
-// -----
-
-/// dfg.node values are tensors, sequences or optionals.
-
-// CHECK: input #0 of 'Identity' must be a ranked tensor, a !dfg.sequence or a !dfg.optional (or none for an omitted optional input), got i64
-dfg.graph @scalar_input(%x: i64) -> tensor<2xf32> {
-  %y = dfg.node "Identity"(%x) opset 16 : (i64) -> tensor<2xf32>
-  dfg.output %y : tensor<2xf32>
-}

@@ -282,3 +282,19 @@ def test_input_shape_keeps_sequence_outputs(model_cache: Path) -> None:
     _save(model, model_cache, path.stem)
     text = str(import_onnx(str(path), {"x": [3]}))
     assert "-> (tensor<3xf32>, !dfg.sequence<tensor<2xf32>>)" in text
+
+
+def test_input_named_np_does_not_shadow_numpy() -> None:
+    """The generated code imports numpy as `np`: a graph input of that name is renamed."""
+    model = _model(
+        helper.make_node("Equal", ["np", "y"], ["z"], name="eq"),
+        [
+            helper.make_tensor_value_info("np", TensorProto.STRING, [2]),
+            helper.make_tensor_value_info("y", TensorProto.STRING, [2]),
+        ],
+        [helper.make_tensor_value_info("z", TensorProto.BOOL, [2])],
+    )
+    (z,) = prepare(model).run(
+        [np.array(["a", "b"], dtype=object), np.array(["a", "c"], dtype=object)]
+    )
+    np.testing.assert_array_equal(z, [True, False])

@@ -38,7 +38,7 @@ from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import dfg, py
 from ramiel_mlir.weights import weight_value
 
-RESERVED = frozenset({"self", "torch", "F", "Path", "ch", "Future"})
+RESERVED = frozenset({"self", "torch", "F", "np", "Path", "ch", "Future"})
 """Names the generated code uses for itself; parameters avoid them."""
 
 

@@ -25,6 +25,26 @@
 //   cluster signatures, names counts, channel pairing and deadlock freedom.
 
 irdl.dialect @dfg {
+  // !dfg.string: the element type of ONNX STRING tensors (tensor<2x!dfg.string>).
+  irdl.type @string
+
+  // !dfg.sequence: an ONNX sequence of tensors; their shapes may differ.
+  irdl.type @sequence {
+    %ranked = irdl.base "!builtin.tensor"
+    %unranked = irdl.base "!builtin.unranked_tensor"
+    %element = irdl.any_of(%ranked, %unranked)
+    irdl.parameters(element_type: %element)
+  }
+
+  // !dfg.optional: an ONNX optional of a tensor or a sequence.
+  irdl.type @optional {
+    %tensor = irdl.base "!builtin.tensor"
+    %tensors = irdl.any
+    %sequence = irdl.parametric @dfg::@sequence<%tensors>
+    %element = irdl.any_of(%tensor, %sequence)
+    irdl.parameters(element_type: %element)
+  }
+
   // dfg.graph: a whole ONNX model; the entry block's arguments are its inputs.
   irdl.operation @graph {
     %sym_name = irdl.base "#builtin.string"
@@ -67,11 +87,19 @@ irdl.dialect @dfg {
     %op_type = irdl.base "#builtin.string"
     %opset = irdl.base "#builtin.integer"
     %input_tensor = irdl.base "!builtin.tensor"
+    %input_sequence_element = irdl.any
+    %input_sequence = irdl.parametric @dfg::@sequence<%input_sequence_element>
+    %input_optional_element = irdl.any
+    %input_optional = irdl.parametric @dfg::@optional<%input_optional_element>
     %input_none = irdl.is none
-    %input = irdl.any_of(%input_tensor, %input_none)
+    %input = irdl.any_of(%input_tensor, %input_sequence, %input_optional, %input_none)
     %output_tensor = irdl.base "!builtin.tensor"
+    %output_sequence_element = irdl.any
+    %output_sequence = irdl.parametric @dfg::@sequence<%output_sequence_element>
+    %output_optional_element = irdl.any
+    %output_optional = irdl.parametric @dfg::@optional<%output_optional_element>
     %output_none = irdl.is none
-    %output = irdl.any_of(%output_tensor, %output_none)
+    %output = irdl.any_of(%output_tensor, %output_sequence, %output_optional, %output_none)
     irdl.attributes {"op_type" = %op_type, "opset" = %opset}
     irdl.operands(inputs: variadic %input)
     irdl.results(outputs: variadic %output)
@@ -103,15 +131,25 @@ irdl.dialect @dfg {
   irdl.operation @send {
     %channel = irdl.base "#builtin.string"
     %tensor = irdl.base "!builtin.tensor"
+    %sequence_element = irdl.any
+    %sequence = irdl.parametric @dfg::@sequence<%sequence_element>
+    %optional_element = irdl.any
+    %optional = irdl.parametric @dfg::@optional<%optional_element>
+    %value = irdl.any_of(%tensor, %sequence, %optional)
     irdl.attributes {"channel" = %channel}
-    irdl.operands(value: %tensor)
+    irdl.operands(value: %value)
   }
 
   // dfg.recv: waits for the value another cluster sends on `channel`.
   irdl.operation @recv {
     %channel = irdl.base "#builtin.string"
     %tensor = irdl.base "!builtin.tensor"
+    %sequence_element = irdl.any
+    %sequence = irdl.parametric @dfg::@sequence<%sequence_element>
+    %optional_element = irdl.any
+    %optional = irdl.parametric @dfg::@optional<%optional_element>
+    %value = irdl.any_of(%tensor, %sequence, %optional)
     irdl.attributes {"channel" = %channel}
-    irdl.results(result: %tensor)
+    irdl.results(result: %value)
   }
 }

@@ -11,6 +11,11 @@ itself is the serial backend, as ONNX backends are used:
     backend_test = onnx.backend.test.BackendTest(ramiel_mlir.onnx_backend, __name__)
     globals().update(backend_test.test_cases)
 
+Inputs and outputs take the forms onnx's backend test runner uses: numpy
+arrays (of `str`, dtype object, for ONNX STRING tensors), lists of arrays for
+ONNX sequences, and the value or None for ONNX optionals. The generated code
+gets them as torch tensors, numpy arrays of `str`, lists and None.
+
 `ParallelBackend` compiles with the parallelize pipeline on two lanes, and
 `prepare(model, lanes=N)` does so for any N. A model that the compiler does not
 handle raises `RamielError` in `prepare`, with a message that names the node and
@@ -44,10 +49,10 @@ from ramiel_mlir.tensors import element_type_from_onnx, numpy_from_torch, torch_
 Inputs = Sequence[Any] | Mapping[str, Any] | np.ndarray
 
 
-def _graph_inputs(model: onnx.ModelProto) -> list[str]:
-    """The names of the run-time inputs (old IR versions also list initializers)."""
+def _graph_inputs(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
+    """The run-time inputs (old IR versions also list initializers)."""
     initializers = {t.name for t in model.graph.initializer}
-    return [i.name for i in model.graph.input if i.name not in initializers]
+    return [i for i in model.graph.input if i.name not in initializers]
 
 
 def _empty_input_shapes(model: onnx.ModelProto) -> dict[str, list[int]]:
@@ -80,9 +85,43 @@ def _tensor(value: Any) -> torch.Tensor:
     return torch_from_numpy(array)
 
 
-def _output_array(result: torch.Tensor, output: onnx.ValueInfoProto) -> np.ndarray:
-    """A result as a numpy array of its graph output's element type (ml_dtypes' included)."""
-    element = element_type_from_onnx(output.type.tensor_type.elem_type)
+def _strings(value: Any) -> np.ndarray:
+    """A string tensor as the generated code takes it: a new numpy array of `str`."""
+    if isinstance(value, onnx.TensorProto):
+        value = onnx.numpy_helper.to_array(value)
+    array = np.array(value, dtype=object)
+    for index, item in np.ndenumerate(array):
+        if isinstance(item, bytes):
+            array[index] = item.decode("utf-8")
+    return array
+
+
+def _input(value: Any, t: onnx.TypeProto) -> Any:
+    """An input in the form the generated code takes for its ONNX type."""
+    kind = t.WhichOneof("value")
+    if kind == "optional_type":
+        return None if value is None else _input(value, t.optional_type.elem_type)
+    if kind == "sequence_type":
+        return [_input(v, t.sequence_type.elem_type) for v in value]
+    if kind == "tensor_type" and t.tensor_type.elem_type == onnx.TensorProto.STRING:
+        return _strings(value)
+    return _tensor(value)
+
+
+def _output(result: Any, t: onnx.TypeProto) -> Any:
+    """
+    A result as onnx's runner compares it: a numpy array of the graph output's
+    element type (ml_dtypes' included; `str` objects for strings), a list of
+    them for a sequence, None for an empty optional.
+    """
+    kind = t.WhichOneof("value")
+    if kind == "optional_type":
+        return None if result is None else _output(result, t.optional_type.elem_type)
+    if kind == "sequence_type":
+        return [_output(r, t.sequence_type.elem_type) for r in result]
+    if isinstance(result, np.ndarray):  # a string tensor
+        return result
+    element = element_type_from_onnx(t.tensor_type.elem_type)
     if element is None:
         return result.numpy(force=True)
     return numpy_from_torch(result, element)
@@ -95,13 +134,14 @@ class RamielRep(BackendRep):
         self,
         compiled: CompiledModel,
         module: torch.nn.Module,
-        input_names: Sequence[str],
+        inputs: Sequence[onnx.ValueInfoProto],
         outputs: Sequence[onnx.ValueInfoProto],
         temporary: bool = False,
     ) -> None:
         self.compiled = compiled
         self.module = module
-        self.input_names = list(input_names)
+        self.inputs = list(inputs)
+        self.input_names = [i.name for i in inputs]
         self.outputs = list(outputs)
         self.output_names = [o.name for o in outputs]
         if temporary:
@@ -117,8 +157,9 @@ class RamielRep(BackendRep):
     def run(self, inputs: Inputs, **kwargs: Any) -> tuple[Any, ...]:
         """
         Run the model on `inputs`: a list in graph-input order, a name -> value
-        mapping, or one array for a one-input graph. Returns numpy arrays in
-        graph-output order (also reachable by output name).
+        mapping, or one array for a one-input graph. Returns numpy arrays (lists
+        of them for sequences, None for an empty optional) in graph-output order
+        (also reachable by output name).
         """
         if kwargs:
             raise TypeError(f"unexpected run options: {', '.join(kwargs)}")
@@ -134,10 +175,11 @@ class RamielRep(BackendRep):
         if len(values) != len(self.input_names):
             raise ValueError(f"the model takes {len(self.input_names)} inputs, got {len(values)}")
         with torch.inference_mode():
-            results = self.module(*(_tensor(v) for v in values))
-        if isinstance(results, torch.Tensor):
+            args = [_input(v, i.type) for v, i in zip(values, self.inputs, strict=True)]
+            results = self.module(*args)
+        if len(self.outputs) == 1:
             results = (results,)
-        arrays = [_output_array(r, o) for r, o in zip(results, self.outputs, strict=True)]
+        arrays = [_output(r, o.type) for r, o in zip(results, self.outputs, strict=True)]
         return namedtupledict("Outputs", self.output_names)(*arrays)  # type: ignore[no-any-return]
 
 

@@ -3,6 +3,12 @@ Element types and tensor data across ONNX, MLIR builtin types and numpy.
 
 The one table that says which ONNX element types the compiler handles; the
 frontend, the folder and the lowering all read it.
+
+ONNX STRING is apart from the table: its MLIR element type is `!dfg.string`
+(`ramiel_mlir.dialects.dfg.StringType`), and torch has no string dtype, so the
+generated code holds string tensors as numpy arrays of Python `str` (dtype
+object), as onnx and onnxruntime do. `numpy_dtype` and `torch_dtype_name` know
+only the numeric types: the folder, weights and buffers stay numeric.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ from xdsl.dialects.builtin import (
     TensorType,
 )
 from xdsl.ir import Attribute
+
+from ramiel_mlir.dialects.dfg import StringType
 
 if TYPE_CHECKING:
     import torch
@@ -84,19 +92,35 @@ _BY_NUMPY: dict[np.dtype, tuple[Attribute, str]] = {
 }
 
 
+ONNX_STRING = 8
+"""TensorProto.STRING."""
+
+STRING_DTYPE = np.dtype(object)
+"""The numpy dtype of string tensors in the generated code (arrays of Python `str`)."""
+
+
 def element_type_from_onnx(onnx_type: int) -> Attribute | None:
     """The MLIR element type of an ONNX element type, None if unsupported."""
+    if onnx_type == ONNX_STRING:
+        return StringType()
     entry = _BY_ONNX.get(onnx_type)
     return entry[0] if entry else None
 
 
 def onnx_from_element_type(element_type: Attribute) -> int:
     """The ONNX element type (TensorProto.DataType) of an MLIR element type."""
+    if is_string(element_type):
+        return ONNX_STRING
     return _BY_MLIR[element_type][0]
 
 
+def is_string(element_type: Attribute) -> bool:
+    """Whether `element_type` is ONNX STRING (`!dfg.string`)."""
+    return isinstance(element_type, StringType)
+
+
 def numpy_dtype(element_type: Attribute) -> np.dtype:
-    """The numpy dtype that holds values of an MLIR element type."""
+    """The numpy dtype that holds values of a numeric MLIR element type (KeyError for others)."""
     return _BY_MLIR[element_type][1]
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from io import StringIO
 from typing import TYPE_CHECKING, Any
 
-from xdsl.dialects.builtin import TensorType
+from xdsl.dialects.builtin import NoneType, TensorType
 from xdsl.ir import Operation, SSAValue
 
 from ramiel_mlir.analysis.graph import (
@@ -59,11 +59,14 @@ def lower_node_methods(graph: dfg.GraphOp) -> tuple[py.ModuleOp, list[NodeMethod
     from ramiel_mlir.backend.builder import PyBuilder
     from ramiel_mlir.backend.lowering import RESERVED, GraphLowering, unique_name
     from ramiel_mlir.backend.print_python import python_identifier
+    from ramiel_mlir.backend.values import graph_types, needs_numpy
 
     module = py.ModuleOp()
     top = PyBuilder(module.body.block)
     top.add(py.ImportOp("torch"))
     top.add(py.ImportOp("torch.nn.functional", "F"))
+    if needs_numpy(graph_types(graph)):
+        top.add(py.ImportOp("numpy", "np"))  # string tensors and constants
     model = top.add(py.ClassOp("Model", ["torch.nn.Module"], doc="Every node on its own."))
     class_body = PyBuilder(model.body.block)
     init = class_body.add(py.FuncOp("__init__", ["self"], [""], "None"))
@@ -88,8 +91,8 @@ def lower_node_methods(graph: dfg.GraphOp) -> tuple[py.ModuleOp, list[NodeMethod
 
 
 def _is_computed(value: SSAValue) -> bool:
-    """A tensor that is not a weight: an argument of the node's method."""
-    return isinstance(value.type, TensorType) and not isinstance(value.owner, dfg.WeightOp)
+    """A value that is not a weight (nor omitted): an argument of the node's method."""
+    return not isinstance(value.type, NoneType) and not isinstance(value.owner, dfg.WeightOp)
 
 
 def _instantiate(module: py.ModuleOp, graph: dfg.GraphOp) -> torch.nn.Module:
@@ -108,14 +111,24 @@ def _instantiate(module: py.ModuleOp, graph: dfg.GraphOp) -> torch.nn.Module:
     return model
 
 
-def sample_input(value: SSAValue) -> torch.Tensor:
-    """A graph input: normal random floats, zeros for integers and booleans (valid indices)."""
+def sample_input(value: SSAValue) -> Any:
+    """
+    A graph input: normal random floats, zeros for integers and booleans (valid
+    indices), empty strings, an empty sequence, an empty optional.
+    """
+    import numpy as np
     import torch
 
-    from ramiel_mlir.tensors import torch_dtype_name
+    from ramiel_mlir.tensors import is_string, torch_dtype_name
 
     t = value.type
+    if isinstance(t, dfg.SequenceType):
+        return []
+    if isinstance(t, dfg.OptionalType):
+        return None
     assert isinstance(t, TensorType)
+    if is_string(t.get_element_type()):
+        return np.full(t.get_shape(), "", dtype=object)
     dtype = getattr(torch, torch_dtype_name(t.get_element_type()))
     shape = [1 if d < 0 else d for d in t.get_shape()]  # 0: an empty tensor, as compiled
     if dtype.is_floating_point:

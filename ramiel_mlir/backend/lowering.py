@@ -25,13 +25,20 @@ from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import LOWERINGS
 from ramiel_mlir.backend.ops.dtypes import check_element_types
 from ramiel_mlir.backend.print_python import python_identifier
+from ramiel_mlir.backend.values import (
+    annotation,
+    check_input,
+    graph_types,
+    header_snippets,
+    is_string_tensor,
+    needs_numpy,
+    string_constant,
+)
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import dfg, py
-from ramiel_mlir.tensors import torch_dtype_name
 from ramiel_mlir.weights import weight_value
 
-TENSOR = "torch.Tensor"
-RESERVED = frozenset({"self", "torch", "F", "Path", "ch", "Future"})
+RESERVED = frozenset({"self", "torch", "F", "np", "Path", "ch", "Future"})
 """Names the generated code uses for itself; parameters avoid them."""
 
 
@@ -75,6 +82,11 @@ class GraphLowering:
         self.buffers[weight.result] = name
         tensor_type = weight.result.type
         assert isinstance(tensor_type, TensorType)
+        if is_string_tensor(tensor_type):
+            # Torch buffers hold numbers: a string constant is a numpy attribute.
+            array = string_constant(self.init, weight_value(weight))
+            self.init.add(py.SetAttrOp(self.init_self, name, array))
+            return name
         self.init.add(
             py.BufferOp(
                 self.init_self,
@@ -248,10 +260,14 @@ def _header(
     top.add(py.FromImportOp("pathlib", ["Path"]))
     top.add(py.ImportOp("torch"))
     top.add(py.ImportOp("torch.nn.functional", "F"))
+    if needs_numpy(graph_types(graph)):
+        top.add(py.ImportOp("numpy", "np"))
     here = top.call("Path", top.name("__file__"), inline=True)
     weights_path = top.add(py.AssignOp(top.method(here, "with_suffix", ".weights.pt", inline=True)))
     weights_path.res.name_hint = "WEIGHTS_PATH"
     top.add(py.VerbatimOp(runtime.CHECK_INPUT))
+    for snippet in header_snippets(graph):
+        top.add(py.VerbatimOp(snippet))
     if planned is not None:
         top.add(py.VerbatimOp(runtime.WITH_THREADS))
     if len(clusters) > 1:
@@ -286,10 +302,10 @@ def lower_graph(graph: dfg.GraphOp) -> py.ModuleOp:
     lowering = GraphLowering(graph, init_b, init.body.block.args[0])
 
     params = _params(graph)
-    outputs = len(graph.function_type.outputs)
-    returns = {0: "None", 1: TENSOR}.get(outputs, f"tuple[{', '.join([TENSOR] * outputs)}]")
+    results = [annotation(t) for t in graph.function_type.outputs]
+    returns = f"tuple[{', '.join(results)}]" if len(results) > 1 else "".join(results) or "None"
     forward = class_body.add(
-        py.FuncOp("forward", ["self", *params], ["", *[TENSOR] * len(params)], returns)
+        py.FuncOp("forward", ["self", *params], ["", *_annotations(graph)], returns)
     )
     forward_b = PyBuilder(forward.body.block)
     forward_args = forward.body.block.args
@@ -308,13 +324,10 @@ def lower_graph(graph: dfg.GraphOp) -> py.ModuleOp:
 
 
 def _check_inputs(b: PyBuilder, graph: dfg.GraphOp, params: Sequence[SSAValue]) -> None:
-    """One `_check_input(name, param, shape, dtype)` per input: a cheap check before any node."""
+    """One `_check_input(name, param, shape, dtype)` (or another kind's) per input, up front."""
     inputs = zip(_input_names(graph), params, graph.function_type.inputs, strict=True)
     for name, param, input_type in inputs:
-        assert isinstance(input_type, TensorType)
-        shape = b.list(list(input_type.get_shape()), as_tuple=True)
-        dtype = b.name(f"torch.{torch_dtype_name(input_type.get_element_type())}")
-        b.call_n("_check_input", 0, name, param, shape, dtype)
+        check_input(b, name, param, input_type)
 
 
 def _lower_body(
@@ -349,7 +362,7 @@ def _lower_single_lane(
         py.FuncOp(
             "_lane0",
             ["self", *params],
-            ["", *[TENSOR] * len(params)],
+            ["", *_annotations(lowering.graph)],
             returns,
             doc=_lane_doc(cluster),
         )
@@ -380,7 +393,7 @@ def _lower_lanes(
             py.FuncOp(
                 f"_lane{cluster.id}",
                 ["self", "ch", *params],
-                ["", "_Channels", *[TENSOR] * len(params)],
+                ["", "_Channels", *_annotations(lowering.graph)],
                 returns if cluster.id == 0 else "None",
                 doc=_lane_doc(cluster),
             )
@@ -411,6 +424,11 @@ def _lower_lanes(
         inline=True,
     )
     forward_b.add(py.ReturnOp([result]))
+
+
+def _annotations(graph: dfg.GraphOp) -> list[str]:
+    """The annotations of the graph inputs as parameters of the generated code."""
+    return [annotation(t) for t in graph.function_type.inputs]
 
 
 def _global(module: py.ModuleOp, name: str) -> SSAValue:

@@ -8,6 +8,11 @@ few lines they need at run time are part of every file rather than an import.
 input, so an input of another shape or dtype than the graph was compiled for is
 one clear error before any node runs (the code is specialised to static shapes;
 broadcasting could otherwise turn a wrong shape into a wrong answer).
+Inputs that are not tensors of a torch dtype have their own checks, in the files
+that take them: `CHECK_STRINGS` for ONNX STRING tensors (numpy arrays of `str`),
+`CHECK_SEQUENCE` for ONNX sequences (lists of tensors, whose shapes may vary
+where the type leaves a dimension or the rank unknown) and `CHECK_OPTIONAL` for
+ONNX optionals (`None`, or a value that the check it is given accepts).
 
 `WITH_THREADS` is in every file planned by merge-clusters: lane 0 runs with
 the intra-op thread count it was planned with (one lane on every core, or one
@@ -41,6 +46,55 @@ def _check_input(name: str, value: torch.Tensor, shape: tuple[int, ...], dtype: 
             f"input '{name}' must be a {dtype} tensor of shape {list(shape)}, "
             f"got a {value.dtype} tensor of shape {list(value.shape)}"
         )
+'''
+
+CHECK_STRINGS = '''\
+def _check_strings(name: str, value: np.ndarray, shape: tuple[int, ...]):
+    """Reject a string input this code was not compiled for: a numpy array of str of `shape`."""
+    if not isinstance(value, np.ndarray) or value.dtype != object:
+        got = value.dtype if isinstance(value, np.ndarray) else type(value).__name__
+        raise TypeError(f"input '{name}' must be a numpy array of str (dtype object), got {got}")
+    if value.shape != shape:
+        raise ValueError(
+            f"input '{name}' must be a string array of shape {list(shape)}, "
+            f"got shape {list(value.shape)}"
+        )
+    for item in value.flat:
+        if not isinstance(item, str):
+            raise TypeError(f"input '{name}' must hold str elements, got {type(item).__name__}")
+'''
+
+CHECK_SEQUENCE = '''\
+def _check_sequence(name: str, value: list, shape: tuple | None, dtype: torch.dtype):
+    """
+    Reject a sequence input this code was not compiled for: a list of `dtype` tensors
+    of `shape`, where None leaves the rank (for `shape`) or a dimension free.
+    """
+    if not isinstance(value, list):
+        raise TypeError(f"input '{name}' must be a list of tensors, got {type(value).__name__}")
+    for index, item in enumerate(value):
+        if not isinstance(item, torch.Tensor):
+            raise TypeError(
+                f"input '{name}'[{index}] must be a torch.Tensor, got {type(item).__name__}"
+            )
+        fits = shape is None or (
+            len(item.shape) == len(shape)
+            and all(want is None or want == got for want, got in zip(shape, item.shape))
+        )
+        if item.dtype != dtype or not fits:
+            dims = None if shape is None else ["?" if d is None else d for d in shape]
+            want = "any shape" if dims is None else f"shape {dims}"
+            raise ValueError(
+                f"input '{name}'[{index}] must be a {dtype} tensor of {want}, "
+                f"got a {item.dtype} tensor of shape {list(item.shape)}"
+            )
+'''
+
+CHECK_OPTIONAL = '''\
+def _check_optional(name: str, value, check, *expected):
+    """Accept None (an empty ONNX optional), else what `check(name, value, *expected)` accepts."""
+    if value is not None:
+        check(name, value, *expected)
 '''
 
 WITH_THREADS = '''\

@@ -6,6 +6,13 @@ One `dfg.graph` holds one ONNX model: its block arguments are the model inputs,
 and `dfg.output` returns the model outputs. Values are ranked tensors; a missing
 optional ONNX input is a `dfg.none` value.
 
+ONNX values that MLIR's builtin types cannot say have dialect types:
+`tensor<2x!dfg.string>` is a tensor of ONNX STRING elements (`!dfg.string` is an
+element type, as TensorFlow's `!tf_type.string` is), `!dfg.sequence<tensor<*xf32>>`
+an ONNX sequence of tensors (the element tensor type may be unranked or have
+dynamic dimensions) and `!dfg.optional<T>` an ONNX optional of a tensor or a
+sequence.
+
 ```mlir
 dfg.graph @main(%x: tensor<1x3xf32>) -> tensor<1x3xf32> {
   %w = dfg.weight "w" from "/models/m.onnx" : tensor<3xf32>
@@ -35,12 +42,23 @@ from xdsl.dialects.builtin import (
     StringAttr,
     SymbolNameConstraint,
     TensorType,
+    UnrankedTensorType,
 )
 from xdsl.dialects.utils import parse_func_op_like, print_func_op_like
-from xdsl.ir import Attribute, Block, Dialect, Operation, Region, SSAValue
+from xdsl.ir import (
+    Attribute,
+    Block,
+    Dialect,
+    Operation,
+    ParametrizedAttribute,
+    Region,
+    SSAValue,
+    TypeAttribute,
+)
 from xdsl.irdl import (
     IRDLOperation,
     attr_def,
+    irdl_attr_definition,
     irdl_op_definition,
     operand_def,
     opt_attr_def,
@@ -73,6 +91,71 @@ if TYPE_CHECKING:
 
 DEFAULT_DOMAIN = ""
 """The ONNX default operator domain (`ai.onnx`), spelled as ONNX spells it."""
+
+
+@irdl_attr_definition
+class StringType(ParametrizedAttribute, TypeAttribute):
+    """
+    The element type of ONNX STRING tensors: `tensor<2x!dfg.string>`.
+
+    MLIR has no builtin string element type. Values of this type are arrays of
+    Python `str` in the generated code (numpy arrays of dtype object, as onnx and
+    onnxruntime hold them): only the ops that `backend/ops/dtypes.py` lists
+    handle them.
+    """
+
+    name = "dfg.string"
+
+
+@irdl_attr_definition
+class SequenceType(ParametrizedAttribute, TypeAttribute):
+    """
+    An ONNX sequence of tensors of one element type: `!dfg.sequence<tensor<*xf32>>`.
+
+    The tensors of a sequence may differ in shape: the element type is unranked
+    (`tensor<*xf32>`) or has dynamic dimensions (`tensor<?x3xf32>`) where ONNX
+    does not fix them. The generated code holds a sequence as a Python list.
+    """
+
+    name = "dfg.sequence"
+
+    element_type: Attribute
+
+    def __init__(self, element_type: Attribute):
+        super().__init__(element_type)
+
+    def verify(self) -> None:
+        if not isinstance(self.element_type, TensorType | UnrankedTensorType):
+            raise VerifyException(f"!dfg.sequence holds tensors, not {self.element_type}")
+        inner = self.element_type.element_type
+        if isinstance(inner, SequenceType | OptionalType):
+            raise VerifyException(f"!dfg.sequence holds tensors of scalars, not of {inner}")
+
+
+@irdl_attr_definition
+class OptionalType(ParametrizedAttribute, TypeAttribute):
+    """
+    An ONNX optional: a tensor or a sequence, or no value (`!dfg.optional<tensor<5xf32>>`).
+
+    The generated code holds an optional as `None` or the value.
+    """
+
+    name = "dfg.optional"
+
+    element_type: Attribute
+
+    def __init__(self, element_type: Attribute):
+        super().__init__(element_type)
+
+    def verify(self) -> None:
+        if not isinstance(self.element_type, TensorType | SequenceType):
+            raise VerifyException(
+                f"!dfg.optional holds a ranked tensor or a !dfg.sequence, not {self.element_type}"
+            )
+
+
+VALUE_TYPES = (TensorType, SequenceType, OptionalType)
+"""The types of the values ONNX nodes read and write (besides `none` for an omitted one)."""
 
 
 @irdl_op_definition
@@ -386,17 +469,17 @@ class NodeOp(IRDLOperation):
         _check_count(op_type, "inputs", len(self.inputs), schema.min_input, schema.max_input)
         _check_count(op_type, "outputs", len(self.outputs), schema.min_output, schema.max_output)
         for index, operand in enumerate(self.inputs):
-            if not isinstance(operand.type, TensorType | NoneType):
+            if not isinstance(operand.type, (*VALUE_TYPES, NoneType)):
                 raise VerifyException(
                     f"input #{index} of '{self.op_type.data}' must be a ranked "
-                    f"tensor (or none for an omitted optional input), got "
-                    f"{operand.type}"
+                    f"tensor, a !dfg.sequence or a !dfg.optional (or none for an "
+                    f"omitted optional input), got {operand.type}"
                 )
         for index, result in enumerate(self.outputs):
-            if not isinstance(result.type, TensorType | NoneType):
+            if not isinstance(result.type, (*VALUE_TYPES, NoneType)):
                 raise VerifyException(
                     f"output #{index} of '{self.op_type.data}' must be a ranked "
-                    f"tensor, got {result.type}"
+                    f"tensor, a !dfg.sequence or a !dfg.optional, got {result.type}"
                 )
 
 
@@ -504,7 +587,7 @@ class SendOp(IRDLOperation):
 
     name = "dfg.send"
 
-    value = operand_def(TensorType)
+    value = operand_def(TensorType | SequenceType | OptionalType)
     channel = attr_def(StringAttr)
 
     traits = traits_def(HasParent(ClusterOp), SendOpHasCanonicalizationPatterns())
@@ -522,7 +605,7 @@ class RecvOp(IRDLOperation):
     name = "dfg.recv"
 
     channel = attr_def(StringAttr)
-    result = result_def(TensorType)
+    result = result_def(TensorType | SequenceType | OptionalType)
 
     traits = traits_def(HasParent(ClusterOp), RecvOpHasCanonicalizationPatterns())
 
@@ -652,5 +735,5 @@ def location_name(op: IRDLOperation) -> str | None:
 DFG = Dialect(
     "dfg",
     [GraphOp, OutputOp, WeightOp, NoneOp, NodeOp, ClusterOp, YieldOp, SendOp, RecvOp],
-    [],
+    [StringType, SequenceType, OptionalType],
 )

@@ -18,9 +18,10 @@ from typing import IO, ClassVar
 import numpy as np
 import onnx
 from google.protobuf.message import DecodeError
-from onnx import AttributeProto, ModelProto, NodeProto, TensorProto, ValueInfoProto
+from onnx import AttributeProto, ModelProto, NodeProto, TensorProto, TypeProto, ValueInfoProto
 from xdsl.context import Context
 from xdsl.dialects.builtin import (
+    DYNAMIC_INDEX,
     ArrayAttr,
     DenseArrayBase,
     FloatAttr,
@@ -31,6 +32,7 @@ from xdsl.dialects.builtin import (
     NoneType,
     StringAttr,
     TensorType,
+    UnrankedTensorType,
     f32,
     i64,
 )
@@ -45,11 +47,19 @@ from ramiel_mlir.dialects.dfg import (
     GraphOp,
     NodeOp,
     NoneOp,
+    OptionalType,
     OutputOp,
+    SequenceType,
     WeightOp,
 )
 from ramiel_mlir.frontend.shapes import infer_static_shapes
-from ramiel_mlir.tensors import dense_from_numpy, element_type_from_onnx, numpy_from_onnx
+from ramiel_mlir.tensors import (
+    ONNX_STRING,
+    dense_from_numpy,
+    element_type_from_onnx,
+    is_string,
+    numpy_from_onnx,
+)
 from ramiel_mlir.weights import INLINE_LIMIT
 
 _INVALID_NAME_CHARS = re.compile(r"[^\w$.-]")
@@ -153,7 +163,12 @@ def _fix_input_shapes(model: ModelProto, path: str, shapes: dict[str, Sequence[i
     changed = False
     for name, value in inputs.items():
         if not value.type.HasField("tensor_type"):
-            raise RamielError(f"{path}: input '{name}' is not a tensor")
+            # A sequence or optional input: its type is checked when it is imported.
+            if name in shapes:
+                raise RamielError(
+                    f"--input-shape names '{name}', which is not a tensor input of {path}"
+                )
+            continue
         if name in shapes:
             changed |= _set_input_shape(value, shapes[name])
             continue
@@ -170,7 +185,8 @@ def _fix_input_shapes(model: ModelProto, path: str, shapes: dict[str, Sequence[i
         # drop them and let shape inference recompute them from the fixed inputs.
         del model.graph.value_info[:]
         for output in model.graph.output:
-            output.type.tensor_type.ClearField("shape")
+            if output.type.HasField("tensor_type"):  # (a sequence's element may stay symbolic)
+                output.type.tensor_type.ClearField("shape")
 
 
 def _set_input_shape(value: ValueInfoProto, shape: Sequence[int]) -> bool:
@@ -280,7 +296,7 @@ class _GraphBuilder:
     model: ModelProto
     path: str
     values: dict[str, SSAValue] = field(default_factory=dict[str, SSAValue])
-    types: dict[str, TensorType] = field(default_factory=dict[str, TensorType])
+    types: dict[str, Attribute] = field(default_factory=dict[str, Attribute])
     none: SSAValue | None = None
     read: set[str] = field(default_factory=set[str])
     """Names that some node or the graph output reads."""
@@ -292,7 +308,7 @@ class _GraphBuilder:
             *graph_proto.value_info,
             *graph_proto.output,
         ]:
-            if (t := self._static_type(info)) is not None:
+            if (t := self._value_type(info.type, info.name)) is not None:
                 self.types[info.name] = t
         self.read = {name for node in graph_proto.node for name in node.input}
         self.read |= {o.name for o in graph_proto.output}
@@ -324,21 +340,68 @@ class _GraphBuilder:
             raise RamielError(f"{self.path}: {error}") from None
         return module
 
-    def _static_type(self, info: ValueInfoProto) -> TensorType | None:
-        tensor = info.type.tensor_type
-        if not info.type.HasField("tensor_type") or not tensor.HasField("shape"):
+    def _value_type(self, t: TypeProto, name: str) -> Attribute | None:
+        """
+        The dfg type of an ONNX value: a static tensor type, a `!dfg.sequence`
+        or a `!dfg.optional`; None where shape inference left a tensor's shape
+        unknown. Maps and sparse tensors are errors.
+        """
+        kind = t.WhichOneof("value")
+        if kind == "tensor_type":
+            tensor = t.tensor_type
+            if not tensor.HasField("shape"):
+                return None
+            if any(not d.HasField("dim_value") for d in tensor.shape.dim):
+                return None
+            element = self._element_type(tensor.elem_type, name)
+            return TensorType(element, [d.dim_value for d in tensor.shape.dim])
+        if kind == "sequence_type":
+            return self._sequence_type(t.sequence_type.elem_type, name)
+        if kind == "optional_type":
+            element = t.optional_type.elem_type
+            if element.WhichOneof("value") == "sequence_type":
+                inner = self._sequence_type(element.sequence_type.elem_type, name)
+            elif element.WhichOneof("value") == "tensor_type":
+                inner = self._value_type(element, name)
+            else:
+                raise RamielError(
+                    f"{self.path}: value '{name}' is an optional of "
+                    f"{element.WhichOneof('value') or 'no type'}, which is not supported"
+                )
+            return OptionalType(inner) if inner is not None else None
+        if kind is None:
             return None
-        if any(not d.HasField("dim_value") for d in tensor.shape.dim):
-            return None
-        element = element_type_from_onnx(tensor.elem_type)
+        raise RamielError(f"{self.path}: value '{name}' is a {kind}, which is not supported")
+
+    def _element_type(self, onnx_type: int, name: str) -> Attribute:
+        element = element_type_from_onnx(onnx_type)
         if element is None:
             raise RamielError(
-                f"{self.path}: value '{info.name}' has element type "
-                f"{TensorProto.DataType.Name(tensor.elem_type)}, which is not supported"
+                f"{self.path}: value '{name}' has element type "
+                f"{TensorProto.DataType.Name(onnx_type)}, which is not supported"
             )
-        return TensorType(element, [d.dim_value for d in tensor.shape.dim])
+        return element
 
-    def _require_type(self, name: str, what: str) -> TensorType:
+    def _sequence_type(self, element: TypeProto, name: str) -> SequenceType:
+        """A sequence of tensors: unranked without a shape, `?` for unknown dimensions."""
+        if element.WhichOneof("value") != "tensor_type":
+            raise RamielError(
+                f"{self.path}: value '{name}' is a sequence of "
+                f"{element.WhichOneof('value') or 'values of no type'}, which is not supported"
+            )
+        tensor = element.tensor_type
+        if tensor.elem_type == ONNX_STRING:
+            raise RamielError(
+                f"{self.path}: value '{name}' is a sequence of STRING tensors, "
+                "which is not supported"
+            )
+        scalar = self._element_type(tensor.elem_type, name)
+        if not tensor.HasField("shape"):
+            return SequenceType(UnrankedTensorType(scalar))
+        dims = [d.dim_value if d.HasField("dim_value") else DYNAMIC_INDEX for d in tensor.shape.dim]
+        return SequenceType(TensorType(scalar, dims))
+
+    def _require_type(self, name: str, what: str) -> Attribute:
         if name not in self.types:
             raise RamielError(f"{self.path}: cannot infer a static shape for {what} '{name}'")
         return self.types[name]
@@ -378,6 +441,9 @@ class _GraphBuilder:
         if count <= INLINE_LIMIT and tensor.data_location != TensorProto.EXTERNAL:
             array = numpy_from_onnx(tensor)
         # Non-finite floats would not survive a print/parse round trip inline.
+        # Strings have no dense attribute: they are read from the model file.
+        if is_string(element):
+            array = None
         if array is not None and (array.dtype.kind != "f" or np.isfinite(array).all()):
             op = WeightOp(name, result_type, value=dense_from_numpy(array, element))
         else:
@@ -403,19 +469,22 @@ class _GraphBuilder:
         )
         op.location = NameLoc(StringAttr(node.name or node.output[0]), NoneAttr())
         for result, name in zip(op.outputs, node.output, strict=True):
-            if name and isinstance(result.type, TensorType):
+            if name and not isinstance(result.type, NoneType):
                 result.name_hint = _valid_name(name)
                 self.values[name] = result
         block.add_op(op)
 
     def _add_large_constant(self, block: Block, node: NodeProto) -> bool:
-        """Import a Constant too large to print inline as a weight read from file."""
+        """
+        Import a Constant too large to print inline, or of strings (which have no
+        dense attribute), as a weight read from file.
+        """
         for attr in node.attribute:
             if attr.name == "value" and attr.HasField("t"):
                 count = 1
                 for dim in attr.t.dims:
                     count *= dim
-                if count > INLINE_LIMIT:
+                if count > INLINE_LIMIT or attr.t.data_type == ONNX_STRING:
                     self._add_weight(block, attr.t, node.output[0])
                     return True
         return False
@@ -468,7 +537,7 @@ class _GraphBuilder:
 
     def _tensor_attribute(self, tensor: TensorProto, name: str, where: str) -> Attribute:
         element = element_type_from_onnx(tensor.data_type)
-        if element is None:
+        if element is None or is_string(element):
             raise RamielError(
                 f"{self.path}: {where}: tensor attribute '{name}' has element type "
                 f"{TensorProto.DataType.Name(tensor.data_type)}, which is not supported"

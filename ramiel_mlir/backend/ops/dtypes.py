@@ -5,8 +5,10 @@ Torch has `uint16`, `uint32` and `uint64` as "shell" dtypes (copies, views,
 `mul`, `eq` and bitwise ops work; `add`, comparisons, `maximum`, integer
 division do not), float8 types that it only converts and moves, and no int4,
 uint4, int2, uint2 or float4 at all (the generated code holds those in a wider
-dtype, see `ramiel_mlir.tensors.EMULATED`). A node that reads or writes such a
-type is lowered only by the ops listed here, whose lowerings handle the type
+dtype, see `ramiel_mlir.tensors.EMULATED`). It has no strings either (ONNX
+STRING tensors are numpy arrays of `str`), and ONNX sequences and optionals are
+lists and `None` (see `ramiel_mlir.backend.values`). A node that reads or writes
+such a type is lowered only by the ops listed here, whose lowerings handle the type
 exactly; any other is a compile-time error naming the node, the op and the type,
 never a crash at run time or a value outside the type's range.
 """
@@ -17,7 +19,8 @@ from xdsl.dialects.builtin import IntegerType, Signedness, TensorType
 from xdsl.ir import Attribute, SSAValue
 
 from ramiel_mlir.backend.context import NodeContext
-from ramiel_mlir.tensors import is_emulated, numpy_dtype, onnx_from_element_type
+from ramiel_mlir.dialects.dfg import OptionalType, SequenceType
+from ramiel_mlir.tensors import is_emulated, is_string, numpy_dtype, onnx_from_element_type
 
 MOVE_OPS = frozenset(
     {
@@ -50,7 +53,14 @@ UNSIGNED_OPS = (
 )
 """Ops whose lowerings compute uint16/uint32/uint64 exactly (see `unsigned_*` below)."""
 
+STRING_OPS = frozenset({"Equal", "Identity"})
+"""Ops whose lowerings handle ONNX STRING tensors (numpy arrays of `str`)."""
+
+CONTAINER_OPS = frozenset({"Identity"})
+"""Ops whose lowerings handle ONNX sequences and optionals (lists and `None`)."""
+
 RESTRICTED_OPS: dict[str, frozenset[str]] = {
+    "string": STRING_OPS,
     "unsigned": UNSIGNED_OPS,
     "float8": MOVE_OPS | CAST_OPS,
     "emulated": MOVE_OPS | CAST_OPS,
@@ -75,6 +85,8 @@ def unsigned_width(element: Attribute) -> int | None:
 
 def _kind(element: Attribute) -> str | None:
     """The kind of restricted element type, None if torch computes with it freely."""
+    if is_string(element):
+        return "string"
     if is_emulated(element):
         return "emulated"
     if unsigned_width(element) is not None:
@@ -95,6 +107,8 @@ def check_element_types(ctx: NodeContext) -> None:
     op_type = ctx.node.op_type.data
     values = [*ctx.node.inputs, *ctx.node.outputs]
     for value in values:
+        if isinstance(value.type, SequenceType | OptionalType) and op_type not in CONTAINER_OPS:
+            ctx.unsupported(f"a value of type {value.type} in {op_type}")
         if not isinstance(value.type, TensorType):
             continue
         element = value.type.get_element_type()

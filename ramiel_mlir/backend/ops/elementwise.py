@@ -19,6 +19,7 @@ from ramiel_mlir.backend.ops.dtypes import (
     unsigned_width,
 )
 from ramiel_mlir.backend.ops.known import Number, folding, operand, scalar
+from ramiel_mlir.tensors import is_string
 
 # Element-wise ops that are one torch call on their inputs.
 
@@ -113,6 +114,8 @@ UNSIGNED_BINARY = frozenset({"Add", "Sub", "Less", "Greater", "LessOrEqual", "Gr
 @folding
 def _binary(ctx: NodeContext) -> list[SSAValue]:
     op_type = ctx.node.op_type.data
+    if is_string(ctx.in_type(0).get_element_type()):
+        return [_string_equal(ctx)]
     width = unsigned_width(ctx.in_type(0).get_element_type())
     if width is not None:
         # Python numbers of the full unsigned range do not fit torch's signed views.
@@ -128,6 +131,18 @@ def _binary(ctx: NodeContext) -> list[SSAValue]:
     if isinstance(lhs, SSAValue):
         return [ctx.b.call(BINARY[op_type], lhs, rhs)]
     return [ctx.b.call(BINARY[MIRRORED[op_type]], rhs, lhs)]
+
+
+def _string_equal(ctx: NodeContext) -> SSAValue:
+    """
+    Equal of two string tensors (numpy arrays of `str`, the only op on strings
+    besides Identity, see `dtypes.STRING_OPS`): numpy compares and broadcasts
+    them, the result is a bool tensor (`as_tensor`: numpy gives 0-d results as
+    a scalar).
+    """
+    ctx.import_module("numpy", "np")
+    equal = ctx.b.call("np.equal", ctx.arg(0), ctx.arg(1), inline=True)
+    return ctx.b.call("torch.as_tensor", equal)
 
 
 lowering(*UNARY)(_unary)

@@ -33,7 +33,7 @@ from ramiel_mlir.backend.context import NodeContext, attr_value
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import py
 from ramiel_mlir.dialects.dfg import DEFAULT_DOMAIN, NodeOp, NoneOp, WeightOp, is_deterministic
-from ramiel_mlir.tensors import numpy_dtype, torch_dtype_name
+from ramiel_mlir.tensors import is_string, numpy_dtype, torch_dtype_name
 from ramiel_mlir.weights import INLINE_LIMIT, weight_value
 
 KNOWN_LIMIT = INLINE_LIMIT
@@ -70,8 +70,13 @@ Number = SSAValue | Scalar
 
 
 def _small(value: SSAValue) -> bool:
+    """A tensor small enough to print as a literal (strings have none: numpy holds them)."""
     t = value.type
-    return isinstance(t, TensorType) and int(np.prod(t.get_shape())) <= KNOWN_LIMIT
+    return (
+        isinstance(t, TensorType)
+        and not is_string(t.get_element_type())
+        and int(np.prod(t.get_shape())) <= KNOWN_LIMIT
+    )
 
 
 def _exact(node: NodeOp) -> bool:

@@ -53,9 +53,9 @@ dfg.graph @too_many_outputs(%x: tensor<2xf32>) -> tensor<2xf32> {
 
 // -----
 
-/// dfg.node: operands are ranked tensors or `none`, results ranked tensors or `none`.
+/// dfg.node: operands and results are ranked tensors, sequences, optionals or `none`.
 
-// CHECK: input #0 of 'Relu' must be a ranked tensor (or none for an omitted optional input), got i32
+// CHECK: input #0 of 'Relu' must be a ranked tensor, a !dfg.sequence or a !dfg.optional (or none for an omitted optional input), got i32
 dfg.graph @scalar_input(%x: i32) -> tensor<2xf32> {
   %y = dfg.node "Relu"(%x) opset 17 : (i32) -> tensor<2xf32>
   dfg.output %y : tensor<2xf32>
@@ -63,7 +63,7 @@ dfg.graph @scalar_input(%x: i32) -> tensor<2xf32> {
 
 // -----
 
-// CHECK: output #0 of 'Relu' must be a ranked tensor, got f32
+// CHECK: output #0 of 'Relu' must be a ranked tensor, a !dfg.sequence or a !dfg.optional, got f32
 dfg.graph @scalar_output(%x: tensor<2xf32>) -> f32 {
   %y = dfg.node "Relu"(%x) opset 17 : (tensor<2xf32>) -> f32
   dfg.output %y : f32

@@ -56,8 +56,19 @@ def build_dag(
 
 
 def graph_nodes(graph: Operation) -> list[dfg.NodeOp]:
-    """Every `dfg.node` inside `graph`, at any depth, in program order."""
-    return [op for op in graph.walk() if isinstance(op, dfg.NodeOp)]
+    """
+    Every `dfg.node` inside `graph`, at any depth, in program order. A `dfg.loop` is one
+    node: the nodes of its body are not the graph's.
+    """
+    nodes: list[dfg.NodeOp] = []
+    for region in graph.regions:
+        for block in region.blocks:
+            for op in block.ops:
+                if dfg.is_node(op):
+                    nodes.append(op)  # type: ignore[arg-type]  # a dfg.loop acts as a node
+                elif op.regions:
+                    nodes += graph_nodes(op)
+    return nodes
 
 
 def receivers(graph: Operation) -> dict[str, list[dfg.RecvOp]]:
@@ -96,7 +107,7 @@ def data_successors(
     while pending:
         for use in pending.pop().uses:
             user = use.operation
-            if isinstance(user, dfg.NodeOp) and user not in seen:
+            if dfg.is_node(user) and user not in seen:
                 seen.add(user)
                 yield user
             elif isinstance(user, dfg.SendOp) and channels:

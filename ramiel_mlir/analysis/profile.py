@@ -73,7 +73,7 @@ def lower_node_methods(graph: dfg.GraphOp) -> tuple[py.ModuleOp, list[NodeMethod
 
     methods: list[NodeMethod] = []
     for index, node in enumerate(graph_nodes(graph)):
-        params = list(dict.fromkeys(v for v in node.inputs if _is_computed(v)))
+        params = list(dict.fromkeys(v for v in node.operands if _is_computed(v)))
         taken = set(RESERVED)
         names = [unique_name(python_identifier(v.name_hint, "v"), taken) for v in params]
         func = class_body.add(py.FuncOp(f"node_{index}", ["self", *names]))

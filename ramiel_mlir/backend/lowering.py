@@ -22,6 +22,7 @@ from xdsl.ir import Block, Operation, SSAValue
 from ramiel_mlir.backend import runtime
 from ramiel_mlir.backend.builder import PyBuilder
 from ramiel_mlir.backend.context import NodeContext
+from ramiel_mlir.backend.loop import lower_loop
 from ramiel_mlir.backend.ops import LOWERINGS
 from ramiel_mlir.backend.ops.dtypes import check_element_types
 from ramiel_mlir.backend.print_python import python_identifier
@@ -124,6 +125,8 @@ class GraphLowering:
             match op:
                 case dfg.NodeOp():
                     self._lower_node(op, b, arg, values)
+                case dfg.LoopOp():
+                    lower_loop(self, op, b, self_value, arg, values)
                 case dfg.SendOp():
                     assert ch is not None
                     future = b.getattr(ch, self.channel(op.channel.data))
@@ -134,7 +137,7 @@ class GraphLowering:
                     received = b.method(future, "result")
                     received.name_hint = op.result.name_hint
                     values[op.result] = received
-                case dfg.YieldOp() | dfg.OutputOp():
+                case dfg.YieldOp() | dfg.OutputOp() | dfg.LoopYieldOp():
                     yielded = [arg(v) for v in op.operands]
                 case dfg.ClusterOp() | dfg.WeightOp() | dfg.NoneOp():
                     pass

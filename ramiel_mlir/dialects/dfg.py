@@ -21,7 +21,7 @@ import itertools
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 from xdsl.dialects.builtin import (
     I64,
@@ -35,10 +35,14 @@ from xdsl.dialects.builtin import (
     StringAttr,
     SymbolNameConstraint,
     TensorType,
+    i1,
+    i64,
 )
 from xdsl.dialects.utils import parse_func_op_like, print_func_op_like
 from xdsl.ir import Attribute, Block, Dialect, Operation, Region, SSAValue
 from xdsl.irdl import (
+    AttrSizedOperandSegments,
+    AttrSizedResultSegments,
     IRDLOperation,
     attr_def,
     irdl_op_definition,
@@ -64,6 +68,7 @@ from xdsl.traits import (
     MemoryEffect,
     MemoryEffectKind,
     Pure,
+    RecursiveMemoryEffect,
     SymbolOpInterface,
 )
 from xdsl.utils.exceptions import VerifyException
@@ -635,8 +640,244 @@ def location_name(op: IRDLOperation) -> str | None:
     return loc.desc.data if isinstance(loc, NameLoc) else None
 
 
+@irdl_op_definition
+class LoopOp(IRDLOperation):
+    """
+    An ONNX `Loop`: its `body` graph as a region, run until the trip count or condition stops it.
+
+    Operands are ONNX's (`max_trip_count`, `condition`, each a `dfg.none` when omitted, then
+    the initial loop-carried values) followed by `captures`: the outer values the body reads.
+    The body is isolated from above: its block arguments are the iteration number
+    (`tensor<i64>`), the condition (`tensor<i1>`), the carried values, then one argument per
+    capture, so every dataflow edge into the loop is an operand that passes see. `dfg.loop_yield`
+    ends the body with the next condition, the next carried values and the per-iteration scan
+    values. Results are the final carried values (same types as the initial ones: a carried
+    value keeps its static shape) and the scan outputs, each the scan values stacked along a new
+    axis 0 whose static size N is the number of iterations the loop must run.
+
+    Passes treat the loop as one node (see `is_node`); its `cost` is set by `estimate-cost`.
+    """
+
+    name = "dfg.loop"
+
+    max_trip_count = operand_def(TensorType | NoneType)
+    condition = operand_def(TensorType | NoneType)
+    inits = var_operand_def(TensorType)
+    captures = var_operand_def(TensorType)
+    opset = attr_def(IntegerAttr[I64])
+    cost = opt_attr_def(FloatAttr)
+    finals = var_result_def(TensorType)
+    scans = var_result_def(TensorType)
+    body = region_def("single_block")
+
+    irdl_options = (
+        AttrSizedOperandSegments(),
+        AttrSizedResultSegments(),
+    )
+    traits = traits_def(IsolatedFromAbove(), RecursiveMemoryEffect())
+
+    assembly_format = (
+        "`(` $max_trip_count `,` $condition `)` "
+        "(`carried` `(` $inits^ `:` type($inits) `)`)? "
+        "(`captures` `(` $captures^ `:` type($captures) `)`)? "
+        "`opset` $opset attr-dict-with-keyword "
+        "`:` type($max_trip_count) `,` type($condition) "
+        "`->` `(` type($finals) `)` (`scans` `(` type($scans)^ `)`)? $body"
+    )
+
+    def __init__(
+        self,
+        max_trip_count: SSAValue,
+        condition: SSAValue,
+        inits: Sequence[SSAValue],
+        captures: Sequence[SSAValue],
+        scan_types: Sequence[Attribute],
+        body: Region,
+        *,
+        opset: int,
+    ):
+        super().__init__(
+            operands=[max_trip_count, condition, inits, captures],
+            result_types=[[v.type for v in inits], scan_types],
+            attributes={"opset": IntegerAttr(opset, 64)},
+            regions=[body],
+        )
+
+    # The `dfg.node` interface that passes read (see `is_node`).
+
+    @property
+    def op_type(self) -> StringAttr:
+        """The ONNX operator type: always `Loop`."""
+        return StringAttr("Loop")
+
+    @property
+    def onnx_domain(self) -> str:
+        """The ONNX domain: the default one."""
+        return DEFAULT_DOMAIN
+
+    @property
+    def onnx_attrs(self) -> dict[str, Attribute]:
+        """No ONNX attributes: the `body` graph attribute is the region."""
+        return {}
+
+    @property
+    def node_name(self) -> str:
+        """The ONNX node name (from the location), or `Loop` if unnamed."""
+        return location_name(self) or "Loop"
+
+    @property
+    def inputs(self) -> tuple[SSAValue, ...]:
+        """The ONNX inputs: trip count, condition, initial carried values (no captures)."""
+        return (self.max_trip_count, self.condition, *self.inits)
+
+    @property
+    def outputs(self) -> tuple[SSAValue, ...]:
+        """The ONNX outputs: final carried values, then scan outputs."""
+        return (*self.finals, *self.scans)
+
+    @property
+    def block(self) -> Block:
+        """The body's only block."""
+        return self.body.block
+
+    def static_trip_count(self) -> int | None:
+        """
+        The number of iterations known at compile time: the scan outputs' axis 0 if there
+        are any (the generated code checks it at run time), else a constant trip count when
+        no condition can stop the loop early; None if unknown.
+        """
+        if self.scans:
+            scan_type = self.scans[0].type
+            assert isinstance(scan_type, TensorType)
+            return scan_type.get_shape()[0]
+        owner = self.max_trip_count.owner
+        if not isinstance(self.condition.type, NoneType) or not isinstance(owner, WeightOp):
+            return None
+        if owner.value is None:
+            return None
+        return int(next(iter(owner.value.get_values())))
+
+    def verify_(self) -> None:
+        where = f"dfg.loop '{self.node_name}'"
+        for what, value, element in (
+            ("trip count", self.max_trip_count, "i64"),
+            ("condition", self.condition, "i1"),
+        ):
+            if not isinstance(value.type, NoneType) and not _is_scalar(value.type, element):
+                raise VerifyException(
+                    f"{where}: the {what} must be a one-element tensor of {element} "
+                    f"(or none), got {value.type}"
+                )
+        carried = [v.type for v in self.inits]
+        expected = [TensorType(i64, []), TensorType(i1, []), *carried]
+        expected += [v.type for v in self.captures]
+        args = list(self.block.arg_types)
+        if len(args) != len(expected):
+            raise VerifyException(
+                f"{where}: the body takes {len(args)} arguments, expected {len(expected)} "
+                f"(iteration number, condition, {len(carried)} carried, "
+                f"{len(self.captures)} captured)"
+            )
+        if not _is_scalar(args[0], "i64") or not _is_scalar(args[1], "i1"):
+            raise VerifyException(
+                f"{where}: the body's first arguments must be the iteration number "
+                f"(tensor<i64>) and the condition (tensor<i1>), got {args[0]} and {args[1]}"
+            )
+        for index, (arg, want) in enumerate(zip(args[2:], expected[2:], strict=True)):
+            if arg != want:
+                raise VerifyException(
+                    f"{where}: body argument #{index + 2} has type {arg}, but its "
+                    f"operand has type {want}"
+                )
+        if list(self.finals.types) != carried:
+            raise VerifyException(
+                f"{where}: the final carried values must have the initial values' types "
+                f"[{', '.join(map(str, carried))}], got "
+                f"[{', '.join(map(str, self.finals.types))}]"
+            )
+        self._verify_yield(where, carried)
+
+    def _verify_yield(self, where: str, carried: Sequence[Attribute]) -> None:
+        terminator = self.block.last_op
+        if not isinstance(terminator, LoopYieldOp):
+            raise VerifyException(f"{where}: the body must end with dfg.loop_yield")
+        yielded = list(terminator.values.types)
+        if len(yielded) != 1 + len(carried) + len(self.scans):
+            raise VerifyException(
+                f"{where}: the body yields {len(yielded)} values, expected "
+                f"{1 + len(carried) + len(self.scans)} (condition, {len(carried)} carried, "
+                f"{len(self.scans)} scanned)"
+            )
+        if not _is_scalar(yielded[0], "i1"):
+            raise VerifyException(
+                f"{where}: the body must yield the condition (tensor<i1>) first, got {yielded[0]}"
+            )
+        for index, (got, want) in enumerate(zip(yielded[1:], carried, strict=False)):
+            if got != want:
+                raise VerifyException(
+                    f"{where}: carried value #{index} enters the body as {want} but is "
+                    f"yielded as {got}: a carried value must keep its type and shape"
+                )
+        for index, (got, scan) in enumerate(
+            zip(yielded[1 + len(carried) :], self.scans.types, strict=True)
+        ):
+            assert isinstance(scan, TensorType)
+            if not isinstance(got, TensorType) or (
+                got.get_element_type() != scan.get_element_type()
+                or list(got.get_shape()) != list(scan.get_shape())[1:]
+            ):
+                raise VerifyException(
+                    f"{where}: scan output #{index} has type {scan}, which does not stack "
+                    f"the yielded {got} along a new axis 0"
+                )
+
+
+@irdl_op_definition
+class LoopYieldOp(IRDLOperation):
+    """Ends a `dfg.loop` body: the next condition, the next carried values, the scan values."""
+
+    name = "dfg.loop_yield"
+
+    values = var_operand_def(TensorType)
+
+    traits = traits_def(IsTerminator(), HasParent(LoopOp), Pure())
+
+    assembly_format = "attr-dict ($values^ `:` type($values))?"
+
+    def __init__(self, values: Sequence[SSAValue]):
+        super().__init__(operands=[values])
+
+
+def _is_scalar(t: Attribute, element: str) -> bool:
+    """Whether `t` is a one-element tensor of the element type spelled `element`."""
+    if not isinstance(t, TensorType) or str(t.get_element_type()) != element:
+        return False
+    return all(d == 1 for d in t.get_shape())
+
+
+AnyNode = NodeOp | LoopOp
+"""What passes treat as one node of the dataflow graph."""
+
+
+def is_node(op: Operation | None) -> TypeGuard[NodeOp | LoopOp]:
+    """Whether `op` is one node of the dataflow graph: a `dfg.node` or a `dfg.loop`."""
+    return isinstance(op, NodeOp | LoopOp)
+
+
 DFG = Dialect(
     "dfg",
-    [GraphOp, OutputOp, WeightOp, NoneOp, NodeOp, ClusterOp, YieldOp, SendOp, RecvOp],
+    [
+        GraphOp,
+        OutputOp,
+        WeightOp,
+        NoneOp,
+        NodeOp,
+        ClusterOp,
+        YieldOp,
+        SendOp,
+        RecvOp,
+        LoopOp,
+        LoopYieldOp,
+    ],
     [],
 )

@@ -31,7 +31,7 @@ def dissolve_clusters(graph: dfg.GraphOp) -> None:
     if not clusters:
         return
     _bypass_channels(clusters)
-    nodes = [op for c in clusters for op in c.block.ops if isinstance(op, dfg.NodeOp)]
+    nodes = [op for c in clusters for op in c.block.ops if dfg.is_node(op)]
     for node in topological_order(nodes):
         node.detach()
         graph.block.insert_op_before(node, clusters[0])
@@ -64,7 +64,7 @@ def _bypass_channels(clusters: Sequence[dfg.ClusterOp]) -> None:
 def topological_order(nodes: Sequence[dfg.NodeOp]) -> list[dfg.NodeOp]:
     """`nodes` ordered so that each comes after the nodes it reads (Kahn, stable)."""
     producers: dict[SSAValue, dfg.NodeOp] = {r: node for node in nodes for r in node.outputs}
-    inputs = {n: {producers[v] for v in n.inputs if v in producers} for n in nodes}
+    inputs = {n: {producers[v] for v in n.operands if v in producers} for n in nodes}
     readers: dict[dfg.NodeOp, list[dfg.NodeOp]] = {n: [] for n in nodes}
     for node in nodes:
         for producer in inputs[node]:
@@ -97,7 +97,7 @@ class _Channels:
     def local(self, value: SSAValue, lane: int, before: Operation | None) -> SSAValue:
         """`value` as seen on `lane`: itself, or a recv placed before `before`."""
         producer = value.owner
-        if not isinstance(producer, dfg.NodeOp) or self.lane_of[producer] == lane:
+        if not dfg.is_node(producer) or self.lane_of[producer] == lane:
             return value
         key = (value, lane)
         if key not in self.received:
@@ -148,7 +148,7 @@ def build_clusters(
             clusters[index].block.add_op(node)
     for index, lane in enumerate(lanes):
         for node in lane:
-            for position, operand in enumerate(node.inputs):
+            for position, operand in enumerate(node.operands):
                 node.operands[position] = channels.local(operand, index, node)
     results = [channels.local(value, 0, None) for value in output.outputs]
     clusters[0].block.add_op(dfg.YieldOp(results))

@@ -79,7 +79,7 @@ def _cluster_ids(graph: dfg.GraphOp) -> dict[dfg.NodeOp, int]:
         for cluster in graph.block.ops
         if isinstance(cluster, dfg.ClusterOp)
         for node in cluster.block.ops
-        if isinstance(node, dfg.NodeOp)
+        if dfg.is_node(node)
     }
 
 

@@ -126,13 +126,12 @@ irdl.dialect @dfg {
     %cond = irdl.any_of(%cond_tensor, %cond_none)
     %init = irdl.base "!builtin.tensor"
     %capture = irdl.base "!builtin.tensor"
-    %final = irdl.base "!builtin.tensor"
-    %scan = irdl.base "!builtin.tensor"
+    %output = irdl.base "!builtin.tensor"
     %segments = irdl.base "#builtin.dense_array"
     %body = irdl.region with size 1
-    irdl.attributes {"opset" = %opset, "operandSegmentSizes" = %segments, "resultSegmentSizes" = %segments}
+    irdl.attributes {"opset" = %opset, "operandSegmentSizes" = %segments}
     irdl.operands(max_trip_count: %trip, condition: %cond, inits: variadic %init, captures: variadic %capture)
-    irdl.results(finals: variadic %final, scans: variadic %scan)
+    irdl.results(outputs: variadic %output)
     irdl.regions(body: %body)
     %cost = irdl.base "#builtin.float" {optional_attribute = "cost"}
   }

@@ -73,6 +73,8 @@ def lower_node_methods(graph: dfg.GraphOp) -> tuple[py.ModuleOp, list[NodeMethod
 
     methods: list[NodeMethod] = []
     for index, node in enumerate(graph_nodes(graph)):
+        if isinstance(node, dfg.LoopOp):
+            continue  # its iteration count depends on input values: costed by `flops`
         params = list(dict.fromkeys(v for v in node.operands if _is_computed(v)))
         taken = set(RESERVED)
         names = [unique_name(python_identifier(v.name_hint, "v"), taken) for v in params]
@@ -169,7 +171,7 @@ def profile_graph_threads(
             for value in sources:
                 pending[value] -= 1
                 if not pending[value]:
-                    del values[value]
+                    values.pop(value, None)
     return costs
 
 
@@ -198,6 +200,8 @@ def _value(values: dict[SSAValue, torch.Tensor], value: SSAValue, node: dfg.Node
     if value in values:
         return values[value]
     owner = value.owner
+    if isinstance(owner, dfg.LoopOp):  # not profiled: a sample of its result type
+        return sample_input(value)
     what = owner.name if isinstance(owner, Operation) else "a block argument"
     raise RamielError(
         f"node '{node.node_name}' ({node.op_type.data}): cannot profile an input defined by {what}"

@@ -42,7 +42,6 @@ from xdsl.dialects.utils import parse_func_op_like, print_func_op_like
 from xdsl.ir import Attribute, Block, Dialect, Operation, Region, SSAValue
 from xdsl.irdl import (
     AttrSizedOperandSegments,
-    AttrSizedResultSegments,
     IRDLOperation,
     attr_def,
     irdl_op_definition,
@@ -666,14 +665,10 @@ class LoopOp(IRDLOperation):
     captures = var_operand_def(TensorType)
     opset = attr_def(IntegerAttr[I64])
     cost = opt_attr_def(FloatAttr)
-    finals = var_result_def(TensorType)
-    scans = var_result_def(TensorType)
+    outputs = var_result_def(TensorType)
     body = region_def("single_block")
 
-    irdl_options = (
-        AttrSizedOperandSegments(),
-        AttrSizedResultSegments(),
-    )
+    irdl_options = (AttrSizedOperandSegments(),)
     traits = traits_def(IsolatedFromAbove(), RecursiveMemoryEffect())
 
     assembly_format = (
@@ -682,7 +677,7 @@ class LoopOp(IRDLOperation):
         "(`captures` `(` $captures^ `:` type($captures) `)`)? "
         "`opset` $opset attr-dict-with-keyword "
         "`:` type($max_trip_count) `,` type($condition) "
-        "`->` `(` type($finals) `)` (`scans` `(` type($scans)^ `)`)? $body"
+        "`->` `(` type($outputs) `)` $body"
     )
 
     def __init__(
@@ -698,7 +693,7 @@ class LoopOp(IRDLOperation):
     ):
         super().__init__(
             operands=[max_trip_count, condition, inits, captures],
-            result_types=[[v.type for v in inits], scan_types],
+            result_types=[[*(v.type for v in inits), *scan_types]],
             attributes={"opset": IntegerAttr(opset, 64)},
             regions=[body],
         )
@@ -731,9 +726,14 @@ class LoopOp(IRDLOperation):
         return (self.max_trip_count, self.condition, *self.inits)
 
     @property
-    def outputs(self) -> tuple[SSAValue, ...]:
-        """The ONNX outputs: final carried values, then scan outputs."""
-        return (*self.finals, *self.scans)
+    def finals(self) -> tuple[SSAValue, ...]:
+        """The final carried values: the first results, one per initial value."""
+        return tuple(self.outputs[: len(self.inits)])
+
+    @property
+    def scans(self) -> tuple[SSAValue, ...]:
+        """The scan outputs: the results after the final carried values."""
+        return tuple(self.outputs[len(self.inits) :])
 
     @property
     def block(self) -> Block:
@@ -789,11 +789,12 @@ class LoopOp(IRDLOperation):
                     f"{where}: body argument #{index + 2} has type {arg}, but its "
                     f"operand has type {want}"
                 )
-        if list(self.finals.types) != carried:
+        finals = [v.type for v in self.finals]
+        if finals != carried:
             raise VerifyException(
-                f"{where}: the final carried values must have the initial values' types "
-                f"[{', '.join(map(str, carried))}], got "
-                f"[{', '.join(map(str, self.finals.types))}]"
+                f"{where}: the first results (final carried values) must have the initial "
+                f"values' types [{', '.join(map(str, carried))}], got "
+                f"[{', '.join(map(str, finals))}]"
             )
         self._verify_yield(where, carried)
 
@@ -819,7 +820,7 @@ class LoopOp(IRDLOperation):
                     f"yielded as {got}: a carried value must keep its type and shape"
                 )
         for index, (got, scan) in enumerate(
-            zip(yielded[1 + len(carried) :], self.scans.types, strict=True)
+            zip(yielded[1 + len(carried) :], [v.type for v in self.scans], strict=True)
         ):
             assert isinstance(scan, TensorType)
             if not isinstance(got, TensorType) or (

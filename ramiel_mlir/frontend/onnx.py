@@ -33,6 +33,7 @@ from xdsl.dialects.builtin import (
     DenseArrayBase,
     DenseIntOrFPElementsAttr,
     FloatAttr,
+    FunctionType,
     IntegerAttr,
     ModuleOp,
     NameLoc,
@@ -264,7 +265,14 @@ class _GraphBuilder:
         self.read |= {o.name for o in graph_proto.output}
         inputs = _graph_inputs(self.model)
         input_types = [self._require_type(i.name, "graph input") for i in inputs]
-        output_types = [self._require_type(o.name, "graph output") for o in graph_proto.output]
+        # A Loop's outputs are typed when the Loop is imported (from its body).
+        loop_outputs = {n for node in graph_proto.node if _is_loop(node) for n in node.output}
+        output_types = [
+            self.types.get(o.name, NoneType())
+            if o.name in loop_outputs
+            else self._require_type(o.name, "graph output")
+            for o in graph_proto.output
+        ]
         graph = GraphOp(
             _valid_name(graph_proto.name) or "main",
             input_types,
@@ -283,6 +291,8 @@ class _GraphBuilder:
             self._add_node(block, node)
         outputs = [self._use(o.name, "graph output") for o in graph_proto.output]
         block.add_op(OutputOp(outputs))
+        if loop_outputs:
+            graph.function_type = FunctionType.from_lists(input_types, [v.type for v in outputs])
         module = ModuleOp([graph])
         try:
             module.verify()

@@ -152,4 +152,34 @@ irdl.dialect @dfg {
     irdl.attributes {"channel" = %channel}
     irdl.results(result: %value)
   }
+
+  // dfg.loop: an ONNX Loop; its body region takes (iteration number, condition,
+  // carried..., captured...) and yields (condition, carried..., scanned...).
+  irdl.operation @loop {
+    %opset = irdl.base "#builtin.integer"
+    %trip_tensor = irdl.base "!builtin.tensor"
+    %trip_none = irdl.is none
+    %trip = irdl.any_of(%trip_tensor, %trip_none)
+    %cond_tensor = irdl.base "!builtin.tensor"
+    %cond_none = irdl.is none
+    %cond = irdl.any_of(%cond_tensor, %cond_none)
+    %init = irdl.base "!builtin.tensor"
+    %capture = irdl.base "!builtin.tensor"
+    %output = irdl.base "!builtin.tensor"
+    %segments = irdl.base "#builtin.dense_array"
+    %body = irdl.region with size 1
+    irdl.attributes {"opset" = %opset, "operandSegmentSizes" = %segments}
+    irdl.operands(max_trip_count: %trip, condition: %cond, inits: variadic %init, captures: variadic %capture)
+    irdl.results(outputs: variadic %output)
+    irdl.regions(body: %body)
+    %cost = irdl.base "#builtin.float" {optional_attribute = "cost"}
+    %threaded_cost = irdl.base "#builtin.float" {optional_attribute = "threaded_cost"}
+    %threads = irdl.base "#builtin.integer" {optional_attribute = "threads"}
+  }
+
+  // dfg.loop_yield: ends a dfg.loop body.
+  irdl.operation @loop_yield {
+    %value = irdl.base "!builtin.tensor"
+    irdl.operands(values: variadic %value)
+  }
 }

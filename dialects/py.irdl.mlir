@@ -189,4 +189,42 @@ irdl.dialect @py {
     irdl.operands(value: %object, indices: variadic %object)
     irdl.results(res: %object)
   }
+
+  // py.for: `for target in iterable:`; the body's one argument is the target.
+  irdl.operation @for {
+    %object = irdl.parametric @py::@object<>
+    %body = irdl.region with size 1
+    irdl.operands(iterable: %object)
+    irdl.regions(body: %body)
+  }
+
+  // py.if: `if condition:` (no else).
+  irdl.operation @if {
+    %object = irdl.parametric @py::@object<>
+    %body = irdl.region with size 1
+    irdl.operands(condition: %object)
+    irdl.regions(body: %body)
+  }
+
+  // py.break: leaves the innermost py.for.
+  irdl.operation @break {
+    irdl.operands()
+  }
+
+  // py.rebind: `a, b = x, y` for existing names.
+  irdl.operation @rebind {
+    %object = irdl.parametric @py::@object<>
+    %segments = irdl.base "#builtin.dense_array"
+    irdl.attributes {"operandSegmentSizes" = %segments}
+    irdl.operands(targets: variadic %object, values: variadic %object)
+  }
+
+  // py.unary: `not x`, `-x`.
+  irdl.operation @unary {
+    %string = irdl.base "#builtin.string"
+    %object = irdl.parametric @py::@object<>
+    irdl.attributes {"op" = %string}
+    irdl.operands(operand: %object)
+    irdl.results(res: %object)
+  }
 }

@@ -57,12 +57,13 @@ def _graph_inputs(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
 
 def _empty_input_shapes(model: onnx.ModelProto) -> dict[str, list[int]]:
     """The declared shapes of the run-time inputs that have a 0 dimension, stated as such."""
-    names = set(_graph_inputs(model))
     shapes: dict[str, list[int]] = {}
-    for value in model.graph.input:
+    for value in _graph_inputs(model):
+        if not value.type.HasField("tensor_type"):
+            continue  # a sequence or an optional: no shape to state
         dims = value.type.tensor_type.shape.dim
-        if value.name not in names or not all(d.HasField("dim_value") for d in dims):
-            continue  # an initializer, or a symbolic size the frontend reports
+        if not all(d.HasField("dim_value") for d in dims):
+            continue  # a symbolic size, which the frontend reports
         shape = [d.dim_value for d in dims]
         if 0 in shape:
             shapes[value.name] = shape

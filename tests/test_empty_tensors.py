@@ -30,6 +30,7 @@ from ramiel_mlir import onnx_backend
 from ramiel_mlir.analysis.cost_model import node_work
 from ramiel_mlir.analysis.graph import graph_nodes
 from ramiel_mlir.api import compile_onnx, import_generated, make_context
+from ramiel_mlir.dialects import dfg
 from ramiel_mlir.driver import main
 
 STATED = ["data=2,0,4", "counts=3,0", "like=0"]
@@ -198,5 +199,6 @@ def test_an_empty_tensor_costs_no_work() -> None:
     module = Parser(make_context(), text).parse_module()
     assert isinstance(module, ModuleOp)
     for node in graph_nodes(module):
+        assert isinstance(node, dfg.NodeOp)
         work = node_work(node)
         assert (work.amount, work.bytes) == (0.0, 0.0), node.op_type.data

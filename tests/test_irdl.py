@@ -42,6 +42,7 @@ from xdsl.dialects import irdl
 from xdsl.dialects.builtin import (
     ArrayAttr,
     Builtin,
+    DenseArrayBase,
     DenseIntOrFPElementsAttr,
     DictionaryAttr,
     FloatAttr,
@@ -343,6 +344,7 @@ def test_irdl_rejects_invalid_ir(dialect: str, ir: str, message: str) -> None:
 
 BUILTIN_BASES: dict[type[Attribute], str] = {
     ArrayAttr: "#builtin.array",
+    DenseArrayBase: "#builtin.dense_array",
     DenseIntOrFPElementsAttr: "#builtin.dense_int_or_fp_elements",
     DictionaryAttr: "#builtin.dictionary",
     FloatAttr: "#builtin.float",

@@ -20,7 +20,7 @@ from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Attribute, SSAValue
 
 from ramiel_mlir.analysis.machine import Machine
-from ramiel_mlir.dialects.dfg import NodeOp
+from ramiel_mlir.dialects.dfg import LoopOp, NodeOp, is_node
 
 
 @dataclass(frozen=True)
@@ -174,11 +174,13 @@ def node_work(node: NodeOp) -> Work:
     return WORK.get(node.op_type.data, _memory)(node)
 
 
-def flops_cost(node: NodeOp, machine: Machine, *, threaded: bool = False) -> float:
+def flops_cost(node: NodeOp | LoopOp, machine: Machine, *, threaded: bool = False) -> float:
     """
     The estimated time of one node in microseconds (call overhead plus roofline),
     on one intra-op thread or, with `threaded`, on all the machine's cores.
     """
+    if isinstance(node, LoopOp):
+        return loop_cost(node, machine, threaded=threaded)
     work = node_work(node)
     rates = machine.threaded_rates if threaded and machine.threaded_rates else machine.rates
     rate = rates.get(work.kind)
@@ -188,3 +190,17 @@ def flops_cost(node: NodeOp, machine: Machine, *, threaded: bool = False) -> flo
     if threaded:
         overhead += machine.threaded_overheads.get(work.kind, 0.0)
     return overhead + max(compute, memory)
+
+
+def loop_cost(loop: LoopOp, machine: Machine, *, threaded: bool = False) -> float:
+    """
+    A `dfg.loop`'s time: the cost of its body's nodes times its static trip count (the
+    scan outputs' length, else a constant trip count), once if the count is unknown.
+    """
+    body = sum(
+        flops_cost(op, machine, threaded=threaded)  # type: ignore[arg-type]
+        for op in loop.block.ops
+        if is_node(op)
+    )
+    trips = loop.static_trip_count()
+    return body * (trips if trips is not None else 1)

@@ -55,9 +55,20 @@ def build_dag(
     return LabelledDag(items, index, Dag.from_edges([cost(item) for item in items], edges))
 
 
-def graph_nodes(graph: Operation) -> list[dfg.NodeOp]:
-    """Every `dfg.node` inside `graph`, at any depth, in program order."""
-    return [op for op in graph.walk() if isinstance(op, dfg.NodeOp)]
+def graph_nodes(graph: Operation) -> list[dfg.AnyNode]:
+    """
+    Every `dfg.node` inside `graph`, at any depth, in program order. A `dfg.loop` is one
+    node: the nodes of its body are not the graph's.
+    """
+    nodes: list[dfg.AnyNode] = []
+    for region in graph.regions:
+        for block in region.blocks:
+            for op in block.ops:
+                if dfg.is_node(op):
+                    nodes.append(op)
+                elif op.regions:
+                    nodes += graph_nodes(op)
+    return nodes
 
 
 def receivers(graph: Operation) -> dict[str, list[dfg.RecvOp]]:
@@ -82,8 +93,8 @@ def sent_value(value: SSAValue, sends: Mapping[str, dfg.SendOp]) -> SSAValue:
 
 
 def data_successors(
-    node: dfg.NodeOp, channels: Mapping[str, Sequence[dfg.RecvOp]] | None = None
-) -> Iterator[dfg.NodeOp]:
+    node: dfg.AnyNode, channels: Mapping[str, Sequence[dfg.RecvOp]] | None = None
+) -> Iterator[dfg.AnyNode]:
     """
     The `dfg.node` ops that read a result of `node` (each once).
 
@@ -91,19 +102,19 @@ def data_successors(
     channel in `channels` (see `receivers`); without `channels`, only direct SSA
     uses count.
     """
-    seen: set[dfg.NodeOp] = set()
+    seen: set[dfg.AnyNode] = set()
     pending: list[SSAValue] = list(node.outputs)
     while pending:
         for use in pending.pop().uses:
             user = use.operation
-            if isinstance(user, dfg.NodeOp) and user not in seen:
+            if dfg.is_node(user) and user not in seen:
                 seen.add(user)
                 yield user
             elif isinstance(user, dfg.SendOp) and channels:
                 pending += [recv.result for recv in channels.get(user.channel.data, ())]
 
 
-def node_cost(node: dfg.NodeOp) -> float:
+def node_cost(node: dfg.AnyNode) -> float:
     """The `cost` attribute of a node (microseconds); an error if it has none."""
     if node.cost is None:
         raise RamielError(
@@ -121,8 +132,8 @@ def graph_dag(
     graph: dfg.GraphOp,
     *,
     edge_cost: float | None = None,
-    successors: Callable[[dfg.NodeOp], Iterable[dfg.NodeOp]] | None = None,
-) -> LabelledDag[dfg.NodeOp]:
+    successors: Callable[[dfg.AnyNode], Iterable[dfg.AnyNode]] | None = None,
+) -> LabelledDag[dfg.AnyNode]:
     """
     The DAG of the nodes of `graph` (at any depth), with their `cost` attributes.
 
@@ -133,7 +144,7 @@ def graph_dag(
     edge = graph_edge_cost(graph) if edge_cost is None else edge_cost
     channels = receivers(graph)
 
-    def edges(node: dfg.NodeOp) -> Iterator[tuple[dfg.NodeOp, float]]:
+    def edges(node: dfg.AnyNode) -> Iterator[tuple[dfg.AnyNode, float]]:
         users = data_successors(node, channels) if successors is None else successors(node)
         return ((user, edge) for user in users)
 

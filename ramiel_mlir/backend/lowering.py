@@ -22,6 +22,7 @@ from xdsl.ir import Block, Operation, SSAValue
 from ramiel_mlir.backend import runtime
 from ramiel_mlir.backend.builder import PyBuilder
 from ramiel_mlir.backend.context import NodeContext
+from ramiel_mlir.backend.loop import lower_loop
 from ramiel_mlir.backend.ops import LOWERINGS
 from ramiel_mlir.backend.ops.dtypes import check_element_types
 from ramiel_mlir.backend.print_python import python_identifier
@@ -141,9 +142,13 @@ class GraphLowering:
         current = threads
         for op in ops:
             match op:
-                case dfg.NodeOp():
+                case dfg.NodeOp() | dfg.LoopOp():
                     wanted = op.threads.value.data if op.threads is not None else threads
-                    self._lower_node(op, b, arg, values, wanted if wanted != current else None)
+                    switch = wanted if wanted != current else None
+                    if isinstance(op, dfg.NodeOp):
+                        self._lower_node(op, b, arg, values, switch)
+                    else:
+                        lower_loop(self, op, b, self_value, arg, values, switch)
                     current = wanted
                 case dfg.SendOp():
                     assert ch is not None
@@ -155,7 +160,7 @@ class GraphLowering:
                     received = b.method(future, "result")
                     received.name_hint = op.result.name_hint
                     values[op.result] = received
-                case dfg.YieldOp() | dfg.OutputOp():
+                case dfg.YieldOp() | dfg.OutputOp() | dfg.LoopYieldOp():
                     yielded = [arg(v) for v in op.operands]
                 case dfg.ClusterOp() | dfg.WeightOp() | dfg.NoneOp():
                     pass

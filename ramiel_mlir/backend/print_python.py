@@ -44,6 +44,7 @@ _INLINE = (
     py.BinaryOp,
     py.SliceOp,
     py.ListOp,
+    py.UnaryOp,
 )
 """Expression ops that are printed where they are used."""
 
@@ -289,6 +290,24 @@ class PythonPrinter:
             f"dtype=torch.{dtype}))"
         )
 
+    def _print_for(self, op: py.ForOp) -> None:
+        target = self._bind(op.body.block.args[0])
+        self._line(f"for {target} in {self.expr(op.iterable)}:")
+        with self._indented():
+            self._print_block(op.body.block)
+
+    def _print_if(self, op: py.IfOp) -> None:
+        self._line(f"if {self.expr(op.condition)}:")
+        with self._indented():
+            self._print_block(op.body.block)
+
+    def _print_break(self, op: py.BreakOp) -> None:
+        self._line("break")
+
+    def _print_rebind(self, op: py.RebindOp) -> None:
+        targets = ", ".join(self.expr(t) for t in op.targets)
+        self._line(f"{targets} = {', '.join(self.expr(v) for v in op.values)}")
+
     def _bind(self, value: SSAValue) -> str:
         name = python_identifier(value.name_hint)
         candidate, suffix = name, 1
@@ -308,7 +327,7 @@ class PythonPrinter:
         owner = value.owner
         if isinstance(owner, Operation) and (isinstance(owner, _INLINE) or _is_inline_call(owner)):
             text = self._render(owner)
-            if nested and isinstance(owner, py.BinaryOp):
+            if nested and isinstance(owner, py.BinaryOp | py.UnaryOp):
                 return f"({text})"
             return text
         raise RamielError(f"the python target has no name for {value}")
@@ -349,6 +368,9 @@ class PythonPrinter:
                 if op.tuple is not None:
                     return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
                 return f"[{', '.join(items)}]"
+            case py.UnaryOp():
+                separator = " " if op.op.data.isalpha() else ""
+                return f"{op.op.data}{separator}{self.expr(op.operand, nested=True)}"
             case py.SliceOp():
                 parts = [self._slice_part(v) for v in (op.start, op.stop, op.step)]
                 text = f"{parts[0]}:{parts[1]}"
@@ -377,6 +399,10 @@ _STATEMENT_PRINTERS: dict[type[Operation], Callable[[PythonPrinter, Any], None]]
     py.SetAttrOp: PythonPrinter._print_setattr,
     py.BufferOp: PythonPrinter._print_buffer,
     py.VerbatimOp: PythonPrinter._print_verbatim,
+    py.ForOp: PythonPrinter._print_for,
+    py.IfOp: PythonPrinter._print_if,
+    py.BreakOp: PythonPrinter._print_break,
+    py.RebindOp: PythonPrinter._print_rebind,
 }
 """How each statement op prints; expression ops print at their uses instead."""
 

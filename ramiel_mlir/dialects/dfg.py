@@ -28,7 +28,7 @@ import itertools
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 from xdsl.dialects.builtin import (
     I64,
@@ -43,6 +43,8 @@ from xdsl.dialects.builtin import (
     SymbolNameConstraint,
     TensorType,
     UnrankedTensorType,
+    i1,
+    i64,
 )
 from xdsl.dialects.utils import parse_func_op_like, print_func_op_like
 from xdsl.ir import (
@@ -56,6 +58,7 @@ from xdsl.ir import (
     TypeAttribute,
 )
 from xdsl.irdl import (
+    AttrSizedOperandSegments,
     IRDLOperation,
     attr_def,
     irdl_attr_definition,
@@ -82,6 +85,7 @@ from xdsl.traits import (
     MemoryEffect,
     MemoryEffectKind,
     Pure,
+    RecursiveMemoryEffect,
     SymbolOpInterface,
 )
 from xdsl.utils.exceptions import VerifyException
@@ -378,6 +382,24 @@ def is_deterministic(op: NodeOp) -> bool:
     return schema_is_deterministic(op_type, opset, op.onnx_domain)
 
 
+def _verify_own_threads(op: IRDLOperation, op_type: str) -> None:
+    """A node's own `threads` is at least 1 and overrides its lane's, which must have one."""
+    threads = op.attributes.get("threads")
+    if threads is None:
+        return
+    assert isinstance(threads, IntegerAttr)
+    if threads.value.data < 1:
+        raise VerifyException(
+            f"'{op_type}' has threads {threads.value.data}; it must be at least 1"
+        )
+    lane = op.parent_op()
+    if not isinstance(lane, ClusterOp) or lane.threads is None:
+        raise VerifyException(
+            f"'{op_type}' has its own thread count, so it must be in a "
+            "dfg.cluster planned with `threads`"
+        )
+
+
 @irdl_op_definition
 class NodeOp(IRDLOperation):
     """
@@ -455,17 +477,7 @@ class NodeOp(IRDLOperation):
                 f"'{domain}' at opset {self.opset.value.data}"
             )
         op_type = self.op_type.data
-        if self.threads is not None:
-            lane = self.parent_op()
-            if self.threads.value.data < 1:
-                raise VerifyException(
-                    f"'{op_type}' has threads {self.threads.value.data}; it must be at least 1"
-                )
-            if not isinstance(lane, ClusterOp) or lane.threads is None:
-                raise VerifyException(
-                    f"'{op_type}' has its own thread count, so it must be in a "
-                    "dfg.cluster planned with `threads`"
-                )
+        _verify_own_threads(self, op_type)
         _check_count(op_type, "inputs", len(self.inputs), schema.min_input, schema.max_input)
         _check_count(op_type, "outputs", len(self.outputs), schema.min_output, schema.max_output)
         for index, operand in enumerate(self.inputs):
@@ -732,8 +744,252 @@ def location_name(op: IRDLOperation) -> str | None:
     return loc.desc.data if isinstance(loc, NameLoc) else None
 
 
+@irdl_op_definition
+class LoopOp(IRDLOperation):
+    """
+    An ONNX `Loop`: its `body` graph as a region, run until the trip count or condition stops it.
+
+    Operands are ONNX's (`max_trip_count`, `condition`, each a `dfg.none` when omitted, then
+    the initial loop-carried values) followed by `captures`: the outer values the body reads.
+    The body is isolated from above: its block arguments are the iteration number
+    (`tensor<i64>`), the condition (`tensor<i1>`), the carried values, then one argument per
+    capture, so every dataflow edge into the loop is an operand that passes see. `dfg.loop_yield`
+    ends the body with the next condition, the next carried values and the per-iteration scan
+    values. Results are the final carried values (same types as the initial ones: a carried
+    value keeps its static shape) and the scan outputs, each the scan values stacked along a new
+    axis 0 whose static size N is the number of iterations the loop must run.
+
+    Passes treat the loop as one node (see `is_node`); its `cost` and `threaded_cost` are
+    set by `estimate-cost`, and its own `threads` (for the whole loop) by `merge-clusters`.
+    """
+
+    name = "dfg.loop"
+
+    max_trip_count = operand_def(TensorType | NoneType)
+    condition = operand_def(TensorType | NoneType)
+    inits = var_operand_def(TensorType)
+    captures = var_operand_def(TensorType)
+    opset = attr_def(IntegerAttr[I64])
+    cost = opt_attr_def(FloatAttr)
+    threaded_cost = opt_attr_def(FloatAttr)
+    threads = opt_attr_def(IntegerAttr[I64])
+    outputs = var_result_def(TensorType)
+    body = region_def("single_block")
+
+    irdl_options = (AttrSizedOperandSegments(),)
+    traits = traits_def(IsolatedFromAbove(), RecursiveMemoryEffect())
+
+    assembly_format = (
+        "`(` $max_trip_count `,` $condition `)` "
+        "(`carried` `(` $inits^ `:` type($inits) `)`)? "
+        "(`captures` `(` $captures^ `:` type($captures) `)`)? "
+        "`opset` $opset attr-dict-with-keyword "
+        "`:` type($max_trip_count) `,` type($condition) "
+        "`->` `(` type($outputs) `)` $body"
+    )
+
+    def __init__(
+        self,
+        max_trip_count: SSAValue,
+        condition: SSAValue,
+        inits: Sequence[SSAValue],
+        captures: Sequence[SSAValue],
+        scan_types: Sequence[Attribute],
+        body: Region,
+        *,
+        opset: int,
+    ):
+        super().__init__(
+            operands=[max_trip_count, condition, inits, captures],
+            result_types=[[*(v.type for v in inits), *scan_types]],
+            attributes={"opset": IntegerAttr(opset, 64)},
+            regions=[body],
+        )
+
+    # The `dfg.node` interface that passes read (see `is_node`).
+
+    @property
+    def op_type(self) -> StringAttr:
+        """The ONNX operator type: always `Loop`."""
+        return StringAttr("Loop")
+
+    @property
+    def onnx_domain(self) -> str:
+        """The ONNX domain: the default one."""
+        return DEFAULT_DOMAIN
+
+    @property
+    def onnx_attrs(self) -> dict[str, Attribute]:
+        """No ONNX attributes: the `body` graph attribute is the region."""
+        return {}
+
+    @property
+    def node_name(self) -> str:
+        """The ONNX node name (from the location), or `Loop` if unnamed."""
+        return location_name(self) or "Loop"
+
+    @property
+    def inputs(self) -> tuple[SSAValue, ...]:
+        """The ONNX inputs: trip count, condition, initial carried values (no captures)."""
+        return (self.max_trip_count, self.condition, *self.inits)
+
+    @property
+    def finals(self) -> tuple[SSAValue, ...]:
+        """The final carried values: the first results, one per initial value."""
+        return tuple(self.outputs[: len(self.inits)])
+
+    @property
+    def scans(self) -> tuple[SSAValue, ...]:
+        """The scan outputs: the results after the final carried values."""
+        return tuple(self.outputs[len(self.inits) :])
+
+    @property
+    def block(self) -> Block:
+        """The body's only block."""
+        return self.body.block
+
+    def static_trip_count(self) -> int | None:
+        """
+        The number of iterations known at compile time: the scan outputs' axis 0 if there
+        are any (the generated code checks it at run time), else a constant trip count when
+        no condition can stop the loop early; None if unknown.
+        """
+        if self.scans:
+            scan_type = self.scans[0].type
+            assert isinstance(scan_type, TensorType)
+            return scan_type.get_shape()[0]
+        owner = self.max_trip_count.owner
+        if not isinstance(self.condition.type, NoneType) or not isinstance(owner, WeightOp):
+            return None
+        if owner.value is None:
+            return None
+        count = next(iter(owner.value.get_values()))
+        assert isinstance(count, int | float)  # a tensor<i64> trip count (verified)
+        return int(count)
+
+    def verify_(self) -> None:
+        _verify_own_threads(self, "Loop")
+        where = f"dfg.loop '{self.node_name}'"
+        for what, value, element in (
+            ("trip count", self.max_trip_count, "i64"),
+            ("condition", self.condition, "i1"),
+        ):
+            if not isinstance(value.type, NoneType) and not _is_scalar(value.type, element):
+                raise VerifyException(
+                    f"{where}: the {what} must be a one-element tensor of {element} "
+                    f"(or none), got {value.type}"
+                )
+        carried = [v.type for v in self.inits]
+        expected = [TensorType(i64, []), TensorType(i1, []), *carried]
+        expected += [v.type for v in self.captures]
+        args = list(self.block.arg_types)
+        if len(args) != len(expected):
+            raise VerifyException(
+                f"{where}: the body takes {len(args)} arguments, expected {len(expected)} "
+                f"(iteration number, condition, {len(carried)} carried, "
+                f"{len(self.captures)} captured)"
+            )
+        if not _is_scalar(args[0], "i64") or not _is_scalar(args[1], "i1"):
+            raise VerifyException(
+                f"{where}: the body's first arguments must be the iteration number "
+                f"(tensor<i64>) and the condition (tensor<i1>), got {args[0]} and {args[1]}"
+            )
+        for index, (arg, want) in enumerate(zip(args[2:], expected[2:], strict=True)):
+            if arg != want:
+                raise VerifyException(
+                    f"{where}: body argument #{index + 2} has type {arg}, but its "
+                    f"operand has type {want}"
+                )
+        finals = [v.type for v in self.finals]
+        if finals != carried:
+            raise VerifyException(
+                f"{where}: the first results (final carried values) must have the initial "
+                f"values' types [{', '.join(map(str, carried))}], got "
+                f"[{', '.join(map(str, finals))}]"
+            )
+        self._verify_yield(where, carried)
+
+    def _verify_yield(self, where: str, carried: Sequence[Attribute]) -> None:
+        terminator = self.block.last_op
+        if not isinstance(terminator, LoopYieldOp):
+            raise VerifyException(f"{where}: the body must end with dfg.loop_yield")
+        yielded = list(terminator.values.types)
+        if len(yielded) != 1 + len(carried) + len(self.scans):
+            raise VerifyException(
+                f"{where}: the body yields {len(yielded)} values, expected "
+                f"{1 + len(carried) + len(self.scans)} (condition, {len(carried)} carried, "
+                f"{len(self.scans)} scanned)"
+            )
+        if not _is_scalar(yielded[0], "i1"):
+            raise VerifyException(
+                f"{where}: the body must yield the condition (tensor<i1>) first, got {yielded[0]}"
+            )
+        for index, (got, want) in enumerate(zip(yielded[1:], carried, strict=False)):
+            if got != want:
+                raise VerifyException(
+                    f"{where}: carried value #{index} enters the body as {want} but is "
+                    f"yielded as {got}: a carried value must keep its type and shape"
+                )
+        for index, (got, scan) in enumerate(
+            zip(yielded[1 + len(carried) :], [v.type for v in self.scans], strict=True)
+        ):
+            assert isinstance(scan, TensorType)
+            if not isinstance(got, TensorType) or (
+                got.get_element_type() != scan.get_element_type()
+                or list(got.get_shape()) != list(scan.get_shape())[1:]
+            ):
+                raise VerifyException(
+                    f"{where}: scan output #{index} has type {scan}, which does not stack "
+                    f"the yielded {got} along a new axis 0"
+                )
+
+
+@irdl_op_definition
+class LoopYieldOp(IRDLOperation):
+    """Ends a `dfg.loop` body: the next condition, the next carried values, the scan values."""
+
+    name = "dfg.loop_yield"
+
+    values = var_operand_def(TensorType)
+
+    traits = traits_def(IsTerminator(), HasParent(LoopOp), Pure())
+
+    assembly_format = "attr-dict ($values^ `:` type($values))?"
+
+    def __init__(self, values: Sequence[SSAValue]):
+        super().__init__(operands=[values])
+
+
+def _is_scalar(t: Attribute, element: str) -> bool:
+    """Whether `t` is a one-element tensor of the element type spelled `element`."""
+    if not isinstance(t, TensorType) or str(t.get_element_type()) != element:
+        return False
+    return all(d == 1 for d in t.get_shape())
+
+
+AnyNode = NodeOp | LoopOp
+"""What passes treat as one node of the dataflow graph."""
+
+
+def is_node(op: Operation | None) -> TypeGuard[NodeOp | LoopOp]:
+    """Whether `op` is one node of the dataflow graph: a `dfg.node` or a `dfg.loop`."""
+    return isinstance(op, NodeOp | LoopOp)
+
+
 DFG = Dialect(
     "dfg",
-    [GraphOp, OutputOp, WeightOp, NoneOp, NodeOp, ClusterOp, YieldOp, SendOp, RecvOp],
+    [
+        GraphOp,
+        OutputOp,
+        WeightOp,
+        NoneOp,
+        NodeOp,
+        ClusterOp,
+        YieldOp,
+        SendOp,
+        RecvOp,
+        LoopOp,
+        LoopYieldOp,
+    ],
     [StringType, SequenceType, OptionalType],
 )

@@ -40,6 +40,7 @@ from xdsl.ir import (
     TypeAttribute,
 )
 from xdsl.irdl import (
+    AttrSizedOperandSegments,
     IRDLOperation,
     attr_def,
     irdl_attr_definition,
@@ -568,6 +569,131 @@ class SubscriptOp(IRDLOperation):
         super().__init__(operands=[value, indices], result_types=[OBJECT])
 
 
+# Control flow: what a `dfg.loop` lowers to.
+
+
+@irdl_op_definition
+class ForOp(IRDLOperation):
+    """
+    `for target in iterable:` and an indented body; the block's one argument is the
+    loop variable (`target`).
+    """
+
+    name = "py.for"
+
+    iterable = operand_def(ObjectType)
+    body = region_def("single_block")
+
+    traits = traits_def(NoTerminator())
+
+    assembly_format = "$iterable attr-dict-with-keyword $body"
+
+    def __init__(self, iterable: SSAValue) -> None:
+        super().__init__(operands=[iterable], regions=[Region(Block(arg_types=[OBJECT]))])
+
+    def verify_(self) -> None:
+        if len(self.body.block.args) != 1:
+            raise VerifyException(
+                f"py.for has {len(self.body.block.args)} loop variables, expected 1"
+            )
+
+
+@irdl_op_definition
+class IfOp(IRDLOperation):
+    """`if condition:` and an indented body (no `else`)."""
+
+    name = "py.if"
+
+    condition = operand_def(ObjectType)
+    body = region_def("single_block")
+
+    traits = traits_def(NoTerminator())
+
+    assembly_format = "$condition attr-dict-with-keyword $body"
+
+    def __init__(self, condition: SSAValue) -> None:
+        super().__init__(operands=[condition], regions=[Region(Block())])
+
+
+@irdl_op_definition
+class BreakOp(IRDLOperation):
+    """`break`: leaves the innermost enclosing `py.for`."""
+
+    name = "py.break"
+
+    assembly_format = "attr-dict"
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    def verify_(self) -> None:
+        op = self.parent_op()
+        while op is not None and not isinstance(op, ForOp | FuncOp):
+            op = op.parent_op()
+        if not isinstance(op, ForOp):
+            raise VerifyException("py.break must be inside a py.for")
+
+
+@irdl_op_definition
+class RebindOp(IRDLOperation):
+    """
+    `a, b = x, y`: gives existing names new values, all right-hand sides evaluated first.
+
+    Each target is a value that already has a name (a `py.assign` result); after this
+    statement, a later use of the target prints that name, now holding the new value.
+    It is how a loop-carried value is updated at the end of a loop body.
+    """
+
+    name = "py.rebind"
+
+    targets = var_operand_def(ObjectType)
+    values = var_operand_def(ObjectType)
+
+    irdl_options = (AttrSizedOperandSegments(),)
+
+    assembly_format = "$targets `=` $values attr-dict"
+
+    def __init__(self, targets: Sequence[SSAValue], values: Sequence[SSAValue]) -> None:
+        super().__init__(operands=[targets, values])
+
+    def verify_(self) -> None:
+        if len(self.targets) != len(self.values) or not self.targets:
+            raise VerifyException(
+                f"py.rebind needs as many values as targets (at least one), got "
+                f"{len(self.targets)} targets and {len(self.values)} values"
+            )
+        for target in self.targets:
+            if not isinstance(target.owner, AssignOp):
+                raise VerifyException("py.rebind targets must be py.assign results")
+
+
+UNARY_OPERATORS = frozenset({"not", "-"})
+
+
+@irdl_op_definition
+class UnaryOp(IRDLOperation):
+    """`op operand` for a Python unary operator (`not x`, `-x`)."""
+
+    name = "py.unary"
+
+    op = attr_def(StringAttr)
+    operand = operand_def(ObjectType)
+    res = result_def(ObjectType)
+
+    traits = traits_def(Pure())
+
+    assembly_format = "$op $operand attr-dict"
+
+    def __init__(self, op: str, operand: SSAValue) -> None:
+        super().__init__(
+            operands=[operand], attributes={"op": StringAttr(op)}, result_types=[OBJECT]
+        )
+
+    def verify_(self) -> None:
+        if self.op.data not in UNARY_OPERATORS:
+            raise VerifyException(f"'{self.op.data}' is not a Python unary operator")
+
+
 PY = Dialect(
     "py",
     [
@@ -591,6 +717,11 @@ PY = Dialect(
         SliceOp,
         ListOp,
         SubscriptOp,
+        ForOp,
+        IfOp,
+        BreakOp,
+        RebindOp,
+        UnaryOp,
     ],
     [ObjectType],
 )

@@ -18,13 +18,24 @@ from typing import IO, ClassVar
 import numpy as np
 import onnx
 from google.protobuf.message import DecodeError
-from onnx import AttributeProto, ModelProto, NodeProto, TensorProto, TypeProto, ValueInfoProto
+from onnx import (
+    AttributeProto,
+    GraphProto,
+    ModelProto,
+    NodeProto,
+    TensorProto,
+    TypeProto,
+    ValueInfoProto,
+    helper,
+)
 from xdsl.context import Context
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     ArrayAttr,
     DenseArrayBase,
+    DenseIntOrFPElementsAttr,
     FloatAttr,
+    FunctionType,
     IntegerAttr,
     ModuleOp,
     NameLoc,
@@ -34,9 +45,10 @@ from xdsl.dialects.builtin import (
     TensorType,
     UnrankedTensorType,
     f32,
+    i1,
     i64,
 )
-from xdsl.ir import Attribute, Block, SSAValue
+from xdsl.ir import Attribute, Block, Region, SSAValue
 from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.frontend import Frontend
 
@@ -45,6 +57,8 @@ from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects.dfg import (
     DEFAULT_DOMAIN,
     GraphOp,
+    LoopOp,
+    LoopYieldOp,
     NodeOp,
     NoneOp,
     OptionalType,
@@ -58,7 +72,9 @@ from ramiel_mlir.tensors import (
     dense_from_numpy,
     element_type_from_onnx,
     is_string,
+    numpy_from_dense,
     numpy_from_onnx,
+    onnx_from_element_type,
 )
 from ramiel_mlir.weights import INLINE_LIMIT
 
@@ -137,9 +153,9 @@ def import_onnx(path: str, input_shapes: Mapping[str, Sequence[int]] | None = No
 
 def _check_supported(model: ModelProto, path: str) -> None:
     """Reject the first node without a PyTorch lowering, before any shape work."""
-    for node in model.graph.node:
+    for node in _nodes_and_loop_bodies(model.graph):
         domain = "" if node.domain == "ai.onnx" else node.domain
-        if domain != DEFAULT_DOMAIN or not is_supported(node.op_type):
+        if domain != DEFAULT_DOMAIN or not (is_supported(node.op_type) or _is_loop(node)):
             qualified = f"{node.domain}::{node.op_type}" if domain else node.op_type
             where = f"node '{node.name or node.output[0]}' ({node.op_type})"
             raise RamielError(f"{path}: {where}: operator '{qualified}' is not supported")
@@ -300,6 +316,8 @@ class _GraphBuilder:
     none: SSAValue | None = None
     read: set[str] = field(default_factory=set[str])
     """Names that some node or the graph output reads."""
+    scope: str = ""
+    """Where the graph is, for messages: empty for the model, else which Loop body."""
 
     def build(self) -> ModuleOp:
         graph_proto = self.model.graph
@@ -314,7 +332,14 @@ class _GraphBuilder:
         self.read |= {o.name for o in graph_proto.output}
         inputs = _graph_inputs(self.model)
         input_types = [self._require_type(i.name, "graph input") for i in inputs]
-        output_types = [self._require_type(o.name, "graph output") for o in graph_proto.output]
+        # A Loop's outputs are typed when the Loop is imported (from its body).
+        loop_outputs = {n for node in graph_proto.node if _is_loop(node) for n in node.output}
+        output_types = [
+            self.types.get(o.name, NoneType())
+            if o.name in loop_outputs
+            else self._require_type(o.name, "graph output")
+            for o in graph_proto.output
+        ]
         graph = GraphOp(
             _valid_name(graph_proto.name) or "main",
             input_types,
@@ -333,6 +358,8 @@ class _GraphBuilder:
             self._add_node(block, node)
         outputs = [self._use(o.name, "graph output") for o in graph_proto.output]
         block.add_op(OutputOp(outputs))
+        if loop_outputs:
+            graph.function_type = FunctionType.from_lists(input_types, [v.type for v in outputs])
         module = ModuleOp([graph])
         try:
             module.verify()
@@ -454,9 +481,12 @@ class _GraphBuilder:
         self.types[name] = result_type
 
     def _add_node(self, block: Block, node: NodeProto) -> None:
-        where = f"node '{node.name or node.output[0]}' ({node.op_type})"
+        where = f"node '{node.name or node.output[0]}' ({node.op_type}){self.scope}"
         domain = "" if node.domain == "ai.onnx" else node.domain  # supported: _check_supported
         if node.op_type == "Constant" and self._add_large_constant(block, node):
+            return
+        if _is_loop(node):
+            self._add_loop(block, node, where)
             return
         operands = [self._operand(block, name, where) for name in node.input]
         result_types = [self._result_type(name, where) for name in node.output]
@@ -473,6 +503,166 @@ class _GraphBuilder:
                 result.name_hint = _valid_name(name)
                 self.values[name] = result
         block.add_op(op)
+
+    def _add_loop(self, block: Block, node: NodeProto, where: str) -> None:
+        """
+        Import a `Loop` as a `dfg.loop` whose region is the imported `body` graph.
+
+        The body's outer-scope reads become explicit captures; its types come from
+        shape inference on the body alone, with the carried values typed as their
+        initial values (a carried value must keep its static shape).
+        """
+        body = next(a.g for a in node.attribute if a.name == "body")
+        names = [*node.input, "", ""][:2] + list(node.input[2:])
+        if not names[0] and not names[1]:
+            raise RamielError(
+                f"{self.path}: {where}: a Loop with neither a trip count nor a condition "
+                "never ends, which is not supported"
+            )
+        trip_count = self._operand(block, names[0], where)
+        condition = self._operand(block, names[1], where)
+        inits = [self._use(name, where) for name in names[2:]]
+        captured = [name for name in _free_names(body) if name in self.values]
+        captures = [self._use(name, where) for name in captured]
+        arg_types = [_tensor(v, where, self.path) for v in [*inits, *captures]]
+        body_model = self._body_model(body, arg_types[: len(inits)], captured, arg_types, where)
+        scope = f" in the body of {where}"
+        body_builder = _GraphBuilder(body_model, self.path, scope=scope)
+        region, yielded = body_builder.build_body(len(inits), where)
+        carried = len(inits)
+        scan_types = [
+            self._scan_type(
+                node.output[carried + index], yielded[1 + carried + index], trip_count, where
+            )
+            for index in range(len(node.output) - carried)
+        ]
+        op = LoopOp(
+            trip_count, condition, inits, captures, scan_types, region, opset=self._opset("")
+        )
+        op.location = NameLoc(StringAttr(node.name or node.output[0]), NoneAttr())
+        for result, name in zip(op.outputs, node.output, strict=True):
+            result.name_hint = _valid_name(name)
+            if name:
+                self.values[name] = result
+                self.types[name] = result.type  # type: ignore[assignment]
+        block.add_op(op)
+
+    def _body_model(
+        self,
+        body: GraphProto,
+        carried: Sequence[TensorType],
+        captured: Sequence[str],
+        arg_types: Sequence[TensorType],
+        where: str,
+    ) -> ModelProto:
+        """The body as a model of its own (captures as inputs), with static types inferred."""
+        if len(body.input) != 2 + len(carried):
+            raise RamielError(
+                f"{self.path}: {where}: the body takes {len(body.input)} inputs for "
+                f"{len(carried)} carried values (expected {2 + len(carried)})"
+            )
+        graph = GraphProto()
+        graph.CopyFrom(body)
+        del graph.input[:]
+        del graph.value_info[:]
+        scalars = [TensorType(i64, []), TensorType(i1, [])]
+        for info, tensor_type in zip(body.input, [*scalars, *carried], strict=True):
+            graph.input.append(_value_info(info.name, tensor_type))
+        for name, tensor_type in zip(captured, arg_types[len(carried) :], strict=True):
+            graph.input.append(_value_info(name, tensor_type))
+        model = helper.make_model(
+            graph, opset_imports=list(self.model.opset_import), ir_version=self.model.ir_version
+        )
+        model.functions.extend(self.model.functions)
+        try:
+            return infer_static_shapes(model, os.path.dirname(self.path))
+        except (onnx.shape_inference.InferenceError, onnx.checker.ValidationError) as e:
+            message = " ".join(str(e).split())
+            raise RamielError(
+                f"{self.path}: {where}: shape inference of the body failed: {message}"
+            ) from None
+
+    def build_body(self, carried: int, where: str) -> tuple[Region, list[Attribute]]:
+        """The region of a Loop body (this builder's model) and the types it yields."""
+        graph_proto = self.model.graph
+        for info in [*graph_proto.input, *graph_proto.value_info, *graph_proto.output]:
+            if (t := self._value_type(info.type, info.name)) is not None:
+                self.types[info.name] = t
+        self.read = {name for node in graph_proto.node for name in node.input}
+        self.read |= {o.name for o in graph_proto.output}
+        block = Block(arg_types=[self.types[i.name] for i in graph_proto.input])
+        for value, info in zip(block.args, graph_proto.input, strict=True):
+            value.name_hint = _valid_name(info.name)
+            self.values[info.name] = value
+        for tensor in graph_proto.initializer:
+            self._add_weight(block, tensor)
+        for node in graph_proto.node:
+            self._add_node(block, node)
+        body_where = f"{where}, body output"
+        yielded = [self._use(o.name, body_where) for o in graph_proto.output]
+        for value, info in zip(yielded, graph_proto.output, strict=True):
+            if not isinstance(value.type, TensorType):
+                raise RamielError(
+                    f"{self.path}: {where}: cannot infer a static shape for body output "
+                    f"'{info.name}'"
+                )
+        if len(yielded) < 1 + carried:
+            raise RamielError(
+                f"{self.path}: {where}: the body yields {len(yielded)} values for "
+                f"{carried} carried values (expected at least {1 + carried})"
+            )
+        block.add_op(LoopYieldOp(yielded))
+        return Region(block), [v.type for v in yielded]
+
+    def _scan_type(
+        self, name: str, item: Attribute, trip_count: SSAValue, where: str
+    ) -> TensorType:
+        """
+        The type of scan output `name`: the body's value `item` stacked along a new axis 0
+        whose size is the model's declared (or inferred) one, else the constant trip count.
+        """
+        assert isinstance(item, TensorType)
+        shape = list(item.get_shape())
+        declared = self._declared_scan_shape(name)
+        if declared is not None:
+            declared_type = self.types.get(name, TensorType(item.get_element_type(), declared))
+            if not isinstance(declared_type, TensorType):
+                raise RamielError(
+                    f"{self.path}: {where}: scan output '{name}' is declared as "
+                    f"{declared_type}, not a tensor"
+                )
+            if (
+                declared[1:] != shape
+                or len(declared) != len(shape) + 1
+                or declared_type.get_element_type() != item.get_element_type()
+            ):
+                raise RamielError(
+                    f"{self.path}: {where}: scan output '{name}' is declared as "
+                    f"{declared_type}, but the body yields {item} per iteration"
+                )
+            return declared_type
+        count = _known_int(trip_count)
+        if count is None:
+            raise RamielError(
+                f"{self.path}: {where}: the number of iterations is not known at compile "
+                f"time: declare the shape of scan output '{name}' or make the trip count "
+                "a constant"
+            )
+        return TensorType(item.get_element_type(), [max(count, 0), *shape])
+
+    def _declared_scan_shape(self, name: str) -> list[int] | None:
+        """
+        The static shape the model gives the scan output `name`, directly or through a
+        chain of shape-preserving consumers (Cast, CastLike, Identity) to a typed value.
+        """
+        if isinstance(known := self.types.get(name), TensorType):
+            return list(known.get_shape())
+        for node in self.model.graph.node:
+            if node.op_type in _SHAPE_PRESERVING and node.input and node.input[0] == name:
+                found = self._declared_scan_shape(node.output[0])
+                if found is not None:
+                    return found
+        return None
 
     def _add_large_constant(self, block: Block, node: NodeProto) -> bool:
         """
@@ -543,6 +733,71 @@ class _GraphBuilder:
                 f"{TensorProto.DataType.Name(tensor.data_type)}, which is not supported"
             )
         return dense_from_numpy(numpy_from_onnx(tensor, os.path.dirname(self.path)), element)
+
+
+_SHAPE_PRESERVING = frozenset({"Cast", "CastLike", "Identity"})
+"""Operators whose output has the shape of their first input."""
+
+
+def _is_loop(node: NodeProto) -> bool:
+    """Whether `node` is an ONNX `Loop` (imported as a `dfg.loop`)."""
+    return node.op_type == "Loop" and node.domain in ("", "ai.onnx")
+
+
+def _nodes_and_loop_bodies(graph: GraphProto) -> list[NodeProto]:
+    """The nodes of `graph` and, recursively, of the bodies of its Loop nodes."""
+    nodes: list[NodeProto] = []
+    for node in graph.node:
+        nodes.append(node)
+        if _is_loop(node):
+            for attr in node.attribute:
+                if attr.name == "body" and attr.type == AttributeProto.GRAPH:
+                    nodes += _nodes_and_loop_bodies(attr.g)
+    return nodes
+
+
+def _free_names(graph: GraphProto) -> list[str]:
+    """The outer-scope names that `graph` (or a subgraph of it) reads, in first-use order."""
+    defined = {i.name for i in graph.input} | {t.name for t in graph.initializer}
+    free: list[str] = []
+    for node in graph.node:
+        used = list(node.input)
+        for attr in node.attribute:
+            subgraphs = [attr.g] if attr.type == AttributeProto.GRAPH else list(attr.graphs)
+            for subgraph in subgraphs:
+                used += _free_names(subgraph)
+        free += [n for n in used if n and n not in defined and n not in free]
+        defined.update(node.output)
+    free += [o.name for o in graph.output if o.name not in defined and o.name not in free]
+    return free
+
+
+def _tensor(value: SSAValue, where: str, path: str) -> TensorType:
+    """The tensor type of a Loop operand (carried or captured)."""
+    if not isinstance(value.type, TensorType):
+        raise RamielError(f"{path}: {where}: Loop operand '{value.name_hint}' is not a tensor")
+    return value.type
+
+
+def _value_info(name: str, tensor_type: TensorType) -> ValueInfoProto:
+    element = onnx_from_element_type(tensor_type.get_element_type())
+    return helper.make_tensor_value_info(name, element, list(tensor_type.get_shape()))
+
+
+def _known_int(value: SSAValue) -> int | None:
+    """The value of a one-element integer constant (weight or Constant node), else None."""
+    owner = value.owner
+    if isinstance(owner, WeightOp) and owner.value is not None:
+        array = numpy_from_dense(owner.value)
+    elif (
+        isinstance(owner, NodeOp)
+        and owner.op_type.data == "Constant"
+        and isinstance(attr := owner.onnx_attrs.get("value"), DenseIntOrFPElementsAttr)
+    ):
+        array = numpy_from_dense(attr)
+    else:
+        return None
+    return int(array.reshape(-1)[0]) if array.size == 1 else None
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ def dissolve_clusters(graph: dfg.GraphOp) -> None:
     if not clusters:
         return
     _bypass_channels(clusters)
-    nodes = [op for c in clusters for op in c.block.ops if isinstance(op, dfg.NodeOp)]
+    nodes = [op for c in clusters for op in c.block.ops if dfg.is_node(op)]
     for node in topological_order(nodes):
         node.attributes.pop("threads", None)
         node.detach()
@@ -66,17 +66,17 @@ def _bypass_channels(clusters: Sequence[dfg.ClusterOp]) -> None:
             result.replace_all_uses_with(value)
 
 
-def topological_order(nodes: Sequence[dfg.NodeOp]) -> list[dfg.NodeOp]:
+def topological_order(nodes: Sequence[dfg.AnyNode]) -> list[dfg.AnyNode]:
     """`nodes` ordered so that each comes after the nodes it reads (Kahn, stable)."""
-    producers: dict[SSAValue, dfg.NodeOp] = {r: node for node in nodes for r in node.outputs}
-    inputs = {n: {producers[v] for v in n.inputs if v in producers} for n in nodes}
-    readers: dict[dfg.NodeOp, list[dfg.NodeOp]] = {n: [] for n in nodes}
+    producers: dict[SSAValue, dfg.AnyNode] = {r: node for node in nodes for r in node.outputs}
+    inputs = {n: {producers[v] for v in n.operands if v in producers} for n in nodes}
+    readers: dict[dfg.AnyNode, list[dfg.AnyNode]] = {n: [] for n in nodes}
     for node in nodes:
         for producer in inputs[node]:
             readers[producer].append(node)
     waiting = {n: len(inputs[n]) for n in nodes}
     ready = deque(n for n in nodes if not waiting[n])
-    ordered: list[dfg.NodeOp] = []
+    ordered: list[dfg.AnyNode] = []
     while ready:
         node = ready.popleft()
         ordered.append(node)
@@ -92,7 +92,7 @@ class _Channels:
     """The send/recv pairs of values that cross lanes, created on demand."""
 
     clusters: list[dfg.ClusterOp]
-    lane_of: dict[dfg.NodeOp, int]
+    lane_of: dict[dfg.AnyNode, int]
     names: set[str] = field(default_factory=set[str])
     channels: dict[SSAValue, str] = field(default_factory=dict[SSAValue, str])
     received: dict[tuple[SSAValue, int], SSAValue] = field(
@@ -102,7 +102,9 @@ class _Channels:
     def local(self, value: SSAValue, lane: int, before: Operation | None) -> SSAValue:
         """`value` as seen on `lane`: itself, or a recv placed before `before`."""
         producer = value.owner
-        if not isinstance(producer, dfg.NodeOp) or self.lane_of[producer] == lane:
+        if not isinstance(producer, Operation) or not dfg.is_node(producer):
+            return value
+        if self.lane_of[producer] == lane:
             return value
         key = (value, lane)
         if key not in self.received:
@@ -116,7 +118,7 @@ class _Channels:
             self.received[key] = recv.result
         return self.received[key]
 
-    def _send(self, value: SSAValue, producer: dfg.NodeOp) -> str:
+    def _send(self, value: SSAValue, producer: dfg.AnyNode) -> str:
         """The channel carrying `value`, sent right after its producer."""
         if value not in self.channels:
             base = value.name_hint or "v"
@@ -131,7 +133,7 @@ class _Channels:
 
 
 def build_clusters(
-    graph: dfg.GraphOp, lanes: Sequence[Sequence[dfg.NodeOp]], threads: Sequence[int]
+    graph: dfg.GraphOp, lanes: Sequence[Sequence[dfg.AnyNode]], threads: Sequence[int]
 ) -> None:
     """
     Put the nodes of a flat graph into one cluster per lane, in the given orders.
@@ -153,7 +155,7 @@ def build_clusters(
             clusters[index].block.add_op(node)
     for index, lane in enumerate(lanes):
         for node in lane:
-            for position, operand in enumerate(node.inputs):
+            for position, operand in enumerate(node.operands):
                 node.operands[position] = channels.local(operand, index, node)
     results = [channels.local(value, 0, None) for value in output.outputs]
     clusters[0].block.add_op(dfg.YieldOp(results))

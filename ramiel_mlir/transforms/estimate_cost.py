@@ -61,6 +61,10 @@ class EstimateCostPass(ModulePass):
             if self.model == "profile":
                 measured = profile_graph_threads(graph, sorted({1, cores}))  # once on 1 core
                 costs, threaded = measured[1], measured[cores]
+                for loop in graph_nodes(graph):
+                    if isinstance(loop, dfg.LoopOp):  # not profiled (see analysis/profile.py)
+                        costs[loop] = flops_cost(loop, machine)
+                        threaded[loop] = flops_cost(loop, machine, threaded=True)
             else:
                 costs = {node: flops_cost(node, machine) for node in graph_nodes(graph)}
                 threaded = {node: flops_cost(node, machine, threaded=True) for node in costs}

@@ -74,14 +74,14 @@ class MergeClustersPass(ModulePass):
                 merge_graph(graph, lanes, self.min_gain, self.edge_cost, self.runtime_costs)
 
 
-def _cluster_ids(graph: dfg.GraphOp) -> dict[dfg.NodeOp, int]:
+def _cluster_ids(graph: dfg.GraphOp) -> dict[dfg.AnyNode, int]:
     """The cluster of every node of a clustered graph (empty if it is flat)."""
     return {
         node: cluster.id
         for cluster in graph.block.ops
         if isinstance(cluster, dfg.ClusterOp)
         for node in cluster.block.ops
-        if isinstance(node, dfg.NodeOp)
+        if dfg.is_node(node)
     }
 
 

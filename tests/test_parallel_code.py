@@ -148,7 +148,7 @@ def test_nodes_run_with_their_own_planned_threads(
     for node in module.walk():
         if isinstance(node, dfg.NodeOp):
             cost = 100.0 if node.op_type.data == "MatMul" else 5.0
-            fast = 40.0 if node.op_type.data == "MatMul" else 8.0
+            fast = 40.0 if node.op_type.data == "MatMul" else 10.0
             node.attributes["cost"] = FloatAttr(cost, f64)
             node.attributes["threaded_cost"] = FloatAttr(fast, f64)
     run_pipeline(ctx, module, "linear-cluster,merge-clusters{lanes=2 edge-cost=1000000.0}")

@@ -17,6 +17,7 @@ from ramiel_mlir.analysis.scheduling import (
     schedule_clusters,
     serial_schedule,
     simulate,
+    single_lane_threads,
 )
 
 
@@ -119,6 +120,16 @@ def test_intra_op_threads_only_where_they_save_min_gain() -> None:
     assert intra_op_threads(costs, threaded, 4, 0.1) == [4, 1, 1, 4]
     assert intra_op_threads(costs, threaded, 4, 0.0) == [4, 1, 4, 4]
     assert intra_op_threads([], [], 2, 0.1) == []
+
+
+def test_single_lane_threads_prefers_a_uniform_plan() -> None:
+    # Every core pays for the whole lane (22 against 31 us) and the mixed plan
+    # (21 us) saves less than 10% more: every node on both cores.
+    assert single_lane_threads([20.0, 1.0, 10.0], [12.0, 3.0, 7.0], 2, 0.1) == ([2, 2, 2], 22.0)
+    # Neither uniform plan pays (31 against 31 us), the mixed one saves 8 us.
+    assert single_lane_threads([20.0, 1.0, 10.0], [12.0, 6.0, 13.0], 2, 0.1) == ([2, 1, 1], 23.0)
+    # Nothing gains: one thread.
+    assert single_lane_threads([2.0, 3.0], [4.0, 3.0], 2, 0.1) == ([1, 1], 5.0)
 
 
 def test_gil_bound_overlaps_only_what_is_beyond_the_held_part() -> None:

@@ -198,3 +198,29 @@ def intra_op_threads(
         cores if fast <= cost * (1.0 - min_gain) else 1
         for cost, fast in zip(costs, threaded, strict=True)
     ]
+
+
+def single_lane_threads(
+    costs: Sequence[float], threaded: Sequence[float], cores: int, min_gain: float
+) -> tuple[list[int], float]:
+    """
+    The intra-op thread count of each node on a single lane, and the lane's time.
+
+    A uniform plan comes first: every core for every node if that saves `min_gain`
+    of the serial time, else one thread. Mixed counts (`intra_op_threads`) are
+    used only if they save `min_gain` of that plan's time too, since switching
+    costs what the per-node times do not show (the team sleeps between switches)
+    and per-node estimates err more than their sums.
+    """
+    serial, every_core = sum(costs), sum(threaded)
+    counts, time = [1] * len(costs), serial
+    if every_core <= serial * (1.0 - min_gain):
+        counts, time = [cores] * len(costs), every_core
+    mixed = intra_op_threads(costs, threaded, cores, min_gain)
+    mixed_time = sum(
+        fast if count > 1 else cost
+        for cost, fast, count in zip(costs, threaded, mixed, strict=True)
+    )
+    if mixed_time <= time * (1.0 - min_gain):
+        return mixed, mixed_time
+    return counts, time

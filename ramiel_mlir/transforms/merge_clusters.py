@@ -10,10 +10,10 @@ from xdsl.passes import ModulePass
 from ramiel_mlir.analysis.graph import graph_dag, graph_edge_cost
 from ramiel_mlir.analysis.scheduling import (
     gil_bound,
-    intra_op_threads,
     linear_clusters,
     schedule_clusters,
     serial_schedule,
+    single_lane_threads,
 )
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import dfg
@@ -33,13 +33,14 @@ class MergeClustersPass(ModulePass):
     schedule order. Worker lanes start one hand-over late, starting and joining
     them costs the graph's `fork_cost`, and the estimate is never below its
     GIL-bound time (`dispatch_cost` per node, which lanes cannot overlap). The
-    alternative is one lane on which every node whose `threaded_cost` saves
-    `min-gain` of its `cost` gets every core as intra-op threads (`threads` on
-    the node; the lane itself runs on one) and the rest run on one thread: small
-    ops lose more to waking the intra-op team than they gain. Lanes are used only
-    if they beat that lane by `min-gain`. Without threaded costs the single lane
-    gets every core. A graph not yet clustered is linear-clustered first.
-    Needs the costs of `estimate-cost`.
+    alternative is one lane (`single_lane_threads`): on every core as intra-op
+    threads if that saves `min-gain` of the serial time, else on one; and with
+    per-node counts (`threads` on the nodes whose `threaded_cost` saves `min-gain`
+    of their `cost`, the lane on one) if those save `min-gain` of that plan's
+    time: small ops lose more to waking the intra-op team than they gain. Lanes
+    are used only if they beat that lane by `min-gain`. Without threaded costs
+    the single lane gets every core. A graph not yet clustered is
+    linear-clustered first. Needs the costs of `estimate-cost`.
     """
 
     name = "merge-clusters"
@@ -125,11 +126,7 @@ def merge_graph(
         gil = gil_bound(dag.costs, _attr(graph.dispatch_cost), len(schedule.lanes))
         parallel = max(parallel, gil) + _attr(graph.fork_cost)
         if any(node.threaded_cost is not None for node in labelled.items):
-            node_threads = intra_op_threads(dag.costs, threaded, lanes, min_gain)
-            one_lane = sum(
-                fast if count > 1 else cost
-                for cost, fast, count in zip(dag.costs, threaded, node_threads, strict=True)
-            )
+            node_threads, one_lane = single_lane_threads(dag.costs, threaded, lanes, min_gain)
     if lanes == 1 or parallel > one_lane * (1.0 - min_gain):
         base = lanes if all(count == lanes for count in node_threads) else 1
         orders = [[labelled.items[i] for i in lane] for lane in serial.lanes if lane]

@@ -4,7 +4,8 @@ Benchmark Ramiel's parallel code against serial code and ONNX Runtime.
 For every model, the rows of shared/BENCHMARKING.md, measured in one process,
 interleaved (A B C D A B C D ...) after a warm-up, medians of at least `--calls`
 calls (more for fast models, so that each configuration runs `--min-seconds`), in
-`--rounds` rounds of which the median is reported:
+`--rounds` rounds of which the median is reported; each round goes over every
+model, so a model's rounds are minutes apart:
 
 1. serial generated code, 1 intra-op thread (the baseline);
 2. serial generated code, intra-op threads = cores;
@@ -37,7 +38,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -180,8 +181,26 @@ def calls_for(function: Any, calls: int, min_seconds: float) -> int:
     return max(calls, min(MAX_CALLS, math.ceil(min_seconds / (time.perf_counter() - begin))))
 
 
-def benchmark(name: str, directory: Path, calls: int, min_seconds: float, rounds: int) -> Row:
-    """Compile, check and time one model."""
+@dataclass
+class Bench:
+    """One model compiled, loaded and checked, with the timings of its rounds."""
+
+    name: str
+    path: Path
+    lanes: int
+    compile_s: float
+    calls: int
+    max_error: float
+    functions: dict[str, Any]
+    threads: dict[str, int]
+    ort: dict[str, Any]
+    ort_threads: dict[str, int]
+    rounds: list[dict[str, float]] = field(default_factory=list[dict[str, float]])
+    ort_rounds: list[dict[str, float]] = field(default_factory=list[dict[str, float]])
+
+
+def prepare(name: str, directory: Path, calls: int, min_seconds: float) -> Bench:
+    """Compile, load and check one model; choose its number of calls."""
     path = model_path(name, directory)
     serial_py = directory / f"{name}_serial.py"
     parallel_py = directory / f"{name}_par.py"
@@ -206,6 +225,10 @@ def benchmark(name: str, directory: Path, calls: int, min_seconds: float, rounds
     }
     inputs = [torch.from_numpy(v) for v in feeds.values()]
     expected = np.asarray(session.run(None, feeds)[0])
+
+    def baseline() -> Any:
+        return serial(*inputs)
+
     with torch.inference_mode():
         torch.set_num_threads(CORES)
         produced = parallel(*inputs)
@@ -213,42 +236,54 @@ def benchmark(name: str, directory: Path, calls: int, min_seconds: float, rounds
         error = float(np.abs(produced - expected).max() / max(np.abs(expected).max(), 1e-12))
         # A sub-millisecond model gets more calls: on a shared machine a burst of
         # other work can cover 20 of them.
-        calls = calls_for(lambda: serial(*inputs), calls, min_seconds)
-
-        def baseline() -> Any:
-            return serial(*inputs)
-
-        functions = {
-            "serial_1t": baseline,
-            "serial_nt": baseline,
-            "ramiel": lambda: parallel(*inputs),
-            "lanes": lambda: forced(*inputs),
-        }
-        threads = {name: CORES for name in functions} | {"serial_1t": 1}
-        # ONNX Runtime's intra-op pool keeps spinning on the other core for
-        # milliseconds after each run, which slowed the next two-thread torch
-        # configuration (inception_block: 1.33x alone, 0.88x to 1.32x next to
-        # ORT). So ORT is timed in its own block, interleaved with the baseline.
-        ort = {"serial_1t": baseline, "ort": lambda: session.run(None, feeds)}
-        ort_threads = {"serial_1t": 1, "ort": CORES}
-        # Other tenants of a shared machine take the second core for seconds at a
-        # time, which slows every two-thread configuration of a round: the median
-        # of the rounds' medians keeps one such round out.
-        per_round = [measure(functions, threads, calls) for _ in range(rounds)]
-        per_round_ort = [measure(ort, ort_threads, calls) for _ in range(rounds)]
-        times = {name: statistics.median(r[name] for r in per_round) for name in functions}
-        ort_ms = statistics.median(r["ort"] for r in per_round_ort)
-        ort_speedup = statistics.median(r["serial_1t"] / r["ort"] for r in per_round_ort)
-        torch.set_num_threads(1)
-        ceiling = thread_ceiling(lambda: serial(*inputs), calls)
-    bound_profile, nodes = bound(path, "profile")
-    bound_flops, _ = bound(path, "flops")
-    return Row(
-        model=name,
-        nodes=nodes,
-        clusters=cluster_count(path),
+        calls = calls_for(baseline, calls, min_seconds)
+    functions = {
+        "serial_1t": baseline,
+        "serial_nt": baseline,
+        "ramiel": lambda: parallel(*inputs),
+        "lanes": lambda: forced(*inputs),
+    }
+    # ONNX Runtime's intra-op pool keeps spinning on the other core for
+    # milliseconds after each run, which slowed the next two-thread torch
+    # configuration (inception_block: 1.33x alone, 0.88x to 1.32x next to
+    # ORT). So ORT is timed in its own block, interleaved with the baseline.
+    return Bench(
+        name=name,
+        path=path,
         lanes=lanes,
         compile_s=compile_s,
+        calls=calls,
+        max_error=error,
+        functions=functions,
+        threads={name: CORES for name in functions} | {"serial_1t": 1},
+        ort={"serial_1t": baseline, "ort": lambda: session.run(None, feeds)},
+        ort_threads={"serial_1t": 1, "ort": CORES},
+    )
+
+
+def measure_round(bench: Bench) -> None:
+    """One round of one model: the torch configurations, then ONNX Runtime's block."""
+    with torch.inference_mode():
+        bench.rounds.append(measure(bench.functions, bench.threads, bench.calls))
+        bench.ort_rounds.append(measure(bench.ort, bench.ort_threads, bench.calls))
+
+
+def finish(bench: Bench) -> Row:
+    """The row of one measured model: medians of its rounds, its ceiling and bounds."""
+    times = {name: statistics.median(r[name] for r in bench.rounds) for name in bench.functions}
+    ort_ms = statistics.median(r["ort"] for r in bench.ort_rounds)
+    ort_speedup = statistics.median(r["serial_1t"] / r["ort"] for r in bench.ort_rounds)
+    with torch.inference_mode():
+        torch.set_num_threads(1)
+        ceiling = thread_ceiling(bench.functions["serial_1t"], bench.calls)
+    bound_profile, nodes = bound(bench.path, "profile")
+    bound_flops, _ = bound(bench.path, "flops")
+    return Row(
+        model=bench.name,
+        nodes=nodes,
+        clusters=cluster_count(bench.path),
+        lanes=bench.lanes,
+        compile_s=bench.compile_s,
         serial_1t_ms=times["serial_1t"],
         serial_nt_ms=times["serial_nt"],
         ramiel_ms=times["ramiel"],
@@ -261,8 +296,8 @@ def benchmark(name: str, directory: Path, calls: int, min_seconds: float, rounds
         bound_profile=bound_profile,
         bound_flops=bound_flops,
         thread_ceiling=ceiling,
-        calls=calls,
-        max_error=error,
+        calls=bench.calls,
+        max_error=bench.max_error,
     )
 
 
@@ -334,10 +369,21 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    rows = []
+    benches = []
     for name in args.models:
-        print(f"benchmarking {name} ...", file=sys.stderr, flush=True)
-        rows.append(benchmark(name, args.work, args.calls, args.min_seconds, args.rounds))
+        print(f"compiling {name} ...", file=sys.stderr, flush=True)
+        benches.append(prepare(name, args.work, args.calls, args.min_seconds))
+    # Rounds go over every model in turn, so that each model's rounds are minutes
+    # apart: a burst of other work on this shared machine lasts seconds to a
+    # minute, and then slows at most one of a model's rounds, which the median
+    # keeps out.
+    for round_ in range(args.rounds):
+        for bench in benches:
+            print(f"round {round_ + 1}: {bench.name} ...", file=sys.stderr, flush=True)
+            measure_round(bench)
+    rows = []
+    for bench in benches:
+        rows.append(finish(bench))
         print(table(rows[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
     print(table(rows))
     machine = {

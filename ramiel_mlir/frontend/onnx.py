@@ -319,17 +319,28 @@ class _GraphBuilder:
     scope: str = ""
     """Where the graph is, for messages: empty for the model, else which Loop body."""
 
-    def build(self) -> ModuleOp:
+    def _read_graph_types(self) -> None:
+        """The types the model's value infos give, and which names are read."""
         graph_proto = self.model.graph
-        for info in [
-            *graph_proto.input,
-            *graph_proto.value_info,
-            *graph_proto.output,
-        ]:
+        for info in [*graph_proto.input, *graph_proto.value_info, *graph_proto.output]:
             if (t := self._value_type(info.type, info.name)) is not None:
                 self.types[info.name] = t
         self.read = {name for node in graph_proto.node for name in node.input}
         self.read |= {o.name for o in graph_proto.output}
+
+    def _fill_block(self, block: Block, inputs: Sequence[ValueInfoProto]) -> None:
+        """Bind `block`'s arguments to `inputs`, then add the weights and the nodes."""
+        for value, info in zip(block.args, inputs, strict=True):
+            value.name_hint = _valid_name(info.name)
+            self.values[info.name] = value
+        for tensor in self.model.graph.initializer:
+            self._add_weight(block, tensor)
+        for node in self.model.graph.node:
+            self._add_node(block, node)
+
+    def build(self) -> ModuleOp:
+        graph_proto = self.model.graph
+        self._read_graph_types()
         inputs = _graph_inputs(self.model)
         input_types = [self._require_type(i.name, "graph input") for i in inputs]
         # A Loop's outputs are typed when the Loop is imported (from its body).
@@ -349,13 +360,7 @@ class _GraphBuilder:
             source=os.path.basename(self.path),
         )
         block = graph.block
-        for value, info in zip(block.args, inputs, strict=True):
-            value.name_hint = _valid_name(info.name)
-            self.values[info.name] = value
-        for tensor in graph_proto.initializer:
-            self._add_weight(block, tensor)
-        for node in graph_proto.node:
-            self._add_node(block, node)
+        self._fill_block(block, inputs)
         outputs = [self._use(o.name, "graph output") for o in graph_proto.output]
         block.add_op(OutputOp(outputs))
         if loop_outputs:
@@ -585,19 +590,9 @@ class _GraphBuilder:
     def build_body(self, carried: int, where: str) -> tuple[Region, list[Attribute]]:
         """The region of a Loop body (this builder's model) and the types it yields."""
         graph_proto = self.model.graph
-        for info in [*graph_proto.input, *graph_proto.value_info, *graph_proto.output]:
-            if (t := self._value_type(info.type, info.name)) is not None:
-                self.types[info.name] = t
-        self.read = {name for node in graph_proto.node for name in node.input}
-        self.read |= {o.name for o in graph_proto.output}
+        self._read_graph_types()
         block = Block(arg_types=[self.types[i.name] for i in graph_proto.input])
-        for value, info in zip(block.args, graph_proto.input, strict=True):
-            value.name_hint = _valid_name(info.name)
-            self.values[info.name] = value
-        for tensor in graph_proto.initializer:
-            self._add_weight(block, tensor)
-        for node in graph_proto.node:
-            self._add_node(block, node)
+        self._fill_block(block, graph_proto.input)
         body_where = f"{where}, body output"
         yielded = [self._use(o.name, body_where) for o in graph_proto.output]
         for value, info in zip(yielded, graph_proto.output, strict=True):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -129,6 +132,42 @@ def test_concurrent_callers_get_their_own_results(
         torch.testing.assert_close(result, reference(x))
 
 
+@contextlib.contextmanager
+def _threads(count: int) -> Iterator[None]:
+    """Run the block with `count` intra-op threads, then restore the count before it."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _threads_seen(
+    model: torch.nn.Module, x: torch.Tensor, monkeypatch: pytest.MonkeyPatch, names: list[str]
+) -> tuple[torch.Tensor, dict[str, list[int]]]:
+    """
+    Call `model` from a caller on 3 intra-op threads, recording the count each call
+    of the torch functions `names` sees; the caller's count must come back.
+    """
+    seen: dict[str, list[int]] = {name: [] for name in names}
+
+    def recording(name: str, real: Any) -> Any:
+        def call(*args: Any) -> Any:
+            seen[name].append(torch.get_num_threads())
+            return real(*args)
+
+        return call
+
+    with _threads(3):
+        with monkeypatch.context() as patch:
+            for name in names:
+                patch.setattr(torch, name, recording(name, getattr(torch, name)))
+            result = model(x)
+        assert torch.get_num_threads() == 3  # the caller's count is restored
+    return result, seen
+
+
 def test_nodes_run_with_their_own_planned_threads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -161,33 +200,12 @@ def test_nodes_run_with_their_own_planned_threads(
     assert planned.source.count("torch.set_num_threads(2)") == 2
     assert planned.source.count("torch.set_num_threads(1)") == 2
 
-    seen: dict[str, list[int]] = {"matmul": [], "relu": []}
-    real_matmul, real_relu = torch.matmul, torch.relu
-
-    def recording_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        seen["matmul"].append(torch.get_num_threads())
-        return real_matmul(a, b)
-
-    def recording_relu(value: torch.Tensor) -> torch.Tensor:
-        seen["relu"].append(torch.get_num_threads())
-        return real_relu(value)
-
-    model = planned.load()
     serial = compile_onnx(_diamond(), "", tmp_path, name="serial").load()
     x = torch.randn(4, 16, generator=torch.Generator().manual_seed(1))
-    previous = torch.get_num_threads()
-    torch.set_num_threads(3)
-    try:
-        with monkeypatch.context() as patch:
-            patch.setattr(torch, "matmul", recording_matmul)
-            patch.setattr(torch, "relu", recording_relu)
-            result = model(x)
-        assert seen == {"matmul": [2, 2], "relu": [1]}
-        assert torch.get_num_threads() == 3  # the caller's count is restored
-        torch.set_num_threads(1)
+    result, seen = _threads_seen(planned.load(), x, monkeypatch, ["matmul", "relu"])
+    assert seen == {"matmul": [2, 2], "relu": [1]}
+    with _threads(1):
         assert torch.equal(result, serial(x))
-    finally:
-        torch.set_num_threads(previous)
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -206,24 +224,8 @@ def test_single_lane_runs_with_its_planned_threads(
     planned = compile_onnx(_diamond(), passes, tmp_path, name="planned")
     assert "def _lane1(" not in planned.source
     assert f"return _with_threads({threads}, self._lane0, x)" in planned.source
-    model = planned.load()
-    seen: list[int] = []
-    real_relu = torch.relu
-
-    def recording_relu(value: torch.Tensor) -> torch.Tensor:
-        seen.append(torch.get_num_threads())
-        return real_relu(value)
-
     x = torch.randn(4, 16, generator=torch.Generator().manual_seed(1))
-    previous = torch.get_num_threads()
-    torch.set_num_threads(3)
-    try:
-        with monkeypatch.context() as patch:
-            patch.setattr(torch, "relu", recording_relu)
-            result = model(x)
-        assert seen == [threads]
-        assert torch.get_num_threads() == 3  # the caller's count is restored
-        torch.set_num_threads(1)
+    result, seen = _threads_seen(planned.load(), x, monkeypatch, ["relu"])
+    assert seen == {"relu": [threads]}
+    with _threads(1):
         assert torch.equal(result, serial.load()(x))
-    finally:
-        torch.set_num_threads(previous)

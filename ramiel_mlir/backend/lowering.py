@@ -254,7 +254,7 @@ def _header(
         counts = [
             op.threads.value.data
             for op in clusters[0].block.ops
-            if isinstance(op, dfg.NodeOp) and op.threads is not None
+            if dfg.is_node(op) and op.threads is not None
         ]
         if counts:
             summary += f" ({_threads(max(counts))} for {len(counts)} of its nodes)"

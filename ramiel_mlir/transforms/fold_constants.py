@@ -15,21 +15,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from math import prod
-from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects.builtin import (
-    AnyFloat,
-    ArrayAttr,
-    DenseArrayBase,
-    DenseIntOrFPElementsAttr,
-    FloatAttr,
-    IntegerAttr,
-    IntegerType,
     ModuleOp,
     NoneType,
-    StringAttr,
     TensorType,
 )
 from xdsl.ir import Attribute, SSAValue
@@ -42,22 +33,14 @@ from xdsl.pattern_rewriter import (
     op_type_rewrite_pattern,
 )
 
-from ramiel_mlir import onnx_eval
 from ramiel_mlir.diagnostics import RamielError
-from ramiel_mlir.dialects.dfg import NodeOp, NoneOp, WeightOp, is_deterministic, onnx_schema
-from ramiel_mlir.tensors import (
-    dense_from_numpy,
-    numpy_dtype,
-    numpy_from_dense,
-    numpy_native,
-)
+from ramiel_mlir.dialects.dfg import NodeOp, NoneOp, WeightOp, is_deterministic
+from ramiel_mlir.onnx.attributes import to_proto
+from ramiel_mlir.onnx.evaluate import SHAPE_ONLY_OPS, EvaluationError
+from ramiel_mlir.onnx.evaluate import evaluate as onnx_evaluate
+from ramiel_mlir.onnx.evaluate import placeholder as shape_placeholder
+from ramiel_mlir.tensors import dense_from_numpy, numpy_dtype
 from ramiel_mlir.weights import INLINE_LIMIT, store_blob, weight_value
-
-if TYPE_CHECKING:
-    from onnx import AttributeProto
-
-SHAPE_ONLY_OPS = frozenset({"Shape", "Size"})
-"""Ops whose result depends only on the static type of their input, not its data."""
 
 UNCAPPED_OPS = frozenset({"Constant"})
 """Ops whose result is data the IR already holds: folding them never grows the model."""
@@ -79,7 +62,7 @@ def is_foldable_type(attr: Attribute) -> bool:
 
 def placeholder(tensor_type: TensorType) -> np.ndarray:
     """A zero-stride array of the given static type: its shape without its data."""
-    return onnx_eval.placeholder(tensor_type.get_shape(), numpy_dtype(tensor_type.element_type))
+    return shape_placeholder(tensor_type.get_shape(), numpy_dtype(tensor_type.element_type))
 
 
 def constant_inputs(node: NodeOp) -> Inputs | None:
@@ -124,83 +107,25 @@ def element_count(attr: Attribute) -> int:
     return prod(attr.get_shape()) if isinstance(attr, TensorType) else 0
 
 
-def attribute_value(attr: Attribute, name: str) -> object | None:
-    """The value `onnx.helper.make_attribute` takes for a dfg attribute; None if none fits."""
-    from onnx import numpy_helper
-
-    match attr:
-        case IntegerAttr() | FloatAttr():
-            return attr.value.data
-        case StringAttr():
-            return attr.data
-        case DenseArrayBase() if isinstance(attr.get_element_type(), IntegerType):
-            return list(cast(DenseArrayBase[IntegerType], attr).iter_values())
-        case DenseArrayBase():
-            return list(cast(DenseArrayBase[AnyFloat], attr).iter_values())
-        case DenseIntOrFPElementsAttr():
-            return numpy_helper.from_array(numpy_from_dense(attr), name)
-        case ArrayAttr() if all(isinstance(a, StringAttr | DenseIntOrFPElementsAttr) for a in attr):
-            return [attribute_value(a, name) for a in attr]
-        case _:
-            return None
-
-
-def onnx_attribute(node: NodeOp, name: str, attr: Attribute) -> AttributeProto:
-    """The ONNX attribute that the dfg attribute `attr` of `node` stands for."""
-    from onnx import AttributeProto, helper
-    from onnx.defs import OpSchema
-
-    value = attribute_value(attr, name)
-    if value is None:
-        raise RamielError(
-            f"node '{node.node_name}' ({node.op_type.data}): attribute '{name}' "
-            f"holds {attr}, which has no ONNX attribute type"
-        )
-    if value != []:
-        return helper.make_attribute(name, value)
-    # The type of an empty list is not in the IR: the schema settles it.
-    if isinstance(attr, DenseArrayBase):
-        is_int = isinstance(attr.get_element_type(), IntegerType)
-        return helper.make_attribute(
-            name, [], attr_type=AttributeProto.INTS if is_int else AttributeProto.FLOATS
-        )
-    schema = onnx_schema(node.op_type.data, node.opset.value.data, node.onnx_domain)
-    declared = schema.attributes.get(name) if schema is not None else None
-    tensors = declared is not None and declared.type == OpSchema.AttrType.TENSORS
-    return helper.make_attribute(
-        name, [], attr_type=AttributeProto.TENSORS if tensors else AttributeProto.STRINGS
-    )
-
-
 def evaluate(node: NodeOp, inputs: Inputs) -> list[np.ndarray]:
     """
-    Run the node on `inputs` with ONNX's reference implementation at its opset.
+    Run the node on `inputs` with the compile-time evaluator, at its opset.
 
     Raises NotImplementedError if the reference implementation lacks the op and
     RamielError if evaluating it fails.
     """
-    from onnx import helper
-
-    input_names = [f"in{i}" if value is not None else "" for i, value in enumerate(inputs)]
-    output_names = [f"out{i}" for i in range(len(node.outputs))]
-    proto = helper.make_node(node.op_type.data, input_names, output_names, domain=node.onnx_domain)
-    proto.attribute.extend(
-        onnx_attribute(node, name, attr) for name, attr in node.onnx_attrs.items()
-    )
-    feeds = {
-        name: value for name, value in zip(input_names, inputs, strict=True) if value is not None
-    }
+    op_type, opset, domain = node.op_type.data, node.opset.value.data, node.onnx_domain
     try:
-        return onnx_eval.run_node(proto, feeds, {node.onnx_domain: node.opset.value.data})
-    except NotImplementedError:
-        raise
-    except Exception as error:  # the reference implementation raises anything
-        if not all(numpy_native(value.dtype) for value in feeds.values()):
-            # (bfloat16, float8, ...: the reference lacks many ops for ml_dtypes' types)
-            raise NotImplementedError(node.op_type.data) from error
-        message = " ".join(str(error).split()) or type(error).__name__
+        attributes = [
+            to_proto(name, attr, op_type, opset, domain) for name, attr in node.onnx_attrs.items()
+        ]
+    except ValueError as error:
+        raise RamielError(f"node '{node.node_name}' ({op_type}): {error}") from None
+    try:
+        return onnx_evaluate(op_type, domain, opset, attributes, inputs, len(node.outputs))
+    except EvaluationError as error:
         raise RamielError(
-            f"node '{node.node_name}' ({node.op_type.data}): constant folding failed: {message}"
+            f"node '{node.node_name}' ({op_type}): constant folding failed: {error}"
         ) from None
 
 

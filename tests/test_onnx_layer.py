@@ -1,11 +1,12 @@
-"""Compile-time evaluation of single ONNX nodes (ramiel_mlir/onnx_eval.py)."""
+"""The ONNX layer (ramiel_mlir/onnx/): the compile-time evaluator, schemas, attributes."""
 
 from __future__ import annotations
 
 import numpy as np
 from onnx import helper, numpy_helper
 
-from ramiel_mlir.onnx_eval import placeholder, run_node, schema_is_deterministic
+from ramiel_mlir.onnx.evaluate import placeholder, run_node
+from ramiel_mlir.onnx.schema import schema_is_deterministic
 
 
 def test_the_node_runs_at_the_given_opset() -> None:

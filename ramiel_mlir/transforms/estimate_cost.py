@@ -51,7 +51,7 @@ class EstimateCostPass(ModulePass):
         from ramiel_mlir.analysis.cost_model import flops_cost
         from ramiel_mlir.analysis.graph import graph_nodes
         from ramiel_mlir.analysis.machine import load_machine
-        from ramiel_mlir.analysis.profile import profile_graph_threads
+        from ramiel_mlir.backend.profile import profile_graph_threads
 
         machine = load_machine()
         cores = os.cpu_count() or 1
@@ -62,7 +62,7 @@ class EstimateCostPass(ModulePass):
                 measured = profile_graph_threads(graph, sorted({1, cores}))  # once on 1 core
                 costs, threaded = measured[1], measured[cores]
                 for loop in graph_nodes(graph):
-                    if isinstance(loop, dfg.LoopOp):  # not profiled (see analysis/profile.py)
+                    if isinstance(loop, dfg.LoopOp):  # not profiled (see backend/profile.py)
                         costs[loop] = flops_cost(loop, machine)
                         threaded[loop] = flops_cost(loop, machine, threaded=True)
             else:

@@ -8,6 +8,10 @@ from the static type of their input even when its data is computed, and
 `Identity` forwards its operand. Since folded results feed the next node, shape
 arithmetic (`Shape -> Gather -> Unsqueeze -> Concat -> Cast -> Reshape`) collapses
 into constants. Dead producers are left for `dce`.
+
+This is the only pass that evaluates ONNX nodes (through the ONNX layer's
+evaluator, `ramiel_mlir.onnx.evaluate`); `convert-dfg-to-py` runs it in its
+`exact` form before lowering, so that the lowering only reads constants.
 """
 
 from __future__ import annotations
@@ -15,14 +19,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from math import prod
+from typing import TypeGuard
 
 import numpy as np
 from xdsl.context import Context
-from xdsl.dialects.builtin import (
-    ModuleOp,
-    NoneType,
-    TensorType,
-)
+from xdsl.dialects.builtin import IntegerType, ModuleOp, NoneType, TensorType
 from xdsl.ir import Attribute, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
@@ -44,6 +45,29 @@ from ramiel_mlir.weights import INLINE_LIMIT, store_blob, weight_value
 
 UNCAPPED_OPS = frozenset({"Constant"})
 """Ops whose result is data the IR already holds: folding them never grows the model."""
+
+DATA_OPS = frozenset(
+    {
+        "Cast",
+        "CastLike",
+        "Concat",
+        "Constant",
+        "ConstantOfShape",
+        "Expand",
+        "Flatten",
+        "Gather",
+        "Identity",
+        "Reshape",
+        "Shape",
+        "Size",
+        "Slice",
+        "Split",
+        "Squeeze",
+        "Transpose",
+        "Unsqueeze",
+    }
+)
+"""Ops that only move or convert elements: computed exactly whatever the element type."""
 
 Inputs = list[np.ndarray | None]
 """Compile-time input values of a node; None for an omitted optional input."""
@@ -83,7 +107,7 @@ def constant_inputs(node: NodeOp) -> Inputs | None:
         elif shape_only:
             assert isinstance(operand.type, TensorType)
             sources.append(operand.type)
-        elif isinstance(owner, WeightOp):
+        elif isinstance(owner, WeightOp) or is_constant_node(owner):
             sources.append(owner)
         else:
             return None
@@ -91,11 +115,21 @@ def constant_inputs(node: NodeOp) -> Inputs | None:
     return [materialize(source) for source in sources]
 
 
-def materialize(source: WeightOp | TensorType | None) -> np.ndarray | None:
-    """The value of a constant input: a weight's data or a static type's placeholder."""
+def is_constant_node(op: object) -> TypeGuard[NodeOp]:
+    """Whether `op` is an ONNX `Constant` (its value is in its attributes)."""
+    return isinstance(op, NodeOp) and op.op_type.data == "Constant" and not op.onnx_domain
+
+
+def materialize(source: WeightOp | NodeOp | TensorType | None) -> np.ndarray | None:
+    """
+    The value of a constant input: a weight's data, a Constant node's value (kept
+    by `keep-constants`), or a static type's placeholder.
+    """
     match source:
         case WeightOp():
             return weight_value(source)
+        case NodeOp():
+            return evaluate(source, [])[0]
         case TensorType():
             return placeholder(source)
         case None:
@@ -162,9 +196,29 @@ def prints_exactly(value: np.ndarray) -> bool:
     return not np.issubdtype(value.dtype, np.floating) or bool(np.isfinite(value).all())
 
 
-def fold_node(node: NodeOp, max_elements: int) -> list[WeightOp] | None:
+def is_exact(node: NodeOp) -> bool:
+    """
+    Whether the reference implementation computes the node's results exactly, as
+    torch would: it only moves or converts elements, or its results are integers
+    or booleans.
+    """
+    if node.op_type.data in DATA_OPS and not node.onnx_domain:
+        return True
+    return all(
+        isinstance(r.type, TensorType) and isinstance(r.type.get_element_type(), IntegerType)
+        for r in node.outputs
+    )
+
+
+def fold_node(
+    node: NodeOp, max_elements: int, exact: bool = False, keep_constants: bool = False
+) -> list[WeightOp] | None:
     """The weights that replace `node`, None if it cannot or must not be folded."""
+    if keep_constants and is_constant_node(node):
+        return None
     if not all(is_foldable_type(r.type) or isinstance(r.type, NoneType) for r in node.outputs):
+        return None
+    if exact and not is_exact(node):
         return None
     op_type = node.op_type.data
     if op_type not in UNCAPPED_OPS and any(
@@ -214,10 +268,12 @@ class FoldNode(RewritePattern):
     """Replace a node computable at compile time by the weights it computes."""
 
     max_elements: int
+    exact: bool = False
+    keep_constants: bool = False
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: NodeOp, rewriter: PatternRewriter, /) -> None:
-        weights = fold_node(op, self.max_elements)
+        weights = fold_node(op, self.max_elements, self.exact, self.keep_constants)
         if weights is None:
             return
         rewriter.replace(op, weights, replacement_results(op, weights))
@@ -233,6 +289,11 @@ class FoldConstantsPass(ModulePass):
     Identity forwards its operand. Results with more than `max-elements` elements
     are not computed (Constant nodes excepted); results above the inline limit go
     to the blob store. Dead producers are left for `dce`.
+
+    `exact` folds only results that the reference implementation computes as
+    torch does, bit for bit (data movement, integer and boolean arithmetic), and
+    `keep-constants` leaves Constant nodes as they are (their values still feed
+    the folding): `convert-dfg-to-py` folds so before lowering.
     """
 
     name = "fold-constants"
@@ -240,11 +301,21 @@ class FoldConstantsPass(ModulePass):
     max_elements: int = 1_000_000
     """The largest result (in elements) computed at compile time."""
 
+    exact: bool = False
+    """Fold only data movement and integer or boolean arithmetic."""
+
+    keep_constants: bool = False
+    """Leave Constant nodes in place (the lowering prints them as literals)."""
+
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         if self.max_elements < 0:
             raise RamielError(f"fold-constants: max-elements must be >= 0, got {self.max_elements}")
         PatternRewriteWalker(
             GreedyRewritePatternApplier(
-                [ForwardIdentity(), FoldNode(self.max_elements)], dce_enabled=False
+                [
+                    ForwardIdentity(),
+                    FoldNode(self.max_elements, self.exact, self.keep_constants),
+                ],
+                dce_enabled=False,
             ),
         ).rewrite_module(op)

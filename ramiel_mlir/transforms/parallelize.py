@@ -5,8 +5,14 @@ from dataclasses import dataclass
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass, PassPipeline
+from xdsl.transforms.common_subexpression_elimination import CommonSubexpressionElimination
+from xdsl.transforms.dead_code_elimination import DeadCodeElimination
 
-from ramiel_mlir.registry import get_all_passes
+from ramiel_mlir.transforms.clone import ClonePass
+from ramiel_mlir.transforms.estimate_cost import EstimateCostPass
+from ramiel_mlir.transforms.fold_constants import FoldConstantsPass
+from ramiel_mlir.transforms.linear_cluster import LinearClusterPass
+from ramiel_mlir.transforms.merge_clusters import MergeClustersPass
 
 
 @dataclass(frozen=True)
@@ -40,4 +46,15 @@ class ParallelizePass(ModulePass):
         )
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        PassPipeline.parse_spec(get_all_passes(), self.pipeline()).apply(ctx, op)
+        PassPipeline(
+            (
+                FoldConstantsPass(),
+                DeadCodeElimination(),
+                CommonSubexpressionElimination(),
+                EstimateCostPass(model=self.model),
+                LinearClusterPass(),
+                MergeClustersPass(lanes=self.lanes),
+                ClonePass(),
+                DeadCodeElimination(),
+            )
+        ).apply(ctx, op)

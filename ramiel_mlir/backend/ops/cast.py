@@ -23,7 +23,6 @@ from xdsl.ir import Attribute, SSAValue
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import lowering
 from ramiel_mlir.backend.ops.dtypes import float_max, is_float8
-from ramiel_mlir.backend.ops.known import folding
 from ramiel_mlir.tensors import is_emulated, onnx_from_element_type, torch_dtype_name
 
 FLOAT8E4M3FN, FLOAT8E8M0, FLOAT4E2M1 = 17, 24, 23
@@ -118,7 +117,6 @@ def _to_float8(ctx: NodeContext, x: SSAValue, source: Attribute, target: Attribu
 
 
 @lowering("Cast", "CastLike")
-@folding
 def _cast(ctx: NodeContext) -> list[SSAValue]:
     """`x.to(dtype)`, floats to integers truncating toward zero in both; see the module."""
     source = ctx.in_type(0).get_element_type()

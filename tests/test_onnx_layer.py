@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import numpy as np
-from onnx import helper, numpy_helper
+import pytest
+from onnx import AttributeProto, helper, numpy_helper
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    DenseArrayBase,
+    DenseIntOrFPElementsAttr,
+    FloatAttr,
+    IntegerAttr,
+    StringAttr,
+    f32,
+    i64,
+)
+from xdsl.ir import Attribute
 
-from ramiel_mlir.onnx.evaluate import placeholder, run_node
-from ramiel_mlir.onnx.schema import schema_is_deterministic
+from ramiel_mlir.onnx.attributes import attr_value, from_proto, to_proto
+from ramiel_mlir.onnx.evaluate import EvaluationError, evaluate, placeholder, run_node
+from ramiel_mlir.onnx.schema import is_deterministic, schema_is_deterministic
 
 
 def test_the_node_runs_at_the_given_opset() -> None:
@@ -47,3 +60,73 @@ def test_determinism_comes_from_the_schema() -> None:
     assert schema_is_deterministic("Relu", 17, "")
     assert not schema_is_deterministic("RandomNormal", 17, "")
     assert not schema_is_deterministic("NoSuchOp", 17, "")
+
+
+def test_dropout_is_deterministic_only_in_inference_mode() -> None:
+    assert is_deterministic("Dropout", 13, "", training_mode=False)
+    assert not is_deterministic("Dropout", 13, "", training_mode=True)
+    assert not is_deterministic("Dropout", 13, "", training_mode=None)  # computed
+    assert is_deterministic("Dropout", 6, "", is_test=1)
+    assert not is_deterministic("Dropout", 6, "", is_test=0)
+    assert not is_deterministic("Dropout", 6, "")
+    assert is_deterministic("Relu", 17, "")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (3, IntegerAttr(3, i64)),
+        (0.5, FloatAttr(0.5, f32)),
+        ("nearest", StringAttr("nearest")),
+        ([1, 2], DenseArrayBase.from_list(i64, [1, 2])),
+        ([0.5, 1.5], DenseArrayBase.from_list(f32, [0.5, 1.5])),
+        (["a", "b"], ArrayAttr([StringAttr("a"), StringAttr("b")])),
+    ],
+)
+def test_attributes_convert_both_ways(value: object, expected: Attribute) -> None:
+    proto = helper.make_attribute("a", value)
+    attr = from_proto(proto)
+    assert attr == expected
+    assert to_proto("a", attr, "Relu", 17, "") == proto
+
+
+def test_a_tensor_attribute_is_a_dense_attribute() -> None:
+    value = np.arange(6, dtype=np.int32).reshape(2, 3)
+    attr = from_proto(helper.make_attribute("value", numpy_helper.from_array(value)))
+    assert isinstance(attr, DenseIntOrFPElementsAttr)
+    np.testing.assert_array_equal(attr_value(attr), value)
+    back = to_proto("value", attr, "Constant", 17, "")
+    np.testing.assert_array_equal(numpy_helper.to_array(back.t), value)
+
+
+def test_the_schema_types_an_empty_list() -> None:
+    assert to_proto("pads", DenseArrayBase.from_list(i64, []), "Pad", 2, "").type == (
+        AttributeProto.INTS
+    )
+    strings = to_proto("activations", ArrayAttr([]), "LSTM", 14, "")
+    assert strings.type == AttributeProto.STRINGS
+
+
+def test_a_subgraph_attribute_is_rejected_by_name() -> None:
+    body = helper.make_graph([], "body", [], [])
+    with pytest.raises(ValueError, match="attribute 'then_branch' is a subgraph"):
+        from_proto(helper.make_attribute("then_branch", body))
+
+
+def test_python_values_of_attributes() -> None:
+    assert attr_value(IntegerAttr(3, i64)) == 3
+    assert attr_value(FloatAttr(0.1, f32)) == 0.1  # the float32's shortest decimal
+    assert attr_value(DenseArrayBase.from_list(i64, [1, 2])) == [1, 2]
+    assert attr_value(ArrayAttr([StringAttr("x")])) == ["x"]
+
+
+def test_evaluate_runs_a_node_with_omitted_inputs() -> None:
+    data = np.arange(6, dtype=np.float32)
+    (result,) = evaluate("Clip", "", 13, [], [data, None, np.array(2.0, np.float32)], 1)
+    np.testing.assert_array_equal(result, np.minimum(data, 2.0))
+
+
+def test_evaluate_reports_rejected_inputs_in_one_line() -> None:
+    shape = np.array([4, 4], np.int64)
+    with pytest.raises(EvaluationError, match=r"^\S.*$"):
+        evaluate("Reshape", "", 17, [], [np.zeros(6, np.float32), shape], 1)

@@ -97,7 +97,7 @@ def constant_inputs(node: NodeOp) -> Inputs | None:
     computed data nor a large weight is needed.
     """
     shape_only = node.op_type.data in SHAPE_ONLY_OPS
-    sources: list[WeightOp | TensorType | None] = []
+    sources: list[WeightOp | NodeOp | TensorType | None] = []
     for operand in node.inputs:
         owner = operand.owner
         if isinstance(owner, NoneOp):

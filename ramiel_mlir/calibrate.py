@@ -1,8 +1,8 @@
 """
 `ramiel-calibrate`: measure this machine and write its machine model as JSON.
 
-    ramiel-calibrate -o machine.json          # then: ramiel-opt m.onnx --parallelize=machine=machine.json
-    ramiel-calibrate                          # refresh the cache that machine=auto reads
+    ramiel-calibrate -o machine.json    # then: ramiel-opt m.onnx --parallelize=machine=machine.json
+    ramiel-calibrate                    # refresh the cache that machine=auto reads
 
 The file is an input of `estimate-cost{machine=FILE}` (and `parallelize{machine=FILE}`),
 like an autotuning result: compiling with it gives the same output on any machine and
@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ramiel_mlir.analysis.machine import calibrate, cache_path, machine_digest, save_machine
+from ramiel_mlir.analysis.machine import cache_path, calibrate, machine_digest, save_machine
 
 PROG = "ramiel-calibrate"
 

@@ -29,34 +29,39 @@ INLINE_LIMIT = 16
 """Constants with at most this many elements are written inline in the IR."""
 
 
-def blob_dir() -> Path:
+def cache_root() -> Path:
     """
-    The default store of folded constants (`fold-constants{blob-dir}`):
-    `$RAMIEL_CACHE_DIR/blobs`, else `ramiel-mlir-<uid>/blobs` in the system's
-    temporary directory (`/tmp`). Not under the home directory: the paths are
-    written into the IR, which should not depend on whose home it was compiled in.
+    The compiler's scratch files: `$RAMIEL_CACHE_DIR`, else `ramiel-mlir-<uid>` in the
+    system's temporary directory (`/tmp`). Not under the home directory: the blob
+    paths are written into the IR, which should not depend on whose home it was
+    compiled in.
     """
     if root := os.environ.get("RAMIEL_CACHE_DIR"):
-        return Path(root) / "blobs"
-    return Path(tempfile.gettempdir()) / f"ramiel-mlir-{os.getuid()}" / "blobs"
+        return Path(root)
+    return Path(tempfile.gettempdir()) / f"ramiel-mlir-{os.getuid()}"
 
 
-def _default_store() -> Path:
-    """`blob_dir()`, made sure to be this user's own when it is in the shared temporary directory."""
-    path = blob_dir()
+def blob_dir() -> Path:
+    """The default store of folded constants (`fold-constants{blob-dir}`): `cache_root()/blobs`."""
+    return cache_root() / "blobs"
+
+
+def private_cache_root() -> Path:
+    """`cache_root()`, made sure to be this user's own when it is in the shared `/tmp`."""
+    root = cache_root()
     if os.environ.get("RAMIEL_CACHE_DIR"):
-        return path
+        return root
     try:
-        path.parent.mkdir(mode=0o700, exist_ok=True)
-        owner = path.parent.stat().st_uid
+        root.mkdir(mode=0o700, exist_ok=True)
+        owner = root.stat().st_uid
     except OSError as error:
-        raise RamielError(f"cannot create the blob store {path}: {error.strerror}") from None
+        raise RamielError(f"cannot create {root}: {error.strerror}") from None
     if owner != os.getuid():  # another user's files could stand in for folded constants
         raise RamielError(
-            f"the blob store {path.parent} belongs to another user; "
-            "give fold-constants{blob-dir=DIR}"
+            f"{root} belongs to another user; give fold-constants{{blob-dir=DIR}} "
+            "or set RAMIEL_CACHE_DIR"
         )
-    return path
+    return root
 
 
 def store_blob(array: np.ndarray, directory: str = "") -> str:
@@ -68,7 +73,7 @@ def store_blob(array: np.ndarray, directory: str = "") -> str:
     digest = hashlib.sha256()
     digest.update(f"{array.dtype.str}{array.shape}".encode())
     digest.update(array.tobytes())
-    store = Path(directory).absolute() if directory else _default_store()
+    store = Path(directory).absolute() if directory else private_cache_root() / "blobs"
     path = store / f"{digest.hexdigest()[:32]}.npy"
     if array.dtype.type.__module__ == "ml_dtypes":
         # .npy has no name for ml_dtypes' types: the file holds the bits, its name the type.

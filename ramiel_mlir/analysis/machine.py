@@ -173,7 +173,11 @@ def default_machine() -> Machine:
     The built-in machine model (`default_machine.json`): a calibration of the 2-core
     development machine (docs/cost-model.md), used where no measurement is wanted.
     """
-    text = importlib.resources.files(__package__).joinpath("default_machine.json").read_text()
+    text = (
+        importlib.resources.files("ramiel_mlir.analysis")
+        .joinpath("default_machine.json")
+        .read_text()
+    )
     return machine_from_json(text)
 
 
@@ -227,9 +231,7 @@ def load_machine(*, recalibrate: bool = False) -> Machine:
         )
         return default_machine()
     assert path is not None
-    _log.warning(
-        "note: calibrating this machine for estimate-cost (once; cached in %s)", path
-    )
+    _log.warning("note: calibrating this machine for estimate-cost (once; cached in %s)", path)
     machine = calibrate()
     try:
         save_machine(path, machine, key)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ramiel_mlir.analysis.machine import cache_path, calibrate, machine_digest, save_machine
+from ramiel_mlir.diagnostics import RamielError
 
 PROG = "ramiel-calibrate"
 
@@ -38,9 +39,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "$RAMIEL_CACHE_DIR/machine.json or ~/.cache/ramiel-mlir/machine.json)",
     )
     args = parser.parse_args(argv)
-    path = Path(args.output_file) if args.output_file else cache_path()
-    if path is None:
-        print(f"{PROG}: error: no home directory ($HOME unset): give -o FILE", file=sys.stderr)
+    try:
+        path = Path(args.output_file) if args.output_file else cache_path()
+    except RamielError as error:
+        print(f"{PROG}: error: {error}: give -o FILE", file=sys.stderr)
         return 1
     if (problem := _output_problem(path, create=args.output_file is None)) is not None:
         print(f"{PROG}: error: cannot write {path}: {problem}", file=sys.stderr)

@@ -102,11 +102,11 @@ class Machine:
         return self.rates["memory"]
 
 
-def cache_path() -> Path | None:
+def cache_path() -> Path:
     """
     Where `machine=auto` caches the calibration: `$RAMIEL_CACHE_DIR/machine.json`, else
-    `$XDG_CACHE_HOME/ramiel-mlir/machine.json`, else `~/.cache/ramiel-mlir/machine.json`;
-    None when none of these variables is set (no home directory to cache in).
+    `$XDG_CACHE_HOME/ramiel-mlir/machine.json`, else `~/.cache/ramiel-mlir/machine.json`.
+    A RamielError when none of these variables is set (no home directory to cache in).
     """
     if root := os.environ.get("RAMIEL_CACHE_DIR"):
         return Path(root) / "machine.json"
@@ -114,7 +114,7 @@ def cache_path() -> Path | None:
         return Path(xdg) / "ramiel-mlir" / "machine.json"
     if home := os.environ.get("HOME"):
         return Path(home) / ".cache" / "ramiel-mlir" / "machine.json"
-    return None
+    raise RamielError("no home directory ($HOME unset) to cache the machine calibration in")
 
 
 def machine_key() -> dict[str, Any]:
@@ -214,9 +214,12 @@ def load_machine(*, recalibrate: bool = False) -> Machine:
     built-in model is used instead, with a note: the same command then gives the
     same output every time, as with `machine=default`.
     """
-    path = cache_path()
     key = machine_key()
-    if path is not None and not recalibrate:
+    try:
+        path = cache_path()
+    except RamielError as error:
+        return _use_default(str(error))
+    if not recalibrate:
         try:
             data = json.loads(path.read_text())
             if data.get("key") == key:
@@ -224,13 +227,7 @@ def load_machine(*, recalibrate: bool = False) -> Machine:
         except (OSError, ValueError, AttributeError):
             pass  # no cache, or one from another version: calibrate afresh
     if (problem := _cache_problem(path)) is not None:
-        _log.warning(
-            "note: %s; estimate-cost uses the built-in machine model (machine=default); "
-            "run ramiel-calibrate -o FILE and pass machine=FILE to use a calibrated one",
-            problem,
-        )
-        return default_machine()
-    assert path is not None
+        return _use_default(problem)
     _log.warning("note: calibrating this machine for estimate-cost (once; cached in %s)", path)
     machine = calibrate()
     try:
@@ -240,10 +237,18 @@ def load_machine(*, recalibrate: bool = False) -> Machine:
     return machine
 
 
-def _cache_problem(path: Path | None) -> str | None:
+def _use_default(problem: str) -> Machine:
+    """The built-in model, with a note on why the calibration cannot be used."""
+    _log.warning(
+        "note: %s; estimate-cost uses the built-in machine model (machine=default); "
+        "run ramiel-calibrate -o FILE and pass machine=FILE to use a calibrated one",
+        problem,
+    )
+    return default_machine()
+
+
+def _cache_problem(path: Path) -> str | None:
     """Why the calibration cannot be cached at `path` (None if it can)."""
-    if path is None:
-        return "no home directory ($HOME unset) to cache the machine calibration in"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:

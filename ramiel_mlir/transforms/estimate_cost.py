@@ -6,12 +6,15 @@ import os
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import FloatAttr, ModuleOp, f64
+from xdsl.dialects.builtin import FloatAttr, ModuleOp, StringAttr, f64
 from xdsl.passes import ModulePass
 
 from ramiel_mlir.dialects import dfg
 
 MODELS = ("flops", "profile")
+
+MACHINE_ATTR = "dfg.machine"
+"""The graph attribute naming the machine model its costs came from (`resolve_machine`)."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,12 @@ class EstimateCostPass(ModulePass):
     Nodes are found at any depth, so the pass also runs on clustered graphs (with
     `flops`; `profile` needs the nodes' inputs to be graph values).
 
+    `machine` is the machine model the rates and lane costs come from: `auto`
+    (default) calibrates this machine once and caches the result, `default` is the
+    built-in model (no measurement: the same output on every machine), and any
+    other value is a file written by `ramiel-calibrate -o FILE`. The graph records
+    which one in `dfg.machine` (`"default"`, `"auto:<hash>"`, `"<file name>:<hash>"`).
+
         dfg.node "Relu"(%x) opset 13 : ...
     becomes
         dfg.node "Relu"(%x) opset 13 {cost = 3.2 : f64, threaded_cost = 4.1 : f64} : ...
@@ -41,6 +50,9 @@ class EstimateCostPass(ModulePass):
     model: str = "flops"
     """How to estimate: `flops` (analytic) or `profile` (measured)."""
 
+    machine: str = "auto"
+    """The machine model: `auto` (cached calibration), `default` (built in) or a JSON file."""
+
     def __post_init__(self) -> None:
         if self.model not in MODELS:
             raise ValueError(
@@ -50,10 +62,10 @@ class EstimateCostPass(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         from ramiel_mlir.analysis.cost_model import flops_cost
         from ramiel_mlir.analysis.graph import graph_nodes
-        from ramiel_mlir.analysis.machine import load_machine
+        from ramiel_mlir.analysis.machine import resolve_machine
         from ramiel_mlir.backend.profile import profile_graph_threads
 
-        machine = load_machine()
+        machine, label = resolve_machine(self.machine)
         cores = os.cpu_count() or 1
         for graph in op.walk():
             if not isinstance(graph, dfg.GraphOp):
@@ -78,3 +90,4 @@ class EstimateCostPass(ModulePass):
             dispatch = machine.contended_dispatch_us or min(machine.overheads.values())
             graph.attributes["dispatch_cost"] = FloatAttr(round(dispatch, 3), f64)
             graph.attributes["fork_cost"] = FloatAttr(round(machine.fork_join_us, 3), f64)
+            graph.attributes[MACHINE_ATTR] = StringAttr(label)

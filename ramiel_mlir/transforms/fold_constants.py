@@ -163,12 +163,12 @@ def evaluate(node: NodeOp, inputs: Inputs) -> list[np.ndarray]:
         ) from None
 
 
-def folded_weight(node: NodeOp, index: int, value: np.ndarray) -> WeightOp:
+def folded_weight(node: NodeOp, index: int, value: np.ndarray, blob_dir: str = "") -> WeightOp:
     """
     A `dfg.weight` holding output `index` of `node`, computed as `value`.
 
     Small values are inline; larger ones (and non-finite floats) go to the blob
-    store, never into the IR.
+    store `blob_dir` ('': the default), never into the IR.
     """
     result = node.outputs[index]
     result_type = result.type
@@ -183,7 +183,7 @@ def folded_weight(node: NodeOp, index: int, value: np.ndarray) -> WeightOp:
     name = result.name_hint or f"{node.node_name}_output_{index}"
     if value.size <= INLINE_LIMIT and prints_exactly(value):
         return WeightOp(name, result_type, value=dense_from_numpy(value, result_type.element_type))
-    return WeightOp(name, result_type, file=store_blob(value))
+    return WeightOp(name, result_type, file=store_blob(value, blob_dir))
 
 
 def prints_exactly(value: np.ndarray) -> bool:
@@ -211,7 +211,11 @@ def is_exact(node: NodeOp) -> bool:
 
 
 def fold_node(
-    node: NodeOp, max_elements: int, exact: bool = False, keep_constants: bool = False
+    node: NodeOp,
+    max_elements: int,
+    blob_dir: str = "",
+    exact: bool = False,
+    keep_constants: bool = False,
 ) -> list[WeightOp] | None:
     """The weights that replace `node`, None if it cannot or must not be folded."""
     if keep_constants and is_constant_node(node):
@@ -235,7 +239,7 @@ def fold_node(
     except NotImplementedError:  # no reference implementation: leave the node be
         return None
     return [
-        folded_weight(node, index, value)
+        folded_weight(node, index, value, blob_dir)
         for index, (result, value) in enumerate(zip(node.outputs, values, strict=True))
         if isinstance(result.type, TensorType)
     ]
@@ -268,12 +272,13 @@ class FoldNode(RewritePattern):
     """Replace a node computable at compile time by the weights it computes."""
 
     max_elements: int
+    blob_dir: str = ""
     exact: bool = False
     keep_constants: bool = False
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: NodeOp, rewriter: PatternRewriter, /) -> None:
-        weights = fold_node(op, self.max_elements, self.exact, self.keep_constants)
+        weights = fold_node(op, self.max_elements, self.blob_dir, self.exact, self.keep_constants)
         if weights is None:
             return
         rewriter.replace(op, weights, replacement_results(op, weights))
@@ -288,7 +293,9 @@ class FoldConstantsPass(ModulePass):
     reference implementation; Shape and Size are folded from static types and
     Identity forwards its operand. Results with more than `max-elements` elements
     are not computed (Constant nodes excepted); results above the inline limit go
-    to the blob store. Dead producers are left for `dce`.
+    to the blob store `blob-dir`, as `.npy` files named by their content that the
+    IR refers to by absolute path (default: `$RAMIEL_CACHE_DIR/blobs`, else
+    `/tmp/ramiel-mlir-<uid>/blobs`). Dead producers are left for `dce`.
 
     `exact` folds only results that the reference implementation computes as
     torch does, bit for bit (data movement, integer and boolean arithmetic), and
@@ -300,6 +307,9 @@ class FoldConstantsPass(ModulePass):
 
     max_elements: int = 1_000_000
     """The largest result (in elements) computed at compile time."""
+
+    blob_dir: str = ""
+    """Where folded constants too large for the IR are written ('': the default store)."""
 
     exact: bool = False
     """Fold only data movement and integer or boolean arithmetic."""
@@ -314,7 +324,7 @@ class FoldConstantsPass(ModulePass):
             GreedyRewritePatternApplier(
                 [
                     ForwardIdentity(),
-                    FoldNode(self.max_elements, self.exact, self.keep_constants),
+                    FoldNode(self.max_elements, self.blob_dir, self.exact, self.keep_constants),
                 ],
                 dce_enabled=False,
             ),

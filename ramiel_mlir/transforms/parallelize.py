@@ -21,12 +21,14 @@ class ParallelizePass(ModulePass):
     Run the usual parallelization pipeline: fold-constants, dce, cse,
     estimate-cost, linear-cluster, merge-clusters, clone, dce.
 
-    `lanes` (0: the core count) goes to merge-clusters, `model` to estimate-cost.
-    The default model is `flops`: it needs no torch once the machine is calibrated,
-    and on the benchmark models it picks profile's plan, or a faster one
-    (docs/cost-model.md); `model=profile` times every node instead. The IR is
-    verified after the whole pipeline (by the driver), not between its passes:
-    each pass is verified on its own by the tests.
+    `lanes` (0: the core count) goes to merge-clusters, `model` and `machine` to
+    estimate-cost, `blob-dir` to fold-constants. The default model is `flops`: it
+    needs no torch once the machine is calibrated, and on the benchmark models it
+    picks profile's plan, or a faster one (docs/cost-model.md); `model=profile`
+    times every node instead. `machine=default` plans with the built-in machine
+    model, so the output is the same on every machine. The IR is verified after the
+    whole pipeline (by the driver), not between its passes: each pass is verified on
+    its own by the tests.
     """
 
     name = "parallelize"
@@ -37,24 +39,27 @@ class ParallelizePass(ModulePass):
     model: str = "flops"
     """The cost model of estimate-cost: `flops` (analytic) or `profile` (measured)."""
 
-    def pipeline(self) -> str:
-        """The equivalent -p spec."""
+    machine: str = "auto"
+    """estimate-cost's machine model: `auto` (cached calibration), `default` or a JSON file."""
+
+    blob_dir: str = ""
+    """fold-constants' store for folded constants ('' is its default)."""
+
+    def __post_init__(self) -> None:
+        self.passes()  # a bad option is an error of the pipeline, before any input is read
+
+    def passes(self) -> tuple[ModulePass, ...]:
+        """The passes this alias runs, in order."""
         return (
-            "fold-constants,dce,cse,"
-            f"estimate-cost{{model={self.model}}},linear-cluster,"
-            f"merge-clusters{{lanes={self.lanes}}},clone,dce"
+            FoldConstantsPass(blob_dir=self.blob_dir),
+            DeadCodeElimination(),
+            CommonSubexpressionElimination(),
+            EstimateCostPass(model=self.model, machine=self.machine),
+            LinearClusterPass(),
+            MergeClustersPass(lanes=self.lanes),
+            ClonePass(),
+            DeadCodeElimination(),
         )
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        PassPipeline(
-            (
-                FoldConstantsPass(),
-                DeadCodeElimination(),
-                CommonSubexpressionElimination(),
-                EstimateCostPass(model=self.model),
-                LinearClusterPass(),
-                MergeClustersPass(lanes=self.lanes),
-                ClonePass(),
-                DeadCodeElimination(),
-            )
-        ).apply(ctx, op)
+        PassPipeline(self.passes()).apply(ctx, op)

@@ -28,6 +28,7 @@ import itertools
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from functools import cache
+from graphlib import CycleError, TopologicalSorter
 from typing import TYPE_CHECKING, TypeGuard
 
 from xdsl.dialects.builtin import (
@@ -675,38 +676,35 @@ def _check_acyclic(
     sends: Mapping[str, SendOp],
     recvs: Mapping[str, list[RecvOp]],
 ) -> None:
-    """Kahn's algorithm over program order + communication edges."""
-    successors: dict[Operation, list[Operation]] = {}
-    waiting: dict[Operation, int] = {}
+    """Program order + communication edges must form a DAG; a cycle is named op by op."""
+    sorter = TopologicalSorter[Operation]()
     for comms in order:
+        for op in comms:
+            sorter.add(op)
         for before, after in itertools.pairwise(comms):
-            successors.setdefault(before, []).append(after)
-            waiting[after] = waiting.get(after, 0) + 1
+            sorter.add(after, before)
     for channel, send in sends.items():
         for recv in recvs.get(channel, []):
-            successors.setdefault(send, []).append(recv)
-            waiting[recv] = waiting.get(recv, 0) + 1
-    ready = [op for comms in order for op in comms if not waiting.get(op)]
-    done = 0
-    while ready:
-        op = ready.pop()
-        done += 1
-        for succ in successors.get(op, []):
-            waiting[succ] -= 1
-            if not waiting[succ]:
-                ready.append(succ)
-    total = sum(len(comms) for comms in order)
-    if done != total:
-        stuck = [
-            op.channel.data
-            for comms in order
-            for op in comms
-            if waiting.get(op) and isinstance(op, RecvOp)
-        ]
+            sorter.add(recv, send)
+    try:
+        sorter.prepare()
+    except CycleError as error:
+        cycle: list[SendOp | RecvOp] = error.args[1]
+        channels = sorted({op.channel.data for op in cycle})
+        steps = " -> ".join(_comm_name(op) for op in cycle)
         raise VerifyException(
             "the clusters can deadlock: a cycle of waits through channels "
-            + ", ".join(f"'{c}'" for c in sorted(set(stuck)))
-        )
+            + ", ".join(f"'{c}'" for c in channels)
+            + f": {steps} (each waits for the one before it)"
+        ) from None
+
+
+def _comm_name(op: SendOp | RecvOp) -> str:
+    """`recv 'a' (cluster 1)`: a channel op as a deadlock message names it."""
+    kind = "send" if isinstance(op, SendOp) else "recv"
+    cluster = op.parent_op()
+    assert isinstance(cluster, ClusterOp)
+    return f"{kind} '{op.channel.data}' (cluster {cluster.id})"
 
 
 def _check_count(op_type: str, what: str, count: int, low: int, high: int) -> None:

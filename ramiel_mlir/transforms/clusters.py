@@ -10,9 +10,9 @@ to cluster 0, which runs on the calling thread and yields them.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from graphlib import TopologicalSorter
 
 from xdsl.dialects.builtin import FloatAttr, f64
 from xdsl.ir import Operation, SSAValue
@@ -66,25 +66,16 @@ def _bypass_channels(clusters: Sequence[dfg.ClusterOp]) -> None:
             result.replace_all_uses_with(value)
 
 
-def topological_order(nodes: Sequence[dfg.AnyNode]) -> list[dfg.AnyNode]:
-    """`nodes` ordered so that each comes after the nodes it reads (Kahn, stable)."""
-    producers: dict[SSAValue, dfg.AnyNode] = {r: node for node in nodes for r in node.outputs}
-    inputs = {n: {producers[v] for v in n.operands if v in producers} for n in nodes}
-    readers: dict[dfg.AnyNode, list[dfg.AnyNode]] = {n: [] for n in nodes}
+def topological_order(nodes: Sequence[Operation]) -> list[Operation]:
+    """`nodes` ordered so that each comes after the nodes it reads (breadth-first, stable)."""
+    producers = {r: node for node in nodes for r in node.results}
+    sorter = TopologicalSorter[Operation]()
     for node in nodes:
-        for producer in inputs[node]:
-            readers[producer].append(node)
-    waiting = {n: len(inputs[n]) for n in nodes}
-    ready = deque(n for n in nodes if not waiting[n])
-    ordered: list[dfg.AnyNode] = []
-    while ready:
-        node = ready.popleft()
-        ordered.append(node)
-        for reader in readers[node]:
-            waiting[reader] -= 1
-            if not waiting[reader]:
-                ready.append(reader)
-    return ordered
+        sorter.add(node)
+    for node in nodes:
+        for producer in {producers[v] for v in node.operands if v in producers}:
+            sorter.add(node, producer)
+    return list(sorter.static_order())
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 /// Two lanes that each wait for the other before sending can deadlock.
 
-// CHECK: the clusters can deadlock: a cycle of waits through channels 'a', 'b'
+// CHECK: the clusters can deadlock: a cycle of waits through channels 'a', 'b': recv 'b' (cluster 0) -> send 'a' (cluster 0) -> recv 'a' (cluster 1) -> send 'b' (cluster 1) -> recv 'b' (cluster 0) (each waits for the one before it)
 dfg.graph @deadlock(%x: tensor<2xf32>) -> tensor<2xf32> {
   %r = dfg.cluster 0 -> tensor<2xf32> {
     %b = dfg.recv "b" : tensor<2xf32>

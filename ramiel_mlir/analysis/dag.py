@@ -79,9 +79,7 @@ def _topological_order(successors: Sequence[Sequence[tuple[int, float]]]) -> lis
         sorter.prepare()
     except CycleError as error:
         cycle: list[int] = error.args[1]
-        raise ValueError(
-            f"the graph has a cycle: {' -> '.join(map(str, cycle))}"
-        ) from None
+        raise ValueError(f"the graph has a cycle: {' -> '.join(map(str, cycle))}") from None
     ready = list(reversed(sorter.get_ready()))
     order: list[int] = []
     while ready:

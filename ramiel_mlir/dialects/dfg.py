@@ -584,16 +584,6 @@ class SendOpHasCanonicalizationPatterns(HasCanonicalizationPatternsTrait):
         return (EraseUnreadSend(),)
 
 
-class RecvOpHasCanonicalizationPatterns(HasCanonicalizationPatternsTrait):
-    """A cheap value is recomputed where it is received (the `clone` rewrite)."""
-
-    @classmethod
-    def get_canonicalization_patterns(cls) -> tuple[RewritePattern, ...]:
-        from ramiel_mlir.transforms.canonicalization_patterns.dfg import CloneCheapProducer
-
-        return (CloneCheapProducer(),)
-
-
 @irdl_op_definition
 class SendOp(IRDLOperation):
     """Hands `value` to the other clusters that `dfg.recv` the same channel."""
@@ -620,7 +610,7 @@ class RecvOp(IRDLOperation):
     channel = attr_def(StringAttr)
     result = result_def(TensorType | SequenceType | OptionalType)
 
-    traits = traits_def(HasParent(ClusterOp), RecvOpHasCanonicalizationPatterns())
+    traits = traits_def(HasParent(ClusterOp))
 
     assembly_format = "$channel attr-dict `:` type($result)"
 

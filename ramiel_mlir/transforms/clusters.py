@@ -68,7 +68,7 @@ def _bypass_channels(clusters: Sequence[dfg.ClusterOp]) -> None:
 
 def topological_order(nodes: Sequence[Operation]) -> list[Operation]:
     """`nodes` ordered so that each comes after the nodes it reads (breadth-first, stable)."""
-    producers = {r: node for node in nodes for r in node.results}
+    producers: dict[SSAValue, Operation] = {r: node for node in nodes for r in node.results}
     sorter = TopologicalSorter[Operation]()
     for node in nodes:
         sorter.add(node)

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
 
-from xdsl.dialects.builtin import FloatAttr, f64
 from xdsl.ir import Operation, SSAValue
 
 from ramiel_mlir.dialects import dfg
+from ramiel_mlir.dialects.annotations import PARALLEL_ESTIMATE, SERIAL_ESTIMATE, THREADS
 
 
 def is_clustered(graph: dfg.GraphOp) -> bool:
@@ -29,7 +29,7 @@ def dissolve_clusters(graph: dfg.GraphOp) -> None:
     """
     Move every node out of its cluster into the graph, in a topological order.
 
-    The lanes' thread plan goes with the clusters, so nodes lose their own `threads`.
+    The lanes' thread plan goes with the clusters, so nodes lose their own `dfg.threads`.
     """
     clusters = [op for op in graph.block.ops if isinstance(op, dfg.ClusterOp)]
     if not clusters:
@@ -37,7 +37,7 @@ def dissolve_clusters(graph: dfg.GraphOp) -> None:
     _bypass_channels(clusters)
     nodes = [op for c in clusters for op in c.block.ops if dfg.is_node(op)]
     for node in topological_order(nodes):
-        node.attributes.pop("threads", None)
+        THREADS.remove(node)
         node.detach()
         graph.block.insert_op_before(node, clusters[0])
     for cluster in clusters:
@@ -83,7 +83,7 @@ class _Channels:
     """The send/recv pairs of values that cross lanes, created on demand."""
 
     clusters: list[dfg.ClusterOp]
-    lane_of: dict[dfg.AnyNode, int]
+    lane_of: dict[Operation, int]
     names: set[str] = field(default_factory=set[str])
     channels: dict[SSAValue, str] = field(default_factory=dict[SSAValue, str])
     received: dict[tuple[SSAValue, int], SSAValue] = field(
@@ -109,7 +109,7 @@ class _Channels:
             self.received[key] = recv.result
         return self.received[key]
 
-    def _send(self, value: SSAValue, producer: dfg.AnyNode) -> str:
+    def _send(self, value: SSAValue, producer: Operation) -> str:
         """The channel carrying `value`, sent right after its producer."""
         if value not in self.channels:
             base = value.name_hint or "v"
@@ -124,7 +124,7 @@ class _Channels:
 
 
 def build_clusters(
-    graph: dfg.GraphOp, lanes: Sequence[Sequence[dfg.AnyNode]], threads: Sequence[int]
+    graph: dfg.GraphOp, lanes: Sequence[Sequence[Operation]], threads: Sequence[int]
 ) -> None:
     """
     Put the nodes of a flat graph into one cluster per lane, in the given orders.
@@ -165,5 +165,5 @@ def build_clusters(
 
 def annotate_estimate(graph: dfg.GraphOp, serial: float, parallel: float) -> None:
     """Record the schedule's estimates (microseconds) on the graph."""
-    graph.attributes["serial_estimate"] = FloatAttr(round(serial, 1), f64)
-    graph.attributes["parallel_estimate"] = FloatAttr(round(parallel, 1), f64)
+    SERIAL_ESTIMATE.set(graph, round(serial, 1))
+    PARALLEL_ESTIMATE.set(graph, round(parallel, 1))

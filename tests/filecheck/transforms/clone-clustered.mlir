@@ -12,11 +12,11 @@
 // CHECK-NEXT:      %[[T:.*]] = dfg.node "Neg"(%x)
 // CHECK-NEXT:      %[[E:.*]] = dfg.recv "e"
 // CHECK-NEXT:      dfg.node "Add"(%[[T]], %[[E]])
-dfg.graph @clustered(%x: tensor<4xf32>) -> tensor<4xf32> attributes {edge_cost = 5.0 : f64} {
+dfg.graph @clustered(%x: tensor<4xf32>) -> tensor<4xf32> attributes {dfg.edge_cost = 5.0 : f64} {
   %r = dfg.cluster 0 -> tensor<4xf32> {
-    %t = dfg.node "Neg"(%x) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+    %t = dfg.node "Neg"(%x) opset 17 {dfg.cost = 1.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
     dfg.send %t to "t" : tensor<4xf32>
-    %e = dfg.node "Exp"(%x) opset 17 {cost = 50.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+    %e = dfg.node "Exp"(%x) opset 17 {dfg.cost = 50.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
     dfg.send %e to "e" : tensor<4xf32>
     %s = dfg.recv "s" : tensor<4xf32>
     dfg.yield %s : tensor<4xf32>
@@ -24,7 +24,7 @@ dfg.graph @clustered(%x: tensor<4xf32>) -> tensor<4xf32> attributes {edge_cost =
   dfg.cluster 1 {
     %t = dfg.recv "t" : tensor<4xf32>
     %e = dfg.recv "e" : tensor<4xf32>
-    %s = dfg.node "Add"(%t, %e) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+    %s = dfg.node "Add"(%t, %e) opset 17 {dfg.cost = 1.0 : f64} : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
     dfg.send %s to "s" : tensor<4xf32>
     dfg.yield
   }
@@ -43,11 +43,11 @@ dfg.graph @clustered(%x: tensor<4xf32>) -> tensor<4xf32> attributes {edge_cost =
 // CHECK-NEXT:      %[[T:.*]] = dfg.node "Neg"(%x)
 // CHECK-NEXT:      %[[U:.*]] = dfg.node "Abs"(%[[T]])
 // CHECK-NEXT:      dfg.node "Add"(%[[T]], %[[U]])
-dfg.graph @cheap_chain(%x: tensor<4xf32>) -> tensor<4xf32> attributes {edge_cost = 5.0 : f64} {
+dfg.graph @cheap_chain(%x: tensor<4xf32>) -> tensor<4xf32> attributes {dfg.edge_cost = 5.0 : f64} {
   %r = dfg.cluster 0 -> tensor<4xf32> {
-    %t = dfg.node "Neg"(%x) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+    %t = dfg.node "Neg"(%x) opset 17 {dfg.cost = 1.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
     dfg.send %t to "t" : tensor<4xf32>
-    %u = dfg.node "Abs"(%t) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+    %u = dfg.node "Abs"(%t) opset 17 {dfg.cost = 1.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
     dfg.send %u to "u" : tensor<4xf32>
     %s = dfg.recv "s" : tensor<4xf32>
     dfg.yield %s : tensor<4xf32>
@@ -55,7 +55,7 @@ dfg.graph @cheap_chain(%x: tensor<4xf32>) -> tensor<4xf32> attributes {edge_cost
   dfg.cluster 1 {
     %t = dfg.recv "t" : tensor<4xf32>
     %u = dfg.recv "u" : tensor<4xf32>
-    %s = dfg.node "Add"(%t, %u) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+    %s = dfg.node "Add"(%t, %u) opset 17 {dfg.cost = 1.0 : f64} : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
     dfg.send %s to "s" : tensor<4xf32>
     dfg.yield
   }

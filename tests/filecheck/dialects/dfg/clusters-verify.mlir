@@ -87,7 +87,7 @@ dfg.graph @yield_mismatch(%x: tensor<2xf32>) -> tensor<2xf32> {
 // CHECK: 'Relu' has its own thread count, so it must be in a dfg.cluster planned with `threads`
 dfg.graph @node_threads_in_unplanned_lane(%x: tensor<2xf32>) -> tensor<2xf32> {
   %r = dfg.cluster 0 -> tensor<2xf32> {
-    %y = dfg.node "Relu"(%x) opset 17 {threads = 2 : i64} : (tensor<2xf32>) -> tensor<2xf32>
+    %y = dfg.node "Relu"(%x) opset 17 {dfg.threads = 2 : i64} : (tensor<2xf32>) -> tensor<2xf32>
     dfg.yield %y : tensor<2xf32>
   }
   dfg.output %r : tensor<2xf32>
@@ -95,10 +95,10 @@ dfg.graph @node_threads_in_unplanned_lane(%x: tensor<2xf32>) -> tensor<2xf32> {
 
 // -----
 
-// CHECK: 'Relu' has threads 0; it must be at least 1
+// CHECK: 'Relu' has dfg.threads 0; it must be at least 1
 dfg.graph @zero_node_threads(%x: tensor<2xf32>) -> tensor<2xf32> {
   %r = dfg.cluster 0 threads 1 -> tensor<2xf32> {
-    %y = dfg.node "Relu"(%x) opset 17 {threads = 0 : i64} : (tensor<2xf32>) -> tensor<2xf32>
+    %y = dfg.node "Relu"(%x) opset 17 {dfg.threads = 0 : i64} : (tensor<2xf32>) -> tensor<2xf32>
     dfg.yield %y : tensor<2xf32>
   }
   dfg.output %r : tensor<2xf32>

@@ -397,10 +397,10 @@ class NodeInterface(OpTrait, abc.ABC):
     """
     What passes treat as one node of the dataflow graph: one ONNX operator application
     that is costed, scheduled, placed on a lane and lowered as a whole (`dfg.node`, and
-    `dfg.loop` with its body). Analyses, passes and backends ask `is_node(op)` or
-    `node_interface(op)` instead of testing op classes, so that no kind of node is
-    dropped. A node's pass annotations (`dfg.cost`, `dfg.threaded_cost`, `dfg.threads`,
-    see `annotations.py`) are read through the interface too; its verifier checks them.
+    `dfg.loop` with its body). Analyses, passes and backends ask `is_node(op)` and
+    `node_of(op)` instead of testing op classes, so that no kind of node is dropped.
+    A node's pass annotations (`dfg.cost`, `dfg.threaded_cost`, `dfg.threads`, see
+    `annotations.py`) are read through the interface too; its verifier checks them.
     """
 
     @abc.abstractmethod
@@ -468,11 +468,6 @@ class LoopOpInterface(NodeInterface):
 
     def domain(self, op: Operation) -> str:
         return DEFAULT_DOMAIN
-
-
-def node_interface(op: Operation) -> NodeInterface | None:
-    """The `NodeInterface` of `op`, None if `op` is not a node of the dataflow graph."""
-    return op.get_trait(NodeInterface)
 
 
 def is_node(op: Operation | Block | None) -> bool:
@@ -548,7 +543,7 @@ class NodeOp(IRDLOperation):
     @property
     def node_name(self) -> str:
         """The ONNX node name (from the location), or the op type if unnamed."""
-        return location_name(self) or self.op_type.data
+        return node_of(self).node_name(self)
 
     def verify_(self) -> None:
         schema = onnx_schema(self.op_type.data, self.opset.value.data, self.onnx_domain)

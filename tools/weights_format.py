@@ -3,7 +3,7 @@ Compare weights-file writers: the project's torch-free one, `torch.save`, safete
 
     python tools/weights_format.py [--model inception_v1] [--rounds 7]
 
-For one of the onnx wheel's light models (seeded weights, `ramiel_mlir.zoo.light`) it
+For one of the onnx wheel's light models (seeded weights, `tests/zoo/light.py`) it
 measures, on this machine:
 - the import each writer needs, in a fresh interpreter (`python -c "import X"`, median);
 - writing the model's state dict, in one process, interleaved (A B C A B C ...), median;
@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # the test models
 
 COMPILE = """
 import sys
@@ -82,12 +83,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
 
+    from zoo.light import light_model
+
     from ramiel_mlir.api import make_context
     from ramiel_mlir.backend.python_target import buffer_arrays, lower_if_needed
     from ramiel_mlir.backend.torch_format import save_state_dict
     from ramiel_mlir.dialects import py
     from ramiel_mlir.frontend.onnx import import_onnx
-    from ramiel_mlir.zoo.light import light_model
 
     work = Path(tempfile.mkdtemp(prefix="weights-format-"))
     model = light_model(args.model, work)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from xdsl.dialects.builtin import FloatAttr, IntegerAttr, f64, i64
+from xdsl.dialects.builtin import FloatAttr, IntegerAttr, StringAttr, f64, i64
 from xdsl.ir import Operation
 from xdsl.utils.exceptions import VerifyException
 
@@ -101,7 +101,41 @@ class I64Annotation:
         self._check(op)
 
 
-Annotation = F64Annotation | I64Annotation
+@dataclass(frozen=True)
+class StrAnnotation:
+    """A discardable string attribute, read and written as a Python str."""
+
+    name: str
+    doc: str
+
+    def get(self, op: Operation) -> str | None:
+        """The value on `op`, None if it has none."""
+        attr = op.attributes.get(self.name)
+        if attr is None:
+            return None
+        self._check(op)
+        assert isinstance(attr, StringAttr)
+        return attr.data
+
+    def set(self, op: Operation, value: str) -> None:
+        """Attach `value` to `op` (replacing an earlier one)."""
+        op.attributes[self.name] = StringAttr(value)
+
+    def remove(self, op: Operation) -> None:
+        """Drop the annotation from `op`, if it has it."""
+        op.attributes.pop(self.name, None)
+
+    def _check(self, op: Operation) -> None:
+        attr = op.attributes.get(self.name)
+        if attr is not None and not isinstance(attr, StringAttr):
+            raise VerifyException(f"'{op.name}' has {self.name} = {attr}; it must be a string")
+
+    def verify(self, op: Operation) -> None:
+        """Check the annotation's type on `op`, if present."""
+        self._check(op)
+
+
+Annotation = F64Annotation | I64Annotation | StrAnnotation
 
 # On nodes (every op with `dfg.NodeInterface`).
 
@@ -129,6 +163,11 @@ DISPATCH_COST = F64Annotation(
 FORK_COST = F64Annotation(
     "dfg.fork_cost", "Microseconds to start and join the worker lanes (estimate-cost)."
 )
+MACHINE = StrAnnotation(
+    "dfg.machine",
+    "The machine model the costs came from (estimate-cost): `default`, `auto:<hash>` or "
+    "`<file name>:<hash>`.",
+)
 SERIAL_ESTIMATE = F64Annotation(
     "dfg.serial_estimate",
     "Estimated microseconds of the graph on one lane (linear-cluster, merge-clusters).",
@@ -145,6 +184,7 @@ GRAPH_ANNOTATIONS: tuple[Annotation, ...] = (
     EDGE_COST,
     DISPATCH_COST,
     FORK_COST,
+    MACHINE,
     SERIAL_ESTIMATE,
     PARALLEL_ESTIMATE,
 )

@@ -15,6 +15,7 @@ from ramiel_mlir.dialects.annotations import (
     DISPATCH_COST,
     EDGE_COST,
     FORK_COST,
+    MACHINE,
     THREADED_COST,
 )
 
@@ -39,6 +40,12 @@ class EstimateCostPass(ModulePass):
     Nodes are found at any depth, so the pass also runs on clustered graphs (with
     `flops`; `profile` needs the nodes' inputs to be graph values).
 
+    `machine` is the machine model the rates and lane costs come from: `auto`
+    (default) calibrates this machine once and caches the result, `default` is the
+    built-in model (no measurement: the same output on every machine), and any
+    other value is a file written by `ramiel-calibrate -o FILE`. The graph records
+    which one in `dfg.machine` (`"default"`, `"auto:<hash>"`, `"<file name>:<hash>"`).
+
         dfg.node "Relu"(%x) opset 13 : ...
     becomes
         dfg.node "Relu"(%x) opset 13 {dfg.cost = 3.2 : f64, dfg.threaded_cost = 4.1 : f64} : ...
@@ -49,6 +56,9 @@ class EstimateCostPass(ModulePass):
     model: str = "flops"
     """How to estimate: `flops` (analytic) or `profile` (measured)."""
 
+    machine: str = "auto"
+    """The machine model: `auto` (cached calibration), `default` (built in) or a JSON file."""
+
     def __post_init__(self) -> None:
         if self.model not in MODELS:
             raise ValueError(
@@ -58,10 +68,10 @@ class EstimateCostPass(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         from ramiel_mlir.analysis.cost_model import flops_cost
         from ramiel_mlir.analysis.graph import graph_nodes
-        from ramiel_mlir.analysis.machine import load_machine
+        from ramiel_mlir.analysis.machine import resolve_machine
         from ramiel_mlir.analysis.profile import profile_graph_threads
 
-        machine = load_machine()
+        machine, label = resolve_machine(self.machine)
         cores = os.cpu_count() or 1
         for graph in op.walk():
             if not isinstance(graph, dfg.GraphOp):
@@ -86,3 +96,4 @@ class EstimateCostPass(ModulePass):
             dispatch = machine.contended_dispatch_us or min(machine.overheads.values())
             DISPATCH_COST.set(graph, round(dispatch, 3))
             FORK_COST.set(graph, round(machine.fork_join_us, 3))
+            MACHINE.set(graph, label)

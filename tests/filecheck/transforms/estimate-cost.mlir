@@ -1,6 +1,8 @@
 // RUN: ramiel-opt %s --split-input-file -p estimate-cost | filecheck %s
 // RUN: ramiel-opt %s --split-input-file -p 'estimate-cost{model=profile}' | filecheck %s --check-prefix=PROFILE
 // RUN: not ramiel-opt %s -p 'estimate-cost{model=guess}' 2>&1 | filecheck %s --check-prefix=BAD
+// RUN: ramiel-opt %s --split-input-file --estimate-cost=machine=default | filecheck %s --check-prefix=DEFAULT
+// RUN: not ramiel-opt %s --estimate-cost=machine=%t/missing.json 2>&1 | filecheck %s --check-prefix=NOFILE
 
 /// Every node gets a positive cost in microseconds (times vary by machine, so
 /// only their form is checked) and the graph the measured hand-off cost.
@@ -19,6 +21,17 @@
 // PROFILE-NEXT:    dfg.output
 
 // BAD: ramiel-opt: error: invalid pass pipeline: estimate-cost: model must be one of flops, profile, got 'guess'
+
+/// The graph names the machine model its costs came from: the built-in one here,
+/// whose costs are fixed numbers (a 1x1 Conv of 2 channels on 4x4 costs its overhead).
+
+// DEFAULT-LABEL: dfg.graph @small_cnn
+// DEFAULT-SAME:    dfg.machine = "default"
+// DEFAULT:         dfg.node "Conv"{{.*}} {dfg.cost = 2.616000e+00 : f64
+// DEFAULT-LABEL: dfg.graph @clustered
+// DEFAULT-SAME:    dfg.machine = "default"
+
+// NOFILE: ramiel-opt: error: cannot read machine model {{.*}}missing.json: No such file or directory
 dfg.graph @small_cnn(%x: tensor<1x2x4x4xf32>) -> tensor<1x8xf32> {
   %w = dfg.weight "w" dense<[[[[1.0]], [[2.0]]], [[[-1.0]], [[0.5]]]]> : tensor<2x2x1x1xf32> : tensor<2x2x1x1xf32>
   %shape = dfg.weight "shape" dense<[1, 8]> : tensor<2xi64> : tensor<2xi64>

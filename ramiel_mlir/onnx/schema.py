@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -11,6 +12,7 @@ DEFAULT_DOMAIN = ""
 """The ONNX default operator domain (`ai.onnx`)."""
 
 
+@cache
 def onnx_schema(op_type: str, opset: int, domain: str) -> OpSchema | None:
     """The ONNX schema of `op_type` in force at `opset`, or None if there is none."""
     from onnx import defs

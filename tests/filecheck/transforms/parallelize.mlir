@@ -11,9 +11,9 @@
 /// opt-in; either way every node ends up costed inside a cluster.
 
 // CHECK-LABEL: dfg.graph @two_branches
-// CHECK-SAME:    edge_cost = {{[0-9.]+e[+-][0-9]+}} : f64
+// CHECK-SAME:    dfg.edge_cost = {{[0-9.]+e[+-][0-9]+}} : f64
 // CHECK:         dfg.cluster 0
-// CHECK-COUNT-3:   dfg.node {{.*}} {cost = {{[0-9.e+-]+}} : f64, threaded_cost = {{[0-9.e+-]+}} : f64{{(, threads = 2 : i64)?}}}
+// CHECK-COUNT-3:   dfg.node {{.*}} {dfg.cost = {{[0-9.e+-]+}} : f64, dfg.threaded_cost = {{[0-9.e+-]+}} : f64{{(, dfg.threads = 2 : i64)?}}}
 // CHECK:         dfg.output
 
 /// machine=default plans with the built-in machine model and says so.

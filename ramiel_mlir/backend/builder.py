@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeAlias, TypeVar
@@ -18,7 +19,16 @@ from xdsl.dialects.builtin import (
     i64,
 )
 from xdsl.ir import Attribute, Block, Operation, SSAValue
+from xdsl.rewriter import Rewriter
 
+from ramiel_mlir.backend.runtime_source import (
+    Definition,
+    Import,
+    order,
+    reference,
+    requirements,
+    resolve,
+)
 from ramiel_mlir.dialects import py
 
 Literal: TypeAlias = "bool | int | float | str | Sequence[Literal] | np.generic | None"
@@ -133,3 +143,82 @@ class PyBuilder:
     def comment(self, text: str) -> None:
         """`# text`."""
         self.add(py.CommentOp(text))
+
+    def node(self, node: str, op_type: str) -> None:
+        """`# node (op_type)`: where the code of an ONNX node starts."""
+        self.add(py.NodeOp(node, op_type))
+
+
+def _import_key(op: Operation) -> tuple[int, str]:
+    """Standard library first, then the rest; by module within each group."""
+    assert isinstance(op, py.ImportOp | py.FromImportOp)
+    module = op.module.data
+    return (0 if module.split(".")[0] in sys.stdlib_module_names else 1, module)
+
+
+def add_import(block: Block, needed: Import) -> None:
+    """
+    Add `needed` to the imports at the top of the file `block` holds, once, in
+    order (standard library first); `from m import a` and `from m import b` merge.
+    """
+    imports = [op for op in block.ops if isinstance(op, py.ImportOp | py.FromImportOp)]
+    if needed.name is None:
+        new: py.ImportOp | py.FromImportOp = py.ImportOp(needed.module, needed.alias)
+        for op in imports:
+            if isinstance(op, py.ImportOp) and op.module.data == needed.module:
+                return
+    else:
+        names = {needed.name}
+        for op in imports:
+            if isinstance(op, py.FromImportOp) and op.module.data == needed.module:
+                names.update(n.data for n in op.names)
+                if len(names) == len(op.names):
+                    return
+                new = py.FromImportOp(needed.module, sorted(names))
+                Rewriter.replace_op(op, new)
+                return
+        new = py.FromImportOp(needed.module, sorted(names))
+    later = next((op for op in imports if _import_key(op) > _import_key(new)), None)
+    if later is not None:
+        block.insert_op_before(new, later)
+    elif imports:
+        block.insert_op_after(new, imports[-1])
+    else:
+        first = next((op for op in block.ops if not isinstance(op, py.CommentOp)), None)
+        block.insert_op_before(new, first) if first is not None else block.add_op(new)
+
+
+def add_runtime(block: Block, definition: Definition) -> str:
+    """
+    Make the file `block` holds carry `definition` of the runtime (and what it
+    uses): a `py.runtime` op for each, once, in `runtime_source.order`, before
+    the first class; the imports they need. Returns its name in the file.
+    """
+    definitions, imports = requirements(definition)
+    for needed in imports:
+        add_import(block, needed)
+    present = {
+        (op.module.data, op.sym_name.data): op for op in block.ops if isinstance(op, py.RuntimeOp)
+    }
+    for each in definitions:
+        module, name = reference(each)
+        if (module, name) in present:
+            continue
+        new = py.RuntimeOp(name, module)
+        key = order(each)
+        later = next(
+            (
+                op
+                for op in block.ops
+                if isinstance(op, py.ClassOp)
+                or (isinstance(op, py.RuntimeOp) and _runtime_order(op) > key)
+            ),
+            None,
+        )
+        block.insert_op_before(new, later) if later is not None else block.add_op(new)
+        present[module, name] = new
+    return reference(definition)[1]
+
+
+def _runtime_order(op: py.RuntimeOp) -> tuple[str, int]:
+    return order(resolve(op.module.data, op.sym_name.data))

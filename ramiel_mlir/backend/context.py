@@ -19,7 +19,8 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute, Block, SSAValue
 
-from ramiel_mlir.backend.builder import PyBuilder
+from ramiel_mlir.backend.builder import PyBuilder, add_import, add_runtime
+from ramiel_mlir.backend.runtime_source import Definition, Import
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import py
 from ramiel_mlir.dialects.dfg import NodeOp
@@ -166,27 +167,14 @@ class NodeContext:
 
     def import_module(self, module: str, alias: str | None = None) -> None:
         """`import module as alias` among the generated file's imports (once)."""
-        block = self._module_block()
-        imports = [o for o in block.ops if isinstance(o, py.ImportOp | py.FromImportOp)]
-        if any(isinstance(o, py.ImportOp) and o.module.data == module for o in imports):
-            return
-        if imports:
-            block.insert_op_after(py.ImportOp(module, alias), imports[-1])
-        else:
-            block.insert_op_before(py.ImportOp(module, alias), block.first_op)  # type: ignore[arg-type]
+        add_import(self._module_block(), Import(module, alias=alias))
 
-    def helper(self, source: str) -> None:
+    def helper(self, definition: Definition) -> str:
         """
-        Define a module-level function of the generated file (once per file),
-        before the model class: for an operator whose definition is a loop or a
-        case analysis over values known only at run time, a short named function
-        reads better than the same statements repeated at every use.
+        The name of a runtime function (or class) in the generated file, which
+        carries its definition (once, before the model class) and the imports it
+        needs: for an operator whose definition is a loop or a case analysis over
+        values known only at run time, a short named function reads better than
+        the same statements repeated at every use.
         """
-        block = self._module_block()
-        if any(isinstance(o, py.VerbatimOp) and o.text.data == source for o in block.ops):
-            return
-        first_class = next((o for o in block.ops if isinstance(o, py.ClassOp)), None)
-        if first_class is None:
-            block.add_op(py.VerbatimOp(source))
-        else:
-            block.insert_op_before(py.VerbatimOp(source), first_class)
+        return add_runtime(self._module_block(), definition)

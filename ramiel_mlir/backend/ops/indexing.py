@@ -17,6 +17,7 @@ from xdsl.ir import SSAValue
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import lowering
 from ramiel_mlir.backend.ops.known import folding, known, literal
+from ramiel_mlir.backend.runtime import tensor as runtime
 from ramiel_mlir.dialects import py
 from ramiel_mlir.tensors import torch_dtype_name
 
@@ -51,25 +52,13 @@ def _gather_elements(ctx: NodeContext) -> list[SSAValue]:
     return [ctx.b.call("torch.gather", ctx.arg(0), axis, indices)]
 
 
-GATHER_ND = '''\
-def _gather_nd(data: torch.Tensor, indices: torch.Tensor, batch_dims: int) -> torch.Tensor:
-    """ONNX GatherND: index the dimensions after `batch_dims` with the last axis of `indices`."""
-    batch = [
-        torch.arange(size).reshape([-1] + [1] * (indices.dim() - 2 - axis))
-        for axis, size in enumerate(indices.shape[:batch_dims])
-    ]
-    return data[tuple(batch) + tuple(indices.long().unbind(-1))]
-'''
-
-
 @lowering("GatherND")
 @folding
 def _gather_nd(ctx: NodeContext) -> list[SSAValue]:
     """Advanced indexing with one index tensor per indexed axis (torch counts negative ones
     from the end, as ONNX does); batch axes are indexed by broadcast aranges."""
     batch_dims = int(ctx.attr("batch_dims", 0))  # type: ignore[arg-type]
-    ctx.helper(GATHER_ND)
-    return [ctx.b.call("_gather_nd", ctx.arg(0), ctx.arg(1), batch_dims)]
+    return [ctx.b.call(ctx.helper(runtime._gather_nd), ctx.arg(0), ctx.arg(1), batch_dims)]
 
 
 SCATTER_REDUCTIONS = {"add": "sum", "mul": "prod", "max": "amax", "min": "amin"}
@@ -91,26 +80,6 @@ def _scatter_elements(ctx: NodeContext) -> list[SSAValue]:
     return [ctx.b.method(ctx.arg(0), "scatter_reduce", axis, indices, ctx.arg(2), reduce)]
 
 
-SCATTER_ND = '''\
-def _scatter_nd(
-    data: torch.Tensor, indices: torch.Tensor, updates: torch.Tensor, reduce: str | None
-) -> torch.Tensor:
-    """ONNX ScatterND: the rows `indices` names in the leading axes of `data` get `updates`."""
-    depth = indices.shape[-1]
-    rows = data.reshape((-1,) + data.shape[depth:])
-    strides = torch.tensor(data.shape[:depth]).flip(0).cumprod(0).flip(0).tolist()[1:] + [1]
-    indices = indices.long()
-    sizes = torch.tensor(data.shape[:depth])
-    position = torch.where(indices < 0, indices + sizes, indices)
-    flat = (position * torch.tensor(strides)).sum(-1).reshape(-1)
-    values = updates.reshape((-1,) + data.shape[depth:])
-    if reduce is None:
-        return rows.index_copy(0, flat, values).reshape(data.shape)
-    index = flat.reshape((-1,) + (1,) * (values.dim() - 1)).expand(values.shape)
-    return rows.scatter_reduce(0, index, values, reduce).reshape(data.shape)
-'''
-
-
 @lowering("ScatterND")
 @folding
 def _scatter_nd(ctx: NodeContext) -> list[SSAValue]:
@@ -119,8 +88,7 @@ def _scatter_nd(ctx: NodeContext) -> list[SSAValue]:
     if reduction != "none" and reduction not in SCATTER_REDUCTIONS:
         ctx.unsupported(f"reduction '{reduction}'")
     reduce = None if reduction == "none" else SCATTER_REDUCTIONS[reduction]
-    ctx.helper(SCATTER_ND)
-    return [ctx.b.call("_scatter_nd", ctx.arg(0), ctx.arg(1), ctx.arg(2), reduce)]
+    return [ctx.b.call(ctx.helper(runtime._scatter_nd), ctx.arg(0), ctx.arg(1), ctx.arg(2), reduce)]
 
 
 @lowering("OneHot")

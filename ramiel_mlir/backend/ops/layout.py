@@ -23,31 +23,7 @@ from ramiel_mlir.backend.ops.known import (
     known,
     number,
 )
-
-PAD = '''\
-def _pad(x: torch.Tensor, pads: list, value, mode: str, axes: list) -> torch.Tensor:
-    """ONNX Pad: pads are (begin..., end...) for `axes`; negative pads crop."""
-    for i, axis in enumerate(axes):
-        axis = axis % x.dim()
-        begin, end = pads[i], pads[i + len(axes)]
-        if begin == 0 and end == 0:
-            continue
-        if mode == "constant":
-            x = F.pad(x, [0, 0] * (x.dim() - 1 - axis) + [begin, end], value=value)
-            continue
-        size = x.shape[axis]
-        index = torch.arange(-begin, size + end)
-        if mode == "edge":
-            index = index.clamp(0, size - 1)
-        elif mode == "wrap":
-            index = index.remainder(size)
-        else:  # reflect: mirrored about the first and the last element
-            period = max(2 * (size - 1), 1)
-            index = index.abs().remainder(period)
-            index = torch.where(index >= size, period - index, index)
-        x = x.index_select(axis, index)
-    return x
-'''
+from ramiel_mlir.backend.runtime import tensor as runtime
 
 PAD_MODES = ("constant", "reflect", "edge", "wrap")
 
@@ -87,8 +63,7 @@ def _pad(ctx: NodeContext) -> list[SSAValue]:
             return [x]
         kwargs: dict[str, Any] = {"value": value} if value != 0 else {}
         return [ctx.b.call("F.pad", x, torch_pads, **kwargs)]
-    ctx.helper(PAD)
-    return [ctx.b.call("_pad", x, pads, value, mode, axes)]
+    return [ctx.b.call(ctx.helper(runtime._pad), x, pads, value, mode, axes)]
 
 
 @lowering("CenterCropPad")

@@ -20,6 +20,7 @@ from xdsl.ir import SSAValue
 
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import lowering
+from ramiel_mlir.backend.runtime import tensor as runtime
 from ramiel_mlir.dialects import py
 from ramiel_mlir.tensors import numpy_dtype
 
@@ -309,30 +310,6 @@ def _lowest(ctx: NodeContext) -> float:
     return float("-inf")
 
 
-POOL_INDICES = '''\
-def _pool_indices(
-    plane: torch.Tensor, padded: list, begin: list, size: list, column_major: bool
-) -> torch.Tensor:
-    """
-    MaxPool's Indices as ONNX counts them: torch's index into one (padded) plane
-    of the input becomes an index into the whole unpadded input, flattened in
-    row-major (or, with storage_order=1, column-major) order per plane.
-    """
-    coords = []
-    for extent in reversed(padded):
-        coords.append(torch.remainder(plane, extent))
-        plane = torch.div(plane, extent, rounding_mode="floor")
-    coords = [c - b for c, b in zip(reversed(coords), begin)]
-    axes = reversed(range(len(size))) if column_major else range(len(size))
-    flat = torch.zeros_like(coords[0])
-    for axis in axes:
-        flat = flat * size[axis] + coords[axis]
-    planes = flat.shape[0] * flat.shape[1]
-    offsets = torch.arange(planes).reshape(*flat.shape[:2], *[1] * len(size))
-    return flat + offsets * math.prod(size)
-'''
-
-
 @lowering("MaxPool")
 def _max_pool(ctx: NodeContext) -> list[SSAValue]:
     """
@@ -358,9 +335,9 @@ def _max_pool(ctx: NodeContext) -> list[SSAValue]:
     column_major = bool(ctx.attr("storage_order", 0))
     kwargs["return_indices"] = True
     values, plane = ctx.b.call_n(function, 2, x, kernel, **kwargs)  # type: ignore[arg-type]
-    ctx.helper(POOL_INDICES)
-    ctx.import_module("math")
-    indices = ctx.b.call("_pool_indices", plane, padded, begin, w.size, column_major)
+    indices = ctx.b.call(
+        ctx.helper(runtime._pool_indices), plane, padded, begin, w.size, column_major
+    )
     return [values, indices]
 
 

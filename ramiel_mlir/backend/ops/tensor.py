@@ -27,6 +27,7 @@ from ramiel_mlir.backend.ops.known import (
     number,
     require_known,
 )
+from ramiel_mlir.backend.runtime import tensor as runtime
 from ramiel_mlir.tensors import numpy_dtype, torch_dtype_name
 
 
@@ -34,24 +35,6 @@ from ramiel_mlir.tensors import numpy_dtype, torch_dtype_name
 @folding
 def _identity(ctx: NodeContext) -> list[SSAValue]:
     return [ctx.arg(0)]
-
-
-DROPOUT = '''\
-def _dropout(
-    x: torch.Tensor, ratio: torch.Tensor | float, training: torch.Tensor, seed: int | None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """
-    ONNX Dropout: the identity unless training_mode is set and the ratio is not
-    0; then elements are kept where numpy's RandomState(seed) draws a uniform
-    number >= ratio, and scaled by 1 / (1 - ratio): ONNX's reference, draw for draw.
-    """
-    if not bool(training) or float(ratio) == 0.0:
-        return x, torch.ones(x.shape, dtype=torch.bool)
-    draws = np.random.RandomState(seed).uniform(0, 1.0, tuple(x.shape))
-    mask = torch.from_numpy(draws >= float(ratio))
-    scale = torch.reciprocal(torch.sub(1.0, torch.as_tensor(ratio)))
-    return x * mask * scale, mask
-'''
 
 
 @lowering("Dropout")
@@ -74,12 +57,12 @@ def _dropout(ctx: NodeContext) -> list[SSAValue | None]:
 
 def _training_dropout(ctx: NodeContext) -> list[SSAValue | None]:
     """Dropout whose training_mode is set or computed: `_dropout` decides when it runs."""
-    ctx.helper(DROPOUT)
-    ctx.import_module("numpy", "np")
     ratio = ctx.arg(1) if ctx.has(1) else 0.5
     seed = ctx.attr("seed", None)
     seed = None if seed is None else int(seed)  # type: ignore[arg-type]
-    output, mask = ctx.b.call_n("_dropout", 2, ctx.arg(0), ratio, ctx.arg(2), seed)
+    output, mask = ctx.b.call_n(
+        ctx.helper(runtime._dropout), 2, ctx.arg(0), ratio, ctx.arg(2), seed
+    )
     results: list[SSAValue | None] = [output, mask]
     return results[: len(ctx.node.outputs)]
 
@@ -335,35 +318,10 @@ def _computed_range(ctx: NodeContext) -> SSAValue:
     return ctx.b.method(values, "to", ctx.dtype(out_type))
 
 
-SLICE = '''\
-def _slice(x: torch.Tensor, starts: list, ends: list, axes, steps) -> torch.Tensor:
-    """ONNX Slice with bounds known at run time: clamped as ONNX clamps them."""
-    axes = list(range(len(starts))) if axes is None else axes
-    steps = [1] * len(starts) if steps is None else steps
-    for start, end, axis, step in zip(starts, ends, axes, steps):
-        axis = axis % x.dim()
-        size = x.shape[axis]
-        start = start + size if start < 0 else start
-        end = end + size if end < 0 else end
-        if step > 0:
-            start, end = min(max(start, 0), size), min(max(end, 0), size)
-        elif step < 0:  # torch has no negative steps: slice the flipped axis forward
-            x = x.flip(axis)
-            start = size - 1 - min(max(start, 0), size - 1)
-            end = size - 1 - min(max(end, -1), size - 1)
-            step = -step
-        else:
-            raise ValueError(f"Slice: step 0 on axis {axis}")
-        x = x[(slice(None),) * axis + (slice(start, end, step),)]
-    return x
-'''
-
-
 def _computed_slice(ctx: NodeContext) -> SSAValue:
     """Slice with starts, ends, axes or steps computed: `_slice` reads them when it runs."""
-    ctx.helper(SLICE)
     lists = [int_list_operand(ctx, i) if ctx.has(i) else None for i in range(1, 5)]
-    return ctx.b.call("_slice", ctx.arg(0), *lists)
+    return ctx.b.call(ctx.helper(runtime._slice), ctx.arg(0), *lists)
 
 
 @lowering("BitCast")

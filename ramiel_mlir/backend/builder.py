@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeAlias, TypeVar
+from typing import TypeAlias, TypeVar, cast
 
 import numpy as np
 from xdsl.dialects.builtin import (
@@ -32,7 +32,7 @@ from ramiel_mlir.backend.runtime_source import (
 from ramiel_mlir.dialects import py
 
 Literal: TypeAlias = "bool | int | float | str | Sequence[Literal] | np.generic | None"
-Arg: TypeAlias = "SSAValue | Literal"
+Arg: TypeAlias = "SSAValue | Literal | Sequence[Arg]"
 OpT = TypeVar("OpT", bound=Operation)
 
 
@@ -76,7 +76,8 @@ class PyBuilder:
             and any(isinstance(a, SSAValue) for a in arg)
         ):
             return self.list([self.value(a) for a in arg])
-        return self.add(py.ConstantOp(literal_attr(arg))).res
+        # No value inside: a literal.
+        return self.add(py.ConstantOp(literal_attr(cast(Literal, arg)))).res
 
     def name(self, name: str) -> SSAValue:
         """A global name such as `torch.float32`."""
@@ -92,38 +93,62 @@ class PyBuilder:
         return self.add(py.GetAttrOp(value, attr)).res
 
     def _args(
-        self, args: Sequence[Arg], kwargs: dict[str, Arg]
+        self, args: Sequence[Arg], kwargs: Mapping[str, Arg], keywords: Mapping[str, Arg] | None
     ) -> tuple[list[SSAValue], list[str]]:
+        named = {**(keywords or {}), **kwargs}
         values = [self.value(a) for a in args]
-        values += [self.value(v) for v in kwargs.values()]
-        return values, list(kwargs)
+        values += [self.value(v) for v in named.values()]
+        return values, list(named)
 
-    def call(self, callee: str, *args: Arg, inline: bool = False, **kwargs: Arg) -> SSAValue:
-        """`callee(args, **kwargs)` with one result (printed at its use if `inline`)."""
-        values, keywords = self._args(args, kwargs)
-        op = self.add(py.CallOp(callee, values, keywords))
+    def call(
+        self,
+        callee: str,
+        *args: Arg,
+        inline: bool = False,
+        keywords: Mapping[str, Arg] | None = None,
+        **kwargs: Arg,
+    ) -> SSAValue:
+        """
+        `callee(args, **keywords, **kwargs)` with one result (printed at its use if
+        `inline`); `keywords` holds keyword arguments gathered in a dict.
+        """
+        values, keywords_ = self._args(args, kwargs, keywords)
+        op = self.add(py.CallOp(callee, values, keywords_))
         if inline:
             op.attributes["inline"] = UnitAttr()
         return op.res[0]
 
-    def call_n(self, callee: str, count: int, *args: Arg, **kwargs: Arg) -> list[SSAValue]:
-        """`a, b, ... = callee(args, **kwargs)`: a call whose tuple is unpacked."""
-        values, keywords = self._args(args, kwargs)
-        return list(self.add(py.CallOp(callee, values, keywords, count)).res)
+    def call_n(
+        self,
+        callee: str,
+        count: int,
+        *args: Arg,
+        keywords: Mapping[str, Arg] | None = None,
+        **kwargs: Arg,
+    ) -> list[SSAValue]:
+        """`a, b, ... = callee(args, **keywords, **kwargs)`: a call whose tuple is unpacked."""
+        values, names = self._args(args, kwargs, keywords)
+        return list(self.add(py.CallOp(callee, values, names, count)).res)
 
     def method(
-        self, receiver: SSAValue, method: str, *args: Arg, inline: bool = False, **kwargs: Arg
+        self,
+        receiver: SSAValue,
+        method: str,
+        *args: Arg,
+        inline: bool = False,
+        keywords: Mapping[str, Arg] | None = None,
+        **kwargs: Arg,
     ) -> SSAValue:
-        """`receiver.method(args, **kwargs)` with one result (printed at its use if `inline`)."""
-        values, keywords = self._args(args, kwargs)
-        op = self.add(py.MethodCallOp(receiver, method, values, keywords))
+        """`receiver.method(args, **keywords, **kwargs)` (printed at its use if `inline`)."""
+        values, keywords_ = self._args(args, kwargs, keywords)
+        op = self.add(py.MethodCallOp(receiver, method, values, keywords_))
         if inline:
             op.attributes["inline"] = UnitAttr()
         return op.res[0]
 
     def statement(self, receiver: SSAValue, method: str, *args: Arg, **kwargs: Arg) -> None:
         """`receiver.method(args, **kwargs)` as a statement (no result)."""
-        values, keywords = self._args(args, kwargs)
+        values, keywords = self._args(args, kwargs, None)
         self.add(py.MethodCallOp(receiver, method, values, keywords, 0))
 
     def binary(self, op: str, lhs: Arg, rhs: Arg) -> SSAValue:

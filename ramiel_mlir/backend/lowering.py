@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from xdsl.dialects.builtin import TensorType, UnitAttr
+from xdsl.dialects.builtin import FloatAttr, TensorType, UnitAttr
 from xdsl.ir import Block, Operation, SSAValue
 
 from ramiel_mlir.backend.builder import PyBuilder, add_import, add_runtime
@@ -231,9 +231,9 @@ def _header(
         summary += f": {len(clusters)} lanes"
         estimate = graph.attributes.get("parallel_estimate")
         serial = graph.attributes.get("serial_estimate")
-        if estimate is not None and serial is not None:
-            parallel = _duration(estimate.value.data)  # type: ignore[attr-defined]
-            summary += f", estimated {parallel} (serial {_duration(serial.value.data)})"  # type: ignore[attr-defined]
+        if isinstance(estimate, FloatAttr) and isinstance(serial, FloatAttr):
+            parallel, serial_time = _duration(estimate.value.data), _duration(serial.value.data)
+            summary += f", estimated {parallel} (serial {serial_time})"
     if len(clusters) == 1 and planned is not None:
         summary += f": 1 lane, {_threads(planned)}"
         counts = [
@@ -409,9 +409,11 @@ def _lower_lanes(
     names = PyBuilder(Block())
     constant = names.add(py.AssignOp(names.list(sorted(lowering.channels.values()), as_tuple=True)))
     constant.res.name_hint = "CHANNELS"
+    first = class_block.first_op
+    assert first is not None  # __init__
     for op in list(names.block.ops):
         op.detach()
-        class_block.insert_op_before(op, class_block.first_op)  # type: ignore[arg-type]
+        class_block.insert_op_before(op, first)
     result = forward_b.method(
         forward_b.getattr(forward_args[0], "_lanes"),
         "run",

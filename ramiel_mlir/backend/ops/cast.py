@@ -69,7 +69,7 @@ def _to_float8(ctx: NodeContext, x: SSAValue, source: Attribute, target: Attribu
     if source_dtype not in CLAMPS:
         x = ctx.b.method(x, "to", ctx.b.name("torch.float32"), inline=True)
     largest = float_max(target)
-    if int(ctx.attr("saturate", 1)):  # type: ignore[arg-type]
+    if ctx.attr_int("saturate", 1):
         x = ctx.b.call("torch.clamp", x, -largest, largest, inline=True)
     elif onnx_from_element_type(target) == FLOAT8E4M3FN:
         # Torch saturates E4M3FN; ONNX gives NaN where rounding goes past 448.

@@ -44,7 +44,7 @@ def _pad(ctx: NodeContext) -> list[SSAValue]:
     value: Number = 0
     if ctx.opset < 11:
         pads: list[int] | SSAValue = ctx.int_list("pads" if ctx.opset >= 2 else "paddings") or []
-        value = float(ctx.attr("value", 0.0))  # type: ignore[arg-type]
+        value = ctx.attr_float("value", 0.0)
     else:
         pads = int_list_operand(ctx, 1)
         if ctx.has(2):
@@ -122,7 +122,7 @@ def _is_crd(ctx: NodeContext) -> bool:
 @folding
 def _depth_to_space(ctx: NodeContext) -> list[SSAValue]:
     """DCR: depth is (block row, block column, channel); CRD: `F.pixel_shuffle`."""
-    block = int(ctx.attr("blocksize", 0))  # type: ignore[arg-type]
+    block = ctx.attr_int("blocksize", 0)
     if _is_crd(ctx):
         return [ctx.b.call("F.pixel_shuffle", ctx.arg(0), block)]
     n, c, h, w = ctx.in_shape(0)
@@ -133,7 +133,7 @@ def _depth_to_space(ctx: NodeContext) -> list[SSAValue]:
 @folding
 def _space_to_depth(ctx: NodeContext) -> list[SSAValue]:
     """DCR (the default): depth is (block row, block column, channel); CRD: `F.pixel_unshuffle`."""
-    block = int(ctx.attr("blocksize", 0))  # type: ignore[arg-type]
+    block = ctx.attr_int("blocksize", 0)
     if _is_crd(ctx):
         return [ctx.b.call("F.pixel_unshuffle", ctx.arg(0), block)]
     n, c, h, w = ctx.in_shape(0)
@@ -155,6 +155,6 @@ def _trilu(ctx: NodeContext) -> list[SSAValue]:
 @folding
 def _eye_like(ctx: NodeContext) -> list[SSAValue]:
     """Ones on diagonal k (`triu(k).tril(k)` of ones) in the output type."""
-    k = int(ctx.attr("k", 0))  # type: ignore[arg-type]
+    k = ctx.attr_int("k", 0)
     ones = ctx.b.call("torch.ones", ctx.out_shape(), dtype=ctx.dtype(ctx.out_type()), inline=True)
     return [ctx.b.method(ctx.b.method(ones, "triu", k, inline=True), "tril", k)]

@@ -44,13 +44,13 @@ DEFAULT_BETA = {"HardSigmoid": 0.5}
 
 def _activations(ctx: NodeContext, kind: str, directions: int) -> list[list[Any]]:
     """[name, alpha, beta] per activation function, for every direction."""
-    names = [str(n) for n in ctx.attr("activations", [])]  # type: ignore[union-attr]
+    names = ctx.attr_strs("activations")
     if not names:
         names = DEFAULT_ACTIVATIONS[kind] * directions
     if len(names) != len(DEFAULT_ACTIVATIONS[kind]) * directions:
         ctx.error(f"{len(names)} activations for {directions} direction(s)")
-    alphas = list(ctx.attr("activation_alpha", []))  # type: ignore[arg-type]
-    betas = list(ctx.attr("activation_beta", []))  # type: ignore[arg-type]
+    alphas = ctx.attr_floats("activation_alpha")
+    betas = ctx.attr_floats("activation_beta")
     functions: list[list[Any]] = []
     for index, name in enumerate(names):
         if name not in ACTIVATIONS:
@@ -68,10 +68,7 @@ def _recurrent(ctx: NodeContext) -> list[SSAValue | None]:
     if direction not in ("forward", "reverse", "bidirectional"):
         ctx.unsupported(f"direction '{direction}'")
     directions = 2 if direction == "bidirectional" else 1
-    hidden = ctx.attr("hidden_size", None)
-    if hidden is None:
-        hidden = ctx.in_shape(2)[2]
-    clip = ctx.attr("clip", None)
+    hidden = ctx.attr_int("hidden_size", ctx.in_shape(2)[2])
     inputs = [ctx.arg(i) if ctx.has(i) else None for i in range(8 if kind == "LSTM" else 6)]
     inputs += [None] * (8 - len(inputs))
     if kind == "GRU":  # X, W, R, B, sequence_lens, initial_h: no initial_c, no P
@@ -81,12 +78,12 @@ def _recurrent(ctx: NodeContext) -> list[SSAValue | None]:
         3,
         kind,
         *inputs,
-        hidden=int(hidden),  # type: ignore[arg-type]
+        hidden=hidden,
         direction=direction,
-        layout=int(ctx.attr("layout", 0)),  # type: ignore[arg-type]
+        layout=ctx.attr_int("layout", 0),
         activations=_activations(ctx, kind, directions),
-        clip=None if clip is None else float(clip),  # type: ignore[arg-type]
-        linear_before_reset=int(ctx.attr("linear_before_reset", 0)),  # type: ignore[arg-type]
-        input_forget=int(ctx.attr("input_forget", 0)),  # type: ignore[arg-type]
+        clip=ctx.attr_float("clip"),
+        linear_before_reset=ctx.attr_int("linear_before_reset", 0),
+        input_forget=ctx.attr_int("input_forget", 0),
     )
     return list(results[: len(ctx.node.outputs)])

@@ -70,7 +70,7 @@ def _resize(ctx: NodeContext) -> list[SSAValue]:
         if mode == "cubic":
             ctx.unsupported("mode 'cubic' before Resize-11")
         if ctx.node.op_type.data == "Upsample" and ctx.opset < 9:
-            scales: Any = [float(s) for s in ctx.attr("scales", [])]  # type: ignore[union-attr]
+            scales: Any = ctx.attr_floats("scales")
         else:
             scales = _list(ctx, 1)
         roi: Any = None
@@ -97,9 +97,9 @@ def _resize(ctx: NodeContext) -> list[SSAValue]:
         options |= {
             "coordinate": coordinate,
             "nearest": _string(ctx, "nearest_mode", "round_prefer_floor", NEAREST_MODES),
-            "a": float(ctx.attr("cubic_coeff_a", -0.75)),  # type: ignore[arg-type]
+            "a": ctx.attr_float("cubic_coeff_a", -0.75),
             "exclude_outside": bool(ctx.attr("exclude_outside", 0)),
-            "extrapolation": float(ctx.attr("extrapolation_value", 0.0)),  # type: ignore[arg-type]
+            "extrapolation": ctx.attr_float("extrapolation_value", 0.0),
             "antialias": bool(ctx.attr("antialias", 0)),
         }
         if options["antialias"] and mode == "nearest":

@@ -29,7 +29,7 @@ def _dft(ctx: NodeContext) -> list[SSAValue]:
     if ctx.opset >= 20:
         axis: int | SSAValue = int_operand(ctx, 2) if ctx.has(2) else -2
     else:
-        axis = int(ctx.attr("axis", 1))  # type: ignore[arg-type]
+        axis = ctx.attr_int("axis", 1)
     length = int_operand(ctx, 1) if ctx.has(1) else None
     inverse = bool(ctx.attr("inverse", 0))
     onesided = bool(ctx.attr("onesided", 0))

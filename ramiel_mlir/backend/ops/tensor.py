@@ -15,6 +15,7 @@ import numpy as np
 from xdsl.dialects.builtin import IntegerType, TensorType
 from xdsl.ir import SSAValue
 
+from ramiel_mlir.backend.builder import Arg
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import lowering
 from ramiel_mlir.backend.ops.known import (
@@ -58,8 +59,7 @@ def _dropout(ctx: NodeContext) -> list[SSAValue | None]:
 def _training_dropout(ctx: NodeContext) -> list[SSAValue | None]:
     """Dropout whose training_mode is set or computed: `_dropout` decides when it runs."""
     ratio = ctx.arg(1) if ctx.has(1) else 0.5
-    seed = ctx.attr("seed", None)
-    seed = None if seed is None else int(seed)  # type: ignore[arg-type]
+    seed = ctx.attr_int("seed")
     output, mask = ctx.b.call_n(
         ctx.helper(runtime._dropout), 2, ctx.arg(0), ratio, ctx.arg(2), seed
     )
@@ -79,9 +79,8 @@ def _constant(ctx: NodeContext) -> list[SSAValue]:
 @folding
 def _shape(ctx: NodeContext) -> list[SSAValue]:
     """The static shape, `start` and `end` clamped like Python slice bounds."""
-    start = int(ctx.attr("start", 0))  # type: ignore[arg-type]
-    end = ctx.attr("end", None)
-    shape = ctx.in_shape(0)[start : None if end is None else int(end)]  # type: ignore[arg-type]
+    start = ctx.attr_int("start", 0)
+    shape = ctx.in_shape(0)[start : ctx.attr_int("end")]
     element = ctx.out_type().get_element_type()
     return [literal(ctx, np.array(shape, np.int64), element, inline=False)]
 
@@ -139,8 +138,8 @@ def _transpose(ctx: NodeContext) -> list[SSAValue]:
 @lowering("Concat")
 @folding
 def _concat(ctx: NodeContext) -> list[SSAValue]:
-    axis = ctx.axis(int(ctx.attr("axis", 0)), ctx.rank(0))  # type: ignore[arg-type]
-    return [ctx.b.call("torch.cat", ctx.args(), dim=axis)]  # type: ignore[arg-type]
+    axis = ctx.axis(ctx.attr_int("axis", 0), ctx.rank(0))
+    return [ctx.b.call("torch.cat", ctx.args(), dim=axis)]
 
 
 @lowering("Expand")
@@ -162,7 +161,7 @@ def _gather(ctx: NodeContext) -> list[SSAValue]:
     computed negative ones from the end, as ONNX does.
     """
     rank = ctx.rank(0)
-    axis = ctx.axis(int(ctx.attr("axis", 0)), rank)  # type: ignore[arg-type]
+    axis = ctx.axis(ctx.attr_int("axis", 0), rank)
     dim = ctx.in_shape(0)[axis]
     indices = known(ctx, 1)
     index: object
@@ -178,7 +177,8 @@ def _gather(ctx: NodeContext) -> list[SSAValue]:
             index = [int(i) for i in positive]
         else:
             index = literal(ctx, positive, ctx.in_type(1).get_element_type())
-    return [ctx.b.subscript(ctx.arg(0), [*[slice(None)] * axis, index])]  # type: ignore[list-item]
+    subscript: list[Arg | slice] = [*[slice(None)] * axis, index]
+    return [ctx.b.subscript(ctx.arg(0), subscript)]
 
 
 def _clamp(value: int, low: int, high: int) -> int:
@@ -247,7 +247,7 @@ def _split(ctx: NodeContext) -> list[SSAValue]:
     The sizes are an attribute before opset 13, an input since, and may be
     `num_outputs` since 18: the output types say the same in every case.
     """
-    axis = ctx.axis(int(ctx.attr("axis", 0)), ctx.rank(0))  # type: ignore[arg-type]
+    axis = ctx.axis(ctx.attr_int("axis", 0), ctx.rank(0))
     sizes = [ctx.out_shape(i)[axis] for i in range(len(ctx.node.outputs))]
     if len(sizes) == 1:
         return [ctx.arg(0)]
@@ -290,7 +290,7 @@ def _range(ctx: NodeContext) -> list[SSAValue]:
     if isinstance(start, float):
         steps = ctx.b.call("torch.arange", count, dtype=ctx.dtype(out_type), inline=True)
         return [ctx.b.call("torch.add", ctx.b.call("torch.mul", steps, delta, inline=True), start)]
-    args: list[int] = [start, limit] if delta == 1 else [start, limit, delta]  # type: ignore[list-item]
+    args = [int(start), int(limit)] if delta == 1 else [int(start), int(limit), int(delta)]
     if args[0] == 0 and len(args) == 2:
         args = args[1:]
     int64 = torch_dtype_name(out_type.get_element_type()) == "int64"

@@ -35,10 +35,20 @@ from ramiel_mlir.backend.runtime import (
     signal,
     tensor,
 )
-from ramiel_mlir.backend.runtime_source import Import, requirements, source
+from ramiel_mlir.backend.runtime_source import (
+    Definition,
+    Import,
+    requirements,
+    runtime_module,
+    source,
+)
 from ramiel_mlir.diagnostics import RamielError
 
 MODULES: list[ModuleType] = [attention, cast, checks, lanes, recurrent, resize, signal, tensor]
+
+
+def short(module: ModuleType) -> str:
+    return module.__name__.rsplit(".", 1)[1]
 
 
 def definitions(module: ModuleType) -> list[Any]:
@@ -51,16 +61,36 @@ def definitions(module: ModuleType) -> list[Any]:
     ]
 
 
+def handle(definition: Any) -> Definition:
+    """The compiler's handle of a runtime function or class."""
+    module = definition.__module__.rsplit(".", 1)[1]
+    return getattr(runtime_module(module), definition.__name__)
+
+
 # What the printer copies ----------------------------------------------------------
 
 
 def test_every_runtime_module_is_listed() -> None:
     """The list above covers the package, so the checks below see every module."""
     names = {info.name for info in pkgutil.iter_modules(runtime.__path__)}
-    assert names == {m.__name__.rsplit(".", 1)[1] for m in MODULES}
+    assert names == {short(m) for m in MODULES}
 
 
-@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__.rsplit(".", 1)[1])
+@pytest.mark.parametrize("module", MODULES, ids=short)
+def test_the_compilers_handles_agree_with_the_modules(module: ModuleType) -> None:
+    """The source the printer copies is what Python defines, for every definition."""
+    for definition in definitions(module):
+        assert source(handle(definition)) == inspect.getsource(definition)
+    with pytest.raises(AttributeError, match="defines no '_nothing'"):
+        _ = runtime_module(short(module))._nothing
+
+
+def test_runtime_module_handles_are_checked() -> None:
+    with pytest.raises(RamielError, match="has no module 'nothing'"):
+        runtime_module("nothing")
+
+
+@pytest.mark.parametrize("module", MODULES, ids=short)
 def test_runtime_modules_import_only_torch_numpy_and_the_standard_library(
     module: ModuleType,
 ) -> None:
@@ -80,11 +110,11 @@ def test_runtime_modules_import_only_torch_numpy_and_the_standard_library(
     assert imported <= allowed, imported - allowed
 
 
-@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__.rsplit(".", 1)[1])
+@pytest.mark.parametrize("module", MODULES, ids=short)
 def test_copied_definitions_run_on_their_own(module: ModuleType) -> None:
     """Each definition, with what `requirements` derives, executes in an empty namespace."""
     for definition in definitions(module):
-        needed, imports = requirements(definition)
+        needed, imports = requirements(handle(definition))
         lines = []
         for each in imports:
             if each.name is not None:
@@ -95,14 +125,18 @@ def test_copied_definitions_run_on_their_own(module: ModuleType) -> None:
                 lines.append(f"import {each.module}")
         text = "\n".join(lines) + "\n\n" + "\n\n".join(source(d) for d in needed)
         namespace: dict[str, Any] = {}
-        exec(compile(text, f"<copy of {definition.__name__}>", "exec"), namespace)
-        assert callable(namespace[definition.__name__])
+        exec(
+            compile(text, f"<copy of {definition.__name__}>", "exec", dont_inherit=True), namespace
+        )
+        copied = namespace[definition.__name__]
+        assert callable(copied)
+        assert str(inspect.signature(copied)) == str(inspect.signature(definition))
 
 
 def test_requirements_follow_uses_and_derive_imports() -> None:
     """`_Lanes` brings the runtime it calls, in source order, and the stdlib imports."""
-    needed, imports = requirements(lanes._Lanes)
-    assert [d.__name__ for d in needed] == [
+    needed, imports = requirements(handle(lanes._Lanes))
+    assert [d.name for d in needed] == [
         "_with_threads",
         "_Channels",
         "_name_failing_node",
@@ -111,13 +145,18 @@ def test_requirements_follow_uses_and_derive_imports() -> None:
     assert Import("concurrent.futures", name="Future") in imports
     assert Import("threading") in imports
     assert Import("torch") in imports
-    _, imports = requirements(tensor._dropout)
+    _, imports = requirements(handle(tensor._dropout))
     assert Import("numpy", alias="np") in imports
 
 
-def test_requirements_refuse_what_is_not_runtime() -> None:
-    with pytest.raises(RamielError, match="is not a definition of"):
-        requirements(np.add)  # type: ignore[arg-type]
+def test_channel_attributes_are_reserved_for_channel_names() -> None:
+    """No channel may take the name of an attribute `_Channels` has besides its channels."""
+    from ramiel_mlir.backend.lowering import CHANNEL_ATTRIBUTES
+
+    attributes = set(vars(lanes._Channels(()))) | {
+        name for name in vars(lanes._Channels) if not name.startswith("_")
+    }
+    assert attributes == CHANNEL_ATTRIBUTES
 
 
 # Input checks -----------------------------------------------------------------------

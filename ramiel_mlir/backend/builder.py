@@ -21,14 +21,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.rewriter import Rewriter
 
-from ramiel_mlir.backend.runtime_source import (
-    Definition,
-    Import,
-    order,
-    reference,
-    requirements,
-    resolve,
-)
+from ramiel_mlir.backend.runtime_source import Definition, Import, dotted, requirements, resolve
 from ramiel_mlir.dialects import py
 
 Literal: TypeAlias = "bool | int | float | str | Sequence[Literal] | np.generic | None"
@@ -216,34 +209,33 @@ def add_import(block: Block, needed: Import) -> None:
 def add_runtime(block: Block, definition: Definition) -> str:
     """
     Make the file `block` holds carry `definition` of the runtime (and what it
-    uses): a `py.runtime` op for each, once, in `runtime_source.order`, before
-    the first class; the imports they need. Returns its name in the file.
+    uses): a `py.runtime` op for each, once, in `Definition.order`, before the
+    first class; the imports they need. Returns its name in the file.
     """
     definitions, imports = requirements(definition)
     for needed in imports:
         add_import(block, needed)
     present = {
-        (op.module.data, op.sym_name.data): op for op in block.ops if isinstance(op, py.RuntimeOp)
+        resolve(op.module.data, op.sym_name.data)
+        for op in block.ops
+        if isinstance(op, py.RuntimeOp)
     }
     for each in definitions:
-        module, name = reference(each)
-        if (module, name) in present:
+        if each in present:
             continue
-        new = py.RuntimeOp(name, module)
-        key = order(each)
         later = next(
             (
                 op
                 for op in block.ops
                 if isinstance(op, py.ClassOp)
-                or (isinstance(op, py.RuntimeOp) and _runtime_order(op) > key)
+                or (
+                    isinstance(op, py.RuntimeOp)
+                    and resolve(op.module.data, op.sym_name.data).order > each.order
+                )
             ),
             None,
         )
+        new = py.RuntimeOp(each.name, dotted(each))
         block.insert_op_before(new, later) if later is not None else block.add_op(new)
-        present[module, name] = new
-    return reference(definition)[1]
-
-
-def _runtime_order(op: py.RuntimeOp) -> tuple[str, int]:
-    return order(resolve(op.module.data, op.sym_name.data))
+        present.add(each)
+    return definition.name

@@ -30,10 +30,13 @@ from xdsl.ir import SSAValue
 from ramiel_mlir.backend.builder import PyBuilder
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.print_python import readable
-from ramiel_mlir.backend.runtime import tensor as runtime
+from ramiel_mlir.backend.runtime_source import runtime_module
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import dfg, py
 from ramiel_mlir.tensors import torch_dtype_name
+
+runtime = runtime_module("tensor")
+"""The runtime functions this file's lowerings call."""
 
 if TYPE_CHECKING:
     from ramiel_mlir.backend.lowering import GraphLowering

@@ -25,8 +25,7 @@ from ramiel_mlir.backend.loop import lower_loop
 from ramiel_mlir.backend.ops import LOWERINGS
 from ramiel_mlir.backend.ops.dtypes import check_element_types
 from ramiel_mlir.backend.print_python import RESERVED, python_identifier, readable
-from ramiel_mlir.backend.runtime import lanes
-from ramiel_mlir.backend.runtime_source import Import
+from ramiel_mlir.backend.runtime_source import Import, runtime_module
 from ramiel_mlir.backend.values import (
     annotation,
     check_input,
@@ -44,8 +43,11 @@ from ramiel_mlir.weights import weight_value
 NODE_LINES = "_NODES"
 """The generated file's table of the lines where each node's code starts."""
 
-CHANNEL_ATTRIBUTES = frozenset(dir(lanes._Channels)) | frozenset(vars(lanes._Channels(())))
-"""The attributes of `_Channels` besides the channels: no channel takes their names."""
+lanes = runtime_module("lanes")
+"""The lane runtime of threaded files."""
+
+CHANNEL_ATTRIBUTES = frozenset({"error", "failing", "fail"})
+"""The attributes of `runtime/lanes.py:_Channels` besides the channels: no channel takes them."""
 
 
 @dataclass
@@ -358,9 +360,7 @@ def _lower_single_lane(
     )
     _lower_body(lowering, [cluster], PyBuilder(method.body.block), method.body.block.args)
     lane = forward_b.getattr(forward_args[0], "_lane0")
-    result = forward_b.call(
-        lanes._with_threads.__name__, threads, lane, *forward_args[1:], inline=True
-    )
+    result = forward_b.call(lanes._with_threads.name, threads, lane, *forward_args[1:], inline=True)
     forward_b.add(py.ReturnOp([result]))
 
 
@@ -377,7 +377,7 @@ def _lower_lanes(
     threads = max((c.threads.value.data for c in clusters if c.threads is not None), default=1)
     init_self = lowering.init_self
     runner = lowering.init.call(
-        lanes._Lanes.__name__,
+        lanes._Lanes.name,
         workers=len(clusters) - 1,
         threads=threads,
         nodes=lowering.init.name(NODE_LINES),

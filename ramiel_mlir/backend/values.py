@@ -19,13 +19,15 @@ from xdsl.dialects.builtin import DYNAMIC_INDEX, TensorType, UnrankedTensorType
 from xdsl.ir import Attribute, SSAValue
 
 from ramiel_mlir.backend.builder import PyBuilder
-from ramiel_mlir.backend.runtime import checks
-from ramiel_mlir.backend.runtime_source import Definition
+from ramiel_mlir.backend.runtime_source import Definition, runtime_module
 from ramiel_mlir.dialects import dfg
 from ramiel_mlir.tensors import is_string, torch_dtype_name
 
 TENSOR = "torch.Tensor"
 STRINGS = "np.ndarray"
+
+checks = runtime_module("checks")
+"""The input checks of the generated code."""
 
 
 def is_string_tensor(t: Attribute) -> bool:
@@ -90,7 +92,7 @@ def _check(b: PyBuilder, t: Attribute) -> tuple[str, list[SSAValue]]:
     """The check function of type `t` and the arguments that describe `t` to it."""
     if isinstance(t, dfg.OptionalType):
         function, expected = _check(b, t.element_type)
-        return checks._check_optional.__name__, [b.name(function), *expected]
+        return checks._check_optional.name, [b.name(function), *expected]
     if isinstance(t, dfg.SequenceType):
         element = t.element_type
         assert isinstance(element, TensorType | UnrankedTensorType)
@@ -99,12 +101,12 @@ def _check(b: PyBuilder, t: Attribute) -> tuple[str, list[SSAValue]]:
             dims = [None if d == DYNAMIC_INDEX else d for d in element.get_shape()]
             shape = b.list(dims, as_tuple=True)
         dtype = b.name(f"torch.{torch_dtype_name(element.get_element_type())}")
-        return checks._check_sequence.__name__, [b.value(shape), dtype]
+        return checks._check_sequence.name, [b.value(shape), dtype]
     assert isinstance(t, TensorType)
     shape = b.list(list(t.get_shape()), as_tuple=True)
     if is_string(t.get_element_type()):
-        return checks._check_strings.__name__, [shape]
-    return checks._check_input.__name__, [
+        return checks._check_strings.name, [shape]
+    return checks._check_input.name, [
         shape,
         b.name(f"torch.{torch_dtype_name(t.get_element_type())}"),
     ]

@@ -16,8 +16,11 @@ from xdsl.ir import SSAValue
 
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import lowering
-from ramiel_mlir.backend.runtime import attention as runtime
+from ramiel_mlir.backend.runtime_source import runtime_module
 from ramiel_mlir.tensors import element_type_from_onnx, numpy_dtype, torch_dtype_name
+
+runtime = runtime_module("attention")
+"""The runtime functions this file's lowerings call."""
 
 
 def _scale(ctx: NodeContext, head_size: int) -> float:

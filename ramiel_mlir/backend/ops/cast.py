@@ -24,7 +24,7 @@ from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import lowering
 from ramiel_mlir.backend.ops.dtypes import float_max, is_float8
 from ramiel_mlir.backend.ops.known import folding
-from ramiel_mlir.backend.runtime import cast as runtime
+from ramiel_mlir.backend.runtime_source import runtime_module
 from ramiel_mlir.tensors import is_emulated, onnx_from_element_type, torch_dtype_name
 
 FLOAT8E4M3FN, FLOAT8E8M0, FLOAT4E2M1 = 17, 24, 23
@@ -37,6 +37,9 @@ EXACT_IN_FLOAT32 = frozenset(
     {"float32", "float16", "bfloat16", "int8", "uint8", "int16", "uint16", "bool"}
     | {"float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2", "float8_e5m2fnuz", "float8_e8m0fnu"}
 )
+
+runtime = runtime_module("cast")
+"""The runtime functions this file's lowerings call."""
 """torch dtypes whose every value float32 holds exactly (the emulated types' stand-ins too)."""
 
 CLAMPS = frozenset({"float32", "float16", "bfloat16"})

@@ -19,7 +19,7 @@ from xdsl.dialects.builtin import IntegerType, Signedness, TensorType
 from xdsl.ir import Attribute, SSAValue
 
 from ramiel_mlir.backend.context import NodeContext
-from ramiel_mlir.backend.runtime import cast as runtime
+from ramiel_mlir.backend.runtime_source import runtime_module
 from ramiel_mlir.dialects.dfg import OptionalType, SequenceType
 from ramiel_mlir.tensors import is_emulated, is_string, numpy_dtype, onnx_from_element_type
 
@@ -52,6 +52,9 @@ UNSIGNED_OPS = (
     | {"LessOrEqual", "GreaterOrEqual", "Pow", "TopK", "BitCast"}
     | {"BitwiseAnd", "BitwiseOr", "BitwiseXor", "BitwiseNot"}
 )
+
+runtime = runtime_module("cast")
+"""The runtime functions this file's lowerings call."""
 """Ops whose lowerings compute uint16/uint32/uint64 exactly (see `unsigned_*` below)."""
 
 STRING_OPS = frozenset({"Equal", "Identity"})

@@ -18,9 +18,12 @@ from ramiel_mlir.backend.builder import Arg
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import lowering
 from ramiel_mlir.backend.ops.known import folding, known, literal
-from ramiel_mlir.backend.runtime import tensor as runtime
+from ramiel_mlir.backend.runtime_source import runtime_module
 from ramiel_mlir.dialects import py
 from ramiel_mlir.tensors import torch_dtype_name
+
+runtime = runtime_module("tensor")
+"""The runtime functions this file's lowerings call."""
 
 
 def _indices(ctx: NodeContext, index: int, dim: int) -> SSAValue:

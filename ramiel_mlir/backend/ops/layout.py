@@ -23,7 +23,10 @@ from ramiel_mlir.backend.ops.known import (
     known,
     number,
 )
-from ramiel_mlir.backend.runtime import tensor as runtime
+from ramiel_mlir.backend.runtime_source import runtime_module
+
+runtime = runtime_module("tensor")
+"""The runtime functions this file's lowerings call."""
 
 PAD_MODES = ("constant", "reflect", "edge", "wrap")
 

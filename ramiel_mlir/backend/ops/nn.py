@@ -21,9 +21,12 @@ from xdsl.ir import SSAValue
 from ramiel_mlir.backend.builder import Arg
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import lowering
-from ramiel_mlir.backend.runtime import tensor as runtime
+from ramiel_mlir.backend.runtime_source import runtime_module
 from ramiel_mlir.dialects import py
 from ramiel_mlir.tensors import numpy_dtype
+
+runtime = runtime_module("tensor")
+"""The runtime functions this file's lowerings call."""
 
 
 def _plain(values: Sequence[int]) -> int | list[int]:

@@ -16,7 +16,7 @@ from xdsl.ir import SSAValue
 
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import lowering
-from ramiel_mlir.backend.runtime import recurrent as runtime
+from ramiel_mlir.backend.runtime_source import runtime_module
 
 DEFAULT_ACTIVATIONS = {
     "RNN": ["Tanh"],
@@ -38,6 +38,9 @@ ACTIVATIONS = frozenset(
         "Softplus",
     }
 )
+
+runtime = runtime_module("recurrent")
+"""The runtime functions this file's lowerings call."""
 DEFAULT_ALPHA = {"LeakyRelu": 0.01, "ThresholdedRelu": 1.0, "HardSigmoid": 0.2, "Elu": 1.0}
 DEFAULT_BETA = {"HardSigmoid": 0.5}
 

@@ -20,7 +20,7 @@ from xdsl.ir import SSAValue
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import lowering
 from ramiel_mlir.backend.ops.known import known
-from ramiel_mlir.backend.runtime import resize as runtime
+from ramiel_mlir.backend.runtime_source import runtime_module
 
 MODES = ("nearest", "linear", "cubic")
 COORDINATES = (
@@ -31,6 +31,9 @@ COORDINATES = (
     "asymmetric",
     "tf_crop_and_resize",
 )
+
+runtime = runtime_module("resize")
+"""The runtime functions this file's lowerings call."""
 NEAREST_MODES = ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil")
 POLICIES = ("stretch", "not_larger", "not_smaller")
 

@@ -17,7 +17,10 @@ from xdsl.ir import SSAValue
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import lowering
 from ramiel_mlir.backend.ops.known import int_operand
-from ramiel_mlir.backend.runtime import signal as runtime
+from ramiel_mlir.backend.runtime_source import runtime_module
+
+runtime = runtime_module("signal")
+"""The runtime functions this file's lowerings call."""
 
 
 @lowering("DFT")

@@ -28,8 +28,11 @@ from ramiel_mlir.backend.ops.known import (
     number,
     require_known,
 )
-from ramiel_mlir.backend.runtime import tensor as runtime
+from ramiel_mlir.backend.runtime_source import runtime_module
 from ramiel_mlir.tensors import numpy_dtype, torch_dtype_name
+
+runtime = runtime_module("tensor")
+"""The runtime functions this file's lowerings call."""
 
 
 @lowering("Identity")

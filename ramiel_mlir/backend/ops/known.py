@@ -30,6 +30,7 @@ from xdsl.dialects.builtin import IntegerType, NoneType, TensorType
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from ramiel_mlir.backend.context import NodeContext, attr_value
+from ramiel_mlir.backend.print_python import readable
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import py
 from ramiel_mlir.dialects.dfg import DEFAULT_DOMAIN, NodeOp, NoneOp, WeightOp, is_deterministic
@@ -313,7 +314,7 @@ def _element(value: SSAValue) -> Attribute:
 
 def _drop_comment(ctx: NodeContext, comment: Operation | None) -> None:
     """Remove the comment the lowering driver wrote for a node that prints no code."""
-    if isinstance(comment, py.CommentOp) and comment.text.data.startswith(ctx.node.node_name):
+    if isinstance(comment, py.NodeOp) and comment.node.data == readable(ctx.node.node_name):
         comment.detach()
         comment.erase()
 

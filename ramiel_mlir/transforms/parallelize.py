@@ -5,8 +5,14 @@ from dataclasses import dataclass
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass, PassPipeline
+from xdsl.transforms.common_subexpression_elimination import CommonSubexpressionElimination
+from xdsl.transforms.dead_code_elimination import DeadCodeElimination
 
-from ramiel_mlir.registry import get_all_passes
+from ramiel_mlir.transforms.clone import ClonePass
+from ramiel_mlir.transforms.estimate_cost import EstimateCostPass
+from ramiel_mlir.transforms.fold_constants import FoldConstantsPass
+from ramiel_mlir.transforms.linear_cluster import LinearClusterPass
+from ramiel_mlir.transforms.merge_clusters import MergeClustersPass
 
 
 @dataclass(frozen=True)
@@ -15,12 +21,14 @@ class ParallelizePass(ModulePass):
     Run the usual parallelization pipeline: fold-constants, dce, cse,
     estimate-cost, linear-cluster, merge-clusters, clone, dce.
 
-    `lanes` (0: the core count) goes to merge-clusters, `model` to estimate-cost.
-    The default model is `flops`: it needs no torch once the machine is calibrated,
-    and on the benchmark models it picks profile's plan, or a faster one
-    (docs/cost-model.md); `model=profile` times every node instead. The IR is
-    verified after the whole pipeline (by the driver), not between its passes:
-    each pass is verified on its own by the tests.
+    `lanes` (0: the core count) goes to merge-clusters, `model` and `machine` to
+    estimate-cost, `blob-dir` to fold-constants. The default model is `flops`: it
+    needs no torch once the machine is calibrated, and on the benchmark models it
+    picks profile's plan, or a faster one (docs/cost-model.md); `model=profile`
+    times every node instead. `machine=default` plans with the built-in machine
+    model, so the output is the same on every machine. The IR is verified after the
+    whole pipeline (by the driver), not between its passes: each pass is verified on
+    its own by the tests.
     """
 
     name = "parallelize"
@@ -31,13 +39,27 @@ class ParallelizePass(ModulePass):
     model: str = "flops"
     """The cost model of estimate-cost: `flops` (analytic) or `profile` (measured)."""
 
-    def pipeline(self) -> str:
-        """The equivalent -p spec."""
+    machine: str = "auto"
+    """estimate-cost's machine model: `auto` (cached calibration), `default` or a JSON file."""
+
+    blob_dir: str = ""
+    """fold-constants' store for folded constants ('' is its default)."""
+
+    def __post_init__(self) -> None:
+        self.passes()  # a bad option is an error of the pipeline, before any input is read
+
+    def passes(self) -> tuple[ModulePass, ...]:
+        """The passes this alias runs, in order."""
         return (
-            "fold-constants,dce,cse,"
-            f"estimate-cost{{model={self.model}}},linear-cluster,"
-            f"merge-clusters{{lanes={self.lanes}}},clone,dce"
+            FoldConstantsPass(blob_dir=self.blob_dir),
+            DeadCodeElimination(),
+            CommonSubexpressionElimination(),
+            EstimateCostPass(model=self.model, machine=self.machine),
+            LinearClusterPass(),
+            MergeClustersPass(lanes=self.lanes),
+            ClonePass(),
+            DeadCodeElimination(),
         )
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        PassPipeline.parse_spec(get_all_passes(), self.pipeline()).apply(ctx, op)
+        PassPipeline(self.passes()).apply(ctx, op)

@@ -57,9 +57,10 @@ class NodeMethod:
 def lower_node_methods(graph: dfg.GraphOp) -> tuple[py.ModuleOp, list[NodeMethod]]:
     """A `py.module` whose `Model` has one method per node of `graph`, in program order."""
     from ramiel_mlir.backend.builder import PyBuilder
-    from ramiel_mlir.backend.lowering import RESERVED, GraphLowering, unique_name
-    from ramiel_mlir.backend.print_python import python_identifier
+    from ramiel_mlir.backend.lowering import GraphLowering
+    from ramiel_mlir.backend.print_python import RESERVED, python_identifier
     from ramiel_mlir.backend.values import graph_types, needs_numpy
+    from ramiel_mlir.names import unique_name
 
     module = py.ModuleOp()
     top = PyBuilder(module.body.block)

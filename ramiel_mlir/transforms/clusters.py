@@ -18,6 +18,7 @@ from xdsl.ir import Operation, SSAValue
 
 from ramiel_mlir.dialects import dfg
 from ramiel_mlir.dialects.annotations import PARALLEL_ESTIMATE, SERIAL_ESTIMATE, THREADS
+from ramiel_mlir.names import unique_name
 
 
 def is_clustered(graph: dfg.GraphOp) -> bool:
@@ -112,11 +113,7 @@ class _Channels:
     def _send(self, value: SSAValue, producer: Operation) -> str:
         """The channel carrying `value`, sent right after its producer."""
         if value not in self.channels:
-            base = value.name_hint or "v"
-            name, suffix = base, 1
-            while name in self.names:
-                name, suffix = f"{base}_{suffix}", suffix + 1
-            self.names.add(name)
+            name = unique_name(value.name_hint or "v", self.names)
             self.channels[value] = name
             block = self.clusters[self.lane_of[producer]].block
             block.insert_op_after(dfg.SendOp(value, name), producer)

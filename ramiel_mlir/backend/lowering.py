@@ -20,6 +20,7 @@ from xdsl.dialects.builtin import TensorType, UnitAttr
 from xdsl.ir import Block, Operation, SSAValue
 
 from ramiel_mlir.backend import runtime
+from ramiel_mlir.backend.batch import lower_fork, lower_join
 from ramiel_mlir.backend.builder import PyBuilder
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.loop import lower_loop
@@ -136,6 +137,9 @@ class GraphLowering:
                 return values[value]
             if isinstance(value.owner, dfg.WeightOp):
                 return b.getattr(self_value, self.buffer(value.owner))
+            if isinstance(value.owner, dfg.ForkOp):  # split where a lane first reads a slice
+                lower_fork(value.owner, b, arg, values)
+                return values[value]
             raise RamielError(f"value '{value.name_hint or value}' is used before it is defined")
 
         yielded: list[SSAValue] = []
@@ -143,6 +147,9 @@ class GraphLowering:
         for op in ops:
             match op:
                 case dfg.NodeOp() | dfg.LoopOp():
+                    for forked in {v.owner for v in op.operands if v not in values}:
+                        if isinstance(forked, dfg.ForkOp):  # the split before the node's code
+                            lower_fork(forked, b, arg, values)
                     wanted = op.threads.value.data if op.threads is not None else threads
                     switch = wanted if wanted != current else None
                     if isinstance(op, dfg.NodeOp):
@@ -162,7 +169,9 @@ class GraphLowering:
                     values[op.result] = received
                 case dfg.YieldOp() | dfg.OutputOp() | dfg.LoopYieldOp():
                     yielded = [arg(v) for v in op.operands]
-                case dfg.ClusterOp() | dfg.WeightOp() | dfg.NoneOp():
+                case dfg.JoinOp():
+                    lower_join(op, b, arg, values)
+                case dfg.ClusterOp() | dfg.WeightOp() | dfg.NoneOp() | dfg.ForkOp():
                     pass
                 case _:
                     raise RamielError(f"convert-dfg-to-py: cannot lower '{op.name}'")
@@ -409,8 +418,9 @@ def _lower_lanes(
         )
         b = PyBuilder(method.body.block)
         yielded = lowering.lower_ops(cluster.block.ops, b, args[0], values, ch=args[1])
-        if cluster.id == 0:
-            b.add(py.ReturnOp(yielded))
+        if cluster.id == 0:  # lane 0 also runs what follows the clusters (dfg.join)
+            values.update(zip(cluster.outputs, yielded, strict=True))
+            b.add(py.ReturnOp(lowering.lower_ops(lowering.graph.block.ops, b, args[0], values)))
         methods.append(forward_b.getattr(forward_args[0], f"_lane{cluster.id}"))
     # The channel names, a class constant at the top of the class body.
     class_block = class_body.block

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from xdsl.dialects.builtin import ArrayAttr, IntegerAttr, TensorType
+from xdsl.dialects.builtin import ArrayAttr, DenseArrayBase, IntegerAttr, TensorType
 from xdsl.ir import SSAValue
 
 from ramiel_mlir.analysis.graph import graph_nodes
@@ -88,6 +88,8 @@ def _int_attr(node: dfg.NodeOp, name: str, default: int) -> int:
 
 def _ints_attr(node: dfg.NodeOp, name: str) -> list[int] | None:
     attr = node.onnx_attrs.get(name)
+    if isinstance(attr, DenseArrayBase):
+        return [int(v) for v in attr.get_values()]
     if not isinstance(attr, ArrayAttr):
         return None
     values: list[int] = []
@@ -329,15 +331,15 @@ def _node_mixes(node: dfg.AnyNode, batched: Sequence[bool], batch: int) -> str |
         return f"no batch rule for '{op_type}'"
     if not dfg.is_deterministic(node):
         return "it draws random numbers"
+    try:
+        rule(node, batched)
+    except _Mixes as mixes:
+        return str(mixes)
     if op_type != "Shape" and any(
         not isinstance(r.type, TensorType) or _rank(r) < 1 or _shape(r)[0] != batch
         for r in node.outputs
     ):
         return f"an output does not have the batch ({batch}) on axis 0"
-    try:
-        rule(node, batched)
-    except _Mixes as mixes:
-        return str(mixes)
     return None
 
 

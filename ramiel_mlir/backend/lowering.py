@@ -137,19 +137,15 @@ class GraphLowering:
                 return values[value]
             if isinstance(value.owner, dfg.WeightOp):
                 return b.getattr(self_value, self.buffer(value.owner))
-            if isinstance(value.owner, dfg.ForkOp):  # split where a lane first reads a slice
-                lower_fork(value.owner, b, arg, values)
-                return values[value]
             raise RamielError(f"value '{value.name_hint or value}' is used before it is defined")
 
+        ops = list(ops)
+        _lower_forks(ops, b, arg, values)
         yielded: list[SSAValue] = []
         current = threads
         for op in ops:
             match op:
                 case dfg.NodeOp() | dfg.LoopOp():
-                    for forked in {v.owner for v in op.operands if v not in values}:
-                        if isinstance(forked, dfg.ForkOp):  # the split before the node's code
-                            lower_fork(forked, b, arg, values)
                     wanted = op.threads.value.data if op.threads is not None else threads
                     switch = wanted if wanted != current else None
                     if isinstance(op, dfg.NodeOp):
@@ -210,6 +206,19 @@ class GraphLowering:
                 # An ONNX value is bound to its name: it may have several readers.
                 del owner.attributes["inline"]
             values[onnx_value] = result
+
+
+def _lower_forks(
+    ops: Sequence[Operation],
+    b: PyBuilder,
+    arg: Callable[[SSAValue], SSAValue],
+    values: dict[SSAValue, SSAValue],
+) -> None:
+    """Split the batch (each `dfg.fork` whose slices `ops` read) at the top of a lane."""
+    forks = {v.owner: None for op in ops for v in op.operands if v not in values}
+    for fork in forks:
+        if isinstance(fork, dfg.ForkOp):
+            lower_fork(fork, b, arg, values)
 
 
 def _ops_after(block: Block, first: Operation | None) -> Iterable[Operation]:

@@ -981,9 +981,7 @@ def _batch_slices(op_name: str, whole: Attribute, slices: Sequence[Attribute], w
         )
     shape = list(whole.get_shape())
     if shape[0] < 0:
-        raise VerifyException(
-            f"{op_name} needs a static axis 0 (the batch) to split, got {whole}"
-        )
+        raise VerifyException(f"{op_name} needs a static axis 0 (the batch) to split, got {whole}")
     total = 0
     for index, part in enumerate(slices):
         assert isinstance(part, TensorType)  # by the operand/result constraints

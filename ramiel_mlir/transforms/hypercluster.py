@@ -107,18 +107,7 @@ def _slice_type(value: SSAValue, size: int) -> TensorType:
 def _split(graph: dfg.GraphOp, found: Separability, sizes: list[int]) -> None:
     """Fork the batched inputs, copy the batch-dependent nodes per slice, join the outputs."""
     block = graph.block
-    first = block.first_op
-    forks: dict[SSAValue, dfg.ForkOp] = {}
-    for arg in block.args:
-        if arg in found.batched and arg.uses:
-            fork = dfg.ForkOp(arg, [_slice_type(arg, size) for size in sizes])
-            for index, part in enumerate(fork.slices):
-                part.name_hint = f"{arg.name_hint or 'x'}_part{index}"
-            if first is None:
-                block.add_op(fork)
-            else:
-                block.insert_op_before(fork, first)
-            forks[arg] = fork
+    forks = _fork_inputs(graph, found, sizes)
     dependent: list[Operation] = []
     derived: set[SSAValue] = set(forks)
     for node in graph_nodes(graph):
@@ -146,6 +135,23 @@ def _split(graph: dfg.GraphOp, found: Separability, sizes: list[int]) -> None:
     for node in reversed(dependent):
         node.detach()
         node.erase()
+
+
+def _fork_inputs(
+    graph: dfg.GraphOp, found: Separability, sizes: list[int]
+) -> dict[SSAValue, dfg.ForkOp]:
+    """A `dfg.fork` at the top of the graph for every batched input that is read."""
+    block = graph.block
+    forks: dict[SSAValue, dfg.ForkOp] = {}
+    for arg in block.args:
+        if arg not in found.batched or not arg.uses:
+            continue
+        fork = dfg.ForkOp(arg, [_slice_type(arg, size) for size in sizes])
+        for index, part in enumerate(fork.slices):
+            part.name_hint = f"{arg.name_hint or 'x'}_part{index}"
+        block.insert_op_before(fork, block.first_op)  # pyright: ignore[reportArgumentType]
+        forks[arg] = fork
+    return forks
 
 
 def _copy(

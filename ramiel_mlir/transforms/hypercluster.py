@@ -118,10 +118,12 @@ def _split(graph: dfg.GraphOp, found: Separability, sizes: list[int]) -> None:
     output = block.last_op
     assert isinstance(output, dfg.OutputOp)
     copies: list[dict[SSAValue, SSAValue]] = []
+    shapes: dict[tuple[SSAValue, int], SSAValue] = {}
     for index, size in enumerate(sizes):
         mapping: dict[SSAValue, SSAValue] = {a: f.slices[index] for a, f in forks.items()}
         for node in dependent:
-            block.insert_op_before(_copy(node, mapping, found, index, size), output)
+            copy = _copy(node, mapping, found, (index, size), shapes)
+            block.insert_op_before(copy, output)
         copies.append(mapping)
     for position, value in enumerate(output.outputs):
         if value in found.batched:
@@ -155,14 +157,25 @@ def _fork_inputs(
 
 
 def _copy(
-    node: Operation, mapping: dict[SSAValue, SSAValue], found: Separability, index: int, size: int
+    node: Operation,
+    mapping: dict[SSAValue, SSAValue],
+    found: Separability,
+    part: tuple[int, int],
+    shapes: dict[tuple[SSAValue, int], SSAValue],
 ) -> Operation:
-    """`node` for slice `index` of `size` entries; `mapping` learns its results."""
+    """
+    `node` for slice `part` (index, size); `mapping` learns its results and
+    `shapes` the target shapes made for a slice size.
+    """
+    index, size = part
     operands = [mapping.get(v, v) for v in node.operands]
     shape_input = SHAPE_INPUTS.get(node.op_type.data) if isinstance(node, dfg.NodeOp) else None
     if shape_input is not None and len(operands) > shape_input:
         assert isinstance(node, dfg.NodeOp)
-        operands[shape_input] = _sliced_shape(node, operands[shape_input], size)
+        key = (operands[shape_input], size)
+        if key not in shapes:
+            shapes[key] = _sliced_shape(node, operands[shape_input], size)
+        operands[shape_input] = shapes[key]
     if isinstance(node, dfg.LoopOp):  # never batched (no batch rule): only its inputs differ
         copy = node.clone(dict(mapping))
     else:

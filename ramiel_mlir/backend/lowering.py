@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from xdsl.dialects.builtin import TensorType, UnitAttr
+from xdsl.dialects.builtin import StringAttr, TensorType, UnitAttr
 from xdsl.ir import Block, Operation, SSAValue
 
 from ramiel_mlir.backend import runtime
@@ -277,6 +277,7 @@ def _header(
         if counts:
             summary += f" ({_threads(max(counts))} for {len(counts)} of its nodes)"
     top.comment(summary + ".")
+    _batch_comment(top, graph)
     if len(clusters) > 1:
         for module, names in runtime.IMPORTS:
             top.add(py.ImportOp(module) if names is None else py.FromImportOp(module, names))
@@ -295,6 +296,16 @@ def _header(
         top.add(py.VerbatimOp(runtime.WITH_THREADS))
     if len(clusters) > 1:
         top.add(py.VerbatimOp(runtime.RUNTIME))
+
+
+def _batch_comment(top: PyBuilder, graph: dfg.GraphOp) -> None:
+    """A header line on the batch split: parallelize's choice, or hypercluster's split."""
+    plan = graph.attributes.get("batch_plan")
+    forks = [op for op in graph.block.ops if isinstance(op, dfg.ForkOp)]
+    if isinstance(plan, StringAttr):
+        top.comment(f"Batch plan: {readable(plan.data)}.")
+    elif forks:
+        top.comment(f"Batch plan: split into {len(forks[0].slices)} hyperclusters.")
 
 
 def _planned_threads(clusters: Sequence[dfg.ClusterOp]) -> int | None:

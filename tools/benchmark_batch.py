@@ -3,7 +3,7 @@ Benchmark hyperclustering (batch split) at batch 2, 4 and 8 against the other pl
 
 Models: GoogLeNet-style (torchvision's GoogLeNet without auxiliary heads, written
 out here: torchvision is not a dependency), ResNet-style (ResNet-18 layout),
-the project's Inception-v3-style net and transformer block (ramiel_mlir.zoo). Each
+the project's Inception-v3-style net and transformer block (tests/zoo). Each
 is exported once by the TorchScript exporter with a symbolic batch and compiled
 for each batch with `--input-shape`. Configurations, measured in one process,
 interleaved (A B C D E A B C D E ...) after a warm-up, medians of `--calls` calls:
@@ -46,8 +46,11 @@ import onnxruntime
 import torch
 from torch import nn
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test models
+
+from zoo import torch_models
+
 from ramiel_mlir.api import import_generated
-from ramiel_mlir.zoo import torch_models
 
 ROOT = Path(__file__).resolve().parent.parent
 CORES = os.cpu_count() or 1

@@ -146,19 +146,16 @@ def _run(compiled: CompiledModel, x: np.ndarray) -> torch.Tensor:
     return result
 
 
-@pytest.fixture(scope="module")
-def single_thread() -> object:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.mark.parametrize("batch", BATCHES)
 @pytest.mark.parametrize("dynamo", [False, True], ids=["torchscript", "dynamo"])
 @pytest.mark.parametrize("name", ["branches", "attention"])
 def test_split_matches_onnxruntime(
-    name: str, dynamo: bool, batch: int, model_cache: Path, tmp_path: Path, single_thread: object
+    name: str,
+    dynamo: bool,
+    batch: int,
+    model_cache: Path,
+    tmp_path: Path,
+    one_intra_op_thread: None,
 ) -> None:
     path = export(name, model_cache, dynamo)
     shapes = {"x": [batch, *MODELS[name][1]]}
@@ -176,7 +173,7 @@ def test_split_matches_onnxruntime(
 
 @pytest.mark.parametrize("parts", [2, 3, 8])
 def test_split_of_batch_independent_ops_is_bitwise(
-    parts: int, model_cache: Path, tmp_path: Path, single_thread: object
+    parts: int, model_cache: Path, tmp_path: Path, one_intra_op_thread: None
 ) -> None:
     path = export("elementwise", model_cache, dynamo=False)
     shapes = {"x": [8, *MODELS["elementwise"][1]]}

@@ -43,12 +43,12 @@ def test_elementwise_with_broadcast_bias_is_separable() -> None:
     assert named["nb"] not in found.batched  # weights-only: computed once, shared
 
 
-def test_reshape_folding_the_batch_blocks() -> None:
+def test_reshape_folding_the_batch_into_another_axis_blocks() -> None:
     g = graph("""
-    dfg.graph @g(%x: tensor<4x3xf32>) -> tensor<12xf32> {
-      %s = dfg.weight "s" dense<12> : tensor<1xi64> : tensor<1xi64>
-      %y = dfg.node "Reshape"(%x, %s) opset 17 : (tensor<4x3xf32>, tensor<1xi64>) -> tensor<12xf32>
-      dfg.output %y : tensor<12xf32>
+    dfg.graph @g(%x: tensor<4x3xf32>) -> tensor<2x6xf32> {
+      %s = dfg.weight "s" dense<[2, 6]> : tensor<2xi64> : tensor<2xi64>
+      %y = dfg.node "Reshape"(%x, %s) opset 17 : (tensor<4x3xf32>, tensor<2xi64>) -> tensor<2x6xf32>
+      dfg.output %y : tensor<2x6xf32>
     }""")
     found = batch_separability(g)
     assert not found.separable
@@ -57,11 +57,35 @@ def test_reshape_folding_the_batch_blocks() -> None:
     assert found.reason == "it folds the batch into another axis"
 
 
+def test_rows_folded_batch_major_stay_separable() -> None:
+    """[4, 3, 2] -> [12, 2]: entry b is rows 3b to 3b + 2; row-wise ops keep entries apart."""
+    g = graph("""
+    dfg.graph @g(%x: tensor<4x3x2xf32>) -> tensor<4x3x5xf32> {
+      %s = dfg.weight "s" dense<[12, 2]> : tensor<2xi64> : tensor<2xi64>
+      %back = dfg.weight "back" dense<[4, 3, 5]> : tensor<3xi64> : tensor<3xi64>
+      %w = dfg.weight "w" dense<1.0> : tensor<2x5xf32> : tensor<2x5xf32>
+      %rows = dfg.node "Reshape"(%x, %s) opset 17 :
+        (tensor<4x3x2xf32>, tensor<2xi64>) -> tensor<12x2xf32>
+      %m = dfg.node "MatMul"(%rows, %w) opset 17 :
+        (tensor<12x2xf32>, tensor<2x5xf32>) -> tensor<12x5xf32>
+      %y = dfg.node "Reshape"(%m, %back) opset 17 :
+        (tensor<12x5xf32>, tensor<3xi64>) -> tensor<4x3x5xf32>
+      dfg.output %y : tensor<4x3x5xf32>
+    }""")
+    found = batch_separability(g)
+    assert found.separable, found.reason
+    named = values(g)
+    assert found.factor(named["rows"]) == 3  # type: ignore[arg-type]
+    assert found.factor(named["m"]) == 3  # type: ignore[arg-type]
+    assert found.factor(named["y"]) == 1  # type: ignore[arg-type]
+
+
 def test_reshape_keeping_the_batch_first_is_separable() -> None:
     g = graph("""
     dfg.graph @g(%x: tensor<4x3x2xf32>) -> tensor<4x6xf32> {
       %s = dfg.weight "s" dense<[4, 6]> : tensor<2xi64> : tensor<2xi64>
-      %y = dfg.node "Reshape"(%x, %s) opset 17 : (tensor<4x3x2xf32>, tensor<2xi64>) -> tensor<4x6xf32>
+      %y = dfg.node "Reshape"(%x, %s) opset 17 :
+        (tensor<4x3x2xf32>, tensor<2xi64>) -> tensor<4x6xf32>
       dfg.output %y : tensor<4x6xf32>
     }""")
     assert batch_separability(g).separable
@@ -98,7 +122,7 @@ def test_reshape_keeping_the_batch_first_is_separable() -> None:
             "the batch axis of an input is contracted or broadcast",
         ),
         (
-            '"Mul"(%x, %w4) opset 17 : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<4x3xf32>',
+            '"Mul"(%x, %n4) opset 17 : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<4x3xf32>',
             "an unbatched input spans axis 0 of the output",
         ),
         (
@@ -118,6 +142,7 @@ def test_nodes_that_mix_batch_entries(node: str, reason: str) -> None:
       %axes = dfg.weight "axes" dense<0> : tensor<1xi64> : tensor<1xi64>
       %w = dfg.weight "w" dense<1.0> : tensor<3x4xf32> : tensor<3x4xf32>
       %w4 = dfg.weight "w4" dense<1.0> : tensor<4x3xf32> : tensor<4x3xf32>
+      %n4 = dfg.node "Neg"(%w4) opset 17 : (tensor<4x3xf32>) -> tensor<4x3xf32>
       %y = dfg.node {node}
       dfg.output %y : {result}
     }}""")
@@ -151,6 +176,19 @@ def test_nodes_that_keep_batch_entries_apart(node: str) -> None:
     found = batch_separability(g)
     assert found.separable, found.reason
     assert values(g)["y"] in found.batched
+
+
+def test_a_constant_with_one_row_per_entry_is_batched_data() -> None:
+    """A position embedding expanded over the batch, then folded: each slice reads its rows."""
+    g = graph("""
+    dfg.graph @g(%x: tensor<4x3xf32>) -> tensor<4x3xf32> {
+      %pos = dfg.weight "pos" dense<1.0> : tensor<4x3xf32> : tensor<4x3xf32>
+      %y = dfg.node "Add"(%x, %pos) opset 17 : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<4x3xf32>
+      dfg.output %y : tensor<4x3xf32>
+    }""")
+    found = batch_separability(g)
+    assert found.separable
+    assert values(g)["pos"] in found.batched
 
 
 def test_embedding_lookup_by_batched_indices_is_separable() -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import io
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ import onnxruntime
 import pytest
 import torch
 from torch import nn
+from zoo.torch_models import build
 
 from ramiel_mlir.api import CompiledModel, compile_onnx
 
@@ -94,8 +96,14 @@ class MixesBatch(nn.Module):
         return x / x.sum(dim=0, keepdim=True)
 
 
-MODELS: dict[str, tuple[type[nn.Module], tuple[int, ...]]] = {
+def _transformer_block() -> nn.Module:
+    """The zoo's transformer block: rows folded batch-major, a per-entry position constant."""
+    return build("transformer_block")
+
+
+MODELS: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
     "branches": (Branches, (3, 12, 12)),
+    "transformer_block": (_transformer_block, (24, 96)),
     "attention": (Attention, (6, 16)),
     "elementwise": (Elementwise, (2, 8, 8)),
     "mixes_batch": (MixesBatch, (5,)),
@@ -148,7 +156,7 @@ def _run(compiled: CompiledModel, x: np.ndarray) -> torch.Tensor:
 
 @pytest.mark.parametrize("batch", BATCHES)
 @pytest.mark.parametrize("dynamo", [False, True], ids=["torchscript", "dynamo"])
-@pytest.mark.parametrize("name", ["branches", "attention"])
+@pytest.mark.parametrize("name", ["branches", "attention", "transformer_block"])
 def test_split_matches_onnxruntime(
     name: str,
     dynamo: bool,

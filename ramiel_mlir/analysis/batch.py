@@ -13,13 +13,15 @@ unbatched: they run once and every slice shares their results, as weights.
 
 The batched inputs are the graph inputs whose axis 0 is the batch: the static
 axis 0 of the first tensor input (> 1), which every other input of rank >= 1
-with the same axis 0 shares.
+with the same axis 0 shares. A constant that an elementwise node combines with a
+batched value, of the output's rank and with the batch on axis 0, is batched
+too (per-entry data, such as a position embedding expanded over the batch).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 from xdsl.dialects.builtin import ArrayAttr, DenseArrayBase, IntegerAttr, TensorType
@@ -45,6 +47,16 @@ class Separability:
 
     reason: str = ""
     """Why the graph is not separable (empty when it is)."""
+
+    factors: Mapping[SSAValue, int] = field(default_factory=dict[SSAValue, int])
+    """
+    For a batched value whose axis 0 is batch x k (a Reshape folded the next axes
+    into it, batch-major: entry b holds rows b·k to b·k + k - 1), that k; else 1.
+    """
+
+    def factor(self, value: SSAValue) -> int:
+        """The k of a batched value whose axis 0 is batch x k (1 if not folded)."""
+        return self.factors.get(value, 1)
 
     @property
     def separable(self) -> bool:
@@ -230,10 +242,6 @@ def _reshape_like(node: dfg.NodeOp, batched: Sequence[bool]) -> None:
     _first_input_only(node, batched)
     if _constant(node.inputs[1]) is None:
         raise _Mixes("its target shape is computed at run time")
-    if node.op_type.data == "Reshape":
-        before, after = _shape(node.inputs[0]), _shape(node.outputs[0])
-        if before[0] != after[0] or any(d < 0 for d in before + after):
-            raise _Mixes("it folds the batch into another axis")
 
 
 def _tile(node: dfg.NodeOp, batched: Sequence[bool]) -> None:
@@ -321,8 +329,15 @@ def graph_batch(graph: dfg.GraphOp) -> int:
     return 0
 
 
-def _node_mixes(node: dfg.AnyNode, batched: Sequence[bool], batch: int) -> str | None:
-    """Why `node`, whose inputs carry the batch as `batched` says, mixes batch entries."""
+def _node_mixes(node: dfg.AnyNode, batched: Sequence[bool], rows: int) -> str | None:
+    """
+    Why `node`, whose inputs carry the batch as `batched` says, mixes batch entries.
+
+    `rows` is the batched inputs' axis 0: the batch, or batch x k where a Reshape
+    folded axes into it. A Reshape's output may fold or unfold more (its axis 0 a
+    multiple of the batch: row-major, each entry stays a block of whole rows); any
+    other node keeps axis 0 as it is.
+    """
     op_type = node.op_type.data
     if not isinstance(node, dfg.NodeOp) or node.onnx_domain != dfg.DEFAULT_DOMAIN:
         return f"no batch rule for '{op_type}'"
@@ -335,12 +350,35 @@ def _node_mixes(node: dfg.AnyNode, batched: Sequence[bool], batch: int) -> str |
         rule(node, batched)
     except _Mixes as mixes:
         return str(mixes)
-    if op_type != "Shape" and any(
-        not isinstance(r.type, TensorType) or _rank(r) < 1 or _shape(r)[0] != batch
-        for r in node.outputs
-    ):
-        return f"an output does not have the batch ({batch}) on axis 0"
+    if op_type == "Shape":
+        return None
+    for result in node.outputs:
+        if not isinstance(result.type, TensorType) or _rank(result) < 1:
+            return "an output has no axis 0 to carry the batch"
+        if op_type != "Reshape" and _shape(result)[0] != rows:
+            return f"an output does not have the batch ({rows} rows) on axis 0"
     return None
+
+
+def _per_entry_constants(node: dfg.AnyNode, batch: int) -> list[SSAValue | None]:
+    """
+    The constant operands of an elementwise node that hold one entry per batch entry.
+
+    A constant of the output's rank whose axis 0 is the batch (say a position
+    embedding expanded over the batch, then folded) is batched data: each slice
+    reads its own rows (`hypercluster` forks it like an input).
+    """
+    if node.op_type.data not in ELEMENTWISE or not node.outputs:
+        return []
+    out_rank = _rank(node.outputs[0])
+    return [
+        operand
+        if isinstance(operand.owner, dfg.WeightOp)
+        and _rank(operand) == out_rank >= 1
+        and _shape(operand)[0] == batch
+        else None
+        for operand in node.inputs
+    ]
 
 
 def batch_separability(graph: dfg.GraphOp) -> Separability:
@@ -367,15 +405,41 @@ def batch_separability(graph: dfg.GraphOp) -> Separability:
         and arg.type.get_shape()
         and arg.type.get_shape()[0] == batch
     }
+    factors: dict[SSAValue, int] = {}
     for node in graph_nodes(graph):
-        carries = [operand in batched for operand in node.inputs]
-        if isinstance(node, dfg.LoopOp):
-            carries += [operand in batched for operand in node.captures]
+        operands = [*node.inputs, *(node.captures if isinstance(node, dfg.LoopOp) else ())]
+        carries = [operand in batched for operand in operands]
         if not any(carries):
             continue
-        reason = _node_mixes(node, carries, batch)
+        folds = {factors.get(v, 1) for v, c in zip(operands, carries, strict=True) if c}
+        fold = folds.pop()
+        for index, operand in enumerate(_per_entry_constants(node, batch * fold)):
+            if operand is not None:
+                carries[index] = True
+                batched.add(operand)
+                factors[operand] = fold
+        reason = _node_mixes(node, carries[: len(node.inputs)], batch * fold)
+        if folds:
+            reason = "its batched inputs fold different axes into axis 0"
+        reason = reason or _reshape_fold(node, batch, fold, factors)
         if reason is not None:
-            return Separability(batch, frozenset(batched), node, reason)
+            return Separability(batch, frozenset(batched), node, reason, factors)
         if node.op_type.data != "Shape":
             batched.update(node.outputs)
-    return Separability(batch, frozenset(batched), None, "")
+    return Separability(batch, frozenset(batched), None, "", factors)
+
+
+def _reshape_fold(
+    node: dfg.AnyNode, batch: int, fold: int, factors: dict[SSAValue, int]
+) -> str | None:
+    """Record the k of the node's outputs (axis 0 is batch x k), or say why a Reshape has none."""
+    if node.op_type.data != "Reshape":
+        if fold > 1:  # the outputs keep the inputs' axis 0
+            factors.update(dict.fromkeys(node.outputs, fold))
+        return None
+    rows = _shape(node.outputs[0])[0]
+    if rows < batch or rows % batch:
+        return "it folds the batch into another axis"
+    if rows > batch:
+        factors[node.outputs[0]] = rows // batch
+    return None

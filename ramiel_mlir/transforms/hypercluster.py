@@ -36,7 +36,8 @@ class HyperclusterPass(ModulePass):
     entry more), the nodes that depend on the batch are copied once per slice
     (each copy is a hypercluster, whose nodes later become lanes), and a
     `dfg.join` concatenates every batched output. Weights and the nodes that do
-    not depend on the batch stay single and are shared by the slices. A Reshape
+    not depend on the batch stay single and are shared by the slices; a constant
+    that an elementwise node reads per batch entry is forked like an input. A Reshape
     or Expand target shape that names the batch is replaced by one that names
     the slice.
 
@@ -98,10 +99,11 @@ def hypercluster_graph(graph: dfg.GraphOp, parts: int, *, report: bool = False) 
     return found
 
 
-def _slice_type(value: SSAValue, size: int) -> TensorType:
+def _slice_type(value: SSAValue, rows: int) -> TensorType:
+    """The type of `value` with `rows` on axis 0."""
     assert isinstance(value.type, TensorType)
     shape = list(value.type.get_shape())
-    return TensorType(value.type.get_element_type(), [size, *shape[1:]])
+    return TensorType(value.type.get_element_type(), [rows, *shape[1:]])
 
 
 def _split(graph: dfg.GraphOp, found: Separability, sizes: list[int]) -> None:
@@ -142,17 +144,25 @@ def _split(graph: dfg.GraphOp, found: Separability, sizes: list[int]) -> None:
 def _fork_inputs(
     graph: dfg.GraphOp, found: Separability, sizes: list[int]
 ) -> dict[SSAValue, dfg.ForkOp]:
-    """A `dfg.fork` at the top of the graph for every batched input that is read."""
+    """
+    A `dfg.fork` for every batched input that is read (at the top of the graph) and
+    every batched constant (after its `dfg.weight`).
+    """
     block = graph.block
     forks: dict[SSAValue, dfg.ForkOp] = {}
-    for arg in block.args:
-        if arg not in found.batched or not arg.uses:
+    weights = [op.result for op in block.ops if isinstance(op, dfg.WeightOp)]
+    for value in [*block.args, *weights]:
+        if value not in found.batched or not value.uses:
             continue
-        fork = dfg.ForkOp(arg, [_slice_type(arg, size) for size in sizes])
+        fold = found.factor(value)
+        fork = dfg.ForkOp(value, [_slice_type(value, size * fold) for size in sizes])
         for index, part in enumerate(fork.slices):
-            part.name_hint = f"{arg.name_hint or 'x'}_part{index}"
-        block.insert_op_before(fork, block.first_op)  # pyright: ignore[reportArgumentType]
-        forks[arg] = fork
+            part.name_hint = f"{value.name_hint or 'x'}_part{index}"
+        if isinstance(value.owner, dfg.WeightOp):
+            block.insert_op_after(fork, value.owner)
+        else:
+            block.insert_op_before(fork, block.first_op)  # pyright: ignore[reportArgumentType]
+        forks[value] = fork
     return forks
 
 
@@ -174,13 +184,15 @@ def _copy(
         assert isinstance(node, dfg.NodeOp)
         key = (operands[shape_input], size)
         if key not in shapes:
-            shapes[key] = _sliced_shape(node, operands[shape_input], size)
+            rows = size * found.factor(node.outputs[0])
+            shapes[key] = _sliced_shape(node, operands[shape_input], rows)
         operands[shape_input] = shapes[key]
     if isinstance(node, dfg.LoopOp):  # never batched (no batch rule): only its inputs differ
         copy = node.clone(dict(mapping))
     else:
         result_types = [
-            _slice_type(r, size) if r in found.batched else r.type for r in node.results
+            _slice_type(r, size * found.factor(r)) if r in found.batched else r.type
+            for r in node.results
         ]
         attributes = {k: v for k, v in node.attributes.items() if k not in COST_ATTRIBUTES}
         copy = type(node).create(
@@ -196,12 +208,12 @@ def _copy(
     return copy
 
 
-def _sliced_shape(node: dfg.NodeOp, shape: SSAValue, size: int) -> SSAValue:
+def _sliced_shape(node: dfg.NodeOp, shape: SSAValue, rows: int) -> SSAValue:
     """
-    The target shape (Resize: sizes) of a copy for a slice of `size` entries.
+    The target shape (Resize: sizes) of a copy whose output has `rows` on axis 0.
 
     The batch analysis proved it a constant; where its first entry names axis 0
-    (the batch), the copy gets a new constant with `size` there (Expand: 1, which
+    (the batch, or batch x k), the copy gets a new constant with `rows` there (Expand: 1, which
     broadcasts to the slice). A 0 or -1 (Reshape: copy or infer the axis), a
     shorter Expand shape and an omitted input need no change.
     """
@@ -210,14 +222,14 @@ def _sliced_shape(node: dfg.NodeOp, shape: SSAValue, size: int) -> SSAValue:
         return shape
     assert isinstance(owner, dfg.WeightOp)
     value = np.array(weight_value(owner), dtype=np.int64).reshape(-1)
-    rank = len(_slice_type(node.outputs[0], size).get_shape())
+    rank = len(_slice_type(node.outputs[0], rows).get_shape())
     if len(value) < rank or value[0] in (0, -1):
         return shape
-    value[0] = 1 if node.op_type.data == "Expand" else size
+    value[0] = 1 if node.op_type.data == "Expand" else rows
     shape_type = owner.result.type
     assert isinstance(shape_type, TensorType)
     weight = dfg.WeightOp(
-        f"{owner.weight_name.data}_part{size}",
+        f"{owner.weight_name.data}_part{rows}",
         shape_type,
         value=dense_from_numpy(value, shape_type.get_element_type()),
     )

@@ -65,3 +65,36 @@ dfg.graph @reshape(%x: tensor<4x3x2xf32>) -> tensor<4x3x2xf32> {
   %b = dfg.node "Reshape"(%a, %z) opset 17 : (tensor<4x6xf32>, tensor<3xi64>) -> tensor<4x3x2xf32>
   dfg.output %b : tensor<4x3x2xf32>
 }
+
+// -----
+
+/// Rows folded batch-major ([4, 3, 2] -> [12, 2]: entry b is rows 3b..3b+2) are
+/// split in blocks of whole entries: 6 rows a slice, the shape constant says so.
+
+// CHECK-LABEL: dfg.graph @folded_rows
+// CHECK:         dfg.weight "s_part6" dense<[6, 2]> : tensor<2xi64>
+// CHECK:         dfg.node "Reshape"{{.*}} -> tensor<6x2xf32>
+// CHECK:         dfg.node "Relu"{{.*}} : (tensor<6x2xf32>) -> tensor<6x2xf32>
+// CHECK:         dfg.join %{{.*}}, %{{.*}} : tensor<6x2xf32>, tensor<6x2xf32> -> tensor<12x2xf32>
+dfg.graph @folded_rows(%x: tensor<4x3x2xf32>) -> tensor<12x2xf32> {
+  %s = dfg.weight "s" dense<[12, 2]> : tensor<2xi64> : tensor<2xi64>
+  %rows = dfg.node "Reshape"(%x, %s) opset 17 : (tensor<4x3x2xf32>, tensor<2xi64>) -> tensor<12x2xf32>
+  %y = dfg.node "Relu"(%rows) opset 17 : (tensor<12x2xf32>) -> tensor<12x2xf32>
+  dfg.output %y : tensor<12x2xf32>
+}
+
+// -----
+
+/// A constant with one row per batch entry (a position embedding expanded over
+/// the batch, then folded) is forked like an input: each slice adds its rows.
+
+// CHECK-LABEL: dfg.graph @per_entry_constant
+// CHECK:         %[[POS:.*]] = dfg.weight "pos"
+// CHECK-NEXT:    %[[P0:.*]], %[[P1:.*]] = dfg.fork %[[POS]] : tensor<4x3xf32> -> tensor<2x3xf32>, tensor<2x3xf32>
+// CHECK:         dfg.node "Add"(%{{.*}}, %[[P0]])
+// CHECK:         dfg.node "Add"(%{{.*}}, %[[P1]])
+dfg.graph @per_entry_constant(%x: tensor<4x3xf32>) -> tensor<4x3xf32> {
+  %pos = dfg.weight "pos" dense<[[1.0, 2.0, 3.0], [1.0, 2.0, 3.0], [1.0, 2.0, 3.0], [1.0, 2.0, 3.0]]> : tensor<4x3xf32> : tensor<4x3xf32>
+  %y = dfg.node "Add"(%x, %pos) opset 17 : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<4x3xf32>
+  dfg.output %y : tensor<4x3xf32>
+}

@@ -150,7 +150,7 @@ def _broadcasting(node: dfg.NodeOp, batched: Sequence[bool]) -> None:
         rank = _rank(operand)
         if carries and rank != out_rank:
             raise _Mixes(f"a batched input of rank {rank} broadcasts to rank {out_rank}")
-        if not carries and rank == out_rank and _shape(operand)[0] != 1:
+        if not carries and rank == out_rank >= 1 and _shape(operand)[0] != 1:
             raise _Mixes("an unbatched input spans axis 0 of the output")
 
 

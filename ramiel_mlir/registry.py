@@ -1,5 +1,5 @@
 """
-Lazy registries of the project's dialects, passes and targets.
+Lazy registries of the project's dialects, frontends, passes and targets.
 
 Each entry is a function that imports what it names, so that `ramiel-opt` starts
 fast and imports neither torch nor onnx for a job that does not need them.
@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from xdsl.ir import Dialect
 from xdsl.passes import ModulePass
+from xdsl.utils.frontend import Frontend
 from xdsl.utils.target import Target
 
 
@@ -31,6 +32,22 @@ def get_all_dialects() -> dict[str, Callable[[], Dialect]]:
         return PY
 
     return {"builtin": get_builtin, "dfg": get_dfg, "py": get_py}
+
+
+def get_all_frontends() -> dict[str, Callable[[], type[Frontend]]]:
+    """File extension -> a function returning the frontend class that reads such files."""
+
+    def get_mlir() -> type[Frontend]:
+        from xdsl.frontend import get_all_frontends as get_xdsl_frontends
+
+        return get_xdsl_frontends()["mlir"]()
+
+    def get_onnx() -> type[Frontend]:
+        from ramiel_mlir.frontend.onnx import OnnxFrontend
+
+        return OnnxFrontend
+
+    return {"mlir": get_mlir, "onnx": get_onnx}
 
 
 def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:

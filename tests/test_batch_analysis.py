@@ -53,7 +53,7 @@ def test_reshape_folding_the_batch_into_another_axis_blocks() -> None:
     found = batch_separability(g)
     assert not found.separable
     assert found.blocker is not None
-    assert found.blocker.op_type.data == "Reshape"
+    assert dfg.node_of(found.blocker).op_type(found.blocker) == "Reshape"
     assert found.reason == "it folds the batch into another axis"
 
 
@@ -234,4 +234,4 @@ def test_the_first_blocker_in_program_order_is_named() -> None:
     }""")
     found = batch_separability(g)
     assert found.blocker is not None
-    assert found.blocker.node_name == "first"
+    assert dfg.node_of(found.blocker).node_name(found.blocker) == "first"

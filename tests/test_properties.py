@@ -29,7 +29,7 @@ import torch
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from strategies import Example, onnx_examples
-from xdsl.dialects.builtin import FloatAttr, ModuleOp
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Block
 
 from ramiel_mlir.analysis.batch import batch_separability
@@ -39,6 +39,7 @@ from ramiel_mlir.api import CompiledModel, make_context, run_pipeline
 from ramiel_mlir.backend.python_target import PythonTarget
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import dfg
+from ramiel_mlir.dialects.annotations import COST, PARALLEL_ESTIMATE, SERIAL_ESTIMATE, F64Annotation
 from ramiel_mlir.frontend.onnx import import_onnx
 from ramiel_mlir.registry import get_all_passes
 
@@ -307,10 +308,10 @@ def test_parallel_code_is_bitwise_serial_and_matches_onnxruntime(
         assert_bitwise_equal(run_generated(compiler.python(module), example.inputs), serial)
 
 
-def _estimate(graph: dfg.GraphOp, name: str) -> float:
-    attr = graph.attributes[name]
-    assert isinstance(attr, FloatAttr)
-    return attr.value.data
+def _estimate(graph: dfg.GraphOp, annotation: F64Annotation) -> float:
+    value = annotation.get(graph)
+    assert value is not None
+    return value
 
 
 @PROPERTY
@@ -338,8 +339,8 @@ def test_schedules_keep_their_invariants(
         assert sorted(n.node_name for lane in placed for n in lane) == names
         assert_lane_orders_respect_dependencies(graph)
         assert_no_wait_cycle(graph)
-        parallel = _estimate(graph, "parallel_estimate")
-        assert parallel <= _estimate(graph, "serial_estimate")
+        parallel = _estimate(graph, PARALLEL_ESTIMATE)
+        assert parallel <= _estimate(graph, SERIAL_ESTIMATE)
         assert estimated_makespan(graph, edge_cost) == pytest.approx(parallel, abs=0.06)
 
     cloned = graph_of(compiler.run(f"{COSTS},{merge},clone{{threshold=1.08}},dce"))
@@ -349,16 +350,17 @@ def test_schedules_keep_their_invariants(
     for node in (n for lane in lanes_of(cloned) for n in lane):
         copies[node.node_name] = copies.get(node.node_name, 0) + 1
         if copies[node.node_name] > 1:
-            assert node.cost is not None
-            assert node.cost.value.data <= 1.08
+            cost = COST.get(node)
+            assert cost is not None
+            assert cost <= 1.08
             assert dfg.is_deterministic(node)
     assert sorted(copies) == names
 
     parallel_graph = graph_of(compiler.run("parallelize{model=flops lanes=2}"))
     assert_lane_orders_respect_dependencies(parallel_graph)
     assert_no_wait_cycle(parallel_graph)
-    assert _estimate(parallel_graph, "parallel_estimate") <= _estimate(
-        parallel_graph, "serial_estimate"
+    assert _estimate(parallel_graph, PARALLEL_ESTIMATE) <= _estimate(
+        parallel_graph, SERIAL_ESTIMATE
     )
 
 

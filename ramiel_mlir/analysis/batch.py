@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from xdsl.dialects.builtin import ArrayAttr, DenseArrayBase, IntegerAttr, TensorType
-from xdsl.ir import SSAValue
+from xdsl.ir import Operation, SSAValue
 
 from ramiel_mlir.analysis.graph import graph_nodes
 from ramiel_mlir.dialects import dfg
@@ -42,7 +42,7 @@ class Separability:
     batched: frozenset[SSAValue]
     """The values that carry the batch on axis 0 (inputs and node results)."""
 
-    blocker: dfg.AnyNode | None = None
+    blocker: Operation | None = None
     """The first node (in program order) that mixes batch entries, if any."""
 
     reason: str = ""
@@ -329,7 +329,7 @@ def graph_batch(graph: dfg.GraphOp) -> int:
     return 0
 
 
-def _node_mixes(node: dfg.AnyNode, batched: Sequence[bool], rows: int) -> str | None:
+def _node_mixes(node: Operation, batched: Sequence[bool], rows: int) -> str | None:
     """
     Why `node`, whose inputs carry the batch as `batched` says, mixes batch entries.
 
@@ -338,7 +338,7 @@ def _node_mixes(node: dfg.AnyNode, batched: Sequence[bool], rows: int) -> str | 
     multiple of the batch: row-major, each entry stays a block of whole rows); any
     other node keeps axis 0 as it is.
     """
-    op_type = node.op_type.data
+    op_type = dfg.node_of(node).op_type(node)
     if not isinstance(node, dfg.NodeOp) or node.onnx_domain != dfg.DEFAULT_DOMAIN:
         return f"no batch rule for '{op_type}'"
     rule = RULES.get(op_type)
@@ -352,7 +352,7 @@ def _node_mixes(node: dfg.AnyNode, batched: Sequence[bool], rows: int) -> str | 
         return str(mixes)
     if op_type == "Shape":
         return None
-    for result in node.outputs:
+    for result in node.results:
         if not isinstance(result.type, TensorType) or _rank(result) < 1:
             return "an output has no axis 0 to carry the batch"
         if op_type != "Reshape" and _shape(result)[0] != rows:
@@ -360,7 +360,7 @@ def _node_mixes(node: dfg.AnyNode, batched: Sequence[bool], rows: int) -> str | 
     return None
 
 
-def _per_entry_constants(node: dfg.AnyNode, batch: int) -> list[SSAValue | None]:
+def _per_entry_constants(node: Operation, batch: int) -> list[SSAValue | None]:
     """
     The constant operands of an elementwise node that hold one entry per batch entry.
 
@@ -368,7 +368,7 @@ def _per_entry_constants(node: dfg.AnyNode, batch: int) -> list[SSAValue | None]
     embedding expanded over the batch, then folded) is batched data: each slice
     reads its own rows (`hypercluster` forks it like an input).
     """
-    if node.op_type.data not in ELEMENTWISE or not node.outputs:
+    if not isinstance(node, dfg.NodeOp) or node.op_type.data not in ELEMENTWISE:
         return []
     out_rank = _rank(node.outputs[0])
     return [
@@ -407,7 +407,7 @@ def batch_separability(graph: dfg.GraphOp) -> Separability:
     }
     factors: dict[SSAValue, int] = {}
     for node in graph_nodes(graph):
-        operands = [*node.inputs, *(node.captures if isinstance(node, dfg.LoopOp) else ())]
+        operands = list(node.operands)
         carries = [operand in batched for operand in operands]
         if not any(carries):
             continue
@@ -418,28 +418,28 @@ def batch_separability(graph: dfg.GraphOp) -> Separability:
                 carries[index] = True
                 batched.add(operand)
                 factors[operand] = fold
-        reason = _node_mixes(node, carries[: len(node.inputs)], batch * fold)
+        reason = _node_mixes(node, carries, batch * fold)
         if folds:
             reason = "its batched inputs fold different axes into axis 0"
         reason = reason or _reshape_fold(node, batch, fold, factors)
         if reason is not None:
             return Separability(batch, frozenset(batched), node, reason, factors)
-        if node.op_type.data != "Shape":
-            batched.update(node.outputs)
+        if dfg.node_of(node).op_type(node) != "Shape":
+            batched.update(node.results)
     return Separability(batch, frozenset(batched), None, "", factors)
 
 
 def _reshape_fold(
-    node: dfg.AnyNode, batch: int, fold: int, factors: dict[SSAValue, int]
+    node: Operation, batch: int, fold: int, factors: dict[SSAValue, int]
 ) -> str | None:
     """Record the k of the node's outputs (axis 0 is batch x k), or say why a Reshape has none."""
-    if node.op_type.data != "Reshape":
+    if dfg.node_of(node).op_type(node) != "Reshape":
         if fold > 1:  # the outputs keep the inputs' axis 0
-            factors.update(dict.fromkeys(node.outputs, fold))
+            factors.update(dict.fromkeys(node.results, fold))
         return None
-    rows = _shape(node.outputs[0])[0]
+    rows = _shape(node.results[0])[0]
     if rows < batch or rows % batch:
         return "it folds the batch into another axis"
     if rows > batch:
-        factors[node.outputs[0]] = rows // batch
+        factors[node.results[0]] = rows // batch
     return None

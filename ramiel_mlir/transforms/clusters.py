@@ -10,14 +10,14 @@ to cluster 0, which runs on the calling thread and yields them.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from graphlib import TopologicalSorter
 
-from xdsl.dialects.builtin import FloatAttr, f64
 from xdsl.ir import Operation, SSAValue
 
 from ramiel_mlir.dialects import dfg
+from ramiel_mlir.dialects.annotations import PARALLEL_ESTIMATE, SERIAL_ESTIMATE, THREADS
 
 
 def is_clustered(graph: dfg.GraphOp) -> bool:
@@ -29,7 +29,7 @@ def dissolve_clusters(graph: dfg.GraphOp) -> None:
     """
     Move every node out of its cluster into the graph, in a topological order.
 
-    The lanes' thread plan goes with the clusters, so nodes lose their own `threads`.
+    The lanes' thread plan goes with the clusters, so nodes lose their own `dfg.threads`.
     """
     clusters = [op for op in graph.block.ops if isinstance(op, dfg.ClusterOp)]
     if not clusters:
@@ -37,7 +37,7 @@ def dissolve_clusters(graph: dfg.GraphOp) -> None:
     _bypass_channels(clusters)
     nodes = [op for c in clusters for op in c.block.ops if dfg.is_node(op)]
     for node in topological_order(nodes):
-        node.attributes.pop("threads", None)
+        THREADS.remove(node)
         node.detach()
         graph.block.insert_op_before(node, clusters[0])
     for cluster in clusters:
@@ -66,25 +66,16 @@ def _bypass_channels(clusters: Sequence[dfg.ClusterOp]) -> None:
             result.replace_all_uses_with(value)
 
 
-def topological_order(nodes: Sequence[dfg.AnyNode]) -> list[dfg.AnyNode]:
-    """`nodes` ordered so that each comes after the nodes it reads (Kahn, stable)."""
-    producers: dict[SSAValue, dfg.AnyNode] = {r: node for node in nodes for r in node.outputs}
-    inputs = {n: {producers[v] for v in n.operands if v in producers} for n in nodes}
-    readers: dict[dfg.AnyNode, list[dfg.AnyNode]] = {n: [] for n in nodes}
+def topological_order(nodes: Sequence[Operation]) -> list[Operation]:
+    """`nodes` ordered so that each comes after the nodes it reads (breadth-first, stable)."""
+    producers: dict[SSAValue, Operation] = {r: node for node in nodes for r in node.results}
+    sorter = TopologicalSorter[Operation]()
     for node in nodes:
-        for producer in inputs[node]:
-            readers[producer].append(node)
-    waiting = {n: len(inputs[n]) for n in nodes}
-    ready = deque(n for n in nodes if not waiting[n])
-    ordered: list[dfg.AnyNode] = []
-    while ready:
-        node = ready.popleft()
-        ordered.append(node)
-        for reader in readers[node]:
-            waiting[reader] -= 1
-            if not waiting[reader]:
-                ready.append(reader)
-    return ordered
+        sorter.add(node)
+    for node in nodes:
+        for producer in {producers[v] for v in node.operands if v in producers}:
+            sorter.add(node, producer)
+    return list(sorter.static_order())
 
 
 @dataclass
@@ -92,7 +83,7 @@ class _Channels:
     """The send/recv pairs of values that cross lanes, created on demand."""
 
     clusters: list[dfg.ClusterOp]
-    lane_of: dict[dfg.AnyNode, int]
+    lane_of: dict[Operation, int]
     names: set[str] = field(default_factory=set[str])
     channels: dict[SSAValue, str] = field(default_factory=dict[SSAValue, str])
     received: dict[tuple[SSAValue, int], SSAValue] = field(
@@ -118,7 +109,7 @@ class _Channels:
             self.received[key] = recv.result
         return self.received[key]
 
-    def _send(self, value: SSAValue, producer: dfg.AnyNode) -> str:
+    def _send(self, value: SSAValue, producer: Operation) -> str:
         """The channel carrying `value`, sent right after its producer."""
         if value not in self.channels:
             base = value.name_hint or "v"
@@ -133,7 +124,7 @@ class _Channels:
 
 
 def build_clusters(
-    graph: dfg.GraphOp, lanes: Sequence[Sequence[dfg.AnyNode]], threads: Sequence[int]
+    graph: dfg.GraphOp, lanes: Sequence[Sequence[Operation]], threads: Sequence[int]
 ) -> None:
     """
     Put the nodes of a flat graph into one cluster per lane, in the given orders.
@@ -196,5 +187,5 @@ def _yield_exits(
 
 def annotate_estimate(graph: dfg.GraphOp, serial: float, parallel: float) -> None:
     """Record the schedule's estimates (microseconds) on the graph."""
-    graph.attributes["serial_estimate"] = FloatAttr(round(serial, 1), f64)
-    graph.attributes["parallel_estimate"] = FloatAttr(round(parallel, 1), f64)
+    SERIAL_ESTIMATE.set(graph, round(serial, 1))
+    PARALLEL_ESTIMATE.set(graph, round(parallel, 1))

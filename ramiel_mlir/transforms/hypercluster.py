@@ -14,6 +14,7 @@ from ramiel_mlir.analysis.batch import Separability, batch_separability
 from ramiel_mlir.analysis.graph import graph_nodes
 from ramiel_mlir.diagnostics import RamielError, remark
 from ramiel_mlir.dialects import dfg
+from ramiel_mlir.dialects.annotations import NODE_ANNOTATIONS
 from ramiel_mlir.tensors import dense_from_numpy
 from ramiel_mlir.transforms.clusters import is_clustered
 from ramiel_mlir.weights import weight_value
@@ -21,7 +22,7 @@ from ramiel_mlir.weights import weight_value
 SHAPE_INPUTS = {"Reshape": 1, "Expand": 1, "Resize": 3}
 """The input that holds the output shape (sizes), which names the batch, by op type."""
 
-COST_ATTRIBUTES = ("cost", "threaded_cost", "threads")
+COST_ATTRIBUTES = tuple(a.name for a in NODE_ANNOTATIONS)
 """What estimate-cost and merge-clusters wrote for the whole batch: wrong for a slice."""
 
 
@@ -90,7 +91,7 @@ def hypercluster_graph(graph: dfg.GraphOp, parts: int, *, report: bool = False) 
         if report:
             where = ""
             if found.blocker is not None:
-                where = f" at node '{found.blocker.node_name}' ({found.blocker.op_type.data})"
+                where = f" at {dfg.node_of(found.blocker).describe(found.blocker)}"
             remark(
                 f"hypercluster: graph @{graph.sym_name.data} left unsplit{where}: {found.reason}"
             )
@@ -200,7 +201,7 @@ def _copy(
         )
     for key in COST_ATTRIBUTES:
         copy.attributes.pop(key, None)
-    name = node.node_name if dfg.is_node(node) else node.name
+    name = dfg.node_of(node).node_name(node)
     copy.location = NameLoc(StringAttr(f"{name}/part{index}"), NoneAttr())
     for result, new in zip(node.results, copy.results, strict=True):
         new.name_hint = f"{result.name_hint}_part{index}" if result.name_hint else None

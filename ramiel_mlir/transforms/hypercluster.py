@@ -46,7 +46,7 @@ class HyperclusterPass(ModulePass):
     batch entries (analysis/batch.py); otherwise the graph is left as it is and
     a remark on standard error names the node. `parts` above the batch size is
     lowered to it; `parts=1` leaves every graph as it is. The copies lose their
-    `cost` attributes: run estimate-cost after this pass.
+    node annotations (`dfg.cost`, ...): run estimate-cost after this pass.
 
         %y = dfg.node "Relu"(%x) opset 17 : (tensor<4x3xf32>) -> tensor<4x3xf32>
     becomes, with parts=2,

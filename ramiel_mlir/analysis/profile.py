@@ -165,6 +165,10 @@ def profile_graph_threads(
     model = _instantiate(module, graph)
     sends = senders(graph)
     values: dict[SSAValue, torch.Tensor] = {a: sample_input(a) for a in graph.block.args}
+    for fork in graph.block.ops:  # the batch slices of hypercluster: views of an input
+        if isinstance(fork, dfg.ForkOp):
+            sizes = [t.get_shape()[0] for t in fork.slices.types if isinstance(t, TensorType)]
+            values.update(zip(fork.slices, torch.split(values[fork.input], sizes), strict=True))
     pending = _uses(methods, sends)
     costs: dict[int, dict[Operation, float]] = {count: {} for count in counts}
     with torch.inference_mode():

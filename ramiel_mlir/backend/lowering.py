@@ -19,6 +19,7 @@ import numpy as np
 from xdsl.dialects.builtin import TensorType, UnitAttr
 from xdsl.ir import Block, Operation, SSAValue
 
+from ramiel_mlir.backend.batch import lower_fork, lower_join
 from ramiel_mlir.backend.builder import PyBuilder, add_import, add_runtime
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.loop import lower_loop
@@ -37,7 +38,12 @@ from ramiel_mlir.backend.values import (
 )
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import dfg, py
-from ramiel_mlir.dialects.annotations import PARALLEL_ESTIMATE, SERIAL_ESTIMATE, THREADS
+from ramiel_mlir.dialects.annotations import (
+    BATCH_PLAN,
+    PARALLEL_ESTIMATE,
+    SERIAL_ESTIMATE,
+    THREADS,
+)
 from ramiel_mlir.names import unique_name
 from ramiel_mlir.weights import weight_value
 
@@ -126,6 +132,8 @@ class GraphLowering:
                 return b.getattr(self_value, self.buffer(value.owner))
             raise RamielError(f"value '{value.name_hint or value}' is used before it is defined")
 
+        ops = list(ops)
+        _lower_forks(ops, b, arg, values)
         yielded: list[SSAValue] = []
         current = threads
         for op in ops:
@@ -151,7 +159,9 @@ class GraphLowering:
                     values[op.result] = received
                 case dfg.YieldOp() | dfg.OutputOp() | dfg.LoopYieldOp():
                     yielded = [arg(v) for v in op.operands]
-                case dfg.ClusterOp() | dfg.WeightOp() | dfg.NoneOp():
+                case dfg.JoinOp():
+                    lower_join(op, b, arg, values)
+                case dfg.ClusterOp() | dfg.WeightOp() | dfg.NoneOp() | dfg.ForkOp():
                     pass
                 case _:
                     raise RamielError(f"convert-dfg-to-py: cannot lower '{op.name}'")
@@ -190,6 +200,19 @@ class GraphLowering:
                 # An ONNX value is bound to its name: it may have several readers.
                 del owner.attributes["inline"]
             values[onnx_value] = result
+
+
+def _lower_forks(
+    ops: Sequence[Operation],
+    b: PyBuilder,
+    arg: Callable[[SSAValue], SSAValue],
+    values: dict[SSAValue, SSAValue],
+) -> None:
+    """Split the batch (each `dfg.fork` whose slices `ops` read) at the top of a lane."""
+    forks = {v.owner: None for op in ops for v in op.operands if v not in values}
+    for fork in forks:
+        if isinstance(fork, dfg.ForkOp):
+            lower_fork(fork, b, arg, values)
 
 
 def _ops_after(block: Block, first: Operation | None) -> Iterable[Operation]:
@@ -244,6 +267,7 @@ def _header(
         if counts:
             summary += f" ({_threads(max(counts))} for {len(counts)} of its nodes)"
     top.comment(summary + ".")
+    _batch_comment(top, graph)
     block = top.block
     add_import(block, Import("pathlib", name="Path"))
     add_import(block, Import("torch"))
@@ -259,6 +283,16 @@ def _header(
         add_runtime(block, lanes._with_threads)
     if len(clusters) > 1:
         add_runtime(block, lanes._Lanes)
+
+
+def _batch_comment(top: PyBuilder, graph: dfg.GraphOp) -> None:
+    """A header line on the batch split: parallelize's choice, or hypercluster's split."""
+    plan = BATCH_PLAN.get(graph)
+    forks = [op for op in graph.block.ops if isinstance(op, dfg.ForkOp)]
+    if plan is not None:
+        top.comment(f"Batch plan: {readable(plan)}.")
+    elif forks:
+        top.comment(f"Batch plan: split into {len(forks[0].slices)} hyperclusters.")
 
 
 def _planned_threads(clusters: Sequence[dfg.ClusterOp]) -> int | None:
@@ -399,8 +433,9 @@ def _lower_lanes(
         )
         b = PyBuilder(method.body.block)
         yielded = lowering.lower_ops(cluster.block.ops, b, args[0], values, ch=args[1])
-        if cluster.id == 0:
-            b.add(py.ReturnOp(yielded))
+        if cluster.id == 0:  # lane 0 also runs what follows the clusters (dfg.join)
+            values.update(zip(cluster.outputs, yielded, strict=True))
+            b.add(py.ReturnOp(lowering.lower_ops(lowering.graph.block.ops, b, args[0], values)))
         methods.append(forward_b.getattr(forward_args[0], f"_lane{cluster.id}"))
     # The channel names, a class constant at the top of the class body.
     class_block = class_body.block

@@ -21,7 +21,8 @@
 //   across the elements of a variadic, so `inputs: variadic %input` means
 //   "inputs of one type" to MLIR, while a `dfg.node` takes tensors of any
 //   shapes. The spec states the per-element constraint.
-// - The verifiers: ONNX schema lookup and input/output counts, graph and
+// - The verifiers: ONNX schema lookup and input/output counts, fork/join slice
+//   shapes (they split the whole along axis 0), graph and
 //   cluster signatures, names counts, channel pairing and deadlock freedom.
 //
 // The passes' annotations (`dfg.cost`, `dfg.threaded_cost`, `dfg.threads` on
@@ -178,5 +179,21 @@ irdl.dialect @dfg {
   irdl.operation @loop_yield {
     %value = irdl.base "!builtin.tensor"
     irdl.operands(values: variadic %value)
+  }
+
+  // dfg.fork: splits a batched tensor into K >= 2 slices along axis 0.
+  irdl.operation @fork {
+    %input = irdl.base "!builtin.tensor"
+    %slice = irdl.base "!builtin.tensor"
+    irdl.operands(input: %input)
+    irdl.results(slices: variadic %slice)
+  }
+
+  // dfg.join: concatenates K >= 2 batch slices along axis 0.
+  irdl.operation @join {
+    %part = irdl.base "!builtin.tensor"
+    %result = irdl.base "!builtin.tensor"
+    irdl.operands(parts: variadic %part)
+    irdl.results(result: %result)
   }
 }

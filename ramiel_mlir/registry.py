@@ -95,6 +95,11 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return ClonePass
 
+    def get_hypercluster() -> type[ModulePass]:
+        from ramiel_mlir.transforms.hypercluster import HyperclusterPass
+
+        return HyperclusterPass
+
     def get_parallelize() -> type[ModulePass]:
         from ramiel_mlir.transforms.parallelize import ParallelizePass
 
@@ -113,6 +118,7 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "dce": get_dce,
         "estimate-cost": get_estimate_cost,
         "fold-constants": get_fold_constants,
+        "hypercluster": get_hypercluster,
         "linear-cluster": get_linear_cluster,
         "merge-clusters": get_merge_clusters,
         "parallelize": get_parallelize,

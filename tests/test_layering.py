@@ -61,7 +61,7 @@ def layer(module: str) -> str:
     head = parts[1] if len(parts) > 1 else ""
     if module in TARGETS:
         return "targets"
-    if head in ("onnx", "tensors", "diagnostics"):
+    if head in ("onnx", "tensors", "diagnostics", "names"):
         return "onnx"
     if head in ("dialects", "weights"):
         return "dialects"

@@ -60,9 +60,10 @@ class NodeMethod:
 def lower_node_methods(graph: dfg.GraphOp) -> tuple[py.ModuleOp, list[NodeMethod]]:
     """A `py.module` whose `Model` has one method per node of `graph`, in program order."""
     from ramiel_mlir.backend.builder import PyBuilder
-    from ramiel_mlir.backend.lowering import RESERVED, GraphLowering, unique_name
-    from ramiel_mlir.backend.print_python import python_identifier
+    from ramiel_mlir.backend.lowering import GraphLowering
+    from ramiel_mlir.backend.print_python import RESERVED, python_identifier
     from ramiel_mlir.backend.values import graph_types, needs_numpy
+    from ramiel_mlir.names import unique_name
 
     module = py.ModuleOp()
     top = PyBuilder(module.body.block)
@@ -176,6 +177,10 @@ def profile_graph_threads(
     model = _instantiate(module, graph)
     sends = senders(graph)
     values: dict[SSAValue, torch.Tensor] = {a: sample_input(a) for a in graph.block.args}
+    for fork in graph.block.ops:  # the batch slices of hypercluster: views of an input
+        if isinstance(fork, dfg.ForkOp):
+            sizes = [t.get_shape()[0] for t in fork.slices.types if isinstance(t, TensorType)]
+            values.update(zip(fork.slices, torch.split(values[fork.input], sizes), strict=True))
     pending = _uses(methods, sends)
     costs: dict[int, dict[Operation, float]] = {count: {} for count in counts}
     with torch.inference_mode():

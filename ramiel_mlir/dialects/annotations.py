@@ -177,6 +177,11 @@ PARALLEL_ESTIMATE = F64Annotation(
     "Estimated microseconds of the graph as clustered (linear-cluster, merge-clusters).",
 )
 
+BATCH_PLAN = StrAnnotation(
+    "dfg.batch_plan",
+    "How parallelize split the batch into hyperclusters, or why not (the generated header).",
+)
+
 NODE_ANNOTATIONS: tuple[Annotation, ...] = (COST, THREADED_COST, THREADS)
 """The annotations a node may carry."""
 
@@ -187,6 +192,7 @@ GRAPH_ANNOTATIONS: tuple[Annotation, ...] = (
     MACHINE,
     SERIAL_ESTIMATE,
     PARALLEL_ESTIMATE,
+    BATCH_PLAN,
 )
 """The annotations a `dfg.graph` may carry."""
 

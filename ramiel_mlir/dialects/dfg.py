@@ -979,6 +979,107 @@ def _is_scalar(t: Attribute, element: str) -> bool:
     return all(d == 1 for d in t.get_shape())
 
 
+def _batch_slices(op_name: str, whole: Attribute, slices: Sequence[Attribute], what: str) -> None:
+    """
+    Check that the tensors `slices` split the tensor `whole` along axis 0.
+
+    Shared by `dfg.fork` (`what` = "slices") and `dfg.join` (`what` = "parts").
+    """
+    if len(slices) < 2:
+        raise VerifyException(f"{op_name} needs at least 2 {what}, got {len(slices)}")
+    if not isinstance(whole, TensorType) or not whole.get_shape():
+        raise VerifyException(
+            f"{op_name} splits a ranked tensor of rank >= 1 along axis 0, got {whole}"
+        )
+    shape = list(whole.get_shape())
+    if shape[0] < 0:
+        raise VerifyException(f"{op_name} needs a static axis 0 (the batch) to split, got {whole}")
+    total = 0
+    for index, part in enumerate(slices):
+        assert isinstance(part, TensorType)  # by the operand/result constraints
+        if part.get_element_type() != whole.get_element_type():
+            raise VerifyException(
+                f"{op_name}: {what[:-1]} #{index} has element type "
+                f"{part.get_element_type()}, the whole has {whole.get_element_type()}"
+            )
+        part_shape = list(part.get_shape())
+        if len(part_shape) != len(shape) or part_shape[1:] != shape[1:]:
+            raise VerifyException(
+                f"{op_name}: {what[:-1]} #{index} ({part}) must have the shape of "
+                f"{whole} in every axis but 0"
+            )
+        if part_shape[0] < 1:
+            raise VerifyException(
+                f"{op_name}: {what[:-1]} #{index} ({part}) must hold at least one "
+                "entry along axis 0"
+            )
+        total += part_shape[0]
+    if total != shape[0]:
+        raise VerifyException(
+            f"{op_name}: the {what} hold {total} entries along axis 0, the whole {whole} "
+            f"holds {shape[0]}"
+        )
+
+
+@irdl_op_definition
+class ForkOp(IRDLOperation):
+    """
+    Split a batched tensor into K >= 2 consecutive slices along axis 0 (the batch).
+
+    Written by `hypercluster`: each slice feeds one copy of the graph (a
+    hypercluster). Slices are views of the input in the generated code; they
+    are graph values, visible in every cluster, like the graph inputs.
+
+    ```mlir
+    %a, %b = dfg.fork %x : tensor<4x3xf32> -> tensor<2x3xf32>, tensor<2x3xf32>
+    ```
+    """
+
+    name = "dfg.fork"
+
+    input = operand_def(TensorType)
+    slices = var_result_def(TensorType)
+
+    traits = traits_def(Pure())
+
+    assembly_format = "$input attr-dict `:` type($input) `->` type($slices)"
+
+    def __init__(self, value: SSAValue, slice_types: Sequence[Attribute]):
+        super().__init__(operands=[value], result_types=[slice_types])
+
+    def verify_(self) -> None:
+        _batch_slices("dfg.fork", self.input.type, self.slices.types, "slices")
+
+
+@irdl_op_definition
+class JoinOp(IRDLOperation):
+    """
+    Concatenate K >= 2 batch slices along axis 0, in order: the inverse of `dfg.fork`.
+
+    Written by `hypercluster` for every batched graph output; it stands after the
+    clusters, and lane 0 runs it once every slice is done.
+
+    ```mlir
+    %y = dfg.join %a, %b : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<4x3xf32>
+    ```
+    """
+
+    name = "dfg.join"
+
+    parts = var_operand_def(TensorType)
+    result = result_def(TensorType)
+
+    traits = traits_def(Pure())
+
+    assembly_format = "$parts attr-dict `:` type($parts) `->` type($result)"
+
+    def __init__(self, parts: Sequence[SSAValue], result_type: Attribute):
+        super().__init__(operands=[parts], result_types=[result_type])
+
+    def verify_(self) -> None:
+        _batch_slices("dfg.join", self.result.type, self.parts.types, "parts")
+
+
 DFG = Dialect(
     "dfg",
     [
@@ -993,6 +1094,8 @@ DFG = Dialect(
         RecvOp,
         LoopOp,
         LoopYieldOp,
+        ForkOp,
+        JoinOp,
     ],
     [StringType, SequenceType, OptionalType],
 )

@@ -142,7 +142,7 @@ def to_proto(name: str, attr: Attribute, op_type: str, opset: int, domain: str) 
     )
 
 
-def _f32(value: float) -> float:
+def shortest_f32(value: float) -> float:
     """The shortest decimal that names the same float32 as `value` (ONNX floats are f32)."""
     return float(str(np.float32(value)))
 
@@ -152,13 +152,13 @@ def attr_value(attr: Attribute) -> AttrValue:
     if isinstance(attr, IntegerAttr):
         return attr.value.data
     if isinstance(attr, FloatAttr):
-        return _f32(attr.value.data)
+        return shortest_f32(attr.value.data)
     if isinstance(attr, StringAttr):
         return attr.data
     if isinstance(attr, DenseArrayBase):
         values = list(attr.get_values())
         if values and isinstance(values[0], float):
-            return [_f32(v) for v in values]
+            return [shortest_f32(v) for v in values]
         return values
     if isinstance(attr, ArrayAttr):
         return [a.data for a in attr.data if isinstance(a, StringAttr)]

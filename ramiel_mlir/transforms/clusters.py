@@ -18,6 +18,7 @@ from xdsl.ir import Operation, SSAValue
 
 from ramiel_mlir.dialects import dfg
 from ramiel_mlir.dialects.annotations import PARALLEL_ESTIMATE, SERIAL_ESTIMATE, THREADS
+from ramiel_mlir.names import unique_name
 
 
 def is_clustered(graph: dfg.GraphOp) -> bool:
@@ -112,11 +113,7 @@ class _Channels:
     def _send(self, value: SSAValue, producer: Operation) -> str:
         """The channel carrying `value`, sent right after its producer."""
         if value not in self.channels:
-            base = value.name_hint or "v"
-            name, suffix = base, 1
-            while name in self.names:
-                name, suffix = f"{base}_{suffix}", suffix + 1
-            self.names.add(name)
+            name = unique_name(value.name_hint or "v", self.names)
             self.channels[value] = name
             block = self.clusters[self.lane_of[producer]].block
             block.insert_op_after(dfg.SendOp(value, name), producer)
@@ -131,10 +128,9 @@ def build_clusters(
 
     A value read on another lane than the one computing it is sent right after
     it is computed and received right before its first reader on each lane.
-    Graph outputs computed off lane 0 are received on lane 0, which yields them.
+    Graph outputs computed off lane 0 are received on lane 0, which yields them,
+    and so are the parts of a `dfg.join` (hypercluster), which follows the clusters.
     """
-    output = graph.block.last_op
-    assert isinstance(output, dfg.OutputOp)
     if not lanes:  # a graph without nodes still has lane 0, which yields the outputs
         lanes, threads = [[]], [threads[0] if threads else 1]
     clusters = [dfg.ClusterOp(index, threads=threads[index]) for index in range(len(lanes))]
@@ -148,19 +144,42 @@ def build_clusters(
         for node in lane:
             for position, operand in enumerate(node.operands):
                 node.operands[position] = channels.local(operand, index, node)
-    results = [channels.local(value, 0, None) for value in output.outputs]
+    _yield_exits(graph, clusters, channels, threads[0])
+
+
+def _yield_exits(
+    graph: dfg.GraphOp, clusters: list[dfg.ClusterOp], channels: _Channels, threads: int
+) -> None:
+    """
+    Make lane 0 yield what leaves the clusters and put the clusters into the graph.
+
+    What leaves them: the graph outputs and the parts of any `dfg.join`, which
+    stands after the clusters (lane 0 runs it).
+    """
+    output = graph.block.last_op
+    assert isinstance(output, dfg.OutputOp)
+    sinks: list[Operation] = [op for op in graph.block.ops if isinstance(op, dfg.JoinOp)]
+    sinks.append(output)
+    exits = list(
+        dict.fromkeys(v for op in sinks for v in op.operands if not isinstance(v.owner, dfg.JoinOp))
+    )
+    results = [channels.local(value, 0, None) for value in exits]
     clusters[0].block.add_op(dfg.YieldOp(results))
     for cluster in clusters[1:]:
         cluster.block.add_op(dfg.YieldOp())
-    # Cluster 0 yields the graph outputs: give it result types now they are known.
+    # Cluster 0 yields them: give it result types now they are known.
     lane0 = dfg.ClusterOp(
-        0, [v.type for v in results], clusters[0].detach_region(0), threads=threads[0]
+        0, [v.type for v in results], clusters[0].detach_region(0), threads=threads
     )
     for cluster in [lane0, *clusters[1:]]:
-        graph.block.insert_op_before(cluster, output)
-    for position, result in enumerate(lane0.outputs):
-        result.name_hint = results[position].name_hint
-        output.operands[position] = result
+        graph.block.insert_op_before(cluster, sinks[0])
+    for result, value in zip(lane0.outputs, results, strict=True):
+        result.name_hint = value.name_hint
+    exit_results = dict(zip(exits, lane0.outputs, strict=True))
+    for sink in sinks:
+        for position, operand in enumerate(sink.operands):
+            if operand in exit_results:
+                sink.operands[position] = exit_results[operand]
 
 
 def annotate_estimate(graph: dfg.GraphOp, serial: float, parallel: float) -> None:

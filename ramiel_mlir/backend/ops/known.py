@@ -139,9 +139,9 @@ def literal(
     if array.size == 0 or dtype not in ("bool", "int64", "float32"):
         kwargs["dtype"] = ctx.b.name(f"torch.{dtype}")
     if array.size == 0:
-        return ctx.b.call("torch.empty", list(array.shape), inline=inline, **kwargs)
+        return ctx.b.call("torch.empty", list(array.shape), inline=inline, keywords=kwargs)
     values = array.astype(numpy_dtype(element_type))
-    return ctx.b.call("torch.tensor", _nested(values), inline=inline, **kwargs)
+    return ctx.b.call("torch.tensor", _nested(values), inline=inline, keywords=kwargs)
 
 
 def scalar(ctx: NodeContext, index: int) -> Scalar | None:
@@ -173,7 +173,7 @@ def operand(ctx: NodeContext, index: int) -> Number:
     if isinstance(value, float) and numpy_dtype(ctx.in_type(index).get_element_type()).itemsize < 4:
         # torch computes half-precision ops with the number in float32: it must
         # be the float16 value itself, not the shortest decimal that rounds to it.
-        value = float(known(ctx, index).flat[0])  # type: ignore[union-attr]
+        value = float(require_known(ctx, index, "operand").flat[0])
     return _spelled(ctx, value, ctx.in_type(index))
 
 

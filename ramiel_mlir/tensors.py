@@ -5,7 +5,8 @@ The one table that says which ONNX element types the compiler handles; the
 frontend, the folder and the lowering all read it.
 
 ONNX STRING is apart from the table: its MLIR element type is `!dfg.string`
-(`ramiel_mlir.dialects.dfg.StringType`), and torch has no string dtype, so the
+(`StringType`, defined here and registered by the dfg dialect, so that this
+module sits below the dialects), and torch has no string dtype, so the
 generated code holds string tensors as numpy arrays of Python `str` (dtype
 object), as onnx and onnxruntime do. `numpy_dtype` and `torch_dtype_name` know
 only the numeric types: the folder, weights and buffers stay numeric.
@@ -35,13 +36,27 @@ from xdsl.dialects.builtin import (
     Signedness,
     TensorType,
 )
-from xdsl.ir import Attribute
-
-from ramiel_mlir.dialects.dfg import StringType
+from xdsl.ir import Attribute, ParametrizedAttribute, TypeAttribute
+from xdsl.irdl import irdl_attr_definition
 
 if TYPE_CHECKING:
     import torch
     from onnx import TensorProto
+
+
+@irdl_attr_definition
+class StringType(ParametrizedAttribute, TypeAttribute):
+    """
+    The element type of ONNX STRING tensors: `tensor<2x!dfg.string>`.
+
+    MLIR has no builtin string element type. Values of this type are arrays of
+    Python `str` in the generated code (numpy arrays of dtype object, as onnx and
+    onnxruntime hold them): only the ops that `backend/ops/dtypes.py` lists
+    handle them.
+    """
+
+    name = "dfg.string"
+
 
 _UNSIGNED = Signedness.UNSIGNED
 

@@ -18,8 +18,8 @@ from ramiel_mlir.analysis.cost_model import Work, flops_cost, node_work
 from ramiel_mlir.analysis.graph import graph_dag, graph_nodes
 from ramiel_mlir.analysis.levels import parallelism_bound
 from ramiel_mlir.analysis.machine import UNITS, Machine, cache_path, load_machine, machine_key
-from ramiel_mlir.analysis.profile import profile_graph
 from ramiel_mlir.api import make_context
+from ramiel_mlir.backend.profile import profile_graph
 from ramiel_mlir.dialects import dfg
 from ramiel_mlir.dialects.annotations import COST, EDGE_COST
 from ramiel_mlir.frontend.onnx import import_onnx

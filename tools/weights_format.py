@@ -41,9 +41,10 @@ if sys.argv[1] == "torch.save":
     import torch
     warnings.filterwarnings("ignore", "The given NumPy array is not writable")
     from ramiel_mlir.backend import python_target
+    from ramiel_mlir.backend.buffers import buffer_arrays
     def write_weights(module, path):
         state = {name: torch.from_numpy(array) for name, (_, array) in
-                 python_target.buffer_arrays(module).items()}
+                 buffer_arrays(module).items()}
         torch.save(state, path)
     python_target.write_weights = write_weights
 sys.exit(main(sys.argv[2:]))
@@ -86,7 +87,8 @@ def main() -> None:
     from zoo.light import light_model
 
     from ramiel_mlir.api import make_context
-    from ramiel_mlir.backend.python_target import buffer_arrays, lower_if_needed
+    from ramiel_mlir.backend.buffers import buffer_arrays
+    from ramiel_mlir.backend.python_target import lower_if_needed
     from ramiel_mlir.backend.torch_format import save_state_dict
     from ramiel_mlir.dialects import py
     from ramiel_mlir.frontend.onnx import import_onnx

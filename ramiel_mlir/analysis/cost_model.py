@@ -63,7 +63,7 @@ def _traffic(node: NodeOp) -> float:
 
 
 def _int_list(attr: Attribute | None) -> list[int]:
-    from ramiel_mlir.backend.context import attr_value
+    from ramiel_mlir.onnx.attributes import attr_value
 
     if attr is None:
         return []

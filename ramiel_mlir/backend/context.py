@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NoReturn, TypeAlias, TypeVar, overload
+from typing import NoReturn, TypeVar, overload
 
 import numpy as np
 from xdsl.dialects.builtin import (
     ArrayAttr,
     DenseArrayBase,
-    DenseIntOrFPElementsAttr,
     FloatAttr,
     IntegerAttr,
     NoneType,
@@ -24,35 +23,11 @@ from ramiel_mlir.backend.runtime_source import Definition, Import
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import py
 from ramiel_mlir.dialects.dfg import NodeOp
-from ramiel_mlir.tensors import numpy_from_dense, torch_dtype_name
+from ramiel_mlir.onnx.attributes import AttrValue, attr_value
+from ramiel_mlir.onnx.attributes import shortest_f32 as _f32
+from ramiel_mlir.tensors import torch_dtype_name
 
-AttrValue: TypeAlias = int | float | str | list[int] | list[float] | list[str] | np.ndarray
 T = TypeVar("T")
-
-
-def _f32(value: float) -> float:
-    """The shortest decimal that names the same float32 as `value` (ONNX floats are f32)."""
-    return float(str(np.float32(value)))
-
-
-def attr_value(attr: Attribute) -> AttrValue:
-    """The Python value of an ONNX attribute as the frontend stores it."""
-    if isinstance(attr, IntegerAttr):
-        return attr.value.data
-    if isinstance(attr, FloatAttr):
-        return _f32(attr.value.data)
-    if isinstance(attr, StringAttr):
-        return attr.data
-    if isinstance(attr, DenseArrayBase):
-        values = list(attr.get_values())
-        if values and isinstance(values[0], float):
-            return [_f32(v) for v in values]
-        return values
-    if isinstance(attr, ArrayAttr):
-        return [a.data for a in attr.data if isinstance(a, StringAttr)]
-    if isinstance(attr, DenseIntOrFPElementsAttr):
-        return numpy_from_dense(attr)
-    raise RamielError(f"unexpected attribute {attr}")
 
 
 @dataclass

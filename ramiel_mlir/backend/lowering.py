@@ -25,6 +25,7 @@ from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.loop import lower_loop
 from ramiel_mlir.backend.ops import LOWERINGS
 from ramiel_mlir.backend.ops.dtypes import check_element_types
+from ramiel_mlir.backend.ops.known import inline_constant, literal
 from ramiel_mlir.backend.print_python import RESERVED, python_identifier, readable
 from ramiel_mlir.backend.runtime_source import Import, runtime_module
 from ramiel_mlir.backend.values import (
@@ -175,19 +176,44 @@ class GraphLowering:
         values: dict[SSAValue, SSAValue],
         threads: int | None = None,
     ) -> None:
-        """One node's code, after a comment naming it (and `threads`, if it sets them)."""
+        """
+        One node's code, after a comment naming it (and `threads`, if it sets them).
+
+        A small Constant that only nodes read prints nothing: its value is a
+        literal where each of them reads it.
+        """
+        if node.outputs and all(inline_constant(r) is not None for r in node.outputs):
+            return
+
+        given: list[SSAValue] = []
+
+        def node_arg(value: SSAValue) -> SSAValue:
+            constant = inline_constant(value)
+            if constant is None:
+                given.append(arg(value))
+            else:
+                assert isinstance(value.type, TensorType)
+                given.append(literal(ctx, constant, value.type.get_element_type()))
+            return given[-1]
+
         lower = LOWERINGS.get(node.op_type.data)
-        ctx = NodeContext(node, b, arg, self.constant)
+        ctx = NodeContext(node, b, node_arg, self.constant)
         if lower is None or node.onnx_domain != dfg.DEFAULT_DOMAIN:
             ctx.unsupported(f"operator '{node.op_type.data}'")
         check_element_types(ctx)
         b.node(readable(node.node_name), readable(node.op_type.data))
+        comment = b.block.last_op
         if threads is not None:
             b.call_n("torch.set_num_threads", 0, threads)
         first = b.block.last_op
         results = list(lower(ctx))
         results += [None] * (len(node.outputs) - len(results))
         created = {r for op in _ops_after(b.block, first) for r in op.results}
+        if first is comment and all(r is None or r in given for r in results):
+            # The node's results are its inputs (Expand to the same shape, ...): no comment.
+            assert comment is not None
+            comment.detach()
+            comment.erase()
         for onnx_value, result in zip(node.outputs, results, strict=True):
             if result is None:
                 if onnx_value.uses:

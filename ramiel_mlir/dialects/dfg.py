@@ -28,9 +28,7 @@ import abc
 import itertools
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from functools import cache
 from graphlib import CycleError, TopologicalSorter
-from typing import TYPE_CHECKING
 
 from xdsl.dialects.builtin import (
     I64,
@@ -100,26 +98,9 @@ from ramiel_mlir.dialects.annotations import (
     THREADS,
     verify_annotations,
 )
-
-if TYPE_CHECKING:
-    from onnx.defs import OpSchema
-
-DEFAULT_DOMAIN = ""
-"""The ONNX default operator domain (`ai.onnx`), spelled as ONNX spells it."""
-
-
-@irdl_attr_definition
-class StringType(ParametrizedAttribute, TypeAttribute):
-    """
-    The element type of ONNX STRING tensors: `tensor<2x!dfg.string>`.
-
-    MLIR has no builtin string element type. Values of this type are arrays of
-    Python `str` in the generated code (numpy arrays of dtype object, as onnx and
-    onnxruntime hold them): only the ops that `backend/ops/dtypes.py` lists
-    handle them.
-    """
-
-    name = "dfg.string"
+from ramiel_mlir.onnx import schema
+from ramiel_mlir.onnx.schema import DEFAULT_DOMAIN, onnx_schema
+from ramiel_mlir.tensors import StringType
 
 
 @irdl_attr_definition
@@ -372,25 +353,24 @@ class NodeMemoryEffect(MemoryEffect):
 
 def is_deterministic(op: NodeOp) -> bool:
     """Whether the node computes the same outputs from the same inputs every time."""
-    op_type = op.op_type.data
-    opset = op.opset.value.data
-    if op_type == "Dropout" and op.onnx_domain == DEFAULT_DOMAIN:
-        # Dropout draws random numbers only in training mode: attribute is_test=0
-        # before opset 7, a true `training_mode` input since opset 12.
-        if opset < 7:
-            is_test = op.onnx_attrs.get("is_test")
-            return isinstance(is_test, IntegerAttr) and is_test.value.data != 0
-        if len(op.inputs) < 3 or isinstance(op.inputs[2].owner, NoneOp):
-            return True
-        training = op.inputs[2].owner
-        return (
-            isinstance(training, WeightOp)
-            and training.value is not None
-            and not any(training.value.get_values())
-        )
-    from ramiel_mlir.onnx_eval import schema_is_deterministic
+    is_test = op.onnx_attrs.get("is_test")
+    return schema.is_deterministic(
+        op.op_type.data,
+        op.opset.value.data,
+        op.onnx_domain,
+        is_test=is_test.value.data if isinstance(is_test, IntegerAttr) else None,
+        training_mode=_constant_flag(op.inputs[2]) if len(op.inputs) > 2 else False,
+    )
 
-    return schema_is_deterministic(op_type, opset, op.onnx_domain)
+
+def _constant_flag(value: SSAValue) -> bool | None:
+    """A boolean input: False if omitted, its value if a constant weight, None if computed."""
+    owner = value.owner
+    if isinstance(owner, NoneOp):
+        return False
+    if isinstance(owner, WeightOp) and owner.value is not None:
+        return any(owner.value.get_values())
+    return None
 
 
 class NodeInterface(OpTrait, abc.ABC):
@@ -786,17 +766,6 @@ def _check_count(op_type: str, what: str, count: int, low: int, high: int) -> No
 
 def _str_array(names: Sequence[str] | None) -> ArrayAttr[StringAttr] | None:
     return None if names is None else ArrayAttr(StringAttr(n) for n in names)
-
-
-@cache
-def onnx_schema(op_type: str, opset: int, domain: str) -> OpSchema | None:
-    """The ONNX schema of `op_type` in force at `opset`, or None if there is none."""
-    from onnx import defs
-
-    try:
-        return defs.get_schema(op_type, opset, domain)
-    except defs.SchemaError:
-        return None
 
 
 def location_name(op: Operation) -> str | None:

@@ -31,12 +31,8 @@ from onnx import (
 from xdsl.context import Context
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
-    ArrayAttr,
-    DenseArrayBase,
     DenseIntOrFPElementsAttr,
-    FloatAttr,
     FunctionType,
-    IntegerAttr,
     ModuleOp,
     NameLoc,
     NoneAttr,
@@ -44,7 +40,6 @@ from xdsl.dialects.builtin import (
     StringAttr,
     TensorType,
     UnrankedTensorType,
-    f32,
     i1,
     i64,
 )
@@ -52,7 +47,6 @@ from xdsl.ir import Attribute, Block, Region, SSAValue
 from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.frontend import Frontend
 
-from ramiel_mlir.backend.ops import is_supported
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects.dfg import (
     DEFAULT_DOMAIN,
@@ -67,6 +61,8 @@ from ramiel_mlir.dialects.dfg import (
     WeightOp,
 )
 from ramiel_mlir.frontend.shapes import infer_static_shapes
+from ramiel_mlir.onnx.attributes import from_proto
+from ramiel_mlir.onnx.support import is_supported
 from ramiel_mlir.tensors import (
     ONNX_STRING,
     dense_from_numpy,
@@ -695,39 +691,10 @@ class _GraphBuilder:
         raise RamielError(f"{self.path}: the model imports no opset for '{domain}'")
 
     def _attribute(self, attr: AttributeProto, where: str) -> Attribute:
-        kind = attr.type
-        if kind == AttributeProto.INT:
-            return IntegerAttr(attr.i, i64)
-        if kind == AttributeProto.FLOAT:
-            return FloatAttr(attr.f, f32)
-        if kind == AttributeProto.STRING:
-            return StringAttr(attr.s.decode("utf-8", "replace"))
-        if kind == AttributeProto.INTS:
-            return DenseArrayBase.from_list(i64, list(attr.ints))
-        if kind == AttributeProto.FLOATS:
-            return DenseArrayBase.from_list(f32, list(attr.floats))
-        if kind == AttributeProto.STRINGS:
-            return ArrayAttr(StringAttr(s.decode("utf-8", "replace")) for s in attr.strings)
-        if kind == AttributeProto.TENSOR:
-            return self._tensor_attribute(attr.t, attr.name, where)
-        if kind == AttributeProto.TENSORS:
-            return ArrayAttr(self._tensor_attribute(t, attr.name, where) for t in attr.tensors)
-        construct = {
-            AttributeProto.GRAPH: "a subgraph",
-            AttributeProto.GRAPHS: "subgraphs",
-        }.get(kind, f"an attribute of type {AttributeProto.AttributeType.Name(kind)}")
-        raise RamielError(
-            f"{self.path}: {where}: attribute '{attr.name}' is {construct}, which is not supported"
-        )
-
-    def _tensor_attribute(self, tensor: TensorProto, name: str, where: str) -> Attribute:
-        element = element_type_from_onnx(tensor.data_type)
-        if element is None or is_string(element):
-            raise RamielError(
-                f"{self.path}: {where}: tensor attribute '{name}' has element type "
-                f"{TensorProto.DataType.Name(tensor.data_type)}, which is not supported"
-            )
-        return dense_from_numpy(numpy_from_onnx(tensor, os.path.dirname(self.path)), element)
+        try:
+            return from_proto(attr, os.path.dirname(self.path))
+        except ValueError as error:
+            raise RamielError(f"{self.path}: {where}: {error}") from None
 
 
 _SHAPE_PRESERVING = frozenset({"Cast", "CastLike", "Identity"})

@@ -37,9 +37,9 @@ from onnx import (
     numpy_helper,
 )
 
-from ramiel_mlir.onnx_eval import placeholder, run_node, schema_is_deterministic
+from ramiel_mlir.onnx.evaluate import SHAPE_ONLY_OPS, placeholder, run_node
+from ramiel_mlir.onnx.schema import schema_is_deterministic
 from ramiel_mlir.tensors import numpy_from_onnx
-from ramiel_mlir.transforms.fold_constants import SHAPE_ONLY_OPS
 
 MAX_ELEMENTS = 65_536
 """The largest value (in elements) computed to help shape inference."""

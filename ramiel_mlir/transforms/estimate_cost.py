@@ -69,7 +69,7 @@ class EstimateCostPass(ModulePass):
         from ramiel_mlir.analysis.cost_model import flops_cost
         from ramiel_mlir.analysis.graph import graph_nodes
         from ramiel_mlir.analysis.machine import resolve_machine
-        from ramiel_mlir.analysis.profile import profile_graph_threads
+        from ramiel_mlir.backend.profile import profile_graph_threads
 
         machine, label = resolve_machine(self.machine)
         cores = os.cpu_count() or 1
@@ -80,7 +80,7 @@ class EstimateCostPass(ModulePass):
                 measured = profile_graph_threads(graph, sorted({1, cores}))  # once on 1 core
                 costs, threaded = measured[1], measured[cores]
                 for node in graph_nodes(graph):
-                    if node not in costs:  # a dfg.loop: not profiled (see analysis/profile.py)
+                    if node not in costs:  # a dfg.loop: not profiled (see backend/profile.py)
                         costs[node] = flops_cost(node, machine)
                         threaded[node] = flops_cost(node, machine, threaded=True)
             else:

@@ -8,6 +8,10 @@ from the static type of their input even when its data is computed, and
 `Identity` forwards its operand. Since folded results feed the next node, shape
 arithmetic (`Shape -> Gather -> Unsqueeze -> Concat -> Cast -> Reshape`) collapses
 into constants. Dead producers are left for `dce`.
+
+This is the only pass that evaluates ONNX nodes (through the ONNX layer's
+evaluator, `ramiel_mlir.onnx.evaluate`); `convert-dfg-to-py` runs it in its
+`exact` form before lowering, so that the lowering only reads constants.
 """
 
 from __future__ import annotations
@@ -15,23 +19,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from math import prod
-from typing import TYPE_CHECKING, cast
+from typing import TypeGuard
 
 import numpy as np
 from xdsl.context import Context
-from xdsl.dialects.builtin import (
-    AnyFloat,
-    ArrayAttr,
-    DenseArrayBase,
-    DenseIntOrFPElementsAttr,
-    FloatAttr,
-    IntegerAttr,
-    IntegerType,
-    ModuleOp,
-    NoneType,
-    StringAttr,
-    TensorType,
-)
+from xdsl.dialects.builtin import IntegerType, ModuleOp, NoneType, TensorType
 from xdsl.ir import Attribute, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
@@ -42,25 +34,40 @@ from xdsl.pattern_rewriter import (
     op_type_rewrite_pattern,
 )
 
-from ramiel_mlir import onnx_eval
 from ramiel_mlir.diagnostics import RamielError
-from ramiel_mlir.dialects.dfg import NodeOp, NoneOp, WeightOp, is_deterministic, onnx_schema
-from ramiel_mlir.tensors import (
-    dense_from_numpy,
-    numpy_dtype,
-    numpy_from_dense,
-    numpy_native,
-)
+from ramiel_mlir.dialects.dfg import NodeOp, NoneOp, WeightOp, is_deterministic
+from ramiel_mlir.onnx.attributes import to_proto
+from ramiel_mlir.onnx.evaluate import SHAPE_ONLY_OPS, EvaluationError
+from ramiel_mlir.onnx.evaluate import evaluate as onnx_evaluate
+from ramiel_mlir.onnx.evaluate import placeholder as shape_placeholder
+from ramiel_mlir.tensors import dense_from_numpy, numpy_dtype
 from ramiel_mlir.weights import INLINE_LIMIT, store_blob, weight_value
-
-if TYPE_CHECKING:
-    from onnx import AttributeProto
-
-SHAPE_ONLY_OPS = frozenset({"Shape", "Size"})
-"""Ops whose result depends only on the static type of their input, not its data."""
 
 UNCAPPED_OPS = frozenset({"Constant"})
 """Ops whose result is data the IR already holds: folding them never grows the model."""
+
+DATA_OPS = frozenset(
+    {
+        "Cast",
+        "CastLike",
+        "Concat",
+        "Constant",
+        "ConstantOfShape",
+        "Expand",
+        "Flatten",
+        "Gather",
+        "Identity",
+        "Reshape",
+        "Shape",
+        "Size",
+        "Slice",
+        "Split",
+        "Squeeze",
+        "Transpose",
+        "Unsqueeze",
+    }
+)
+"""Ops that only move or convert elements: computed exactly whatever the element type."""
 
 Inputs = list[np.ndarray | None]
 """Compile-time input values of a node; None for an omitted optional input."""
@@ -79,7 +86,7 @@ def is_foldable_type(attr: Attribute) -> bool:
 
 def placeholder(tensor_type: TensorType) -> np.ndarray:
     """A zero-stride array of the given static type: its shape without its data."""
-    return onnx_eval.placeholder(tensor_type.get_shape(), numpy_dtype(tensor_type.element_type))
+    return shape_placeholder(tensor_type.get_shape(), numpy_dtype(tensor_type.element_type))
 
 
 def constant_inputs(node: NodeOp) -> Inputs | None:
@@ -90,7 +97,7 @@ def constant_inputs(node: NodeOp) -> Inputs | None:
     computed data nor a large weight is needed.
     """
     shape_only = node.op_type.data in SHAPE_ONLY_OPS
-    sources: list[WeightOp | TensorType | None] = []
+    sources: list[WeightOp | NodeOp | TensorType | None] = []
     for operand in node.inputs:
         owner = operand.owner
         if isinstance(owner, NoneOp):
@@ -100,7 +107,7 @@ def constant_inputs(node: NodeOp) -> Inputs | None:
         elif shape_only:
             assert isinstance(operand.type, TensorType)
             sources.append(operand.type)
-        elif isinstance(owner, WeightOp):
+        elif isinstance(owner, WeightOp) or is_constant_node(owner):
             sources.append(owner)
         else:
             return None
@@ -108,11 +115,21 @@ def constant_inputs(node: NodeOp) -> Inputs | None:
     return [materialize(source) for source in sources]
 
 
-def materialize(source: WeightOp | TensorType | None) -> np.ndarray | None:
-    """The value of a constant input: a weight's data or a static type's placeholder."""
+def is_constant_node(op: object) -> TypeGuard[NodeOp]:
+    """Whether `op` is an ONNX `Constant` (its value is in its attributes)."""
+    return isinstance(op, NodeOp) and op.op_type.data == "Constant" and not op.onnx_domain
+
+
+def materialize(source: WeightOp | NodeOp | TensorType | None) -> np.ndarray | None:
+    """
+    The value of a constant input: a weight's data, a Constant node's value (kept
+    by `keep-constants`), or a static type's placeholder.
+    """
     match source:
         case WeightOp():
             return weight_value(source)
+        case NodeOp():
+            return evaluate(source, [])[0]
         case TensorType():
             return placeholder(source)
         case None:
@@ -124,83 +141,25 @@ def element_count(attr: Attribute) -> int:
     return prod(attr.get_shape()) if isinstance(attr, TensorType) else 0
 
 
-def attribute_value(attr: Attribute, name: str) -> object | None:
-    """The value `onnx.helper.make_attribute` takes for a dfg attribute; None if none fits."""
-    from onnx import numpy_helper
-
-    match attr:
-        case IntegerAttr() | FloatAttr():
-            return attr.value.data
-        case StringAttr():
-            return attr.data
-        case DenseArrayBase() if isinstance(attr.get_element_type(), IntegerType):
-            return list(cast(DenseArrayBase[IntegerType], attr).iter_values())
-        case DenseArrayBase():
-            return list(cast(DenseArrayBase[AnyFloat], attr).iter_values())
-        case DenseIntOrFPElementsAttr():
-            return numpy_helper.from_array(numpy_from_dense(attr), name)
-        case ArrayAttr() if all(isinstance(a, StringAttr | DenseIntOrFPElementsAttr) for a in attr):
-            return [attribute_value(a, name) for a in attr]
-        case _:
-            return None
-
-
-def onnx_attribute(node: NodeOp, name: str, attr: Attribute) -> AttributeProto:
-    """The ONNX attribute that the dfg attribute `attr` of `node` stands for."""
-    from onnx import AttributeProto, helper
-    from onnx.defs import OpSchema
-
-    value = attribute_value(attr, name)
-    if value is None:
-        raise RamielError(
-            f"node '{node.node_name}' ({node.op_type.data}): attribute '{name}' "
-            f"holds {attr}, which has no ONNX attribute type"
-        )
-    if value != []:
-        return helper.make_attribute(name, value)
-    # The type of an empty list is not in the IR: the schema settles it.
-    if isinstance(attr, DenseArrayBase):
-        is_int = isinstance(attr.get_element_type(), IntegerType)
-        return helper.make_attribute(
-            name, [], attr_type=AttributeProto.INTS if is_int else AttributeProto.FLOATS
-        )
-    schema = onnx_schema(node.op_type.data, node.opset.value.data, node.onnx_domain)
-    declared = schema.attributes.get(name) if schema is not None else None
-    tensors = declared is not None and declared.type == OpSchema.AttrType.TENSORS
-    return helper.make_attribute(
-        name, [], attr_type=AttributeProto.TENSORS if tensors else AttributeProto.STRINGS
-    )
-
-
 def evaluate(node: NodeOp, inputs: Inputs) -> list[np.ndarray]:
     """
-    Run the node on `inputs` with ONNX's reference implementation at its opset.
+    Run the node on `inputs` with the compile-time evaluator, at its opset.
 
     Raises NotImplementedError if the reference implementation lacks the op and
     RamielError if evaluating it fails.
     """
-    from onnx import helper
-
-    input_names = [f"in{i}" if value is not None else "" for i, value in enumerate(inputs)]
-    output_names = [f"out{i}" for i in range(len(node.outputs))]
-    proto = helper.make_node(node.op_type.data, input_names, output_names, domain=node.onnx_domain)
-    proto.attribute.extend(
-        onnx_attribute(node, name, attr) for name, attr in node.onnx_attrs.items()
-    )
-    feeds = {
-        name: value for name, value in zip(input_names, inputs, strict=True) if value is not None
-    }
+    op_type, opset, domain = node.op_type.data, node.opset.value.data, node.onnx_domain
     try:
-        return onnx_eval.run_node(proto, feeds, {node.onnx_domain: node.opset.value.data})
-    except NotImplementedError:
-        raise
-    except Exception as error:  # the reference implementation raises anything
-        if not all(numpy_native(value.dtype) for value in feeds.values()):
-            # (bfloat16, float8, ...: the reference lacks many ops for ml_dtypes' types)
-            raise NotImplementedError(node.op_type.data) from error
-        message = " ".join(str(error).split()) or type(error).__name__
+        attributes = [
+            to_proto(name, attr, op_type, opset, domain) for name, attr in node.onnx_attrs.items()
+        ]
+    except ValueError as error:
+        raise RamielError(f"node '{node.node_name}' ({op_type}): {error}") from None
+    try:
+        return onnx_evaluate(op_type, domain, opset, attributes, inputs, len(node.outputs))
+    except EvaluationError as error:
         raise RamielError(
-            f"node '{node.node_name}' ({node.op_type.data}): constant folding failed: {message}"
+            f"node '{node.node_name}' ({op_type}): constant folding failed: {error}"
         ) from None
 
 
@@ -237,9 +196,33 @@ def prints_exactly(value: np.ndarray) -> bool:
     return not np.issubdtype(value.dtype, np.floating) or bool(np.isfinite(value).all())
 
 
-def fold_node(node: NodeOp, max_elements: int, blob_dir: str = "") -> list[WeightOp] | None:
+def is_exact(node: NodeOp) -> bool:
+    """
+    Whether the reference implementation computes the node's results exactly, as
+    torch would: it only moves or converts elements, or its results are integers
+    or booleans.
+    """
+    if node.op_type.data in DATA_OPS and not node.onnx_domain:
+        return True
+    return all(
+        isinstance(r.type, TensorType) and isinstance(r.type.get_element_type(), IntegerType)
+        for r in node.outputs
+    )
+
+
+def fold_node(
+    node: NodeOp,
+    max_elements: int,
+    blob_dir: str = "",
+    exact: bool = False,
+    keep_constants: bool = False,
+) -> list[WeightOp] | None:
     """The weights that replace `node`, None if it cannot or must not be folded."""
+    if keep_constants and is_constant_node(node):
+        return None
     if not all(is_foldable_type(r.type) or isinstance(r.type, NoneType) for r in node.outputs):
+        return None
+    if exact and not is_exact(node):
         return None
     op_type = node.op_type.data
     if op_type not in UNCAPPED_OPS and any(
@@ -290,10 +273,12 @@ class FoldNode(RewritePattern):
 
     max_elements: int
     blob_dir: str = ""
+    exact: bool = False
+    keep_constants: bool = False
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: NodeOp, rewriter: PatternRewriter, /) -> None:
-        weights = fold_node(op, self.max_elements, self.blob_dir)
+        weights = fold_node(op, self.max_elements, self.blob_dir, self.exact, self.keep_constants)
         if weights is None:
             return
         rewriter.replace(op, weights, replacement_results(op, weights))
@@ -311,6 +296,11 @@ class FoldConstantsPass(ModulePass):
     to the blob store `blob-dir`, as `.npy` files named by their content that the
     IR refers to by absolute path (default: `$RAMIEL_CACHE_DIR/blobs`, else
     `/tmp/ramiel-mlir-<uid>/blobs`). Dead producers are left for `dce`.
+
+    `exact` folds only results that the reference implementation computes as
+    torch does, bit for bit (data movement, integer and boolean arithmetic), and
+    `keep-constants` leaves Constant nodes as they are (their values still feed
+    the folding): `convert-dfg-to-py` folds so before lowering.
     """
 
     name = "fold-constants"
@@ -321,11 +311,21 @@ class FoldConstantsPass(ModulePass):
     blob_dir: str = ""
     """Where folded constants too large for the IR are written ('': the default store)."""
 
+    exact: bool = False
+    """Fold only data movement and integer or boolean arithmetic."""
+
+    keep_constants: bool = False
+    """Leave Constant nodes in place (the lowering prints them as literals)."""
+
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         if self.max_elements < 0:
             raise RamielError(f"fold-constants: max-elements must be >= 0, got {self.max_elements}")
         PatternRewriteWalker(
             GreedyRewritePatternApplier(
-                [ForwardIdentity(), FoldNode(self.max_elements, self.blob_dir)], dce_enabled=False
+                [
+                    ForwardIdentity(),
+                    FoldNode(self.max_elements, self.blob_dir, self.exact, self.keep_constants),
+                ],
+                dce_enabled=False,
             ),
         ).rewrite_module(op)

@@ -21,7 +21,7 @@ from ramiel_mlir.backend.context import NodeContext
 Lowering: TypeAlias = Callable[[NodeContext], Sequence[SSAValue | None]]
 
 LOWERINGS: dict[str, Lowering] = {}
-"""ONNX op type (default domain) -> its lowering."""
+"""ONNX op type (default domain) -> its lowering: `ramiel_mlir.onnx.support.SUPPORTED_OPS`."""
 
 
 def lowering(*op_types: str) -> Callable[[Lowering], Lowering]:
@@ -35,11 +35,6 @@ def lowering(*op_types: str) -> Callable[[Lowering], Lowering]:
         return function
 
     return register
-
-
-def is_supported(op_type: str) -> bool:
-    """Whether the ONNX op type (default domain) can be lowered to PyTorch."""
-    return op_type in LOWERINGS
 
 
 # Importing the modules registers their lowerings.

@@ -23,7 +23,6 @@ from xdsl.ir import Attribute, SSAValue
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import lowering
 from ramiel_mlir.backend.ops.dtypes import float_max, is_float8
-from ramiel_mlir.backend.ops.known import folding
 from ramiel_mlir.backend.runtime_source import runtime_module
 from ramiel_mlir.tensors import is_emulated, onnx_from_element_type, torch_dtype_name
 
@@ -84,7 +83,6 @@ def _to_float8(ctx: NodeContext, x: SSAValue, source: Attribute, target: Attribu
 
 
 @lowering("Cast", "CastLike")
-@folding
 def _cast(ctx: NodeContext) -> list[SSAValue]:
     """`x.to(dtype)`, floats to integers truncating toward zero in both; see the module."""
     source = ctx.in_type(0).get_element_type()

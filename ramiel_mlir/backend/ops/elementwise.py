@@ -19,7 +19,7 @@ from ramiel_mlir.backend.ops.dtypes import (
     unsigned_div,
     unsigned_width,
 )
-from ramiel_mlir.backend.ops.known import Number, folding, operand, scalar
+from ramiel_mlir.backend.ops.known import Number, operand, scalar
 from ramiel_mlir.tensors import is_string
 
 # Element-wise ops that are one torch call on their inputs.
@@ -98,7 +98,6 @@ def _is_integer(t: TensorType) -> bool:
     return isinstance(t.get_element_type(), IntegerType)
 
 
-@folding
 def _unary(ctx: NodeContext) -> list[SSAValue]:
     width = unsigned_width(ctx.in_type(0).get_element_type())
     if width is not None and ctx.node.op_type.data == "BitwiseNot":
@@ -112,7 +111,6 @@ UNSIGNED_BINARY = frozenset({"Add", "Sub", "Less", "Greater", "LessOrEqual", "Gr
 """Binary ops that torch lacks for uint16/32/64: computed in signed types (`dtypes`)."""
 
 
-@folding
 def _binary(ctx: NodeContext) -> list[SSAValue]:
     op_type = ctx.node.op_type.data
     if is_string(ctx.in_type(0).get_element_type()):
@@ -151,7 +149,6 @@ lowering(*BINARY)(_binary)
 
 
 @lowering("Div")
-@folding
 def _div(ctx: NodeContext) -> list[SSAValue]:
     """ONNX divides integers truncating toward zero (C semantics), not flooring."""
     if unsigned_width(ctx.out_type().get_element_type()) is not None:
@@ -162,7 +159,6 @@ def _div(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("Pow")
-@folding
 def _pow(ctx: NodeContext) -> list[SSAValue]:
     """
     `X ** Y` in the type of X, whatever the type of Y.
@@ -219,7 +215,6 @@ def _pow_unsigned_exponent(
 
 
 @lowering("Where")
-@folding
 def _where(ctx: NodeContext) -> list[SSAValue]:
     """`torch.where`; one branch may be a number, the other stays a tensor of the type."""
     x = operand(ctx, 1)
@@ -228,7 +223,6 @@ def _where(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("Clip")
-@folding
 def _clip(ctx: NodeContext) -> list[SSAValue]:
     """
     `torch.clamp`: bounds are attributes before opset 11, optional inputs after.
@@ -255,7 +249,6 @@ def _clip(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("Gelu")
-@folding
 def _gelu(ctx: NodeContext) -> list[SSAValue]:
     """Opset 20's Gelu: exact (with erf) or the tanh approximation, as `F.gelu`."""
     approximate = str(ctx.attr("approximate", "none"))
@@ -267,7 +260,6 @@ def _gelu(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("Sum", "Max", "Min", "Mean")
-@folding
 def _variadic(ctx: NodeContext) -> list[SSAValue]:
     function = {
         "Sum": "torch.add",
@@ -306,7 +298,6 @@ ALPHA_ACTIVATIONS: dict[str, tuple[str, float]] = {
 
 
 @lowering(*ALPHA_ACTIVATIONS)
-@folding
 def _alpha_activation(ctx: NodeContext) -> list[SSAValue]:
     """`function(x)`, or `function(x, alpha)` when alpha is not the default."""
     function, default = ALPHA_ACTIVATIONS[ctx.node.op_type.data]
@@ -322,7 +313,6 @@ SELU_GAMMA = 1.05070102214813232421875
 
 
 @lowering("Selu")
-@folding
 def _selu(ctx: NodeContext) -> list[SSAValue]:
     """gamma * (x if x > 0 else alpha * (exp(x) - 1)): `gamma * F.elu(x, alpha)`."""
     alpha = _float_attr(ctx, "alpha", SELU_ALPHA)
@@ -334,14 +324,12 @@ def _selu(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("ThresholdedRelu")
-@folding
 def _thresholded_relu(ctx: NodeContext) -> list[SSAValue]:
     """x where x > alpha, else 0."""
     return [ctx.b.call("F.threshold", ctx.arg(0), _float_attr(ctx, "alpha", 1.0), 0.0)]
 
 
 @lowering("HardSigmoid")
-@folding
 def _hard_sigmoid(ctx: NodeContext) -> list[SSAValue]:
     """max(0, min(1, alpha * x + beta)); PyTorch's hardsigmoid fixes alpha at 1/6."""
     alpha = _float_attr(ctx, "alpha", 0.2)
@@ -351,7 +339,6 @@ def _hard_sigmoid(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("Swish")
-@folding
 def _swish(ctx: NodeContext) -> list[SSAValue]:
     """x * sigmoid(alpha * x)."""
     alpha = _float_attr(ctx, "alpha", 1.0)
@@ -362,7 +349,6 @@ def _swish(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("PRelu")
-@folding
 def _prelu(ctx: NodeContext) -> list[SSAValue]:
     """slope * x where x < 0, else x; the slope broadcasts to x (unidirectionally)."""
     x = ctx.arg(0)
@@ -373,7 +359,6 @@ def _prelu(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("Shrink")
-@folding
 def _shrink(ctx: NodeContext) -> list[SSAValue]:
     """x + bias below -lambd, x - bias above lambd, 0 between."""
     bias = _float_attr(ctx, "bias", 0.0)
@@ -396,7 +381,6 @@ def _shrink(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("IsInf")
-@folding
 def _is_inf(ctx: NodeContext) -> list[SSAValue]:
     negative = bool(ctx.attr("detect_negative", 1))
     positive = bool(ctx.attr("detect_positive", 1))
@@ -410,7 +394,6 @@ def _is_inf(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("Mod")
-@folding
 def _mod(ctx: NodeContext) -> list[SSAValue]:
     """fmod=1: the sign of the dividend (`torch.fmod`); 0: of the divisor (`torch.remainder`)."""
     function = "torch.fmod" if ctx.attr("fmod", 0) else "torch.remainder"
@@ -418,7 +401,6 @@ def _mod(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("BitShift")
-@folding
 def _bit_shift(ctx: NodeContext) -> list[SSAValue]:
     """
     Shifts by less than the bit width as torch does them; longer or negative
@@ -449,7 +431,6 @@ def _bit_shift(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("SwiGLU")
-@folding
 def _swiglu(ctx: NodeContext) -> list[SSAValue]:
     """a * sigmoid(alpha * a) * b (same shapes, no broadcasting)."""
     alpha = _float_attr(ctx, "alpha", 1.0)

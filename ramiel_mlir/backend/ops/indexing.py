@@ -17,7 +17,7 @@ from xdsl.ir import SSAValue
 from ramiel_mlir.backend.builder import Arg
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import lowering
-from ramiel_mlir.backend.ops.known import folding, known, literal
+from ramiel_mlir.backend.ops.known import known, literal
 from ramiel_mlir.backend.runtime_source import runtime_module
 from ramiel_mlir.dialects import py
 from ramiel_mlir.tensors import torch_dtype_name
@@ -48,7 +48,6 @@ def _indices(ctx: NodeContext, index: int, dim: int) -> SSAValue:
 
 
 @lowering("GatherElements")
-@folding
 def _gather_elements(ctx: NodeContext) -> list[SSAValue]:
     """`torch.gather` along `axis`."""
     axis = ctx.axis(ctx.attr_int("axis", 0), ctx.rank(0))
@@ -57,7 +56,6 @@ def _gather_elements(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("GatherND")
-@folding
 def _gather_nd(ctx: NodeContext) -> list[SSAValue]:
     """Advanced indexing with one index tensor per indexed axis (torch counts negative ones
     from the end, as ONNX does); batch axes are indexed by broadcast aranges."""
@@ -70,7 +68,6 @@ SCATTER_REDUCTIONS = {"add": "sum", "mul": "prod", "max": "amax", "min": "amin"}
 
 
 @lowering("ScatterElements", "Scatter")
-@folding
 def _scatter_elements(ctx: NodeContext) -> list[SSAValue]:
     """`Tensor.scatter` (or `scatter_reduce` including the data) along `axis`."""
     axis = ctx.axis(ctx.attr_int("axis", 0), ctx.rank(0))
@@ -85,7 +82,6 @@ def _scatter_elements(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("ScatterND")
-@folding
 def _scatter_nd(ctx: NodeContext) -> list[SSAValue]:
     """Rows of the data flattened over the indexed axes, replaced or reduced into."""
     reduction = str(ctx.attr("reduction", "none"))
@@ -96,7 +92,6 @@ def _scatter_nd(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("OneHot")
-@folding
 def _one_hot(ctx: NodeContext) -> list[SSAValue]:
     """
     values[1] where the index (negative ones counted from `depth`) equals the
@@ -125,7 +120,6 @@ def _one_hot(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("TopK")
-@folding
 def _top_k(ctx: NodeContext) -> list[SSAValue]:
     """
     A stable sort, cut to k (the output's size along `axis`): equal values keep
@@ -148,7 +142,6 @@ def _top_k(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("ArgMax", "ArgMin")
-@folding
 def _arg_max(ctx: NodeContext) -> list[SSAValue]:
     """`torch.argmax` gives the first index of ties; select_last_index flips the axis."""
     function = "torch.argmax" if ctx.node.op_type.data == "ArgMax" else "torch.argmin"
@@ -164,7 +157,6 @@ def _arg_max(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("Hardmax")
-@folding
 def _hardmax(ctx: NodeContext) -> list[SSAValue]:
     """
     1 at the first maximum along `axis`, 0 elsewhere. Before opset 13 the input
@@ -186,7 +178,6 @@ def _hardmax(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("TensorScatter")
-@folding
 def _tensor_scatter(ctx: NodeContext) -> list[SSAValue]:
     """
     The update written into a copy of the cache along `axis`, from each batch's

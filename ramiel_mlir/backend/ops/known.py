@@ -1,144 +1,67 @@
 """
-Values known while lowering: weights, and the small results of shape arithmetic.
+Values known while lowering: weights and Constant nodes, read as numbers.
 
-Exporters compute shapes inside the graph (`Shape -> Gather -> Concat -> Reshape`,
-`Constant` nodes for Slice bounds and axes). Shapes are static, so such values
-are known at compile time even when `fold-constants` did not run:
-
-- a lowering that needs an input as numbers (Slice starts, reduction axes) reads
-  it with `known(ctx, i)`, and a known one-element operand of an element-wise op
-  becomes a plain Python number (`operand`);
-- every lowering of this package is wrapped in `folding`: a node whose results
-  are all known and small prints no code. Where a lowering reads such a value
-  as a tensor, a literal `torch.tensor([...])` is printed at that use; if some
-  reader is not such a lowering (a graph output, another lane, an op lowered
-  elsewhere), the node is an ordinary `name = torch.tensor([...])` statement.
-
-Folding is restricted to results the ONNX reference implementation computes
-exactly: integer and boolean arithmetic, and data movement of any type.
+The lowering never evaluates ONNX nodes: `convert-dfg-to-py` first runs
+`fold-constants{exact=true keep-constants=true}`, which folds the small results
+of shape arithmetic (`Shape -> Gather -> Concat -> Reshape`) into weights. A
+lowering that needs an input as numbers (Slice starts, reduction axes) reads
+such a weight, or a Constant node's value, with `known(ctx, i)`, and a known
+one-element operand of an element-wise op becomes a plain Python number
+(`operand`). A small Constant read only by nodes prints no statement: its value
+is printed as a literal `torch.tensor([...])` where a lowering reads it
+(`inline_constant`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import replace
-from functools import wraps
+import math
 
 import ml_dtypes
 import numpy as np
-from xdsl.dialects.builtin import IntegerType, NoneType, TensorType
-from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.dialects.builtin import TensorType
+from xdsl.ir import Attribute, SSAValue
 
 from ramiel_mlir.backend.context import NodeContext, attr_value
-from ramiel_mlir.backend.print_python import readable
 from ramiel_mlir.diagnostics import RamielError
-from ramiel_mlir.dialects import py
-from ramiel_mlir.dialects.dfg import DEFAULT_DOMAIN, NodeOp, NoneOp, WeightOp, is_deterministic
+from ramiel_mlir.dialects.dfg import NodeOp
 from ramiel_mlir.tensors import is_string, numpy_dtype, torch_dtype_name
-from ramiel_mlir.weights import INLINE_LIMIT, weight_value
-
-KNOWN_LIMIT = INLINE_LIMIT
-"""The largest value (in elements) computed at compile time and printed as a literal."""
-
-DATA_OPS = frozenset(
-    {
-        "Cast",
-        "CastLike",
-        "Concat",
-        "Constant",
-        "ConstantOfShape",
-        "Expand",
-        "Flatten",
-        "Gather",
-        "Identity",
-        "Reshape",
-        "Shape",
-        "Size",
-        "Slice",
-        "Split",
-        "Squeeze",
-        "Transpose",
-        "Unsqueeze",
-    }
-)
-"""Ops that only move or convert elements: folded exactly whatever the element type."""
-
-SHAPE_ONLY_OPS = frozenset({"Shape", "Size"})
-"""Ops that read only the static type of their input."""
+from ramiel_mlir.weights import INLINE_LIMIT
 
 Scalar = bool | int | float
 Number = SSAValue | Scalar
 
 
-def _small(value: SSAValue) -> bool:
-    """A tensor small enough to print as a literal (strings have none: numpy holds them)."""
-    t = value.type
-    return (
-        isinstance(t, TensorType)
-        and not is_string(t.get_element_type())
-        and int(np.prod(t.get_shape())) <= KNOWN_LIMIT
-    )
-
-
-def _exact(node: NodeOp) -> bool:
-    """Whether the reference implementation computes the node's results exactly."""
-    if node.op_type.data in DATA_OPS:
-        return True
-    return all(
-        isinstance(r.type, TensorType) and isinstance(r.type.get_element_type(), IntegerType)
-        for r in node.outputs
-    )
-
-
-def _foldable(node: NodeOp) -> bool:
-    return (
-        node.onnx_domain == DEFAULT_DOMAIN
-        and all(_small(r) or isinstance(r.type, NoneType) for r in node.outputs)
-        and _exact(node)
-        and is_deterministic(node)
-    )
-
-
-def value_of(value: SSAValue) -> np.ndarray | None:
-    """The compile-time value of a small dfg value, None if it is computed from data."""
+def constant_node_value(value: SSAValue) -> np.ndarray | None:
+    """The value of a small numeric ONNX `Constant` node's result, else None."""
     owner = value.owner
-    if isinstance(owner, WeightOp):
-        return weight_value(owner) if _small(value) else None
-    if not isinstance(owner, NodeOp) or not _foldable(owner):
+    if not isinstance(owner, NodeOp) or owner.op_type.data != "Constant" or owner.onnx_domain:
         return None
-    results = node_values(owner)
-    return None if results is None else results[owner.outputs.index(value)]
-
-
-def node_values(node: NodeOp) -> list[np.ndarray] | None:
-    """The results of a foldable node whose inputs are all known, else None."""
-    from ramiel_mlir.transforms.fold_constants import evaluate, placeholder
-
-    if node.op_type.data == "Constant":
-        return [constant_value(node)]
-    inputs: list[np.ndarray | None] = []
-    for operand in node.inputs:
-        if isinstance(operand.owner, NoneOp):
-            inputs.append(None)
-        elif node.op_type.data in SHAPE_ONLY_OPS:
-            assert isinstance(operand.type, TensorType)
-            inputs.append(placeholder(operand.type))
-        elif (value := value_of(operand)) is not None:
-            inputs.append(value)
-        else:
-            return None
-    try:
-        return evaluate(node, inputs)
-    except NotImplementedError:
+    t = value.type
+    if (
+        not isinstance(t, TensorType)
+        or is_string(t.get_element_type())
+        or math.prod(t.get_shape()) > INLINE_LIMIT
+    ):
         return None
+    return constant_value(owner)
+
+
+def inline_constant(value: SSAValue) -> np.ndarray | None:
+    """
+    The value of a small Constant node's result that only nodes read, which
+    is then printed as a literal where read (None for any other value).
+    """
+    if not all(isinstance(use.operation, NodeOp) for use in value.uses):
+        return None
+    return constant_node_value(value)
 
 
 def known(ctx: NodeContext, index: int) -> np.ndarray | None:
-    """The compile-time value of input `index`: a weight, or small known arithmetic."""
+    """The compile-time value of input `index`: a weight or a small Constant node."""
     if not ctx.has(index):
         return None
     value = ctx.const(index)
-    return value if value is not None else value_of(ctx.node.inputs[index])
+    return value if value is not None else constant_node_value(ctx.node.inputs[index])
 
 
 def require_known(ctx: NodeContext, index: int, what: str) -> np.ndarray:
@@ -262,115 +185,6 @@ def _spelled(ctx: NodeContext, value: Scalar, t: TensorType) -> Number:
         return value
     finfo = ctx.b.call("torch.finfo", ctx.dtype(t), inline=True)
     return ctx.b.getattr(finfo, "max" if value > 0 else "min")
-
-
-_MATERIALIZING: set[Callable[[NodeContext], Sequence[SSAValue | None]]] = set()
-"""The wrapped lowerings: they print a known input as a literal where they read it."""
-
-
-def _known_results(node: NodeOp) -> list[np.ndarray] | None:
-    """The results of `node` if it is folded: foldable, with every input known."""
-    return node_values(node) if _foldable(node) else None
-
-
-def _read_by_lowerings(node: NodeOp) -> bool:
-    """Whether every reader of the node's results is a lowering wrapped in `folding`."""
-    from ramiel_mlir.backend.ops import LOWERINGS
-
-    return all(
-        isinstance(use.operation, NodeOp)
-        and use.operation.onnx_domain == DEFAULT_DOMAIN
-        and LOWERINGS.get(use.operation.op_type.data) in _MATERIALIZING
-        for result in node.outputs
-        for use in result.uses
-    )
-
-
-def _materialize(ctx: NodeContext) -> tuple[NodeContext, list[SSAValue]]:
-    """
-    `ctx` whose `arg` prints a literal for an input that its producer folded away,
-    and the list of values that `arg` gives out.
-    """
-    read = ctx._arg
-    given: list[SSAValue] = []
-
-    def arg(value: SSAValue) -> SSAValue:
-        owner = value.owner
-        result = None
-        if isinstance(owner, NodeOp) and _foldable(owner) and _read_by_lowerings(owner):
-            results = _known_results(owner)
-            if results is not None:
-                result = literal(ctx, results[owner.outputs.index(value)], _element(value))
-        given.append(read(value) if result is None else result)
-        return given[-1]
-
-    return replace(ctx, _arg=arg), given
-
-
-def _element(value: SSAValue) -> Attribute:
-    assert isinstance(value.type, TensorType)
-    return value.type.get_element_type()
-
-
-def _drop_comment(ctx: NodeContext, comment: Operation | None) -> None:
-    """Remove the comment the lowering driver wrote for a node that prints no code."""
-    if isinstance(comment, py.NodeOp) and comment.node.data == readable(ctx.node.node_name):
-        comment.detach()
-        comment.erase()
-
-
-def folding(
-    lower: Callable[[NodeContext], Sequence[SSAValue | None]],
-) -> Callable[[NodeContext], Sequence[SSAValue | None]]:
-    """
-    Wrap a lowering: known inputs read as tensors become literals, known results fold.
-
-    A folded node read only by wrapped lowerings prints nothing (its results are
-    placeholders that no code prints); one read elsewhere assigns its literals.
-    A node whose results are its inputs (an Identity) prints nothing: no comment.
-    """
-
-    @wraps(lower)
-    def lower_or_fold(ctx: NodeContext) -> Sequence[SSAValue | None]:
-        comment = ctx.b.block.last_op
-        ctx, given = _materialize(ctx)
-        results = _known_results(ctx.node)
-        if results is None:
-            lowered = lower(ctx)
-            if all(r is None or r in given for r in lowered):
-                _drop_comment(ctx, comment)
-            for result in lowered:
-                # A literal printed at its use that becomes a result (an Identity
-                # of a folded value) may have several readers: it gets a name.
-                if result is not None and result in given:
-                    owner = result.owner
-                    if isinstance(owner, Operation):
-                        owner.attributes.pop("inline", None)
-            return lowered
-        if _read_by_lowerings(ctx.node):
-            _drop_comment(ctx, comment)
-            return [ctx.b.value(None) for _ in results]
-        return [
-            literal(ctx, _checked(ctx, i, value), _element(r), inline=False)
-            if isinstance(r.type, TensorType)
-            else None
-            for i, (r, value) in enumerate(zip(ctx.node.outputs, results, strict=True))
-        ]
-
-    _MATERIALIZING.add(lower_or_fold)
-    return lower_or_fold
-
-
-def _checked(ctx: NodeContext, index: int, value: np.ndarray) -> np.ndarray:
-    expected = ctx.out_type(index)
-    if list(value.shape) != list(expected.get_shape()) or value.dtype != numpy_dtype(
-        expected.get_element_type()
-    ):
-        ctx.error(
-            f"output #{index} evaluates to {value.dtype}{list(value.shape)}, "
-            f"but its type is {expected}"
-        )
-    return value
 
 
 def int_operand(ctx: NodeContext, index: int) -> int | SSAValue:

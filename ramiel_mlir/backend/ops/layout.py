@@ -17,7 +17,6 @@ from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import lowering
 from ramiel_mlir.backend.ops.known import (
     Number,
-    folding,
     int_list_operand,
     int_operand,
     known,
@@ -32,7 +31,6 @@ PAD_MODES = ("constant", "reflect", "edge", "wrap")
 
 
 @lowering("Pad")
-@folding
 def _pad(ctx: NodeContext) -> list[SSAValue]:
     """
     Pads as an attribute before opset 11, then an input (and the fill value an
@@ -70,7 +68,6 @@ def _pad(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("CenterCropPad")
-@folding
 def _center_crop_pad(ctx: NodeContext) -> list[SSAValue]:
     """Crop (or zero-pad) each axis around its centre to the output type's size."""
     in_shape, out_shape = ctx.in_shape(0), ctx.out_shape()
@@ -97,7 +94,6 @@ def _center_crop_pad(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("Tile")
-@folding
 def _tile(ctx: NodeContext) -> list[SSAValue]:
     """`x.repeat(...)` with the repeats the output type implies."""
     repeats = [o // i for i, o in zip(ctx.in_shape(0), ctx.out_shape(), strict=True)]
@@ -122,7 +118,6 @@ def _is_crd(ctx: NodeContext) -> bool:
 
 
 @lowering("DepthToSpace")
-@folding
 def _depth_to_space(ctx: NodeContext) -> list[SSAValue]:
     """DCR: depth is (block row, block column, channel); CRD: `F.pixel_shuffle`."""
     block = ctx.attr_int("blocksize", 0)
@@ -133,7 +128,6 @@ def _depth_to_space(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("SpaceToDepth")
-@folding
 def _space_to_depth(ctx: NodeContext) -> list[SSAValue]:
     """DCR (the default): depth is (block row, block column, channel); CRD: `F.pixel_unshuffle`."""
     block = ctx.attr_int("blocksize", 0)
@@ -144,7 +138,6 @@ def _space_to_depth(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("Trilu")
-@folding
 def _trilu(ctx: NodeContext) -> list[SSAValue]:
     """`torch.triu` / `torch.tril` with the diagonal offset k (an optional input)."""
     function = "torch.triu" if ctx.attr("upper", 1) else "torch.tril"
@@ -155,7 +148,6 @@ def _trilu(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("EyeLike")
-@folding
 def _eye_like(ctx: NodeContext) -> list[SSAValue]:
     """Ones on diagonal k (`triu(k).tril(k)` of ones) in the output type."""
     k = ctx.attr_int("k", 0)

@@ -11,12 +11,10 @@ from xdsl.ir import SSAValue
 
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import lowering
-from ramiel_mlir.backend.ops.known import folding
 from ramiel_mlir.tensors import element_type_from_onnx, torch_dtype_name
 
 
 @lowering("LayerNormalization")
-@folding
 def _layer_norm(ctx: NodeContext) -> list[SSAValue | None]:
     """
     Normalize over the axes from `axis` on, then scale and shift.
@@ -74,7 +72,6 @@ def _stash(ctx: NodeContext, x: SSAValue) -> tuple[SSAValue, bool]:
 
 
 @lowering("InstanceNormalization")
-@folding
 def _instance_norm(ctx: NodeContext) -> list[SSAValue]:
     """Per sample and channel over the spatial axes, then the per-channel scale and bias."""
     epsilon = ctx.attr_float("epsilon", 1e-5)
@@ -83,7 +80,6 @@ def _instance_norm(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("GroupNormalization")
-@folding
 def _group_norm(ctx: NodeContext) -> list[SSAValue]:
     """
     `F.group_norm`, statistics in the stash type. Opset 18 gives scale and bias
@@ -111,7 +107,6 @@ def _group_norm(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("RMSNormalization")
-@folding
 def _rms_norm(ctx: NodeContext) -> list[SSAValue]:
     """x / sqrt(mean(x^2 over the axes from `axis` on) + epsilon) * scale, in the stash type."""
     shape = ctx.in_shape(0)
@@ -128,7 +123,6 @@ def _rms_norm(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("LpNormalization")
-@folding
 def _lp_norm(ctx: NodeContext) -> list[SSAValue]:
     """x divided by its L1 or L2 norm along `axis`; a zero norm gives 0, not NaN."""
     axis = ctx.axis(ctx.attr_int("axis", -1), ctx.rank(0))

@@ -23,7 +23,7 @@ from xdsl.ir import Operation, SSAValue
 from ramiel_mlir.backend.builder import Arg
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import lowering
-from ramiel_mlir.backend.ops.known import folding, int_operand, known_ints
+from ramiel_mlir.backend.ops.known import int_operand, known_ints
 from ramiel_mlir.dialects import py
 from ramiel_mlir.tensors import numpy_dtype
 
@@ -157,7 +157,6 @@ def _over_nothing(ctx: NodeContext, axes: list[int] | SSAValue) -> SSAValue:
 
 
 @lowering(*METHODS, "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum")
-@folding
 def _reduction(ctx: NodeContext) -> list[SSAValue]:
     op_type = ctx.node.op_type.data
     axes = _axes(ctx)
@@ -181,7 +180,6 @@ def _reduction(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("CumSum", "CumProd")
-@folding
 def _cumulative(ctx: NodeContext) -> list[SSAValue]:
     """
     `torch.cumsum` / `torch.cumprod` along `axis` (an input, read at run time if

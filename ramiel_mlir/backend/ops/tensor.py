@@ -3,8 +3,8 @@ Data-movement ONNX ops: constants, shapes, reshapes, indexing (casts are in `cas
 
 Shapes are static, so the size arguments of the generated calls come from the
 inferred result types (`reshape([1, 24, 96])`), and index arguments (Slice
-starts, Gather indices, axes) from values known at compile time. A node whose
-results are all known (shape arithmetic) prints no code: see `known.folding`.
+starts, Gather indices, axes) from values known at compile time: shape
+arithmetic is folded into weights before lowering (see `known`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import lowering
 from ramiel_mlir.backend.ops.known import (
     constant_value,
-    folding,
     int_list_operand,
     known,
     known_ints,
@@ -36,13 +35,11 @@ runtime = runtime_module("tensor")
 
 
 @lowering("Identity")
-@folding
 def _identity(ctx: NodeContext) -> list[SSAValue]:
     return [ctx.arg(0)]
 
 
 @lowering("Dropout")
-@folding
 def _dropout(ctx: NodeContext) -> list[SSAValue | None]:
     """
     Inference mode: the identity, and a mask of ones if it is read. A training_mode
@@ -71,7 +68,6 @@ def _training_dropout(ctx: NodeContext) -> list[SSAValue | None]:
 
 
 @lowering("Constant")
-@folding
 def _constant(ctx: NodeContext) -> list[SSAValue]:
     """A literal tensor (the frontend turns large constants into weights)."""
     element = ctx.out_type().get_element_type()
@@ -79,7 +75,6 @@ def _constant(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("Shape")
-@folding
 def _shape(ctx: NodeContext) -> list[SSAValue]:
     """The static shape, `start` and `end` clamped like Python slice bounds."""
     start = ctx.attr_int("start", 0)
@@ -89,14 +84,12 @@ def _shape(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("Size")
-@folding
 def _size(ctx: NodeContext) -> list[SSAValue]:
     size = np.array(math.prod(ctx.in_shape(0)), np.int64)
     return [literal(ctx, size, ctx.out_type().get_element_type(), inline=False)]
 
 
 @lowering("Reshape", "Flatten")
-@folding
 def _reshape(ctx: NodeContext) -> list[SSAValue]:
     """A reshape to the inferred shape (ONNX's 0 and -1 are resolved already)."""
     if math.prod(ctx.in_shape(0)) != math.prod(ctx.out_shape()):
@@ -108,7 +101,6 @@ def _reshape(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("Squeeze")
-@folding
 def _squeeze(ctx: NodeContext) -> list[SSAValue]:
     """Axes are an attribute before opset 13, an optional input since."""
     if ctx.opset >= 13 and ctx.has(1) and known(ctx, 1) is None:
@@ -121,7 +113,6 @@ def _squeeze(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("Unsqueeze")
-@folding
 def _unsqueeze(ctx: NodeContext) -> list[SSAValue]:
     """Axes (of the output) are an attribute before opset 13, an input since."""
     axes = known_ints(ctx, 1) if ctx.opset >= 13 else ctx.int_list("axes")
@@ -131,7 +122,6 @@ def _unsqueeze(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("Transpose")
-@folding
 def _transpose(ctx: NodeContext) -> list[SSAValue]:
     rank = ctx.rank(0)
     perm = ctx.int_list("perm") or list(reversed(range(rank)))
@@ -139,14 +129,12 @@ def _transpose(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("Concat")
-@folding
 def _concat(ctx: NodeContext) -> list[SSAValue]:
     axis = ctx.axis(ctx.attr_int("axis", 0), ctx.rank(0))
     return [ctx.b.call("torch.cat", ctx.args(), dim=axis)]
 
 
 @lowering("Expand")
-@folding
 def _expand(ctx: NodeContext) -> list[SSAValue]:
     """Two-way broadcasting to the inferred shape (a view, as in torch)."""
     if ctx.in_shape(0) == ctx.out_shape():
@@ -155,7 +143,6 @@ def _expand(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("Gather")
-@folding
 def _gather(ctx: NodeContext) -> list[SSAValue]:
     """
     Indexing along `axis`: `x[:, 3]`, `x[:, [0, 2]]` or `x[:, indices]`.
@@ -189,7 +176,6 @@ def _clamp(value: int, low: int, high: int) -> int:
 
 
 @lowering("Slice")
-@folding
 def _slice(ctx: NodeContext) -> list[SSAValue]:
     """
     Python slicing with ONNX's bounds: negative ones count from the end, then
@@ -242,7 +228,6 @@ def _slice(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("Split")
-@folding
 def _split(ctx: NodeContext) -> list[SSAValue]:
     """
     `torch.split` into the inferred output sizes.
@@ -260,7 +245,6 @@ def _split(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("ConstantOfShape")
-@folding
 def _constant_of_shape(ctx: NodeContext) -> list[SSAValue]:
     """A tensor of the inferred shape filled with `value` (float32 zero by default)."""
     value = ctx.attr("value", None)
@@ -273,7 +257,6 @@ def _constant_of_shape(ctx: NodeContext) -> list[SSAValue]:
 
 
 @lowering("Range")
-@folding
 def _range(ctx: NodeContext) -> list[SSAValue]:
     """
     `start + i * delta` for i below `max(ceil((limit - start) / delta), 0)`.
@@ -328,7 +311,6 @@ def _computed_slice(ctx: NodeContext) -> SSAValue:
 
 
 @lowering("BitCast")
-@folding
 def _bit_cast(ctx: NodeContext) -> list[SSAValue]:
     """The same bits read as another type of the same width (`Tensor.view(dtype)`)."""
     source = numpy_dtype(ctx.in_type(0).get_element_type())

@@ -2,6 +2,7 @@
 // RUN: env RAMIEL_CACHE_DIR=%t ramiel-opt %s --split-input-file --fold-constants=max-elements=4 | filecheck %s --check-prefix=CAP
 // RUN: env RAMIEL_CACHE_DIR=%t ramiel-opt %s --split-input-file -p fold-constants,dce | filecheck %s --check-prefix=DCE
 // RUN: ramiel-opt %s --split-input-file --fold-constants=blob-dir=%t/store | filecheck %s --check-prefix=STORE
+// RUN: env RAMIEL_CACHE_DIR=%t ramiel-opt %s --split-input-file -p 'fold-constants{exact=true keep-constants=true}' | filecheck %s --check-prefix=EXACT
 
 /// Shape arithmetic on a computed tensor folds to a constant shape for Reshape.
 
@@ -176,4 +177,28 @@ dfg.graph @computed(%x: tensor<2xf32>) -> tensor<2xf32> {
   %w = dfg.weight "w" dense<[1.0, 2.0]> : tensor<2xf32> : tensor<2xf32>
   %y = dfg.node "Add"(%x, %w) opset 17 : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
   dfg.output %y : tensor<2xf32>
+}
+
+// -----
+
+/// exact folds integer arithmetic but leaves float math to the generated code;
+/// keep-constants leaves the Constant node in place and still reads its value.
+/// Without them, everything folds.
+
+// EXACT-LABEL: dfg.graph @exact
+// EXACT-DAG:     dfg.node "Constant"() {value = dense<[2, 3]> : tensor<2xi64>}
+// EXACT-DAG:     %[[SUM:.*]] = dfg.weight "sum" dense<[3, 4]> : tensor<2xi64>
+// EXACT-DAG:     %[[P:.*]] = dfg.node "Mul"
+// EXACT:         dfg.output %[[SUM]], %[[P]]
+// CHECK-LABEL: dfg.graph @exact
+// CHECK-NOT:     dfg.node
+// CHECK:         dfg.output
+dfg.graph @exact() -> (tensor<2xi64>, tensor<f32>) {
+  %c = dfg.node "Constant"() {value = dense<[2, 3]> : tensor<2xi64>} opset 17 : () -> tensor<2xi64>
+  %one = dfg.weight "one" dense<1> : tensor<i64> : tensor<i64>
+  %sum = dfg.node "Add"(%c, %one) opset 17 : (tensor<2xi64>, tensor<i64>) -> tensor<2xi64>
+  %h = dfg.weight "h" dense<0.5> : tensor<f32> : tensor<f32>
+  %two = dfg.weight "two" dense<2.0> : tensor<f32> : tensor<f32>
+  %p = dfg.node "Mul"(%h, %two) opset 17 : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  dfg.output %sum, %p : tensor<2xi64>, tensor<f32>
 }

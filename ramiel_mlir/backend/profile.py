@@ -9,6 +9,9 @@ the right shapes (indices computed by the graph stay valid). Each node is then
 re-run a few times on one intra-op thread and its median wall time recorded.
 Intermediate values are dropped after their last use, so memory stays near
 that of one inference.
+
+It lives in the backend, not among the analyses, because it lowers and runs
+code; `estimate-cost{model=profile}` calls it.
 """
 
 from __future__ import annotations
@@ -94,14 +97,23 @@ def lower_node_methods(graph: dfg.GraphOp) -> tuple[py.ModuleOp, list[NodeMethod
 
 
 def _is_computed(value: SSAValue) -> bool:
-    """A value that is not a weight (nor omitted): an argument of the node's method."""
-    return not isinstance(value.type, NoneType) and not isinstance(value.owner, dfg.WeightOp)
+    """
+    A value that is not a weight, nor omitted, nor a Constant printed where it is
+    read: an argument of the node's method.
+    """
+    from ramiel_mlir.backend.ops.known import inline_constant
+
+    return (
+        not isinstance(value.type, NoneType)
+        and not isinstance(value.owner, dfg.WeightOp)
+        and inline_constant(value) is None
+    )
 
 
 def _instantiate(module: py.ModuleOp, graph: dfg.GraphOp) -> torch.nn.Module:
     """Print and run the profiling module; its `Model` with the graph's weights."""
+    from ramiel_mlir.backend.buffers import buffer_arrays
     from ramiel_mlir.backend.print_python import print_python
-    from ramiel_mlir.backend.python_target import buffer_arrays
     from ramiel_mlir.tensors import torch_from_numpy
 
     source = StringIO()

@@ -83,6 +83,11 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return ParallelizePass
 
+    def get_fold_batchnorm() -> type[ModulePass]:
+        from ramiel_mlir.transforms.fold_batchnorm import FoldBatchnormPass
+
+        return FoldBatchnormPass
+
     def get_fold_constants() -> type[ModulePass]:
         from ramiel_mlir.transforms.fold_constants import FoldConstantsPass
 
@@ -95,6 +100,7 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "cse": get_cse,
         "dce": get_dce,
         "estimate-cost": get_estimate_cost,
+        "fold-batchnorm": get_fold_batchnorm,
         "fold-constants": get_fold_constants,
         "linear-cluster": get_linear_cluster,
         "merge-clusters": get_merge_clusters,

@@ -28,7 +28,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from strategies import Example, onnx_examples
+from strategies import Example, affine_chain_examples, onnx_examples
 from xdsl.dialects.builtin import FloatAttr, ModuleOp
 from xdsl.ir import Block
 
@@ -244,6 +244,9 @@ def _example_dir(work: Path) -> Path:
 
 COSTS = "estimate-cost{model=flops}"
 
+FOLDED = "fold-constants,fold-batchnorm,dce"
+"""The value-changing passes of `parallelize`, before its scheduling passes."""
+
 
 def clustering(lanes: int, edge_cost: float, clone_threshold: float | None = None) -> str:
     """
@@ -293,17 +296,39 @@ def test_every_pass_gives_verified_ir(work: Path, example: Example) -> None:
 def test_parallel_code_is_bitwise_serial_and_matches_onnxruntime(
     work: Path, example: Example, lanes: int, edge_cost: float, clone_threshold: float
 ) -> None:
-    """Serial code matches ONNX Runtime; threaded code equals it bit for bit."""
+    """
+    Serial code matches ONNX Runtime, before and after fold-batchnorm; threaded code
+    equals the serial code of the folded graph bit for bit.
+    """
     compiler = Compiler.of(example, _example_dir(work))
-    serial = run_generated(compiler.python(compiler.run("")), example.inputs)
-    assert_matches_reference(serial, onnxruntime_outputs(example))
+    reference = onnxruntime_outputs(example)
+    assert_matches_reference(
+        run_generated(compiler.python(compiler.run("")), example.inputs), reference
+    )
+    # The parallel pipelines fold BatchNormalization (new weights, other rounding):
+    # serial code of the folded graph is what they must equal bit for bit.
+    serial = run_generated(compiler.python(compiler.run(FOLDED)), example.inputs)
+    assert_matches_reference(serial, reference)
     for passes in (
         "parallelize{model=flops lanes=2}",
-        clustering(lanes, edge_cost, clone_threshold),
+        f"{FOLDED},{clustering(lanes, edge_cost, clone_threshold)}",
     ):
         module = compiler.run(passes)
         event(f"{passes.split('{')[0]}: {len(lanes_of(graph_of(module)))} lanes")
         assert_bitwise_equal(run_generated(compiler.python(module), example.inputs), serial)
+
+
+@PROPERTY
+@given(example=affine_chain_examples())
+def test_fold_batchnorm_matches_onnxruntime(work: Path, example: Example) -> None:
+    """Conv/Gemm chains through fold-batchnorm verify, match ONNX Runtime and run on lanes."""
+    compiler = Compiler.of(example, _example_dir(work))
+    folded = compiler.run(FOLDED)
+    event(f"fold-batchnorm: {len(node_names(folded))} nodes")
+    serial = run_generated(compiler.python(folded), example.inputs)
+    assert_matches_reference(serial, onnxruntime_outputs(example))
+    parallel = compiler.run("parallelize{model=flops lanes=2}")
+    assert_bitwise_equal(run_generated(compiler.python(parallel), example.inputs), serial)
 
 
 def _estimate(graph: dfg.GraphOp, name: str) -> float:

@@ -6,6 +6,7 @@ fast and imports neither torch nor onnx for a job that does not need them.
 """
 
 from collections.abc import Callable
+from importlib import import_module
 
 from xdsl.ir import Dialect
 from xdsl.passes import ModulePass
@@ -31,6 +32,15 @@ def get_all_dialects() -> dict[str, Callable[[], Dialect]]:
         return PY
 
     return {"builtin": get_builtin, "dfg": get_dfg, "py": get_py}
+
+
+def _lazy_pass(module: str, name: str) -> Callable[[], type[ModulePass]]:
+    """A function that imports `ramiel_mlir.transforms.<module>` and returns its pass `name`."""
+
+    def get() -> type[ModulePass]:
+        return getattr(import_module(f"ramiel_mlir.transforms.{module}"), name)
+
+    return get
 
 
 def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
@@ -83,24 +93,20 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return ParallelizePass
 
-    def get_fold_batchnorm() -> type[ModulePass]:
-        from ramiel_mlir.transforms.fold_batchnorm import FoldBatchnormPass
-
-        return FoldBatchnormPass
-
     def get_fold_constants() -> type[ModulePass]:
         from ramiel_mlir.transforms.fold_constants import FoldConstantsPass
 
         return FoldConstantsPass
 
     return {
+        "assign-layout": _lazy_pass("assign_layout", "AssignLayoutPass"),
         "canonicalize": get_canonicalize,
         "clone": get_clone,
         "convert-dfg-to-py": get_convert_dfg_to_py,
         "cse": get_cse,
         "dce": get_dce,
         "estimate-cost": get_estimate_cost,
-        "fold-batchnorm": get_fold_batchnorm,
+        "fold-batchnorm": _lazy_pass("fold_batchnorm", "FoldBatchnormPass"),
         "fold-constants": get_fold_constants,
         "linear-cluster": get_linear_cluster,
         "merge-clusters": get_merge_clusters,

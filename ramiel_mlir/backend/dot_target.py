@@ -11,6 +11,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import SSAValue
 from xdsl.utils.target import Target
 
+from ramiel_mlir.analysis.layout import node_layout
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import dfg
 
@@ -61,6 +62,8 @@ def _node_line(node: dfg.NodeOp, ids: dict[dfg.NodeOp, str]) -> str:
         lines.append(node.op_type.data)
     if node.cost is not None:
         lines.append(f"{node.cost.value.data:.0f} us")
+    if (layout := node_layout(node)) is not None:
+        lines.append(layout)
     return f"{ids[node]} [label={_quote(chr(10).join(lines))}];"
 
 

@@ -19,9 +19,11 @@ import numpy as np
 from xdsl.dialects.builtin import TensorType, UnitAttr
 from xdsl.ir import Block, Operation, SSAValue
 
+from ramiel_mlir.analysis.layout import node_layout
 from ramiel_mlir.backend import runtime
 from ramiel_mlir.backend.builder import PyBuilder
 from ramiel_mlir.backend.context import NodeContext
+from ramiel_mlir.backend.layout import Layouts, weight_layout
 from ramiel_mlir.backend.loop import lower_loop
 from ramiel_mlir.backend.ops import LOWERINGS
 from ramiel_mlir.backend.ops.dtypes import check_element_types
@@ -74,6 +76,10 @@ class GraphLowering:
     buffer_names: set[str] = field(default_factory=set[str])
     constants: dict[SSAValue, np.ndarray] = field(default_factory=dict[SSAValue, np.ndarray])
     channels: dict[str, str] = field(default_factory=dict[str, str])
+    layouts: Layouts | None = None
+
+    def __post_init__(self) -> None:
+        self.layouts = Layouts.of(self.graph)
 
     def buffer(self, weight: dfg.WeightOp) -> str:
         """The buffer that holds `weight`, declared in `__init__` on first use."""
@@ -96,6 +102,7 @@ class GraphLowering:
                 weight.weight_name.data,
                 file=weight.file.data if weight.file else None,
                 value=weight.value,
+                memory_format=weight_layout(weight),
             )
         )
         return name
@@ -160,7 +167,10 @@ class GraphLowering:
                     received = b.method(future, "result")
                     received.name_hint = op.result.name_hint
                     values[op.result] = received
-                case dfg.YieldOp() | dfg.OutputOp() | dfg.LoopYieldOp():
+                case dfg.YieldOp() | dfg.OutputOp():
+                    assert self.layouts is not None
+                    yielded = [self.layouts.convert(b, v, arg(v), None) for v in op.operands]
+                case dfg.LoopYieldOp():
                     yielded = [arg(v) for v in op.operands]
                 case dfg.ClusterOp() | dfg.WeightOp() | dfg.NoneOp():
                     pass
@@ -178,7 +188,13 @@ class GraphLowering:
     ) -> None:
         """One node's code, after a comment naming it (and `threads`, if it sets them)."""
         lower = LOWERINGS.get(node.op_type.data)
-        ctx = NodeContext(node, b, arg, self.constant)
+        layouts, wanted = self.layouts, node_layout(node)
+        assert layouts is not None
+
+        def node_arg(value: SSAValue) -> SSAValue:
+            return layouts.convert(b, value, arg(value), wanted)
+
+        ctx = NodeContext(node, b, node_arg, self.constant)
         if lower is None or node.onnx_domain != dfg.DEFAULT_DOMAIN:
             ctx.unsupported(f"operator '{node.op_type.data}'")
         check_element_types(ctx)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import random
-import time
 
 import pytest
 from xdsl.parser import Parser
@@ -149,16 +148,19 @@ def test_levels_agree_on_random_dag() -> None:
     assert not dag.successors[path[-1]]
 
 
-def test_three_thousand_nodes_take_milliseconds() -> None:
-    dag = random_dag(3000, seed=2)
-    start = time.perf_counter()
+def _analyse(dag: Dag) -> float:
     t_levels(dag)
     b_levels(dag)
     critical_path(dag)
-    bound = parallelism_bound(dag, 2)
-    elapsed = time.perf_counter() - start
-    assert 1 <= bound <= 2
-    assert elapsed < 0.25
+    return parallelism_bound(dag, 2)
+
+
+def test_three_thousand_nodes() -> None:
+    """
+    A graph of compile-time size. How long it takes is tools/compile_time.py's to
+    measure: a test asserts no time, which depends on the processor and the load.
+    """
+    assert 1 <= _analyse(random_dag(3000, seed=2)) <= 2
 
 
 DIAMOND_IR = """

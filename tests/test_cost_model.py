@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -136,12 +135,8 @@ def test_threaded_times_add_the_team_wakeup(nodes: dict[str, dfg.NodeOp]) -> Non
 
 
 def test_calibration_is_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import torch  # noqa: F401  (time the calibration, not the import)
-
     monkeypatch.setenv("RAMIEL_CACHE_DIR", str(tmp_path))
-    start = time.perf_counter()
     machine = load_machine()
-    assert time.perf_counter() - start < 8.0  # about a second; more only under load
     assert cache_path() == tmp_path / "machine.json"
     assert set(machine.overheads) == set(UNITS)
     assert set(machine.rates) == set(UNITS) - {"view"}

@@ -16,9 +16,9 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
+from zoo.torch_models import TORCH_MODELS, example_input, export
 
 from ramiel_mlir.api import CompiledModel, compile_onnx
-from ramiel_mlir.zoo.torch_models import TORCH_MODELS, example_input, export
 
 EXPORTERS = {"dynamo": (True, None), "torchscript": (False, None)}
 """Exporter name -> (dynamo, opset); the defaults of torch.onnx.export."""

@@ -25,13 +25,13 @@ import pytest
 import torch
 from onnx import TensorProto, helper
 from torch import nn
+from zoo.torch_models import export
 
 from ramiel_mlir.api import compile_onnx
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects.dfg import NodeOp
 from ramiel_mlir.frontend import shapes
 from ramiel_mlir.frontend.onnx import import_onnx
-from ramiel_mlir.zoo.torch_models import export
 
 
 class ExpandMask(nn.Module):

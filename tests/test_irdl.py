@@ -68,11 +68,11 @@ from xdsl.irdl import (
     VarResultDef,
 )
 from xdsl.parser import Parser
+from zoo.light import light_model
 
 from ramiel_mlir.api import make_context
 from ramiel_mlir.dialects.dfg import DFG
 from ramiel_mlir.dialects.py import PY
-from ramiel_mlir.zoo.light import light_model
 
 ROOT = Path(__file__).resolve().parents[1]
 IRDL_FILES = {"dfg": ROOT / "dialects" / "dfg.irdl.mlir", "py": ROOT / "dialects" / "py.irdl.mlir"}

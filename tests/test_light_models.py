@@ -22,10 +22,10 @@ import onnxruntime as ort
 import pytest
 import torch
 from onnx.reference import ReferenceEvaluator
+from zoo.light import LIGHT_MODELS, light_model
 
 from ramiel_mlir.api import CompiledModel, compile_onnx
 from ramiel_mlir.diagnostics import RamielError
-from ramiel_mlir.zoo.light import LIGHT_MODELS, light_model
 
 TOLERANCE = 1e-4
 """Largest error allowed, relative to the largest magnitude of ONNX Runtime's output."""

@@ -205,7 +205,8 @@ def test_nodes_run_with_their_own_planned_threads(
     result, seen = _threads_seen(planned.load(), x, monkeypatch, ["matmul", "relu"])
     assert seen == {"matmul": [2, 2], "relu": [1]}
     with _threads(1):
-        assert torch.equal(result, serial(x))
+        # The MatMuls ran on two threads: their sums may round otherwise than on one.
+        torch.testing.assert_close(result, serial(x))
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -228,4 +229,8 @@ def test_single_lane_runs_with_its_planned_threads(
     result, seen = _threads_seen(planned.load(), x, monkeypatch, ["relu"])
     assert seen == {"relu": [threads]}
     with _threads(1):
-        assert torch.equal(result, serial.load()(x))
+        expected = serial.load()(x)
+    if threads == 1:
+        assert torch.equal(result, expected)
+    else:  # sums split over two threads may round otherwise than on one
+        torch.testing.assert_close(result, expected)

@@ -16,10 +16,10 @@ import numpy as np
 import onnxruntime
 import pytest
 import torch
+from zoo.light import LIGHT_MODELS, light_model
+from zoo.torch_models import TORCH_MODELS, export
 
 from ramiel_mlir.api import CompiledModel, compile_onnx
-from ramiel_mlir.zoo.light import LIGHT_MODELS, light_model
-from ramiel_mlir.zoo.torch_models import TORCH_MODELS, export
 
 MODELS = [*LIGHT_MODELS, *(f"{m}-{e}" for m in TORCH_MODELS for e in ("dynamo", "torchscript"))]
 

@@ -88,6 +88,10 @@ def lane_of_node(source: str, node: str) -> int:
     return lane
 
 
+# Lanes run on one intra-op thread each: the serial code they are compared with bitwise too.
+pytestmark = pytest.mark.usefixtures("one_intra_op_thread")
+
+
 @pytest.fixture(scope="module")
 def crossing(tmp_path_factory: pytest.TempPathFactory) -> tuple[CompiledModel, CompiledModel]:
     """The crossing model compiled serially and onto three lanes."""

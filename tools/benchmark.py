@@ -53,13 +53,16 @@ import numpy as np
 import onnxruntime
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test models
+
+from zoo.light import LIGHT_MODELS, light_model
+from zoo.torch_models import TORCH_MODELS, export
+
 from ramiel_mlir.analysis.graph import graph_dag
 from ramiel_mlir.analysis.levels import parallelism_bound
 from ramiel_mlir.api import import_generated, make_context, run_pipeline
 from ramiel_mlir.dialects import dfg
 from ramiel_mlir.frontend.onnx import import_onnx
-from ramiel_mlir.zoo.light import LIGHT_MODELS, light_model
-from ramiel_mlir.zoo.torch_models import TORCH_MODELS, export
 
 ROOT = Path(__file__).resolve().parent.parent
 CORES = os.cpu_count() or 1

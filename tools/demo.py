@@ -21,8 +21,11 @@ import onnx
 import onnxruntime
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test models
+
+from zoo.light import light_model
+
 from ramiel_mlir.api import import_generated
-from ramiel_mlir.zoo.light import light_model
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,7 +13,7 @@ from ramiel_mlir.registry import get_all_passes
 class ParallelizePass(ModulePass):
     """
     Run the usual parallelization pipeline: fold-constants, fold-batchnorm, dce,
-    cse, assign-layout, estimate-cost, linear-cluster, merge-clusters, clone, dce.
+    cse, estimate-cost, linear-cluster, merge-clusters, clone, dce.
 
     `lanes` (0: the core count) goes to merge-clusters, `model` to estimate-cost.
     The default model is `flops`: it needs no torch once the machine is calibrated,
@@ -34,7 +34,7 @@ class ParallelizePass(ModulePass):
     def pipeline(self) -> str:
         """The equivalent -p spec."""
         return (
-            "fold-constants,fold-batchnorm,dce,cse,assign-layout,"
+            "fold-constants,fold-batchnorm,dce,cse,"
             f"estimate-cost{{model={self.model}}},linear-cluster,"
             f"merge-clusters{{lanes={self.lanes}}},clone,dce"
         )

@@ -21,8 +21,15 @@
 //   across the elements of a variadic, so `inputs: variadic %input` means
 //   "inputs of one type" to MLIR, while a `dfg.node` takes tensors of any
 //   shapes. The spec states the per-element constraint.
-// - The verifiers: ONNX schema lookup and input/output counts, graph and
+// - The verifiers: ONNX schema lookup and input/output counts, fork/join slice
+//   shapes (they split the whole along axis 0), graph and
 //   cluster signatures, names counts, channel pairing and deadlock freedom.
+//
+// The passes' annotations (`dfg.cost`, `dfg.threaded_cost`, `dfg.threads` on
+// nodes and loops, `dfg.edge_cost`, `dfg.serial_estimate`, ... on graphs) are
+// discardable attributes, not part of any op's definition: they are not named
+// here (an IRDL op accepts attributes it does not name), and
+// ramiel_mlir/dialects/annotations.py declares them.
 
 irdl.dialect @dfg {
   // !dfg.string: the element type of ONNX STRING tensors (tensor<2x!dfg.string>).
@@ -55,9 +62,6 @@ irdl.dialect @dfg {
     %input_names = irdl.base "#builtin.array" {optional_attribute = "input_names"}
     %output_names = irdl.base "#builtin.array" {optional_attribute = "output_names"}
     %source = irdl.base "#builtin.string" {optional_attribute = "source"}
-    %edge_cost = irdl.base "#builtin.float" {optional_attribute = "edge_cost"}
-    %dispatch_cost = irdl.base "#builtin.float" {optional_attribute = "dispatch_cost"}
-    %fork_cost = irdl.base "#builtin.float" {optional_attribute = "fork_cost"}
   }
 
   // dfg.output: returns the graph outputs; the terminator of dfg.graph.
@@ -105,9 +109,6 @@ irdl.dialect @dfg {
     irdl.results(outputs: variadic %output)
     %domain = irdl.base "#builtin.string" {optional_attribute = "domain"}
     %attrs = irdl.base "#builtin.dictionary" {optional_attribute = "attrs"}
-    %cost = irdl.base "#builtin.float" {optional_attribute = "cost"}
-    %threaded_cost = irdl.base "#builtin.float" {optional_attribute = "threaded_cost"}
-    %threads = irdl.base "#builtin.integer" {optional_attribute = "threads"}
   }
 
   // dfg.cluster: a chain of nodes that one lane runs in order.
@@ -172,14 +173,27 @@ irdl.dialect @dfg {
     irdl.operands(max_trip_count: %trip, condition: %cond, inits: variadic %init, captures: variadic %capture)
     irdl.results(outputs: variadic %output)
     irdl.regions(body: %body)
-    %cost = irdl.base "#builtin.float" {optional_attribute = "cost"}
-    %threaded_cost = irdl.base "#builtin.float" {optional_attribute = "threaded_cost"}
-    %threads = irdl.base "#builtin.integer" {optional_attribute = "threads"}
   }
 
   // dfg.loop_yield: ends a dfg.loop body.
   irdl.operation @loop_yield {
     %value = irdl.base "!builtin.tensor"
     irdl.operands(values: variadic %value)
+  }
+
+  // dfg.fork: splits a batched tensor into K >= 2 slices along axis 0.
+  irdl.operation @fork {
+    %input = irdl.base "!builtin.tensor"
+    %slice = irdl.base "!builtin.tensor"
+    irdl.operands(input: %input)
+    irdl.results(slices: variadic %slice)
+  }
+
+  // dfg.join: concatenates K >= 2 batch slices along axis 0.
+  irdl.operation @join {
+    %part = irdl.base "!builtin.tensor"
+    %result = irdl.base "!builtin.tensor"
+    irdl.operands(parts: variadic %part)
+    irdl.results(result: %result)
   }
 }

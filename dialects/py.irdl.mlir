@@ -34,6 +34,26 @@ irdl.dialect @py {
     irdl.attributes {"text" = %string}
   }
 
+  // py.node: where the code of one ONNX node starts, the comment `# node (op_type)`.
+  irdl.operation @node {
+    %node = irdl.base "#builtin.string"
+    %op_type = irdl.base "#builtin.string"
+    irdl.attributes {"node" = %node, "op_type" = %op_type}
+  }
+
+  // py.node_lines: `target = {line: (node, op_type), ...}` for the py.node ops before it.
+  irdl.operation @node_lines {
+    %string = irdl.base "#builtin.string"
+    irdl.attributes {"target" = %string}
+  }
+
+  // py.runtime: a runtime definition copied from its module (ramiel_mlir/backend/runtime/).
+  irdl.operation @runtime {
+    %sym_name = irdl.base "#builtin.string"
+    %module = irdl.base "#builtin.string"
+    irdl.attributes {"sym_name" = %sym_name, "module" = %module}
+  }
+
   // py.import: `import module [as alias]`.
   irdl.operation @import {
     %string = irdl.base "#builtin.string"

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
-from xdsl.passes import PassPipeline
+from xdsl.passes import ModulePass, PassPipeline
 
 from ramiel_mlir.registry import get_all_dialects, get_all_passes
 
@@ -42,30 +42,36 @@ def make_context() -> Context:
     return ctx
 
 
-def run_pipeline(ctx: Context, module: ModuleOp, passes: str) -> None:
-    """Apply an xDSL pipeline spec (`'dce,merge-clusters{lanes=2}'`), verifying after each pass."""
-    module.verify()
-    if not passes:
-        return
-    pipeline = PassPipeline.parse_spec(get_all_passes(), passes, lambda _prev, m, _next: m.verify())
-    pipeline.apply(ctx, module)
-    module.verify()
-
-
-def pipeline_spec(passes: str = "", lanes: int | None = None, cost_model: str = "flops") -> str:
+def run_pipeline(ctx: Context, module: ModuleOp, passes: str | Sequence[ModulePass]) -> None:
     """
-    The pipeline `passes`, then `parallelize{lanes=N model=...}` if `lanes` is given.
+    Apply passes, an xDSL pipeline spec (`'dce,merge-clusters{lanes=2}'`) or pass
+    instances, verifying after each pass.
+    """
+    module.verify()
+    if isinstance(passes, str):
+        passes = PassPipeline.parse_spec(get_all_passes(), passes).passes
+    PassPipeline(tuple(passes), lambda _prev, m, _next: m.verify()).apply(ctx, module)
+
+
+def pipeline(
+    passes: str = "", lanes: int | None = None, cost_model: str = "flops", machine: str = "auto"
+) -> tuple[ModulePass, ...]:
+    """
+    The pipeline `passes`, then `parallelize{lanes=N model=... machine=...}` if `lanes` is given.
 
     `lanes=0` is the machine's core count, as for the pass; `cost_model` is
     estimate-cost's model (`flops` counts, as the pass does by default;
-    `profile` times every node).
+    `profile` times every node), `machine` its machine model (`auto`, `default`
+    or a file from `ramiel-calibrate`).
     """
+    from ramiel_mlir.transforms.parallelize import ParallelizePass
+
+    spec = PassPipeline.parse_spec(get_all_passes(), passes).passes
     if lanes is None:
-        return passes
+        return spec
     if lanes < 0:
         raise ValueError(f"lanes must be 0 (the core count) or positive, got {lanes}")
-    parallelize = f"parallelize{{lanes={lanes} model={cost_model}}}"
-    return f"{passes},{parallelize}" if passes else parallelize
+    return (*spec, ParallelizePass(lanes=lanes, model=cost_model, machine=machine))
 
 
 def import_generated(path: Path) -> ModuleType:
@@ -110,12 +116,14 @@ def compile_onnx(
     input_shapes: Mapping[str, Sequence[int]] | None = None,
     lanes: int | None = None,
     cost_model: str = "flops",
+    machine: str = "auto",
 ) -> CompiledModel:
     """
     Compile an ONNX model (a path or a ModelProto) with `passes` to Python.
 
-    `lanes=N` appends the parallelize pipeline for N lanes (`pipeline_spec`), as
-    `ramiel-opt --parallelize=lanes=N` does. Writes `name.py` and
+    `lanes=N` appends the parallelize pipeline for N lanes (`pipeline`), as
+    `ramiel-opt --parallelize=lanes=N` does, with `cost_model` and `machine` as its
+    `model` and `machine` options. Writes `name.py` and
     `name.weights.pt` into `out_dir` (a new temporary directory if None) and
     returns where they are. `input_shapes` fixes input shapes as `--input-shape`
     does; a 0 stated there compiles for empty tensors (a 0 that only the model
@@ -134,7 +142,7 @@ def compile_onnx(
         model = path
     ctx = make_context()
     module = import_onnx(os.fspath(model), input_shapes)
-    run_pipeline(ctx, module, pipeline_spec(passes, lanes, cost_model))
+    run_pipeline(ctx, module, pipeline(passes, lanes, cost_model, machine))
     source_path = directory / f"{name}.py"
     weights_path = source_path.with_suffix(".weights.pt")
     text = StringIO()

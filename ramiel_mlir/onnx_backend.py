@@ -190,8 +190,9 @@ class RamielBackend(Backend):
 
     Options of `prepare`: `lanes=N` compiles with `parallelize{lanes=N}`
     (`lanes` class attribute by default; None is serial), `passes` runs an xDSL
-    pipeline first, `cost_model` is parallelize's (`flops` by default: profiling
-    every node is for real models), `out_dir` keeps the generated files there.
+    pipeline first, `cost_model` and `machine` are parallelize's `model` (`flops`
+    by default: profiling every node is for real models) and `machine` (`auto`
+    by default: this machine's calibration), `out_dir` keeps the generated files there.
     Inputs declared with a 0 dimension are compiled for empty tensors (their
     declared shapes are stated as `input_shapes`).
     """
@@ -215,6 +216,7 @@ class RamielBackend(Backend):
         passes = str(kwargs.pop("passes", ""))
         lanes = kwargs.pop("lanes", cls.lanes)
         cost_model = str(kwargs.pop("cost_model", "flops"))
+        machine = str(kwargs.pop("machine", "auto"))
         out_dir = kwargs.pop("out_dir", None)
         if kwargs:
             raise TypeError(f"unexpected backend options: {', '.join(kwargs)}")
@@ -229,6 +231,7 @@ class RamielBackend(Backend):
                 input_shapes=_empty_input_shapes(model),
                 lanes=lanes,
                 cost_model=cost_model,
+                machine=machine,
             )
             module = compiled.load()
         except RamielError as error:

@@ -1,5 +1,5 @@
 """
-Lazy registries of the project's dialects, passes and targets.
+Lazy registries of the project's dialects, frontends, passes and targets.
 
 Each entry is a function that imports what it names, so that `ramiel-opt` starts
 fast and imports neither torch nor onnx for a job that does not need them.
@@ -10,6 +10,7 @@ from importlib import import_module
 
 from xdsl.ir import Dialect
 from xdsl.passes import ModulePass
+from xdsl.utils.frontend import Frontend
 from xdsl.utils.target import Target
 
 
@@ -41,6 +42,22 @@ def _lazy_pass(module: str, name: str) -> Callable[[], type[ModulePass]]:
         return getattr(import_module(f"ramiel_mlir.transforms.{module}"), name)
 
     return get
+
+
+def get_all_frontends() -> dict[str, Callable[[], type[Frontend]]]:
+    """File extension -> a function returning the frontend class that reads such files."""
+
+    def get_mlir() -> type[Frontend]:
+        from xdsl.frontend import get_all_frontends as get_xdsl_frontends
+
+        return get_xdsl_frontends()["mlir"]()
+
+    def get_onnx() -> type[Frontend]:
+        from ramiel_mlir.frontend.onnx import OnnxFrontend
+
+        return OnnxFrontend
+
+    return {"mlir": get_mlir, "onnx": get_onnx}
 
 
 def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
@@ -88,6 +105,11 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return ClonePass
 
+    def get_hypercluster() -> type[ModulePass]:
+        from ramiel_mlir.transforms.hypercluster import HyperclusterPass
+
+        return HyperclusterPass
+
     def get_parallelize() -> type[ModulePass]:
         from ramiel_mlir.transforms.parallelize import ParallelizePass
 
@@ -108,6 +130,7 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "estimate-cost": get_estimate_cost,
         "fold-batchnorm": _lazy_pass("fold_batchnorm", "FoldBatchnormPass"),
         "fold-constants": get_fold_constants,
+        "hypercluster": get_hypercluster,
         "linear-cluster": get_linear_cluster,
         "merge-clusters": get_merge_clusters,
         "parallelize": get_parallelize,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,29 +29,66 @@ INLINE_LIMIT = 16
 """Constants with at most this many elements are written inline in the IR."""
 
 
+def cache_root() -> Path:
+    """
+    The compiler's scratch files: `$RAMIEL_CACHE_DIR`, else `ramiel-mlir-<uid>` in the
+    system's temporary directory (`/tmp`). Not under the home directory: the blob
+    paths are written into the IR, which should not depend on whose home it was
+    compiled in.
+    """
+    if root := os.environ.get("RAMIEL_CACHE_DIR"):
+        return Path(root)
+    return Path(tempfile.gettempdir()) / f"ramiel-mlir-{os.getuid()}"
+
+
 def blob_dir() -> Path:
-    """The store of folded constants: `$RAMIEL_CACHE_DIR`, else ~/.cache/ramiel-mlir."""
-    root = os.environ.get("RAMIEL_CACHE_DIR") or Path.home() / ".cache" / "ramiel-mlir"
-    return Path(root) / "blobs"
+    """The default store of folded constants (`fold-constants{blob-dir}`): `cache_root()/blobs`."""
+    return cache_root() / "blobs"
 
 
-def store_blob(array: np.ndarray) -> str:
-    """Write `array` to the blob store (named by its content) and return the path."""
+def private_cache_root() -> Path:
+    """`cache_root()`, made sure to be this user's own when it is in the shared `/tmp`."""
+    root = cache_root()
+    if os.environ.get("RAMIEL_CACHE_DIR"):
+        return root
+    try:
+        root.mkdir(mode=0o700, exist_ok=True)
+        owner = root.stat().st_uid
+    except OSError as error:
+        raise RamielError(f"cannot create {root}: {error.strerror}") from None
+    if owner != os.getuid():  # another user's files could stand in for folded constants
+        raise RamielError(
+            f"{root} belongs to another user; give fold-constants{{blob-dir=DIR}} "
+            "or set RAMIEL_CACHE_DIR"
+        )
+    return root
+
+
+def store_blob(array: np.ndarray, directory: str = "") -> str:
+    """
+    Write `array` to the blob store `directory` ('': `blob_dir()`), named by its
+    content, and return its absolute path.
+    """
     array = np.ascontiguousarray(array)
     digest = hashlib.sha256()
     digest.update(f"{array.dtype.str}{array.shape}".encode())
     digest.update(array.tobytes())
-    path = blob_dir() / f"{digest.hexdigest()[:32]}.npy"
+    store = Path(directory).absolute() if directory else private_cache_root() / "blobs"
+    path = store / f"{digest.hexdigest()[:32]}.npy"
     if array.dtype.type.__module__ == "ml_dtypes":
         # .npy has no name for ml_dtypes' types: the file holds the bits, its name the type.
         path = path.with_suffix(f".{array.dtype.name}.npy")
         array = array.view(np.dtype(f"uint{8 * array.dtype.itemsize}"))
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.tmp")
-        with partial.open("wb") as stream:
-            np.save(stream, array)
-        partial.replace(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with partial.open("wb") as stream:
+                np.save(stream, array)
+            partial.replace(path)
+        except OSError as error:
+            partial.unlink(missing_ok=True)
+            raise RamielError(f"cannot write to the blob store {store}: {error.strerror}") from None
     return str(path)
 
 

@@ -39,7 +39,7 @@ from undefined import UndefinedCast, undefined_casts
 
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.onnx_backend import ParallelBackend, RamielBackend
-from ramiel_mlir.weights import blob_dir
+from ramiel_mlir.weights import private_cache_root
 
 if TYPE_CHECKING:
     from onnx.backend.test.case.test_case import TestCase
@@ -79,7 +79,7 @@ def node_cases(cache: bool = True) -> list[TestCase]:
     """
     if not cache:
         return _collect()
-    path = blob_dir().parent / f"onnx-node-cases-{onnx.__version__}-np{np.__version__}.pickle"
+    path = private_cache_root() / f"onnx-node-cases-{onnx.__version__}-np{np.__version__}.pickle"
     if path.exists():
         try:
             return pickle.loads(path.read_bytes())  # our own cache file

@@ -21,6 +21,7 @@ from ramiel_mlir.analysis.levels import (
 from ramiel_mlir.api import make_context
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import dfg
+from ramiel_mlir.dialects.annotations import COST
 
 
 def diamond() -> Dag:
@@ -164,13 +165,13 @@ def test_three_thousand_nodes() -> None:
 
 
 DIAMOND_IR = """
-dfg.graph @diamond(%x: tensor<1x4xf32>) -> tensor<1x4xf32> attributes {edge_cost = 1.0 : f64} {
-  %a = dfg.node "Relu"(%x) opset 13 {cost = 2.0 : f64} : (tensor<1x4xf32>) -> tensor<1x4xf32>
-  %b = dfg.node "Sigmoid"(%a) opset 13 {cost = 3.0 : f64} : (tensor<1x4xf32>) -> tensor<1x4xf32>
-  %c = dfg.node "Tanh"(%a) opset 13 {cost = 5.0 : f64} : (tensor<1x4xf32>) -> tensor<1x4xf32>
-  %d = dfg.node "Add"(%b, %c) opset 13 {cost = 1.0 : f64}
+dfg.graph @diamond(%x: tensor<1x4xf32>) -> tensor<1x4xf32> attributes {dfg.edge_cost = 1.0 : f64} {
+  %a = dfg.node "Relu"(%x) opset 13 {dfg.cost = 2.0 : f64} : (tensor<1x4xf32>) -> tensor<1x4xf32>
+  %b = dfg.node "Sigmoid"(%a) opset 13 {dfg.cost = 3.0 : f64} : (tensor<1x4xf32>) -> tensor<1x4xf32>
+  %c = dfg.node "Tanh"(%a) opset 13 {dfg.cost = 5.0 : f64} : (tensor<1x4xf32>) -> tensor<1x4xf32>
+  %d = dfg.node "Add"(%b, %c) opset 13 {dfg.cost = 1.0 : f64}
        : (tensor<1x4xf32>, tensor<1x4xf32>) -> tensor<1x4xf32>
-  %e = dfg.node "Mul"(%d, %d) opset 13 {cost = 1.0 : f64}
+  %e = dfg.node "Mul"(%d, %d) opset 13 {dfg.cost = 1.0 : f64}
        : (tensor<1x4xf32>, tensor<1x4xf32>) -> tensor<1x4xf32>
   dfg.output %e : tensor<1x4xf32>
 }
@@ -186,7 +187,7 @@ def parse_graph(text: str) -> dfg.GraphOp:
 def test_graph_dag_from_ir() -> None:
     """Costs come from the nodes, edges from SSA uses (one edge for a doubly used value)."""
     labelled = graph_dag(parse_graph(DIAMOND_IR))
-    names = [node.op_type.data for node in labelled.items]
+    names = [dfg.node_of(node).op_type(node) for node in labelled.items]
     assert names == ["Relu", "Sigmoid", "Tanh", "Add", "Mul"]
     assert labelled.dag.edge_count == 5
     assert b_levels(labelled.dag) == [12, 7, 9, 3, 1]
@@ -199,7 +200,7 @@ def test_build_dag_on_a_subset() -> None:
     relu, sigmoid, tanh, _, _ = graph_nodes(graph)
     labelled = build_dag(
         [relu, tanh],
-        lambda node: node.cost.value.data if node.cost else 0.0,
+        lambda node: COST.get(node) or 0.0,
         lambda node: ((user, 0.0) for user in data_successors(node)),
     )
     assert labelled.index[tanh] == 1
@@ -208,6 +209,6 @@ def test_build_dag_on_a_subset() -> None:
 
 
 def test_missing_cost_is_an_error() -> None:
-    graph = parse_graph(DIAMOND_IR.replace("{cost = 3.0 : f64} ", ""))
+    graph = parse_graph(DIAMOND_IR.replace("{dfg.cost = 3.0 : f64} ", ""))
     with pytest.raises(RamielError, match=r"'Sigmoid'.*run estimate-cost"):
         graph_dag(graph)

@@ -21,6 +21,7 @@ from ramiel_mlir.analysis.machine import UNITS, Machine, cache_path, load_machin
 from ramiel_mlir.analysis.profile import profile_graph
 from ramiel_mlir.api import make_context
 from ramiel_mlir.dialects import dfg
+from ramiel_mlir.dialects.annotations import COST, EDGE_COST
 from ramiel_mlir.frontend.onnx import import_onnx
 from ramiel_mlir.transforms.estimate_cost import EstimateCostPass
 
@@ -196,7 +197,7 @@ def small_graph(tmp_path_factory: pytest.TempPathFactory) -> dfg.GraphOp:
 
 
 def test_profile_ranks_conv_above_relu(small_graph: dfg.GraphOp) -> None:
-    costs = {node.node_name: cost for node, cost in profile_graph(small_graph).items()}
+    costs = {dfg.node_of(n).node_name(n): cost for n, cost in profile_graph(small_graph).items()}
     assert set(costs) == {"big_conv", "small_relu", "lookup", "conv_relu"}
     assert all(cost > 0 for cost in costs.values())
     assert costs["big_conv"] > 5 * costs["small_relu"]
@@ -212,9 +213,10 @@ def test_pass_annotates_every_node(small_graph: dfg.GraphOp, model: str) -> None
     graph = next(op for op in module.ops if isinstance(op, dfg.GraphOp))
     nodes = graph_nodes(graph)
     assert len(nodes) == 4
-    assert all(node.cost is not None and node.cost.value.data > 0 for node in nodes)
-    assert graph.edge_cost is not None
-    assert graph.edge_cost.value.data > 0
+    assert all((COST.get(node) or 0.0) > 0 for node in nodes)
+    edge_cost = EDGE_COST.get(graph)
+    assert edge_cost is not None
+    assert edge_cost > 0
     assert 1 <= parallelism_bound(graph_dag(graph).dag, 2) <= 2
 
 

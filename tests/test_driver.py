@@ -275,3 +275,31 @@ def test_model_with_external_data(tmp_path: Path) -> None:
     np.testing.assert_allclose(
         run_generated(out, [x], tmp_path), onnxruntime_output(path, [x]), rtol=1e-5, atol=1e-5
     )
+
+
+# Pass flags ---------------------------------------------------------------------
+
+
+def test_pass_flags_and_pipelines_keep_their_order() -> None:
+    """/// `--NAME=OPTIONS` flags and `-p` specs form one pipeline, in command-line order."""
+    from ramiel_mlir.driver import split_pass_flags
+
+    rest, specs = split_pass_flags(
+        ["m.onnx", "--dce", "-p", "cse,clone", "--merge-clusters=lanes=2,min-gain=0.5", "-t", "py"],
+        list(get_all_passes()),
+    )
+    assert rest == ["m.onnx", "-t", "py"]
+    assert [str(spec) for spec in specs] == [
+        "dce",
+        "cse",
+        "clone",
+        "merge-clusters{lanes=2 min-gain=0.5}",
+    ]
+
+
+def test_pass_flag_values_that_are_paths_are_strings() -> None:
+    """/// A value the pipeline syntax cannot read bare (a path) is taken as a string."""
+    from ramiel_mlir.driver import flag_spec
+
+    spec = flag_spec("estimate-cost", "machine=/tmp/m-1.json model=flops")
+    assert spec.parameters == {"machine": ("/tmp/m-1.json",), "model": ("flops",)}

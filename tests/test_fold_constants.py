@@ -163,6 +163,16 @@ def test_blob_store_is_content_addressed(cache_dir: Path) -> None:
     assert len(list(cache_dir.iterdir())) == 1
 
 
+def test_blob_dir_option_names_the_store(cache_dir: Path, tmp_path: Path) -> None:
+    """/// fold-constants{blob-dir=DIR} writes to DIR (made absolute), not to the default store."""
+    store = tmp_path / "store"
+    module = fold(LARGE, f'fold-constants{{blob-dir="{store}"}}')
+    big = weights(module)["big"].file
+    assert big is not None
+    assert Path(big.data).parent == store
+    assert not cache_dir.exists()
+
+
 CAPPED = f"""
 dfg.graph @capped() -> (tensor<10x10xf32>, tensor<30xf32>) {{
   %shape = dfg.weight "shape" dense<[10, 10]> : tensor<2xi64> : tensor<2xi64>

@@ -173,11 +173,10 @@ def test_nodes_run_with_their_own_planned_threads(
 ) -> None:
     # Costs in which only the two MatMuls gain from both cores: the lane runs on
     # one thread and sets two around each MatMul.
-    from xdsl.dialects.builtin import FloatAttr, f64
-
     from ramiel_mlir.api import make_context, run_pipeline
     from ramiel_mlir.backend.python_target import PythonTarget
     from ramiel_mlir.dialects import dfg
+    from ramiel_mlir.dialects.annotations import COST, THREADED_COST
     from ramiel_mlir.frontend.onnx import import_onnx
 
     path = tmp_path / "diamond.onnx"
@@ -188,8 +187,8 @@ def test_nodes_run_with_their_own_planned_threads(
         if isinstance(node, dfg.NodeOp):
             cost = 100.0 if node.op_type.data == "MatMul" else 5.0
             fast = 40.0 if node.op_type.data == "MatMul" else 10.0
-            node.attributes["cost"] = FloatAttr(cost, f64)
-            node.attributes["threaded_cost"] = FloatAttr(fast, f64)
+            COST.set(node, cost)
+            THREADED_COST.set(node, fast)
     run_pipeline(ctx, module, "linear-cluster,merge-clusters{lanes=2 edge-cost=1000000.0}")
     source = tmp_path / "planned.py"
     with source.open("w") as out:

@@ -29,15 +29,17 @@ import torch
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from strategies import Example, affine_chain_examples, onnx_examples
-from xdsl.dialects.builtin import FloatAttr, ModuleOp
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Block
 
+from ramiel_mlir.analysis.batch import batch_separability
 from ramiel_mlir.analysis.graph import graph_dag
 from ramiel_mlir.analysis.scheduling import simulate
 from ramiel_mlir.api import CompiledModel, make_context, run_pipeline
 from ramiel_mlir.backend.python_target import PythonTarget
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import dfg
+from ramiel_mlir.dialects.annotations import COST, PARALLEL_ESTIMATE, SERIAL_ESTIMATE, F64Annotation
 from ramiel_mlir.frontend.onnx import import_onnx
 from ramiel_mlir.registry import get_all_passes
 
@@ -339,10 +341,10 @@ def test_fold_batchnorm_matches_onnxruntime(work: Path, example: Example) -> Non
     assert_bitwise_equal(run_generated(compiler.python(parallel), example.inputs), serial)
 
 
-def _estimate(graph: dfg.GraphOp, name: str) -> float:
-    attr = graph.attributes[name]
-    assert isinstance(attr, FloatAttr)
-    return attr.value.data
+def _estimate(graph: dfg.GraphOp, annotation: F64Annotation) -> float:
+    value = annotation.get(graph)
+    assert value is not None
+    return value
 
 
 @PROPERTY
@@ -370,8 +372,8 @@ def test_schedules_keep_their_invariants(
         assert sorted(n.node_name for lane in placed for n in lane) == names
         assert_lane_orders_respect_dependencies(graph)
         assert_no_wait_cycle(graph)
-        parallel = _estimate(graph, "parallel_estimate")
-        assert parallel <= _estimate(graph, "serial_estimate")
+        parallel = _estimate(graph, PARALLEL_ESTIMATE)
+        assert parallel <= _estimate(graph, SERIAL_ESTIMATE)
         assert estimated_makespan(graph, edge_cost) == pytest.approx(parallel, abs=0.06)
 
     cloned = graph_of(compiler.run(f"{COSTS},{merge},clone{{threshold=1.08}},dce"))
@@ -381,14 +383,79 @@ def test_schedules_keep_their_invariants(
     for node in (n for lane in lanes_of(cloned) for n in lane):
         copies[node.node_name] = copies.get(node.node_name, 0) + 1
         if copies[node.node_name] > 1:
-            assert node.cost is not None
-            assert node.cost.value.data <= 1.08
+            cost = COST.get(node)
+            assert cost is not None
+            assert cost <= 1.08
             assert dfg.is_deterministic(node)
     assert sorted(copies) == names
 
     parallel_graph = graph_of(compiler.run("parallelize{model=flops lanes=2}"))
     assert_lane_orders_respect_dependencies(parallel_graph)
     assert_no_wait_cycle(parallel_graph)
-    assert _estimate(parallel_graph, "parallel_estimate") <= _estimate(
-        parallel_graph, "serial_estimate"
+    assert _estimate(parallel_graph, PARALLEL_ESTIMATE) <= _estimate(
+        parallel_graph, SERIAL_ESTIMATE
     )
+
+
+# Hyperclustering ------------------------------------------------------------------
+
+
+def _batched_positions(
+    graph: dfg.GraphOp, batched: frozenset[object]
+) -> tuple[list[int], list[int]]:
+    """The positions of the graph inputs and outputs that carry the batch."""
+    output = graph.block.last_op
+    assert isinstance(output, dfg.OutputOp)
+    inputs = [i for i, a in enumerate(graph.block.args) if a in batched]
+    outputs = [i for i, v in enumerate(output.outputs) if v in batched]
+    return inputs, outputs
+
+
+@PROPERTY
+@given(example=onnx_examples(), seed=st.integers(0, 2**16))
+def test_batch_separability_is_sound(work: Path, example: Example, seed: int) -> None:
+    """
+    Where the analysis says the batch separates, entry 0 of every batched output
+    depends only on entry 0 of the batched inputs (ONNX Runtime, the other entries
+    redrawn); and hypercluster leaves every other graph exactly as it was.
+    """
+    compiler = Compiler.of(example, _example_dir(work))
+    path_module = compiler.run("")
+    graph = graph_of(path_module)
+    found = batch_separability(graph)
+    event("separable" if found.separable else "not separable")
+    if not found.separable:
+        before = str(path_module)
+        run_pipeline(make_context(), path_module, "hypercluster{parts=2}")
+        assert str(path_module) == before
+        return
+    inputs, outputs = _batched_positions(graph, found.batched)
+    rng = np.random.default_rng(seed)
+    redrawn = [a.copy() for a in example.inputs]
+    for position in inputs:
+        redrawn[position][1:] = rng.standard_normal(redrawn[position][1:].shape)
+    expected = onnxruntime_outputs(example)
+    produced = onnxruntime_outputs(Example(example.model, redrawn))
+    for position in outputs:
+        np.testing.assert_allclose(
+            produced[position][:1], expected[position][:1], rtol=1e-5, atol=1e-6
+        )
+
+
+@PROPERTY
+@given(example=onnx_examples(), parts=st.integers(2, 5))
+def test_hyperclusters_match_serial_code(work: Path, example: Example, parts: int) -> None:
+    """Split into `parts` slices on two forced lanes, a separable graph gives the serial outputs."""
+    compiler = Compiler.of(example, _example_dir(work))
+    graph = graph_of(compiler.module)
+    found = batch_separability(graph)
+    if not found.separable:
+        return
+    read = [a for a in graph.block.args if a in found.batched and a.uses]
+    serial = run_generated(compiler.python(compiler.run("")), example.inputs)
+    split = compiler.run(f"hypercluster{{parts={parts}}},{clustering(2, 0.0)}")
+    forks = [op for op in graph_of(split).block.ops if isinstance(op, dfg.ForkOp)]
+    assert len(forks) == len(read)
+    assert all(len(f.slices) == min(parts, found.batch) for f in forks)
+    event(f"{len(lanes_of(graph_of(split)))} lanes")
+    assert_matches_reference(run_generated(compiler.python(split), example.inputs), serial)

@@ -17,10 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from xdsl.dialects.builtin import TensorType
-from xdsl.ir import Attribute, SSAValue
+from xdsl.ir import Attribute, Operation, SSAValue
 
 from ramiel_mlir.analysis.machine import Machine
-from ramiel_mlir.dialects.dfg import LoopOp, NodeOp, is_node
+from ramiel_mlir.diagnostics import RamielError
+from ramiel_mlir.dialects.dfg import LoopOp, NodeOp, is_node, node_of
 
 
 @dataclass(frozen=True)
@@ -174,13 +175,17 @@ def node_work(node: NodeOp) -> Work:
     return WORK.get(node.op_type.data, _memory)(node)
 
 
-def flops_cost(node: NodeOp | LoopOp, machine: Machine, *, threaded: bool = False) -> float:
+def flops_cost(node: Operation, machine: Machine, *, threaded: bool = False) -> float:
     """
     The estimated time of one node in microseconds (call overhead plus roofline),
     on one intra-op thread or, with `threaded`, on all the machine's cores.
     """
     if isinstance(node, LoopOp):
         return loop_cost(node, machine, threaded=threaded)
+    if not isinstance(node, NodeOp):
+        raise RamielError(
+            f"{node_of(node).describe(node)}: the flops model has no cost for {node.name}"
+        )
     work = node_work(node)
     rates = machine.threaded_rates if threaded and machine.threaded_rates else machine.rates
     rate = rates.get(work.kind)
@@ -197,10 +202,6 @@ def loop_cost(loop: LoopOp, machine: Machine, *, threaded: bool = False) -> floa
     A `dfg.loop`'s time: the cost of its body's nodes times its static trip count (the
     scan outputs' length, else a constant trip count), once if the count is unknown.
     """
-    body = sum(
-        flops_cost(op, machine, threaded=threaded)  # type: ignore[arg-type]
-        for op in loop.block.ops
-        if is_node(op)
-    )
+    body = sum(flops_cost(op, machine, threaded=threaded) for op in loop.block.ops if is_node(op))
     trips = loop.static_trip_count()
     return body * (trips if trips is not None else 1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from graphlib import CycleError, TopologicalSorter
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class Dag:
         for (u, v), cost in merged.items():
             successors[u].append((v, cost))
             predecessors[v].append((u, cost))
-        order = _topological_order(successors, predecessors)
+        order = _topological_order(successors)
         return Dag(tuple(costs), successors, predecessors, order)
 
     def __len__(self) -> int:
@@ -62,22 +63,28 @@ class Dag:
         return sum(len(s) for s in self.successors)
 
 
-def _topological_order(
-    successors: Sequence[Sequence[tuple[int, float]]],
-    predecessors: Sequence[Sequence[tuple[int, float]]],
-) -> list[int]:
-    """Kahn's algorithm; deterministic (it depends only on the node and edge order)."""
-    pending = [len(p) for p in predecessors]
-    ready = [v for v, count in enumerate(pending) if count == 0]
-    ready.reverse()
+def _topological_order(successors: Sequence[Sequence[tuple[int, float]]]) -> list[int]:
+    """
+    A depth-first topological order: the lowest ready node first, then the nodes it
+    makes ready before older ones. Deterministic: it depends only on the node and edge
+    order. Raises ValueError naming the nodes of a cycle.
+    """
+    sorter = TopologicalSorter[int]()
+    for v in range(len(successors)):
+        sorter.add(v)
+    for u, succs in enumerate(successors):
+        for v, _ in succs:
+            sorter.add(v, u)
+    try:
+        sorter.prepare()
+    except CycleError as error:
+        cycle: list[int] = error.args[1]
+        raise ValueError(f"the graph has a cycle: {' -> '.join(map(str, cycle))}") from None
+    ready = list(reversed(sorter.get_ready()))
     order: list[int] = []
     while ready:
         u = ready.pop()
         order.append(u)
-        for v, _ in successors[u]:
-            pending[v] -= 1
-            if pending[v] == 0:
-                ready.append(v)
-    if len(order) != len(successors):
-        raise ValueError("the graph has a cycle")
+        sorter.done(u)
+        ready += sorter.get_ready()
     return order

@@ -19,6 +19,7 @@ from xdsl.ir import Operation, SSAValue
 from ramiel_mlir.analysis.dag import Dag
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import dfg
+from ramiel_mlir.dialects.annotations import EDGE_COST
 
 T = TypeVar("T", bound=Hashable)
 
@@ -55,12 +56,12 @@ def build_dag(
     return LabelledDag(items, index, Dag.from_edges([cost(item) for item in items], edges))
 
 
-def graph_nodes(graph: Operation) -> list[dfg.AnyNode]:
+def graph_nodes(graph: Operation) -> list[Operation]:
     """
-    Every `dfg.node` inside `graph`, at any depth, in program order. A `dfg.loop` is one
-    node: the nodes of its body are not the graph's.
+    Every node (`dfg.NodeInterface`) inside `graph`, at any depth, in program order. A
+    `dfg.loop` is one node: the nodes of its body are not the graph's.
     """
-    nodes: list[dfg.AnyNode] = []
+    nodes: list[Operation] = []
     for region in graph.regions:
         for block in region.blocks:
             for op in block.ops:
@@ -93,17 +94,17 @@ def sent_value(value: SSAValue, sends: Mapping[str, dfg.SendOp]) -> SSAValue:
 
 
 def data_successors(
-    node: dfg.AnyNode, channels: Mapping[str, Sequence[dfg.RecvOp]] | None = None
-) -> Iterator[dfg.AnyNode]:
+    node: Operation, channels: Mapping[str, Sequence[dfg.RecvOp]] | None = None
+) -> Iterator[Operation]:
     """
-    The `dfg.node` ops that read a result of `node` (each once).
+    The nodes that read a result of `node` (each once).
 
     A result sent on a channel reaches the users of every `dfg.recv` of that
     channel in `channels` (see `receivers`); without `channels`, only direct SSA
     uses count.
     """
-    seen: set[dfg.AnyNode] = set()
-    pending: list[SSAValue] = list(node.outputs)
+    seen: set[Operation] = set()
+    pending: list[SSAValue] = list(node.results)
     while pending:
         for use in pending.pop().uses:
             user = use.operation
@@ -114,28 +115,29 @@ def data_successors(
                 pending += [recv.result for recv in channels.get(user.channel.data, ())]
 
 
-def node_cost(node: dfg.AnyNode) -> float:
-    """The `cost` attribute of a node (microseconds); an error if it has none."""
-    if node.cost is None:
-        raise RamielError(
-            f"node '{node.node_name}' ({node.op_type.data}) has no cost; run estimate-cost first"
-        )
-    return node.cost.value.data
+def node_cost(node: Operation) -> float:
+    """The `dfg.cost` of a node (microseconds); an error if it has none."""
+    interface = dfg.node_of(node)
+    cost = interface.cost(node)
+    if cost is None:
+        raise RamielError(f"{interface.describe(node)} has no cost; run estimate-cost first")
+    return cost
 
 
 def graph_edge_cost(graph: dfg.GraphOp) -> float:
     """The per-edge communication cost written by estimate-cost (0 if absent)."""
-    return graph.edge_cost.value.data if graph.edge_cost is not None else 0.0
+    edge = EDGE_COST.get(graph)
+    return edge if edge is not None else 0.0
 
 
 def graph_dag(
     graph: dfg.GraphOp,
     *,
     edge_cost: float | None = None,
-    successors: Callable[[dfg.AnyNode], Iterable[dfg.AnyNode]] | None = None,
-) -> LabelledDag[dfg.AnyNode]:
+    successors: Callable[[Operation], Iterable[Operation]] | None = None,
+) -> LabelledDag[Operation]:
     """
-    The DAG of the nodes of `graph` (at any depth), with their `cost` attributes.
+    The DAG of the nodes of `graph` (at any depth), with their `dfg.cost` annotations.
 
     Every edge costs `edge_cost` (by default the graph's `edge_cost` attribute).
     `successors` gives a node's consumers; by default SSA uses, followed through
@@ -144,7 +146,7 @@ def graph_dag(
     edge = graph_edge_cost(graph) if edge_cost is None else edge_cost
     channels = receivers(graph)
 
-    def edges(node: dfg.AnyNode) -> Iterator[tuple[dfg.AnyNode, float]]:
+    def edges(node: Operation) -> Iterator[tuple[Operation, float]]:
         users = data_successors(node, channels) if successors is None else successors(node)
         return ((user, edge) for user in users)
 

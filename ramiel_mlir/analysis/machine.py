@@ -1,5 +1,5 @@
 """
-The machine model behind the `flops` cost model, calibrated once per machine.
+The machine model behind the `flops` cost model: measured once per machine, or given.
 
 A node does one kind of work (convolution, matrix product, pooling, ...). Its
 time is the fixed overhead of that kind of torch call (Python, argument parsing,
@@ -9,17 +9,24 @@ whichever takes longer. `calibrate` measures each kind on one intra-op thread
 with one small and one realistic instance, the realistic one again on every core,
 what waking the intra-op team adds to a small call, the price of handing a value
 from one thread to another, starting and joining a worker, and what a small call
-costs when every core's thread makes them at once (about a second in all, once per
-machine); `load_machine` caches
-the result as JSON in `$RAMIEL_CACHE_DIR/machine.json` (default
+costs when every core's thread makes them at once (about a second in all).
+
+A machine model is an input of `estimate-cost` (its `machine` option, see
+`resolve_machine`): `default`, the built-in table in `default_machine.json`, which
+needs no measurement; a JSON file written by `ramiel-calibrate -o FILE`; or
+`auto`, the calibration of this machine that `load_machine` caches, like an
+autotuning cache, in `$RAMIEL_CACHE_DIR/machine.json` (default
 `~/.cache/ramiel-mlir/machine.json`), keyed by CPU, core count and torch version.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib.metadata
+import importlib.resources
 import json
+import logging
 import os
 import platform
 import statistics
@@ -32,8 +39,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ramiel_mlir.diagnostics import RamielError
+
 CACHE_VERSION = 13
-"""Bump when the benchmarks change so that old caches are recalibrated."""
+"""
+Bump when the benchmarks change so that old caches are recalibrated (and
+regenerate `default_machine.json` with `ramiel-calibrate -o` on the reference machine).
+"""
+
+AUTO = "auto"
+"""`machine=auto`: this machine's cached calibration (`load_machine`)."""
+
+DEFAULT = "default"
+"""`machine=default`: the built-in machine model (`default_machine`), no measurement."""
+
+_log = logging.getLogger("ramiel_mlir")
 
 UNITS = {
     "conv": "FLOP (2 per multiply-add)",
@@ -83,9 +103,18 @@ class Machine:
 
 
 def cache_path() -> Path:
-    """Where the calibration is cached: `$RAMIEL_CACHE_DIR`, else ~/.cache/ramiel-mlir."""
-    root = os.environ.get("RAMIEL_CACHE_DIR") or Path.home() / ".cache" / "ramiel-mlir"
-    return Path(root) / "machine.json"
+    """
+    Where `machine=auto` caches the calibration: `$RAMIEL_CACHE_DIR/machine.json`, else
+    `$XDG_CACHE_HOME/ramiel-mlir/machine.json`, else `~/.cache/ramiel-mlir/machine.json`.
+    A RamielError when none of these variables is set (no home directory to cache in).
+    """
+    if root := os.environ.get("RAMIEL_CACHE_DIR"):
+        return Path(root) / "machine.json"
+    if xdg := os.environ.get("XDG_CACHE_HOME"):
+        return Path(xdg) / "ramiel-mlir" / "machine.json"
+    if home := os.environ.get("HOME"):
+        return Path(home) / ".cache" / "ramiel-mlir" / "machine.json"
+    raise RamielError("no home directory ($HOME unset) to cache the machine calibration in")
 
 
 def machine_key() -> dict[str, Any]:
@@ -110,23 +139,123 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def machine_from_json(text: str) -> Machine:
+    """The machine model in a JSON text as `save_machine` writes it; ValueError if it is not one."""
+    try:
+        return Machine(**json.loads(text)["machine"])
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"not a ramiel-mlir machine model ({error})") from None
+
+
+def save_machine(path: Path, machine: Machine, key: dict[str, Any] | None = None) -> None:
+    """Write `machine` (and the `key` of the machine it was measured on) as JSON, atomically."""
+    data = {"key": machine_key() if key is None else key, "machine": dataclasses.asdict(machine)}
+    partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        partial.write_text(json.dumps(data, indent=2) + "\n")
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def read_machine(path: str | os.PathLike[str]) -> Machine:
+    """The machine model in the JSON file `path` (from `ramiel-calibrate -o`)."""
+    try:
+        return machine_from_json(Path(path).read_text())
+    except OSError as error:
+        raise RamielError(f"cannot read machine model {path}: {error.strerror}") from None
+    except ValueError as error:  # (json.JSONDecodeError is one)
+        raise RamielError(f"{path}: {error}") from None
+
+
+def default_machine() -> Machine:
+    """
+    The built-in machine model (`default_machine.json`): a calibration of the 2-core
+    development machine (docs/cost-model.md), used where no measurement is wanted.
+    """
+    text = (
+        importlib.resources.files("ramiel_mlir.analysis")
+        .joinpath("default_machine.json")
+        .read_text()
+    )
+    return machine_from_json(text)
+
+
+def machine_digest(machine: Machine) -> str:
+    """A short hash of the model's numbers: which model a cost came from, wherever it lives."""
+    canonical = json.dumps(dataclasses.asdict(machine), sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+def resolve_machine(spec: str) -> tuple[Machine, str]:
+    """
+    The machine model `spec` names, and the label the IR records for it.
+
+    `default` is the built-in model (label `default`); `auto` this machine's cached
+    calibration (label `auto:<digest>`, or `default` where it cannot be cached);
+    anything else is a file written by `ramiel-calibrate` (label `<file name>:<digest>`).
+    """
+    if spec == DEFAULT:
+        return default_machine(), DEFAULT
+    if spec == AUTO:
+        machine = load_machine()
+        if machine == default_machine():
+            return machine, DEFAULT
+        return machine, f"{AUTO}:{machine_digest(machine)}"
+    machine = read_machine(spec)
+    return machine, f"{Path(spec).name}:{machine_digest(machine)}"
+
+
 def load_machine(*, recalibrate: bool = False) -> Machine:
-    """The cached calibration of this machine; calibrate and cache it when missing or stale."""
-    path = cache_path()
+    """
+    This machine's cached calibration; calibrate and cache it when missing or stale.
+
+    Where there is nowhere to cache it (no home directory, or a read-only one), the
+    built-in model is used instead, with a note: the same command then gives the
+    same output every time, as with `machine=default`.
+    """
     key = machine_key()
+    try:
+        path = cache_path()
+    except RamielError as error:
+        return _use_default(str(error))
     if not recalibrate:
         try:
             data = json.loads(path.read_text())
             if data.get("key") == key:
-                return Machine(**data["machine"])
-        except (OSError, ValueError, KeyError, TypeError):
+                return machine_from_json(json.dumps(data))
+        except (OSError, ValueError, AttributeError):
             pass  # no cache, or one from another version: calibrate afresh
+    if (problem := _cache_problem(path)) is not None:
+        return _use_default(problem)
+    _log.warning("note: calibrating this machine for estimate-cost (once; cached in %s)", path)
     machine = calibrate()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(f".{os.getpid()}.tmp")
-    partial.write_text(json.dumps({"key": key, "machine": dataclasses.asdict(machine)}, indent=2))
-    partial.replace(path)
+    try:
+        save_machine(path, machine, key)
+    except OSError as error:
+        _log.warning("note: cannot cache the machine calibration in %s: %s", path, error.strerror)
     return machine
+
+
+def _use_default(problem: str) -> Machine:
+    """The built-in model, with a note on why the calibration cannot be used."""
+    _log.warning(
+        "note: %s; estimate-cost uses the built-in machine model (machine=default); "
+        "run ramiel-calibrate -o FILE and pass machine=FILE to use a calibrated one",
+        problem,
+    )
+    return default_machine()
+
+
+def _cache_problem(path: Path) -> str | None:
+    """Why the calibration cannot be cached at `path` (None if it can)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        return f"cannot cache the machine calibration in {path.parent}: {error.strerror}"
+    if not os.access(path.parent, os.W_OK):
+        return f"cannot cache the machine calibration in {path.parent}: not writable"
+    return None
 
 
 @contextmanager

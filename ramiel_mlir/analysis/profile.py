@@ -48,7 +48,7 @@ MAX_REPEATS = 30
 class NodeMethod:
     """One node lowered alone: `Model.<name>(*params)` returns the values of `results`."""
 
-    node: dfg.AnyNode
+    node: dfg.NodeOp
     name: str
     params: list[SSAValue]
     results: list[SSAValue]
@@ -57,9 +57,10 @@ class NodeMethod:
 def lower_node_methods(graph: dfg.GraphOp) -> tuple[py.ModuleOp, list[NodeMethod]]:
     """A `py.module` whose `Model` has one method per node of `graph`, in program order."""
     from ramiel_mlir.backend.builder import PyBuilder
-    from ramiel_mlir.backend.lowering import RESERVED, GraphLowering, unique_name
-    from ramiel_mlir.backend.print_python import python_identifier
+    from ramiel_mlir.backend.lowering import GraphLowering
+    from ramiel_mlir.backend.print_python import RESERVED, python_identifier
     from ramiel_mlir.backend.values import graph_types, needs_numpy
+    from ramiel_mlir.names import unique_name
 
     module = py.ModuleOp()
     top = PyBuilder(module.body.block)
@@ -76,8 +77,8 @@ def lower_node_methods(graph: dfg.GraphOp) -> tuple[py.ModuleOp, list[NodeMethod
 
     methods: list[NodeMethod] = []
     for index, node in enumerate(graph_nodes(graph)):
-        if isinstance(node, dfg.LoopOp):
-            continue  # its iteration count depends on input values: costed by `flops`
+        if not isinstance(node, dfg.NodeOp):
+            continue  # a dfg.loop's trip count depends on input values: costed by `flops`
         params = list(dict.fromkeys(v for v in node.operands if _is_computed(v)))
         taken = set(RESERVED)
         names = [unique_name(python_identifier(v.name_hint, "v"), taken) for v in params]
@@ -144,14 +145,14 @@ def time_call(function: Callable[[], object], first_us: float) -> float:
     return statistics.median(call_times_us(function, repeats, warmup=0))
 
 
-def profile_graph(graph: dfg.GraphOp) -> dict[dfg.AnyNode, float]:
+def profile_graph(graph: dfg.GraphOp) -> dict[Operation, float]:
     """The median time in microseconds of every node of `graph`, on one intra-op thread."""
     return profile_graph_threads(graph, (1,))[1]
 
 
 def profile_graph_threads(
     graph: dfg.GraphOp, counts: Sequence[int]
-) -> dict[int, dict[dfg.AnyNode, float]]:
+) -> dict[int, dict[Operation, float]]:
     """
     The median time (us) of every node of `graph` with each intra-op thread count in `counts`.
 
@@ -164,8 +165,12 @@ def profile_graph_threads(
     model = _instantiate(module, graph)
     sends = senders(graph)
     values: dict[SSAValue, torch.Tensor] = {a: sample_input(a) for a in graph.block.args}
+    for fork in graph.block.ops:  # the batch slices of hypercluster: views of an input
+        if isinstance(fork, dfg.ForkOp):
+            sizes = [t.get_shape()[0] for t in fork.slices.types if isinstance(t, TensorType)]
+            values.update(zip(fork.slices, torch.split(values[fork.input], sizes), strict=True))
     pending = _uses(methods, sends)
-    costs: dict[int, dict[dfg.AnyNode, float]] = {count: {} for count in counts}
+    costs: dict[int, dict[Operation, float]] = {count: {} for count in counts}
     with torch.inference_mode():
         for method in _dataflow_order(graph, methods):
             function = getattr(model, method.name)
@@ -191,8 +196,9 @@ def profile_graph_threads(
 def _dataflow_order(graph: dfg.GraphOp, methods: Sequence[NodeMethod]) -> list[NodeMethod]:
     """The methods in an order that runs every node after the nodes it reads from."""
     channels = receivers(graph)
+    items: list[Operation] = [m.node for m in methods]
     nodes = build_dag(
-        [m.node for m in methods],
+        items,
         lambda _: 0.0,
         lambda node: ((user, 0.0) for user in data_successors(node, channels)),
     )
@@ -209,11 +215,11 @@ def _uses(methods: Sequence[NodeMethod], sends: Mapping[str, dfg.SendOp]) -> dic
     return count
 
 
-def _value(values: dict[SSAValue, torch.Tensor], value: SSAValue, node: dfg.AnyNode) -> Any:
+def _value(values: dict[SSAValue, torch.Tensor], value: SSAValue, node: dfg.NodeOp) -> Any:
     if value in values:
         return values[value]
     owner = value.owner
-    if isinstance(owner, dfg.LoopOp):  # not profiled: a sample of its result type
+    if dfg.is_node(owner):  # a node not profiled (a dfg.loop): a sample of its result type
         return sample_input(value)
     what = owner.name if isinstance(owner, Operation) else "a block argument"
     raise RamielError(

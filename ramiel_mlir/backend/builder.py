@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeAlias, TypeVar
+from typing import TypeAlias, TypeVar, cast
 
 import numpy as np
 from xdsl.dialects.builtin import (
@@ -18,11 +19,13 @@ from xdsl.dialects.builtin import (
     i64,
 )
 from xdsl.ir import Attribute, Block, Operation, SSAValue
+from xdsl.rewriter import Rewriter
 
+from ramiel_mlir.backend.runtime_source import Definition, Import, dotted, requirements, resolve
 from ramiel_mlir.dialects import py
 
 Literal: TypeAlias = "bool | int | float | str | Sequence[Literal] | np.generic | None"
-Arg: TypeAlias = "SSAValue | Literal"
+Arg: TypeAlias = "SSAValue | Literal | Sequence[Arg]"
 OpT = TypeVar("OpT", bound=Operation)
 
 
@@ -66,7 +69,8 @@ class PyBuilder:
             and any(isinstance(a, SSAValue) for a in arg)
         ):
             return self.list([self.value(a) for a in arg])
-        return self.add(py.ConstantOp(literal_attr(arg))).res
+        # No value inside: a literal.
+        return self.add(py.ConstantOp(literal_attr(cast(Literal, arg)))).res
 
     def name(self, name: str) -> SSAValue:
         """A global name such as `torch.float32`."""
@@ -82,38 +86,62 @@ class PyBuilder:
         return self.add(py.GetAttrOp(value, attr)).res
 
     def _args(
-        self, args: Sequence[Arg], kwargs: dict[str, Arg]
+        self, args: Sequence[Arg], kwargs: Mapping[str, Arg], keywords: Mapping[str, Arg] | None
     ) -> tuple[list[SSAValue], list[str]]:
+        named = {**(keywords or {}), **kwargs}
         values = [self.value(a) for a in args]
-        values += [self.value(v) for v in kwargs.values()]
-        return values, list(kwargs)
+        values += [self.value(v) for v in named.values()]
+        return values, list(named)
 
-    def call(self, callee: str, *args: Arg, inline: bool = False, **kwargs: Arg) -> SSAValue:
-        """`callee(args, **kwargs)` with one result (printed at its use if `inline`)."""
-        values, keywords = self._args(args, kwargs)
-        op = self.add(py.CallOp(callee, values, keywords))
+    def call(
+        self,
+        callee: str,
+        *args: Arg,
+        inline: bool = False,
+        keywords: Mapping[str, Arg] | None = None,
+        **kwargs: Arg,
+    ) -> SSAValue:
+        """
+        `callee(args, **keywords, **kwargs)` with one result (printed at its use if
+        `inline`); `keywords` holds keyword arguments gathered in a dict.
+        """
+        values, keywords_ = self._args(args, kwargs, keywords)
+        op = self.add(py.CallOp(callee, values, keywords_))
         if inline:
             op.attributes["inline"] = UnitAttr()
         return op.res[0]
 
-    def call_n(self, callee: str, count: int, *args: Arg, **kwargs: Arg) -> list[SSAValue]:
-        """`a, b, ... = callee(args, **kwargs)`: a call whose tuple is unpacked."""
-        values, keywords = self._args(args, kwargs)
-        return list(self.add(py.CallOp(callee, values, keywords, count)).res)
+    def call_n(
+        self,
+        callee: str,
+        count: int,
+        *args: Arg,
+        keywords: Mapping[str, Arg] | None = None,
+        **kwargs: Arg,
+    ) -> list[SSAValue]:
+        """`a, b, ... = callee(args, **keywords, **kwargs)`: a call whose tuple is unpacked."""
+        values, names = self._args(args, kwargs, keywords)
+        return list(self.add(py.CallOp(callee, values, names, count)).res)
 
     def method(
-        self, receiver: SSAValue, method: str, *args: Arg, inline: bool = False, **kwargs: Arg
+        self,
+        receiver: SSAValue,
+        method: str,
+        *args: Arg,
+        inline: bool = False,
+        keywords: Mapping[str, Arg] | None = None,
+        **kwargs: Arg,
     ) -> SSAValue:
-        """`receiver.method(args, **kwargs)` with one result (printed at its use if `inline`)."""
-        values, keywords = self._args(args, kwargs)
-        op = self.add(py.MethodCallOp(receiver, method, values, keywords))
+        """`receiver.method(args, **keywords, **kwargs)` (printed at its use if `inline`)."""
+        values, keywords_ = self._args(args, kwargs, keywords)
+        op = self.add(py.MethodCallOp(receiver, method, values, keywords_))
         if inline:
             op.attributes["inline"] = UnitAttr()
         return op.res[0]
 
     def statement(self, receiver: SSAValue, method: str, *args: Arg, **kwargs: Arg) -> None:
         """`receiver.method(args, **kwargs)` as a statement (no result)."""
-        values, keywords = self._args(args, kwargs)
+        values, keywords = self._args(args, kwargs, None)
         self.add(py.MethodCallOp(receiver, method, values, keywords, 0))
 
     def binary(self, op: str, lhs: Arg, rhs: Arg) -> SSAValue:
@@ -133,3 +161,81 @@ class PyBuilder:
     def comment(self, text: str) -> None:
         """`# text`."""
         self.add(py.CommentOp(text))
+
+    def node(self, node: str, op_type: str) -> None:
+        """`# node (op_type)`: where the code of an ONNX node starts."""
+        self.add(py.NodeOp(node, op_type))
+
+
+def _import_key(op: Operation) -> tuple[int, str]:
+    """Standard library first, then the rest; by module within each group."""
+    assert isinstance(op, py.ImportOp | py.FromImportOp)
+    module = op.module.data
+    return (0 if module.split(".")[0] in sys.stdlib_module_names else 1, module)
+
+
+def add_import(block: Block, needed: Import) -> None:
+    """
+    Add `needed` to the imports at the top of the file `block` holds, once, in
+    order (standard library first); `from m import a` and `from m import b` merge.
+    """
+    imports = [op for op in block.ops if isinstance(op, py.ImportOp | py.FromImportOp)]
+    if needed.name is None:
+        new: py.ImportOp | py.FromImportOp = py.ImportOp(needed.module, needed.alias)
+        for op in imports:
+            if isinstance(op, py.ImportOp) and op.module.data == needed.module:
+                return
+    else:
+        names = {needed.name}
+        for op in imports:
+            if isinstance(op, py.FromImportOp) and op.module.data == needed.module:
+                names.update(n.data for n in op.names)
+                if len(names) == len(op.names):
+                    return
+                new = py.FromImportOp(needed.module, sorted(names))
+                Rewriter.replace_op(op, new)
+                return
+        new = py.FromImportOp(needed.module, sorted(names))
+    later = next((op for op in imports if _import_key(op) > _import_key(new)), None)
+    if later is not None:
+        block.insert_op_before(new, later)
+    elif imports:
+        block.insert_op_after(new, imports[-1])
+    else:
+        first = next((op for op in block.ops if not isinstance(op, py.CommentOp)), None)
+        block.insert_op_before(new, first) if first is not None else block.add_op(new)
+
+
+def add_runtime(block: Block, definition: Definition) -> str:
+    """
+    Make the file `block` holds carry `definition` of the runtime (and what it
+    uses): a `py.runtime` op for each, once, in `Definition.order`, before the
+    first class; the imports they need. Returns its name in the file.
+    """
+    definitions, imports = requirements(definition)
+    for needed in imports:
+        add_import(block, needed)
+    present = {
+        resolve(op.module.data, op.sym_name.data)
+        for op in block.ops
+        if isinstance(op, py.RuntimeOp)
+    }
+    for each in definitions:
+        if each in present:
+            continue
+        later = next(
+            (
+                op
+                for op in block.ops
+                if isinstance(op, py.ClassOp)
+                or (
+                    isinstance(op, py.RuntimeOp)
+                    and resolve(op.module.data, op.sym_name.data).order > each.order
+                )
+            ),
+            None,
+        )
+        new = py.RuntimeOp(each.name, dotted(each))
+        block.insert_op_before(new, later) if later is not None else block.add_op(new)
+        present.add(each)
+    return definition.name

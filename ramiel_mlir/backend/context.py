@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NoReturn, TypeAlias, TypeVar
+from typing import NoReturn, TypeAlias, TypeVar, overload
 
 import numpy as np
 from xdsl.dialects.builtin import (
@@ -19,7 +19,8 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute, Block, SSAValue
 
-from ramiel_mlir.backend.builder import PyBuilder
+from ramiel_mlir.backend.builder import PyBuilder, add_import, add_runtime
+from ramiel_mlir.backend.runtime_source import Definition, Import
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import py
 from ramiel_mlir.dialects.dfg import NodeOp
@@ -116,10 +117,84 @@ class NodeContext:
         attr = self.node.onnx_attrs.get(name)
         return default if attr is None else attr_value(attr)
 
+    @overload
+    def attr_int(self, name: str, default: int) -> int: ...
+    @overload
+    def attr_int(self, name: str, default: None = None) -> int | None: ...
+    def attr_int(self, name: str, default: int | None = None) -> int | None:
+        """The INT attribute `name`, or `default`; an error if it has another type."""
+        attr = self.node.onnx_attrs.get(name)
+        if attr is None:
+            return default
+        if not isinstance(attr, IntegerAttr):
+            self._attr_error(name, "an int", attr)
+        return attr.value.data
+
+    @overload
+    def attr_float(self, name: str, default: float) -> float: ...
+    @overload
+    def attr_float(self, name: str, default: None = None) -> float | None: ...
+    def attr_float(self, name: str, default: float | None = None) -> float | None:
+        """The FLOAT attribute `name` (an INT one converted), or `default`."""
+        attr = self.node.onnx_attrs.get(name)
+        if attr is None:
+            return default
+        if isinstance(attr, FloatAttr):
+            return _f32(attr.value.data)
+        if isinstance(attr, IntegerAttr):
+            return float(attr.value.data)
+        self._attr_error(name, "a float", attr)
+
+    @overload
+    def attr_str(self, name: str, default: str) -> str: ...
+    @overload
+    def attr_str(self, name: str, default: None = None) -> str | None: ...
+    def attr_str(self, name: str, default: str | None = None) -> str | None:
+        """The STRING attribute `name`, or `default`."""
+        attr = self.node.onnx_attrs.get(name)
+        if attr is None:
+            return default
+        if not isinstance(attr, StringAttr):
+            self._attr_error(name, "a string", attr)
+        return attr.data
+
+    def attr_ints(self, name: str, default: Sequence[int] = ()) -> list[int]:
+        """The INTS attribute `name` as a list, or `default`."""
+        attr = self.node.onnx_attrs.get(name)
+        if attr is None:
+            return list(default)
+        values = attr_value(attr) if isinstance(attr, DenseArrayBase) else None
+        if not isinstance(values, list) or not all(isinstance(v, int) for v in values):
+            self._attr_error(name, "a list of ints", attr)
+        return [int(v) for v in values]
+
+    def attr_floats(self, name: str, default: Sequence[float] = ()) -> list[float]:
+        """The FLOATS attribute `name` as a list (INTS converted), or `default`."""
+        attr = self.node.onnx_attrs.get(name)
+        if attr is None:
+            return list(default)
+        values = attr_value(attr) if isinstance(attr, DenseArrayBase) else None
+        if not isinstance(values, list):
+            self._attr_error(name, "a list of floats", attr)
+        return [float(v) for v in values]
+
+    def attr_strs(self, name: str, default: Sequence[str] = ()) -> list[str]:
+        """The STRINGS attribute `name` as a list, or `default`."""
+        attr = self.node.onnx_attrs.get(name)
+        if attr is None:
+            return list(default)
+        if not isinstance(attr, ArrayAttr) or not all(isinstance(a, StringAttr) for a in attr):
+            self._attr_error(name, "a list of strings", attr)
+        return [a.data for a in attr.data if isinstance(a, StringAttr)]
+
+    def _attr_error(self, name: str, what: str, attr: Attribute) -> NoReturn:
+        self.error(f"attribute '{name}' must be {what}, got {attr}")
+
     def int_list(self, name: str, default: list[int] | None = None) -> list[int] | None:
-        """An ints attribute as a list."""
-        value = self.attr(name, default)
-        return None if value is None else [int(v) for v in value]  # type: ignore[union-attr]
+        """An ints attribute as a list (None if neither set nor given a default)."""
+        if name not in self.node.onnx_attrs:
+            return default
+        return self.attr_ints(name)
 
     def in_type(self, index: int) -> TensorType:
         """The tensor type of input `index`."""
@@ -166,27 +241,14 @@ class NodeContext:
 
     def import_module(self, module: str, alias: str | None = None) -> None:
         """`import module as alias` among the generated file's imports (once)."""
-        block = self._module_block()
-        imports = [o for o in block.ops if isinstance(o, py.ImportOp | py.FromImportOp)]
-        if any(isinstance(o, py.ImportOp) and o.module.data == module for o in imports):
-            return
-        if imports:
-            block.insert_op_after(py.ImportOp(module, alias), imports[-1])
-        else:
-            block.insert_op_before(py.ImportOp(module, alias), block.first_op)  # type: ignore[arg-type]
+        add_import(self._module_block(), Import(module, alias=alias))
 
-    def helper(self, source: str) -> None:
+    def helper(self, definition: Definition) -> str:
         """
-        Define a module-level function of the generated file (once per file),
-        before the model class: for an operator whose definition is a loop or a
-        case analysis over values known only at run time, a short named function
-        reads better than the same statements repeated at every use.
+        The name of a runtime function (or class) in the generated file, which
+        carries its definition (once, before the model class) and the imports it
+        needs: for an operator whose definition is a loop or a case analysis over
+        values known only at run time, a short named function reads better than
+        the same statements repeated at every use.
         """
-        block = self._module_block()
-        if any(isinstance(o, py.VerbatimOp) and o.text.data == source for o in block.ops):
-            return
-        first_class = next((o for o in block.ops if isinstance(o, py.ClassOp)), None)
-        if first_class is None:
-            block.add_op(py.VerbatimOp(source))
-        else:
-            block.insert_op_before(py.VerbatimOp(source), first_class)
+        return add_runtime(self._module_block(), definition)

@@ -8,9 +8,10 @@ from typing import IO, ClassVar
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
-from xdsl.ir import SSAValue
+from xdsl.ir import Operation, SSAValue
 from xdsl.utils.target import Target
 
+from ramiel_mlir.analysis.graph import graph_nodes
 from ramiel_mlir.analysis.layout import node_layout
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import dfg
@@ -22,13 +23,8 @@ def _quote(text: str) -> str:
 
 def print_dot(graph: dfg.GraphOp, output: IO[str]) -> None:
     """Write `graph` as a Graphviz digraph: nodes, data edges, clusters as boxes."""
-    ids: dict[dfg.NodeOp, str] = {}
-    sent: dict[str, SSAValue] = {}
-    for op in graph.walk():
-        if isinstance(op, dfg.NodeOp):
-            ids[op] = f"n{len(ids)}"
-        elif isinstance(op, dfg.SendOp):
-            sent[op.channel.data] = op.value
+    ids = {node: f"n{index}" for index, node in enumerate(graph_nodes(graph))}
+    sent = {op.channel.data: op.value for op in graph.walk() if isinstance(op, dfg.SendOp)}
     output.write(f"digraph {_quote(graph.sym_name.data)} {{\n")
     output.write("  node [shape=box, style=rounded, fontname=Helvetica];\n")
     for op in graph.block.ops:
@@ -36,32 +32,35 @@ def print_dot(graph: dfg.GraphOp, output: IO[str]) -> None:
             output.write(f"  subgraph cluster_{op.id} {{\n")
             output.write(f"    label={_quote(f'lane {op.id}')};\n")
             for node in op.block.ops:
-                if isinstance(node, dfg.NodeOp):
+                if node in ids:
                     output.write(f"    {_node_line(node, ids)}\n")
             output.write("  }\n")
-        elif isinstance(op, dfg.NodeOp):
+        elif op in ids:
             output.write(f"  {_node_line(op, ids)}\n")
     _print_edges(ids, sent, output)
     output.write("}\n")
 
 
-def _print_edges(ids: dict[dfg.NodeOp, str], sent: dict[str, SSAValue], output: IO[str]) -> None:
+def _print_edges(ids: dict[Operation, str], sent: dict[str, SSAValue], output: IO[str]) -> None:
     """Data edges between nodes; those through a channel (across lanes) dashed."""
     for node, name in ids.items():
-        for value in node.inputs:
+        for value in node.operands:
             style = ""
             if isinstance(recv := value.owner, dfg.RecvOp):
                 value, style = sent[recv.channel.data], " [style=dashed]"
-            if isinstance(producer := value.owner, dfg.NodeOp):
+            if (producer := value.owner) in ids:
+                assert isinstance(producer, Operation)
                 output.write(f"  {ids[producer]} -> {name}{style};\n")
 
 
-def _node_line(node: dfg.NodeOp, ids: dict[dfg.NodeOp, str]) -> str:
-    lines = [node.node_name]
-    if node.op_type.data != node.node_name:
-        lines.append(node.op_type.data)
-    if node.cost is not None:
-        lines.append(f"{node.cost.value.data:.0f} us")
+def _node_line(node: Operation, ids: dict[Operation, str]) -> str:
+    interface = dfg.node_of(node)
+    name, op_type = interface.node_name(node), interface.op_type(node)
+    lines = [name]
+    if op_type != name:
+        lines.append(op_type)
+    if (cost := interface.cost(node)) is not None:
+        lines.append(f"{cost:.0f} us")
     if (layout := node_layout(node)) is not None:
         lines.append(layout)
     return f"{ids[node]} [label={_quote(chr(10).join(lines))}];"

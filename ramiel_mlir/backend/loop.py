@@ -29,26 +29,17 @@ from xdsl.ir import SSAValue
 
 from ramiel_mlir.backend.builder import PyBuilder
 from ramiel_mlir.backend.context import NodeContext
+from ramiel_mlir.backend.print_python import readable
+from ramiel_mlir.backend.runtime_source import runtime_module
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import dfg, py
 from ramiel_mlir.tensors import torch_dtype_name
 
+runtime = runtime_module("tensor")
+"""The runtime functions this file's lowerings call."""
+
 if TYPE_CHECKING:
     from ramiel_mlir.backend.lowering import GraphLowering
-
-SCAN_OUTPUT = '''\
-def _scan_output(
-    items: list[torch.Tensor], shape: tuple[int, ...], dtype: torch.dtype, node: str
-) -> torch.Tensor:
-    """A Loop scan output: its per-iteration values stacked along a new axis 0."""
-    if len(items) != shape[0]:
-        raise RuntimeError(
-            f"Loop node {node!r} ran {len(items)} iterations, but its scan outputs were "
-            f"compiled for {shape[0]} (the static shape of the model); this input "
-            "needs a model with a different declared shape"
-        )
-    return torch.stack(items) if items else torch.empty(shape, dtype=dtype)'''
-"""The generated file's helper for scan outputs (defined once, before the model class)."""
 
 
 def lower_loop(
@@ -70,7 +61,7 @@ def lower_loop(
     iter_arg, cond_arg, *rest = block.args
     carried_args = rest[: len(loop.inits)]
     capture_args = rest[len(loop.inits) :]
-    b.comment(f"{loop.node_name} (Loop)")
+    b.node(readable(loop.node_name), "Loop")
     if threads is not None:
         b.call_n("torch.set_num_threads", 0, threads)
 
@@ -115,14 +106,12 @@ def lower_loop(
         body.add(py.RebindOp([t for t, _ in changed], [v for _, v in changed]))
 
     values.update(zip(loop.finals, carried_vars, strict=True))
-    if loop.scans:
-        ctx.helper(SCAN_OUTPUT)
     for result, items in zip(loop.scans, scan_lists, strict=True):
         scan_type = result.type
         assert isinstance(scan_type, TensorType)
         shape = b.list(list(scan_type.get_shape()), as_tuple=True)
         dtype = b.name(f"torch.{torch_dtype_name(scan_type.get_element_type())}")
-        stacked = b.call("_scan_output", items, shape, dtype, loop.node_name)
+        stacked = b.call(ctx.helper(runtime._scan_output), items, shape, dtype, loop.node_name)
         stacked.name_hint = result.name_hint
         values[result] = stacked
 

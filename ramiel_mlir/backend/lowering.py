@@ -20,49 +20,43 @@ from xdsl.dialects.builtin import TensorType, UnitAttr
 from xdsl.ir import Block, Operation, SSAValue
 
 from ramiel_mlir.analysis.layout import node_layout
-from ramiel_mlir.backend import runtime
-from ramiel_mlir.backend.builder import PyBuilder
+from ramiel_mlir.backend.batch import lower_fork, lower_join
+from ramiel_mlir.backend.builder import PyBuilder, add_import, add_runtime
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.layout import Layouts, weight_layout
 from ramiel_mlir.backend.loop import lower_loop
 from ramiel_mlir.backend.ops import LOWERINGS
 from ramiel_mlir.backend.ops.dtypes import check_element_types
-from ramiel_mlir.backend.print_python import python_identifier
+from ramiel_mlir.backend.print_python import RESERVED, python_identifier, readable
+from ramiel_mlir.backend.runtime_source import Import, runtime_module
 from ramiel_mlir.backend.values import (
     annotation,
     check_input,
     graph_types,
-    header_snippets,
+    input_checks,
     is_string_tensor,
     needs_numpy,
     string_constant,
 )
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import dfg, py
+from ramiel_mlir.dialects.annotations import (
+    BATCH_PLAN,
+    PARALLEL_ESTIMATE,
+    SERIAL_ESTIMATE,
+    THREADS,
+)
+from ramiel_mlir.names import unique_name
 from ramiel_mlir.weights import weight_value
 
-RESERVED = frozenset({"self", "torch", "F", "np", "Path", "ch", "Future"})
-"""Names the generated code uses for itself; parameters avoid them."""
+NODE_LINES = "_NODES"
+"""The generated file's table of the lines where each node's code starts."""
 
+lanes = runtime_module("lanes")
+"""The lane runtime of threaded files."""
 
-def unique_name(base: str, taken: set[str]) -> str:
-    """`base`, or `base_1`, `base_2`, ... : the first not in `taken` (which gets it)."""
-    name, suffix = base, 1
-    while name in taken:
-        name, suffix = f"{base}_{suffix}", suffix + 1
-    taken.add(name)
-    return name
-
-
-def readable(text: str) -> str:
-    """
-    `text` (an ONNX name) as it may stand in a comment or docstring: as it is,
-    unless it holds a character that would break the source there (a NUL byte, a
-    line break, a backslash, a quote, ...), which are then escaped.
-    """
-    if text.isprintable() and "\\" not in text and '"' not in text:
-        return text
-    return text.encode("unicode_escape").decode("ascii").replace('"', '\\"')
+CHANNEL_ATTRIBUTES = frozenset({"error", "failing", "fail"})
+"""The attributes of `runtime/lanes.py:_Channels` besides the channels: no channel takes them."""
 
 
 @dataclass
@@ -118,7 +112,7 @@ class GraphLowering:
     def channel(self, name: str) -> str:
         """The Python attribute name of a channel."""
         if name not in self.channels:
-            taken = set(self.channels.values())
+            taken = set(self.channels.values()) | CHANNEL_ATTRIBUTES
             self.channels[name] = unique_name(python_identifier(name, "ch"), taken)
         return self.channels[name]
 
@@ -145,12 +139,15 @@ class GraphLowering:
                 return b.getattr(self_value, self.buffer(value.owner))
             raise RamielError(f"value '{value.name_hint or value}' is used before it is defined")
 
+        ops = list(ops)
+        _lower_forks(ops, b, arg, values)
         yielded: list[SSAValue] = []
         current = threads
         for op in ops:
             match op:
                 case dfg.NodeOp() | dfg.LoopOp():
-                    wanted = op.threads.value.data if op.threads is not None else threads
+                    own = THREADS.get(op)
+                    wanted = own if own is not None else threads
                     switch = wanted if wanted != current else None
                     if isinstance(op, dfg.NodeOp):
                         self._lower_node(op, b, arg, values, switch)
@@ -167,16 +164,24 @@ class GraphLowering:
                     received = b.method(future, "result")
                     received.name_hint = op.result.name_hint
                     values[op.result] = received
-                case dfg.YieldOp() | dfg.OutputOp():
-                    assert self.layouts is not None
-                    yielded = [self.layouts.convert(b, v, arg(v), None) for v in op.operands]
-                case dfg.LoopYieldOp():
-                    yielded = [arg(v) for v in op.operands]
-                case dfg.ClusterOp() | dfg.WeightOp() | dfg.NoneOp():
+                case dfg.YieldOp() | dfg.OutputOp() | dfg.LoopYieldOp():
+                    yielded = self._yielded(op, b, arg)
+                case dfg.JoinOp():
+                    lower_join(op, b, arg, values)
+                case dfg.ClusterOp() | dfg.WeightOp() | dfg.NoneOp() | dfg.ForkOp():
                     pass
                 case _:
                     raise RamielError(f"convert-dfg-to-py: cannot lower '{op.name}'")
         return yielded
+
+    def _yielded(
+        self, op: Operation, b: PyBuilder, arg: Callable[[SSAValue], SSAValue]
+    ) -> list[SSAValue]:
+        """What a lane or the graph yields (contiguous, as graph outputs), or a loop body."""
+        if isinstance(op, dfg.LoopYieldOp):
+            return [arg(v) for v in op.operands]
+        assert self.layouts is not None
+        return [self.layouts.convert(b, v, arg(v), None) for v in op.operands]
 
     def _lower_node(
         self,
@@ -198,7 +203,7 @@ class GraphLowering:
         if lower is None or node.onnx_domain != dfg.DEFAULT_DOMAIN:
             ctx.unsupported(f"operator '{node.op_type.data}'")
         check_element_types(ctx)
-        b.comment(f"{readable(node.node_name)} ({readable(node.op_type.data)})")
+        b.node(readable(node.node_name), readable(node.op_type.data))
         if threads is not None:
             b.call_n("torch.set_num_threads", 0, threads)
         first = b.block.last_op
@@ -219,6 +224,19 @@ class GraphLowering:
             values[onnx_value] = result
 
 
+def _lower_forks(
+    ops: Sequence[Operation],
+    b: PyBuilder,
+    arg: Callable[[SSAValue], SSAValue],
+    values: dict[SSAValue, SSAValue],
+) -> None:
+    """Split the batch (each `dfg.fork` whose slices `ops` read) at the top of a lane."""
+    forks = {v.owner: None for op in ops for v in op.operands if v not in values}
+    for fork in forks:
+        if isinstance(fork, dfg.ForkOp):
+            lower_fork(fork, b, arg, values)
+
+
 def _ops_after(block: Block, first: Operation | None) -> Iterable[Operation]:
     op = first.next_op if first is not None else block.first_op
     while op is not None:
@@ -227,7 +245,7 @@ def _ops_after(block: Block, first: Operation | None) -> Iterable[Operation]:
 
 
 def _lane_doc(cluster: dfg.ClusterOp) -> str:
-    names = [readable(op.node_name) for op in cluster.block.ops if isinstance(op, dfg.NodeOp)]
+    names = [readable(dfg.node_of(op).node_name(op)) for op in cluster.block.ops if dfg.is_node(op)]
     where = "the calling thread" if cluster.id == 0 else "a worker thread"
     shown = ", ".join(names[:6]) + (f", ... ({len(names)} nodes)" if len(names) > 6 else "")
     return f"Lane {cluster.id}, on {where}: {shown or 'no nodes'}."
@@ -260,39 +278,43 @@ def _header(
     summary = f"Generated by ramiel-opt from {readable(source)}"
     if len(clusters) > 1:
         summary += f": {len(clusters)} lanes"
-        estimate = graph.attributes.get("parallel_estimate")
-        serial = graph.attributes.get("serial_estimate")
+        estimate = PARALLEL_ESTIMATE.get(graph)
+        serial = SERIAL_ESTIMATE.get(graph)
         if estimate is not None and serial is not None:
-            parallel = _duration(estimate.value.data)  # type: ignore[attr-defined]
-            summary += f", estimated {parallel} (serial {_duration(serial.value.data)})"  # type: ignore[attr-defined]
+            summary += f", estimated {_duration(estimate)} (serial {_duration(serial)})"
     if len(clusters) == 1 and planned is not None:
         summary += f": 1 lane, {_threads(planned)}"
-        counts = [
-            op.threads.value.data
-            for op in clusters[0].block.ops
-            if dfg.is_node(op) and op.threads is not None
-        ]
+        own = [THREADS.get(op) for op in clusters[0].block.ops if dfg.is_node(op)]
+        counts = [count for count in own if count is not None]
         if counts:
             summary += f" ({_threads(max(counts))} for {len(counts)} of its nodes)"
     top.comment(summary + ".")
-    if len(clusters) > 1:
-        for module, names in runtime.IMPORTS:
-            top.add(py.ImportOp(module) if names is None else py.FromImportOp(module, names))
-    top.add(py.FromImportOp("pathlib", ["Path"]))
-    top.add(py.ImportOp("torch"))
-    top.add(py.ImportOp("torch.nn.functional", "F"))
+    _batch_comment(top, graph)
+    block = top.block
+    add_import(block, Import("pathlib", name="Path"))
+    add_import(block, Import("torch"))
+    add_import(block, Import("torch.nn.functional", alias="F"))
     if needs_numpy(graph_types(graph)):
-        top.add(py.ImportOp("numpy", "np"))
+        add_import(block, Import("numpy", alias="np"))
     here = top.call("Path", top.name("__file__"), inline=True)
     weights_path = top.add(py.AssignOp(top.method(here, "with_suffix", ".weights.pt", inline=True)))
     weights_path.res.name_hint = "WEIGHTS_PATH"
-    top.add(py.VerbatimOp(runtime.CHECK_INPUT))
-    for snippet in header_snippets(graph):
-        top.add(py.VerbatimOp(snippet))
+    for check in input_checks(graph):
+        add_runtime(block, check)
     if planned is not None:
-        top.add(py.VerbatimOp(runtime.WITH_THREADS))
+        add_runtime(block, lanes._with_threads)
     if len(clusters) > 1:
-        top.add(py.VerbatimOp(runtime.RUNTIME))
+        add_runtime(block, lanes._Lanes)
+
+
+def _batch_comment(top: PyBuilder, graph: dfg.GraphOp) -> None:
+    """A header line on the batch split: parallelize's choice, or hypercluster's split."""
+    plan = BATCH_PLAN.get(graph)
+    forks = [op for op in graph.block.ops if isinstance(op, dfg.ForkOp)]
+    if plan is not None:
+        top.comment(f"Batch plan: {readable(plan)}.")
+    elif forks:
+        top.comment(f"Batch plan: split into {len(forks[0].slices)} hyperclusters.")
 
 
 def _planned_threads(clusters: Sequence[dfg.ClusterOp]) -> int | None:
@@ -341,6 +363,8 @@ def lower_graph(graph: dfg.GraphOp) -> py.ModuleOp:
         _lower_lanes(lowering, class_body, forward_b, forward_args, clusters, params, returns)
 
     _load_model(top, weights_path=_global(module, "WEIGHTS_PATH"))
+    if len(clusters) > 1:
+        top.add(py.NodeLinesOp(NODE_LINES))
     return module
 
 
@@ -390,7 +414,7 @@ def _lower_single_lane(
     )
     _lower_body(lowering, [cluster], PyBuilder(method.body.block), method.body.block.args)
     lane = forward_b.getattr(forward_args[0], "_lane0")
-    result = forward_b.call("_with_threads", threads, lane, *forward_args[1:], inline=True)
+    result = forward_b.call(lanes._with_threads.name, threads, lane, *forward_args[1:], inline=True)
     forward_b.add(py.ReturnOp([result]))
 
 
@@ -406,8 +430,14 @@ def _lower_lanes(
     """One method per lane, and a `forward` that runs them through `_Lanes`."""
     threads = max((c.threads.value.data for c in clusters if c.threads is not None), default=1)
     init_self = lowering.init_self
-    lanes = lowering.init.call("_Lanes", workers=len(clusters) - 1, threads=threads, inline=True)
-    lowering.init.add(py.SetAttrOp(init_self, "_lanes", lanes))
+    runner = lowering.init.call(
+        lanes._Lanes.name,
+        workers=len(clusters) - 1,
+        threads=threads,
+        nodes=lowering.init.name(NODE_LINES),
+        inline=True,
+    )
+    lowering.init.add(py.SetAttrOp(init_self, "_lanes", runner))
     methods: list[SSAValue] = []
     for cluster in sorted(clusters, key=lambda c: c.id):
         method = class_body.add(
@@ -425,17 +455,20 @@ def _lower_lanes(
         )
         b = PyBuilder(method.body.block)
         yielded = lowering.lower_ops(cluster.block.ops, b, args[0], values, ch=args[1])
-        if cluster.id == 0:
-            b.add(py.ReturnOp(yielded))
+        if cluster.id == 0:  # lane 0 also runs what follows the clusters (dfg.join)
+            values.update(zip(cluster.outputs, yielded, strict=True))
+            b.add(py.ReturnOp(lowering.lower_ops(lowering.graph.block.ops, b, args[0], values)))
         methods.append(forward_b.getattr(forward_args[0], f"_lane{cluster.id}"))
     # The channel names, a class constant at the top of the class body.
     class_block = class_body.block
     names = PyBuilder(Block())
     constant = names.add(py.AssignOp(names.list(sorted(lowering.channels.values()), as_tuple=True)))
     constant.res.name_hint = "CHANNELS"
+    first = class_block.first_op
+    assert first is not None  # __init__
     for op in list(names.block.ops):
         op.detach()
-        class_block.insert_op_before(op, class_block.first_op)  # type: ignore[arg-type]
+        class_block.insert_op_before(op, first)
     result = forward_b.method(
         forward_b.getattr(forward_args[0], "_lanes"),
         "run",

@@ -31,9 +31,16 @@ from xdsl.ir import Attribute, Block, Operation, SSAValue
 
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import py
+from ramiel_mlir.names import unique_name
 
 MAX_LINE = 99
 """Calls longer than this are split one argument per line."""
+
+RESERVED = frozenset({"self", "ch", "torch", "F", "np", "Path", "itertools"})
+"""
+Names the generated code's bodies use for themselves: no value or parameter
+takes them (nor the file's other module-level names, see `_module_globals`).
+"""
 
 _NOT_IDENTIFIER = re.compile(r"\W")
 
@@ -48,6 +55,9 @@ _INLINE = (
 )
 """Expression ops that are printed where they are used."""
 
+_DEFINITIONS = (py.ClassOp, py.FuncOp, py.VerbatimOp, py.RuntimeOp, py.NodeLinesOp)
+"""Statements set apart by blank lines."""
+
 
 def python_identifier(hint: str | None, fallback: str = "v") -> str:
     """
@@ -60,6 +70,17 @@ def python_identifier(hint: str | None, fallback: str = "v") -> str:
     if keyword.iskeyword(name) or keyword.issoftkeyword(name) or hasattr(builtins, name):
         name += "_"
     return name
+
+
+def readable(text: str) -> str:
+    """
+    `text` (an ONNX name) as it may stand in a comment or docstring: as it is,
+    unless it holds a character that would break the source there (a NUL byte, a
+    line break, a backslash, a quote, ...), which are then escaped.
+    """
+    if text.isprintable() and "\\" not in text and '"' not in text:
+        return text
+    return text.encode("unicode_escape").decode("ascii").replace('"', '\\"')
 
 
 def _string(text: str) -> str:
@@ -103,6 +124,10 @@ class PythonPrinter:
     indent: int = 0
     names: dict[SSAValue, str] = field(default_factory=dict[SSAValue, str])
     taken: set[str] = field(default_factory=set[str])
+    node_lines: dict[int, tuple[str, str]] = field(default_factory=dict[int, tuple[str, str]])
+    """The line of every `py.node` printed so far: (node, op type)."""
+    line: int = 1
+    """The number of the next line to print."""
     _blank_pending: int = 0
 
     def print_module(self, module: py.ModuleOp) -> None:
@@ -112,11 +137,15 @@ class PythonPrinter:
 
     # Lines and blocks
 
+    def _write(self, text: str) -> None:
+        self.stream.write(text)
+        self.line += text.count("\n")
+
     def _line(self, text: str) -> None:
         if self._blank_pending:
-            self.stream.write("\n" * self._blank_pending)
+            self._write("\n" * self._blank_pending)
             self._blank_pending = 0
-        self.stream.write("    " * self.indent + text + "\n")
+        self._write("    " * self.indent + text + "\n")
 
     def _blank(self, count: int) -> None:
         self._blank_pending = max(self._blank_pending, count)
@@ -134,7 +163,7 @@ class PythonPrinter:
         for op in block.ops:
             if isinstance(op, _INLINE) or _is_inline_call(op):
                 continue
-            is_definition = isinstance(op, py.ClassOp | py.FuncOp | py.VerbatimOp)
+            is_definition = isinstance(op, _DEFINITIONS)
             if is_definition and printed:
                 self._blank(2 if top_level else 1)
             self._print_op(op)
@@ -157,7 +186,7 @@ class PythonPrinter:
             return
         self._line(f'"""{lines[0]}')
         for line in lines[1:]:
-            self._line(line) if line else self.stream.write("\n")
+            self._line(line) if line else self._write("\n")
         self._line('"""')
 
     # Statements
@@ -189,7 +218,33 @@ class PythonPrinter:
             if line.strip():
                 self._line(line)
             else:
-                self.stream.write("\n")
+                self._write("\n")
+
+    def _print_runtime(self, op: py.RuntimeOp) -> None:
+        from ramiel_mlir.backend.runtime_source import resolve, source
+
+        self._print_verbatim(py.VerbatimOp(source(resolve(op.module.data, op.sym_name.data))))
+
+    def _print_node(self, op: py.NodeOp) -> None:
+        self._print_comment(py.CommentOp(f"{op.node.data} ({op.op_type.data})"))
+        self.node_lines[self.line - 1] = (op.node.data, op.op_type.data)
+
+    def _print_node_lines(self, op: py.NodeLinesOp) -> None:
+        entries = [
+            f"{line}: ({_string(node)}, {_string(op_type)})"
+            for line, (node, op_type) in self.node_lines.items()
+        ]
+        self._line(f"{op.target.data} = {{")
+        with self._indented():
+            packed = ""
+            for entry in entries:
+                if packed and len(packed) + len(entry) + 2 + 4 * self.indent > MAX_LINE:
+                    self._line(packed)
+                    packed = ""
+                packed = f"{packed} {entry}," if packed else f"{entry},"
+            if packed:
+                self._line(packed)
+        self._line("}")
 
     def _print_func(self, op: py.FuncOp) -> None:
         saved_names, saved_taken = self.names, self.taken
@@ -310,14 +365,9 @@ class PythonPrinter:
         self._line(f"{targets} = {', '.join(self.expr(v) for v in op.values)}")
 
     def _bind(self, value: SSAValue) -> str:
-        name = python_identifier(value.name_hint)
-        candidate, suffix = name, 1
-        while candidate in self.taken:
-            candidate = f"{name}_{suffix}"
-            suffix += 1
-        self.taken.add(candidate)
-        self.names[value] = candidate
-        return candidate
+        name = unique_name(python_identifier(value.name_hint), self.taken)
+        self.names[value] = name
+        return name
 
     # Expressions
 
@@ -400,6 +450,9 @@ _STATEMENT_PRINTERS: dict[type[Operation], Callable[[PythonPrinter, Any], None]]
     py.SetAttrOp: PythonPrinter._print_setattr,
     py.BufferOp: PythonPrinter._print_buffer,
     py.VerbatimOp: PythonPrinter._print_verbatim,
+    py.RuntimeOp: PythonPrinter._print_runtime,
+    py.NodeOp: PythonPrinter._print_node,
+    py.NodeLinesOp: PythonPrinter._print_node_lines,
     py.ForOp: PythonPrinter._print_for,
     py.IfOp: PythonPrinter._print_if,
     py.BreakOp: PythonPrinter._print_break,
@@ -414,9 +467,13 @@ def _is_inline_call(op: Operation) -> bool:
 
 def _module_globals(module: py.ModuleOp) -> set[str]:
     """Names bound at module level (imports, classes, functions): never reused."""
-    names: set[str] = {"self", "torch", "F"}
+    names = set(RESERVED)
     for op in module.body.block.ops:
         match op:
+            case py.RuntimeOp():
+                names.add(op.sym_name.data)
+            case py.NodeLinesOp():
+                names.add(op.target.data)
             case py.ImportOp():
                 names.add((op.alias or op.module).data.split(".")[0])
             case py.FromImportOp():

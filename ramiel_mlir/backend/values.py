@@ -6,7 +6,7 @@ tensor (`tensor<...x!dfg.string>`) as a numpy array of Python `str` (dtype
 object, as onnx and onnxruntime do), an ONNX sequence (`!dfg.sequence<...>`) as
 a `list` of tensors and an ONNX optional (`!dfg.optional<...>`) as `None` or its
 value. This module gives the lowering their annotations, their input checks
-(`runtime.CHECK_STRINGS`, `CHECK_SEQUENCE`, `CHECK_OPTIONAL`) and the literal of
+(`runtime/checks.py`) and the literal of
 a string constant.
 """
 
@@ -18,13 +18,16 @@ import numpy as np
 from xdsl.dialects.builtin import DYNAMIC_INDEX, TensorType, UnrankedTensorType
 from xdsl.ir import Attribute, SSAValue
 
-from ramiel_mlir.backend import runtime
 from ramiel_mlir.backend.builder import PyBuilder
+from ramiel_mlir.backend.runtime_source import Definition, runtime_module
 from ramiel_mlir.dialects import dfg
 from ramiel_mlir.tensors import is_string, torch_dtype_name
 
 TENSOR = "torch.Tensor"
 STRINGS = "np.ndarray"
+
+checks = runtime_module("checks")
+"""The input checks of the generated code."""
 
 
 def is_string_tensor(t: Attribute) -> bool:
@@ -55,17 +58,17 @@ def graph_types(graph: dfg.GraphOp) -> list[Attribute]:
     return types
 
 
-def header_snippets(graph: dfg.GraphOp) -> list[str]:
-    """The runtime checks that the graph's inputs need besides `CHECK_INPUT`."""
+def input_checks(graph: dfg.GraphOp) -> list[Definition]:
+    """The runtime checks that the graph's inputs need (`_check_input` always)."""
     inputs = list(graph.function_type.inputs.data)
-    snippets: list[str] = []
+    needed: list[Definition] = [checks._check_input]
     if any(holds_strings(t) for t in inputs):
-        snippets.append(runtime.CHECK_STRINGS)
+        needed.append(checks._check_strings)
     if any(_holds(t, dfg.SequenceType) for t in inputs):
-        snippets.append(runtime.CHECK_SEQUENCE)
+        needed.append(checks._check_sequence)
     if any(isinstance(t, dfg.OptionalType) for t in inputs):
-        snippets.append(runtime.CHECK_OPTIONAL)
-    return snippets
+        needed.append(checks._check_optional)
+    return needed
 
 
 def needs_numpy(types: Iterable[Attribute]) -> bool:
@@ -89,7 +92,7 @@ def _check(b: PyBuilder, t: Attribute) -> tuple[str, list[SSAValue]]:
     """The check function of type `t` and the arguments that describe `t` to it."""
     if isinstance(t, dfg.OptionalType):
         function, expected = _check(b, t.element_type)
-        return "_check_optional", [b.name(function), *expected]
+        return checks._check_optional.name, [b.name(function), *expected]
     if isinstance(t, dfg.SequenceType):
         element = t.element_type
         assert isinstance(element, TensorType | UnrankedTensorType)
@@ -98,12 +101,15 @@ def _check(b: PyBuilder, t: Attribute) -> tuple[str, list[SSAValue]]:
             dims = [None if d == DYNAMIC_INDEX else d for d in element.get_shape()]
             shape = b.list(dims, as_tuple=True)
         dtype = b.name(f"torch.{torch_dtype_name(element.get_element_type())}")
-        return "_check_sequence", [b.value(shape), dtype]
+        return checks._check_sequence.name, [b.value(shape), dtype]
     assert isinstance(t, TensorType)
     shape = b.list(list(t.get_shape()), as_tuple=True)
     if is_string(t.get_element_type()):
-        return "_check_strings", [shape]
-    return "_check_input", [shape, b.name(f"torch.{torch_dtype_name(t.get_element_type())}")]
+        return checks._check_strings.name, [shape]
+    return checks._check_input.name, [
+        shape,
+        b.name(f"torch.{torch_dtype_name(t.get_element_type())}"),
+    ]
 
 
 def string_constant(b: PyBuilder, array: np.ndarray) -> SSAValue:

@@ -24,18 +24,19 @@ dfg.graph @main(%x: tensor<1x3xf32>) -> tensor<1x3xf32> {
 
 from __future__ import annotations
 
+import abc
 import itertools
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from functools import cache
-from typing import TYPE_CHECKING, TypeGuard
+from graphlib import CycleError, TopologicalSorter
+from typing import TYPE_CHECKING
 
 from xdsl.dialects.builtin import (
     I64,
     ArrayAttr,
     DenseIntOrFPElementsAttr,
     DictionaryAttr,
-    FloatAttr,
     FunctionType,
     IntegerAttr,
     NoneType,
@@ -84,11 +85,21 @@ from xdsl.traits import (
     IsTerminator,
     MemoryEffect,
     MemoryEffectKind,
+    OpTrait,
     Pure,
     RecursiveMemoryEffect,
     SymbolOpInterface,
 )
 from xdsl.utils.exceptions import VerifyException
+
+from ramiel_mlir.dialects.annotations import (
+    COST,
+    GRAPH_ANNOTATIONS,
+    NODE_ANNOTATIONS,
+    THREADED_COST,
+    THREADS,
+    verify_annotations,
+)
 
 if TYPE_CHECKING:
     from onnx.defs import OpSchema
@@ -169,7 +180,9 @@ class GraphOp(IRDLOperation):
 
     The entry block's arguments are the graph inputs and `dfg.output` returns the
     graph outputs, in ONNX order. `input_names` / `output_names` keep the ONNX value
-    names, which the generated code uses for its parameters.
+    names, which the generated code uses for its parameters. The passes' estimates
+    (`dfg.edge_cost`, `dfg.serial_estimate`, ...) are discardable attributes, declared
+    in `annotations.py`.
     """
 
     name = "dfg.graph"
@@ -180,9 +193,6 @@ class GraphOp(IRDLOperation):
     input_names = opt_attr_def(ArrayAttr[StringAttr])
     output_names = opt_attr_def(ArrayAttr[StringAttr])
     source = opt_attr_def(StringAttr)
-    edge_cost = opt_attr_def(FloatAttr)  # microseconds per cross-lane value, by estimate-cost
-    dispatch_cost = opt_attr_def(FloatAttr)  # microseconds of each call that holds the GIL
-    fork_cost = opt_attr_def(FloatAttr)  # microseconds to start and join worker lanes
 
     traits = traits_def(IsolatedFromAbove(), SymbolOpInterface())
 
@@ -214,6 +224,7 @@ class GraphOp(IRDLOperation):
         return self.body.block
 
     def verify_(self) -> None:
+        verify_annotations(self, GRAPH_ANNOTATIONS)
         if self.function_type.inputs.data != self.block.arg_types:
             raise VerifyException(
                 "dfg.graph block argument types must match the function type inputs"
@@ -382,22 +393,93 @@ def is_deterministic(op: NodeOp) -> bool:
     return schema_is_deterministic(op_type, opset, op.onnx_domain)
 
 
-def _verify_own_threads(op: IRDLOperation, op_type: str) -> None:
-    """A node's own `threads` is at least 1 and overrides its lane's, which must have one."""
-    threads = op.attributes.get("threads")
-    if threads is None:
-        return
-    assert isinstance(threads, IntegerAttr)
-    if threads.value.data < 1:
-        raise VerifyException(
-            f"'{op_type}' has threads {threads.value.data}; it must be at least 1"
-        )
-    lane = op.parent_op()
-    if not isinstance(lane, ClusterOp) or lane.threads is None:
-        raise VerifyException(
-            f"'{op_type}' has its own thread count, so it must be in a "
-            "dfg.cluster planned with `threads`"
-        )
+class NodeInterface(OpTrait, abc.ABC):
+    """
+    What passes treat as one node of the dataflow graph: one ONNX operator application
+    that is costed, scheduled, placed on a lane and lowered as a whole (`dfg.node`, and
+    `dfg.loop` with its body). Analyses, passes and backends ask `is_node(op)` and
+    `node_of(op)` instead of testing op classes, so that no kind of node is dropped.
+    A node's pass annotations (`dfg.cost`, `dfg.threaded_cost`, `dfg.threads`, see
+    `annotations.py`) are read through the interface too; its verifier checks them.
+    """
+
+    @abc.abstractmethod
+    def op_type(self, op: Operation) -> str:
+        """The ONNX operator type (`Conv`, `Loop`)."""
+
+    @abc.abstractmethod
+    def domain(self, op: Operation) -> str:
+        """The ONNX operator domain (`""` is the default domain)."""
+
+    def node_name(self, op: Operation) -> str:
+        """The ONNX node name (the op's `loc("name")`), or the op type if unnamed."""
+        return location_name(op) or self.op_type(op)
+
+    def describe(self, op: Operation) -> str:
+        """How messages name the node: `node 'conv1' (Conv)`."""
+        return f"node '{self.node_name(op)}' ({self.op_type(op)})"
+
+    def cost(self, op: Operation) -> float | None:
+        """Microseconds on one intra-op thread (`dfg.cost`), None before estimate-cost."""
+        return COST.get(op)
+
+    def threaded_cost(self, op: Operation) -> float | None:
+        """Microseconds on every core (`dfg.threaded_cost`), None before estimate-cost."""
+        return THREADED_COST.get(op)
+
+    def threads(self, op: Operation) -> int | None:
+        """The node's own intra-op thread count (`dfg.threads`), None: its lane's."""
+        return THREADS.get(op)
+
+    def verify(self, op: Operation) -> None:
+        verify_annotations(op, NODE_ANNOTATIONS)
+        threads = THREADS.get(op)
+        if threads is None:
+            return
+        if threads < 1:
+            raise VerifyException(
+                f"'{self.op_type(op)}' has {THREADS.name} {threads}; it must be at least 1"
+            )
+        lane = op.parent_op()
+        if not isinstance(lane, ClusterOp) or lane.threads is None:
+            raise VerifyException(
+                f"'{self.op_type(op)}' has its own thread count, so it must be in a "
+                "dfg.cluster planned with `threads`"
+            )
+
+
+class NodeOpInterface(NodeInterface):
+    """`NodeInterface` of `dfg.node`: its own op type and domain."""
+
+    def op_type(self, op: Operation) -> str:
+        assert isinstance(op, NodeOp)
+        return op.op_type.data
+
+    def domain(self, op: Operation) -> str:
+        assert isinstance(op, NodeOp)
+        return op.onnx_domain
+
+
+class LoopOpInterface(NodeInterface):
+    """`NodeInterface` of `dfg.loop`: an ONNX `Loop` of the default domain."""
+
+    def op_type(self, op: Operation) -> str:
+        return "Loop"
+
+    def domain(self, op: Operation) -> str:
+        return DEFAULT_DOMAIN
+
+
+def is_node(op: Operation | Block | None) -> bool:
+    """Whether `op` is one node of the dataflow graph (an op with `NodeInterface`)."""
+    return isinstance(op, Operation) and op.has_trait(NodeInterface)
+
+
+def node_of(op: Operation) -> NodeInterface:
+    """The `NodeInterface` of an op known to be a node."""
+    interface = op.get_trait(NodeInterface)
+    assert interface is not None, f"{op.name} is not a dataflow node"
+    return interface
 
 
 @irdl_op_definition
@@ -407,10 +489,8 @@ class NodeOp(IRDLOperation):
 
     `op_type`, `domain` and `opset` name the operator schema; `attrs` holds the
     ONNX attributes with their types (i64, f32, string, dense tensor, or arrays of
-    them). The op's location is the ONNX node name. The optional `cost` and
-    `threaded_cost` attributes (microseconds on one intra-op thread and on every
-    core) are set by `estimate-cost`; `threads`, set by `merge-clusters`, is the
-    node's own intra-op thread count where it differs from its lane's.
+    them). The op's location is the ONNX node name. Passes annotate it with
+    `dfg.cost`, `dfg.threaded_cost` and `dfg.threads` (see `NodeInterface`).
     """
 
     name = "dfg.node"
@@ -419,13 +499,10 @@ class NodeOp(IRDLOperation):
     domain = opt_attr_def(StringAttr)
     opset = attr_def(IntegerAttr[I64])
     attrs = opt_attr_def(DictionaryAttr)
-    cost = opt_attr_def(FloatAttr)
-    threaded_cost = opt_attr_def(FloatAttr)
-    threads = opt_attr_def(IntegerAttr[I64])
     inputs = var_operand_def()
     outputs = var_result_def()
 
-    traits = traits_def(NodeMemoryEffect(), AlwaysSpeculatable())
+    traits = traits_def(NodeOpInterface(), NodeMemoryEffect(), AlwaysSpeculatable())
 
     assembly_format = (
         "$op_type `(` $inputs `)` ($attrs^)? `opset` $opset attr-dict "
@@ -466,7 +543,7 @@ class NodeOp(IRDLOperation):
     @property
     def node_name(self) -> str:
         """The ONNX node name (from the location), or the op type if unnamed."""
-        return location_name(self) or self.op_type.data
+        return node_of(self).node_name(self)
 
     def verify_(self) -> None:
         schema = onnx_schema(self.op_type.data, self.opset.value.data, self.onnx_domain)
@@ -477,7 +554,6 @@ class NodeOp(IRDLOperation):
                 f"'{domain}' at opset {self.opset.value.data}"
             )
         op_type = self.op_type.data
-        _verify_own_threads(self, op_type)
         _check_count(op_type, "inputs", len(self.inputs), schema.min_input, schema.max_input)
         _check_count(op_type, "outputs", len(self.outputs), schema.min_output, schema.max_output)
         for index, operand in enumerate(self.inputs):
@@ -583,16 +659,6 @@ class SendOpHasCanonicalizationPatterns(HasCanonicalizationPatternsTrait):
         return (EraseUnreadSend(),)
 
 
-class RecvOpHasCanonicalizationPatterns(HasCanonicalizationPatternsTrait):
-    """A cheap value is recomputed where it is received (the `clone` rewrite)."""
-
-    @classmethod
-    def get_canonicalization_patterns(cls) -> tuple[RewritePattern, ...]:
-        from ramiel_mlir.transforms.canonicalization_patterns.dfg import CloneCheapProducer
-
-        return (CloneCheapProducer(),)
-
-
 @irdl_op_definition
 class SendOp(IRDLOperation):
     """Hands `value` to the other clusters that `dfg.recv` the same channel."""
@@ -619,7 +685,7 @@ class RecvOp(IRDLOperation):
     channel = attr_def(StringAttr)
     result = result_def(TensorType | SequenceType | OptionalType)
 
-    traits = traits_def(HasParent(ClusterOp), RecvOpHasCanonicalizationPatterns())
+    traits = traits_def(HasParent(ClusterOp))
 
     assembly_format = "$channel attr-dict `:` type($result)"
 
@@ -675,38 +741,35 @@ def _check_acyclic(
     sends: Mapping[str, SendOp],
     recvs: Mapping[str, list[RecvOp]],
 ) -> None:
-    """Kahn's algorithm over program order + communication edges."""
-    successors: dict[Operation, list[Operation]] = {}
-    waiting: dict[Operation, int] = {}
+    """Program order + communication edges must form a DAG; a cycle is named op by op."""
+    sorter = TopologicalSorter[Operation]()
     for comms in order:
+        for op in comms:
+            sorter.add(op)
         for before, after in itertools.pairwise(comms):
-            successors.setdefault(before, []).append(after)
-            waiting[after] = waiting.get(after, 0) + 1
+            sorter.add(after, before)
     for channel, send in sends.items():
         for recv in recvs.get(channel, []):
-            successors.setdefault(send, []).append(recv)
-            waiting[recv] = waiting.get(recv, 0) + 1
-    ready = [op for comms in order for op in comms if not waiting.get(op)]
-    done = 0
-    while ready:
-        op = ready.pop()
-        done += 1
-        for succ in successors.get(op, []):
-            waiting[succ] -= 1
-            if not waiting[succ]:
-                ready.append(succ)
-    total = sum(len(comms) for comms in order)
-    if done != total:
-        stuck = [
-            op.channel.data
-            for comms in order
-            for op in comms
-            if waiting.get(op) and isinstance(op, RecvOp)
-        ]
+            sorter.add(recv, send)
+    try:
+        sorter.prepare()
+    except CycleError as error:
+        cycle: list[SendOp | RecvOp] = error.args[1]
+        channels = sorted({op.channel.data for op in cycle})
+        steps = " -> ".join(_comm_name(op) for op in cycle)
         raise VerifyException(
             "the clusters can deadlock: a cycle of waits through channels "
-            + ", ".join(f"'{c}'" for c in sorted(set(stuck)))
-        )
+            + ", ".join(f"'{c}'" for c in channels)
+            + f": {steps} (each waits for the one before it)"
+        ) from None
+
+
+def _comm_name(op: SendOp | RecvOp) -> str:
+    """`recv 'a' (cluster 1)`: a channel op as a deadlock message names it."""
+    kind = "send" if isinstance(op, SendOp) else "recv"
+    cluster = op.parent_op()
+    assert isinstance(cluster, ClusterOp)
+    return f"{kind} '{op.channel.data}' (cluster {cluster.id})"
 
 
 def _check_count(op_type: str, what: str, count: int, low: int, high: int) -> None:
@@ -736,7 +799,7 @@ def onnx_schema(op_type: str, opset: int, domain: str) -> OpSchema | None:
         return None
 
 
-def location_name(op: IRDLOperation) -> str | None:
+def location_name(op: Operation) -> str | None:
     """The name of a `loc("name")` location, which holds the ONNX node name."""
     from xdsl.dialects.builtin import NameLoc
 
@@ -759,8 +822,9 @@ class LoopOp(IRDLOperation):
     value keeps its static shape) and the scan outputs, each the scan values stacked along a new
     axis 0 whose static size N is the number of iterations the loop must run.
 
-    Passes treat the loop as one node (see `is_node`); its `cost` and `threaded_cost` are
-    set by `estimate-cost`, and its own `threads` (for the whole loop) by `merge-clusters`.
+    Passes treat the loop as one node of ONNX type `Loop` (`NodeInterface`): it gets its
+    `dfg.cost` and `dfg.threaded_cost` from `estimate-cost`, and its own `dfg.threads`
+    (for the whole loop) from `merge-clusters`.
     """
 
     name = "dfg.loop"
@@ -770,14 +834,11 @@ class LoopOp(IRDLOperation):
     inits = var_operand_def(TensorType)
     captures = var_operand_def(TensorType)
     opset = attr_def(IntegerAttr[I64])
-    cost = opt_attr_def(FloatAttr)
-    threaded_cost = opt_attr_def(FloatAttr)
-    threads = opt_attr_def(IntegerAttr[I64])
     outputs = var_result_def(TensorType)
     body = region_def("single_block")
 
     irdl_options = (AttrSizedOperandSegments(),)
-    traits = traits_def(IsolatedFromAbove(), RecursiveMemoryEffect())
+    traits = traits_def(LoopOpInterface(), IsolatedFromAbove(), RecursiveMemoryEffect())
 
     assembly_format = (
         "`(` $max_trip_count `,` $condition `)` "
@@ -806,30 +867,13 @@ class LoopOp(IRDLOperation):
             regions=[body],
         )
 
-    # The `dfg.node` interface that passes read (see `is_node`).
-
-    @property
-    def op_type(self) -> StringAttr:
-        """The ONNX operator type: always `Loop`."""
-        return StringAttr("Loop")
-
-    @property
-    def onnx_domain(self) -> str:
-        """The ONNX domain: the default one."""
-        return DEFAULT_DOMAIN
-
-    @property
-    def onnx_attrs(self) -> dict[str, Attribute]:
-        """No ONNX attributes: the `body` graph attribute is the region."""
-        return {}
-
     @property
     def node_name(self) -> str:
         """The ONNX node name (from the location), or `Loop` if unnamed."""
-        return location_name(self) or "Loop"
+        return node_of(self).node_name(self)
 
     @property
-    def inputs(self) -> tuple[SSAValue, ...]:
+    def onnx_inputs(self) -> tuple[SSAValue, ...]:
         """The ONNX inputs: trip count, condition, initial carried values (no captures)."""
         return (self.max_trip_count, self.condition, *self.inits)
 
@@ -868,7 +912,6 @@ class LoopOp(IRDLOperation):
         return int(count)
 
     def verify_(self) -> None:
-        _verify_own_threads(self, "Loop")
         where = f"dfg.loop '{self.node_name}'"
         for what, value, element in (
             ("trip count", self.max_trip_count, "i64"),
@@ -967,13 +1010,105 @@ def _is_scalar(t: Attribute, element: str) -> bool:
     return all(d == 1 for d in t.get_shape())
 
 
-AnyNode = NodeOp | LoopOp
-"""What passes treat as one node of the dataflow graph."""
+def _batch_slices(op_name: str, whole: Attribute, slices: Sequence[Attribute], what: str) -> None:
+    """
+    Check that the tensors `slices` split the tensor `whole` along axis 0.
+
+    Shared by `dfg.fork` (`what` = "slices") and `dfg.join` (`what` = "parts").
+    """
+    if len(slices) < 2:
+        raise VerifyException(f"{op_name} needs at least 2 {what}, got {len(slices)}")
+    if not isinstance(whole, TensorType) or not whole.get_shape():
+        raise VerifyException(
+            f"{op_name} splits a ranked tensor of rank >= 1 along axis 0, got {whole}"
+        )
+    shape = list(whole.get_shape())
+    if shape[0] < 0:
+        raise VerifyException(f"{op_name} needs a static axis 0 (the batch) to split, got {whole}")
+    total = 0
+    for index, part in enumerate(slices):
+        assert isinstance(part, TensorType)  # by the operand/result constraints
+        if part.get_element_type() != whole.get_element_type():
+            raise VerifyException(
+                f"{op_name}: {what[:-1]} #{index} has element type "
+                f"{part.get_element_type()}, the whole has {whole.get_element_type()}"
+            )
+        part_shape = list(part.get_shape())
+        if len(part_shape) != len(shape) or part_shape[1:] != shape[1:]:
+            raise VerifyException(
+                f"{op_name}: {what[:-1]} #{index} ({part}) must have the shape of "
+                f"{whole} in every axis but 0"
+            )
+        if part_shape[0] < 1:
+            raise VerifyException(
+                f"{op_name}: {what[:-1]} #{index} ({part}) must hold at least one "
+                "entry along axis 0"
+            )
+        total += part_shape[0]
+    if total != shape[0]:
+        raise VerifyException(
+            f"{op_name}: the {what} hold {total} entries along axis 0, the whole {whole} "
+            f"holds {shape[0]}"
+        )
 
 
-def is_node(op: Operation | None) -> TypeGuard[NodeOp | LoopOp]:
-    """Whether `op` is one node of the dataflow graph: a `dfg.node` or a `dfg.loop`."""
-    return isinstance(op, NodeOp | LoopOp)
+@irdl_op_definition
+class ForkOp(IRDLOperation):
+    """
+    Split a batched tensor into K >= 2 consecutive slices along axis 0 (the batch).
+
+    Written by `hypercluster`: each slice feeds one copy of the graph (a
+    hypercluster). Slices are views of the input in the generated code; they
+    are graph values, visible in every cluster, like the graph inputs.
+
+    ```mlir
+    %a, %b = dfg.fork %x : tensor<4x3xf32> -> tensor<2x3xf32>, tensor<2x3xf32>
+    ```
+    """
+
+    name = "dfg.fork"
+
+    input = operand_def(TensorType)
+    slices = var_result_def(TensorType)
+
+    traits = traits_def(Pure())
+
+    assembly_format = "$input attr-dict `:` type($input) `->` type($slices)"
+
+    def __init__(self, value: SSAValue, slice_types: Sequence[Attribute]):
+        super().__init__(operands=[value], result_types=[slice_types])
+
+    def verify_(self) -> None:
+        _batch_slices("dfg.fork", self.input.type, self.slices.types, "slices")
+
+
+@irdl_op_definition
+class JoinOp(IRDLOperation):
+    """
+    Concatenate K >= 2 batch slices along axis 0, in order: the inverse of `dfg.fork`.
+
+    Written by `hypercluster` for every batched graph output; it stands after the
+    clusters, and lane 0 runs it once every slice is done.
+
+    ```mlir
+    %y = dfg.join %a, %b : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<4x3xf32>
+    ```
+    """
+
+    name = "dfg.join"
+
+    parts = var_operand_def(TensorType)
+    result = result_def(TensorType)
+
+    traits = traits_def(Pure())
+
+    assembly_format = "$parts attr-dict `:` type($parts) `->` type($result)"
+
+    def __init__(self, parts: Sequence[SSAValue], result_type: Attribute):
+        super().__init__(operands=[parts], result_types=[result_type])
+
+    def verify_(self) -> None:
+        _batch_slices("dfg.join", self.result.type, self.parts.types, "parts")
 
 
 DFG = Dialect(
@@ -990,6 +1125,8 @@ DFG = Dialect(
         RecvOp,
         LoopOp,
         LoopYieldOp,
+        ForkOp,
+        JoinOp,
     ],
     [StringType, SequenceType, OptionalType],
 )

@@ -102,6 +102,67 @@ class CommentOp(IRDLOperation):
 
 
 @irdl_op_definition
+class NodeOp(IRDLOperation):
+    """
+    Where the code of one ONNX node starts: the comment `# node (op_type)`.
+    A `py.node_lines` later in the module lists the line each one printed on.
+    """
+
+    name = "py.node"
+
+    node = attr_def(StringAttr)
+    op_type = attr_def(StringAttr)
+
+    assembly_format = "$node $op_type attr-dict"
+
+    def __init__(self, node: str, op_type: str):
+        super().__init__(attributes={"node": StringAttr(node), "op_type": StringAttr(op_type)})
+
+
+@irdl_op_definition
+class NodeLinesOp(IRDLOperation):
+    """
+    `target = {line: (node, op_type), ...}` at module level: the line of every
+    `py.node` printed before it, so that run-time errors can name their ONNX node.
+    """
+
+    name = "py.node_lines"
+
+    target = attr_def(StringAttr)
+
+    assembly_format = "$target attr-dict"
+
+    def __init__(self, target: str):
+        super().__init__(attributes={"target": StringAttr(target)})
+
+    def verify_(self) -> None:
+        if not isinstance(self.parent_op(), ModuleOp):
+            raise VerifyException("py.node_lines must be a statement of a py.module")
+
+
+@irdl_op_definition
+class RuntimeOp(IRDLOperation):
+    """
+    A definition of the generated code's runtime (`ramiel_mlir/backend/runtime/`),
+    copied from its module: `py.runtime "_resize" from "ramiel_mlir.backend.runtime.resize"`.
+    """
+
+    name = "py.runtime"
+
+    sym_name = attr_def(StringAttr)
+    module = attr_def(StringAttr)
+
+    assembly_format = "$sym_name `from` $module attr-dict"
+
+    def __init__(self, name: str, module: str):
+        super().__init__(attributes={"sym_name": StringAttr(name), "module": StringAttr(module)})
+
+    def verify_(self) -> None:
+        if not isinstance(self.parent_op(), ModuleOp):
+            raise VerifyException("py.runtime must be a statement of a py.module")
+
+
+@irdl_op_definition
 class ImportOp(IRDLOperation):
     """`import module` or `import module as alias`."""
 
@@ -703,6 +764,9 @@ PY = Dialect(
     [
         ModuleOp,
         CommentOp,
+        NodeOp,
+        NodeLinesOp,
+        RuntimeOp,
         ImportOp,
         FromImportOp,
         ClassOp,

@@ -10,14 +10,15 @@ to cluster 0, which runs on the calling thread and yields them.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from graphlib import TopologicalSorter
 
-from xdsl.dialects.builtin import FloatAttr, f64
 from xdsl.ir import Operation, SSAValue
 
 from ramiel_mlir.dialects import dfg
+from ramiel_mlir.dialects.annotations import PARALLEL_ESTIMATE, SERIAL_ESTIMATE, THREADS
+from ramiel_mlir.names import unique_name
 
 
 def is_clustered(graph: dfg.GraphOp) -> bool:
@@ -29,7 +30,7 @@ def dissolve_clusters(graph: dfg.GraphOp) -> None:
     """
     Move every node out of its cluster into the graph, in a topological order.
 
-    The lanes' thread plan goes with the clusters, so nodes lose their own `threads`.
+    The lanes' thread plan goes with the clusters, so nodes lose their own `dfg.threads`.
     """
     clusters = [op for op in graph.block.ops if isinstance(op, dfg.ClusterOp)]
     if not clusters:
@@ -37,7 +38,7 @@ def dissolve_clusters(graph: dfg.GraphOp) -> None:
     _bypass_channels(clusters)
     nodes = [op for c in clusters for op in c.block.ops if dfg.is_node(op)]
     for node in topological_order(nodes):
-        node.attributes.pop("threads", None)
+        THREADS.remove(node)
         node.detach()
         graph.block.insert_op_before(node, clusters[0])
     for cluster in clusters:
@@ -66,25 +67,16 @@ def _bypass_channels(clusters: Sequence[dfg.ClusterOp]) -> None:
             result.replace_all_uses_with(value)
 
 
-def topological_order(nodes: Sequence[dfg.AnyNode]) -> list[dfg.AnyNode]:
-    """`nodes` ordered so that each comes after the nodes it reads (Kahn, stable)."""
-    producers: dict[SSAValue, dfg.AnyNode] = {r: node for node in nodes for r in node.outputs}
-    inputs = {n: {producers[v] for v in n.operands if v in producers} for n in nodes}
-    readers: dict[dfg.AnyNode, list[dfg.AnyNode]] = {n: [] for n in nodes}
+def topological_order(nodes: Sequence[Operation]) -> list[Operation]:
+    """`nodes` ordered so that each comes after the nodes it reads (breadth-first, stable)."""
+    producers: dict[SSAValue, Operation] = {r: node for node in nodes for r in node.results}
+    sorter = TopologicalSorter[Operation]()
     for node in nodes:
-        for producer in inputs[node]:
-            readers[producer].append(node)
-    waiting = {n: len(inputs[n]) for n in nodes}
-    ready = deque(n for n in nodes if not waiting[n])
-    ordered: list[dfg.AnyNode] = []
-    while ready:
-        node = ready.popleft()
-        ordered.append(node)
-        for reader in readers[node]:
-            waiting[reader] -= 1
-            if not waiting[reader]:
-                ready.append(reader)
-    return ordered
+        sorter.add(node)
+    for node in nodes:
+        for producer in {producers[v] for v in node.operands if v in producers}:
+            sorter.add(node, producer)
+    return list(sorter.static_order())
 
 
 @dataclass
@@ -92,7 +84,7 @@ class _Channels:
     """The send/recv pairs of values that cross lanes, created on demand."""
 
     clusters: list[dfg.ClusterOp]
-    lane_of: dict[dfg.AnyNode, int]
+    lane_of: dict[Operation, int]
     names: set[str] = field(default_factory=set[str])
     channels: dict[SSAValue, str] = field(default_factory=dict[SSAValue, str])
     received: dict[tuple[SSAValue, int], SSAValue] = field(
@@ -118,14 +110,10 @@ class _Channels:
             self.received[key] = recv.result
         return self.received[key]
 
-    def _send(self, value: SSAValue, producer: dfg.AnyNode) -> str:
+    def _send(self, value: SSAValue, producer: Operation) -> str:
         """The channel carrying `value`, sent right after its producer."""
         if value not in self.channels:
-            base = value.name_hint or "v"
-            name, suffix = base, 1
-            while name in self.names:
-                name, suffix = f"{base}_{suffix}", suffix + 1
-            self.names.add(name)
+            name = unique_name(value.name_hint or "v", self.names)
             self.channels[value] = name
             block = self.clusters[self.lane_of[producer]].block
             block.insert_op_after(dfg.SendOp(value, name), producer)
@@ -133,17 +121,16 @@ class _Channels:
 
 
 def build_clusters(
-    graph: dfg.GraphOp, lanes: Sequence[Sequence[dfg.AnyNode]], threads: Sequence[int]
+    graph: dfg.GraphOp, lanes: Sequence[Sequence[Operation]], threads: Sequence[int]
 ) -> None:
     """
     Put the nodes of a flat graph into one cluster per lane, in the given orders.
 
     A value read on another lane than the one computing it is sent right after
     it is computed and received right before its first reader on each lane.
-    Graph outputs computed off lane 0 are received on lane 0, which yields them.
+    Graph outputs computed off lane 0 are received on lane 0, which yields them,
+    and so are the parts of a `dfg.join` (hypercluster), which follows the clusters.
     """
-    output = graph.block.last_op
-    assert isinstance(output, dfg.OutputOp)
     if not lanes:  # a graph without nodes still has lane 0, which yields the outputs
         lanes, threads = [[]], [threads[0] if threads else 1]
     clusters = [dfg.ClusterOp(index, threads=threads[index]) for index in range(len(lanes))]
@@ -157,22 +144,45 @@ def build_clusters(
         for node in lane:
             for position, operand in enumerate(node.operands):
                 node.operands[position] = channels.local(operand, index, node)
-    results = [channels.local(value, 0, None) for value in output.outputs]
+    _yield_exits(graph, clusters, channels, threads[0])
+
+
+def _yield_exits(
+    graph: dfg.GraphOp, clusters: list[dfg.ClusterOp], channels: _Channels, threads: int
+) -> None:
+    """
+    Make lane 0 yield what leaves the clusters and put the clusters into the graph.
+
+    What leaves them: the graph outputs and the parts of any `dfg.join`, which
+    stands after the clusters (lane 0 runs it).
+    """
+    output = graph.block.last_op
+    assert isinstance(output, dfg.OutputOp)
+    sinks: list[Operation] = [op for op in graph.block.ops if isinstance(op, dfg.JoinOp)]
+    sinks.append(output)
+    exits = list(
+        dict.fromkeys(v for op in sinks for v in op.operands if not isinstance(v.owner, dfg.JoinOp))
+    )
+    results = [channels.local(value, 0, None) for value in exits]
     clusters[0].block.add_op(dfg.YieldOp(results))
     for cluster in clusters[1:]:
         cluster.block.add_op(dfg.YieldOp())
-    # Cluster 0 yields the graph outputs: give it result types now they are known.
+    # Cluster 0 yields them: give it result types now they are known.
     lane0 = dfg.ClusterOp(
-        0, [v.type for v in results], clusters[0].detach_region(0), threads=threads[0]
+        0, [v.type for v in results], clusters[0].detach_region(0), threads=threads
     )
     for cluster in [lane0, *clusters[1:]]:
-        graph.block.insert_op_before(cluster, output)
-    for position, result in enumerate(lane0.outputs):
-        result.name_hint = results[position].name_hint
-        output.operands[position] = result
+        graph.block.insert_op_before(cluster, sinks[0])
+    for result, value in zip(lane0.outputs, results, strict=True):
+        result.name_hint = value.name_hint
+    exit_results = dict(zip(exits, lane0.outputs, strict=True))
+    for sink in sinks:
+        for position, operand in enumerate(sink.operands):
+            if operand in exit_results:
+                sink.operands[position] = exit_results[operand]
 
 
 def annotate_estimate(graph: dfg.GraphOp, serial: float, parallel: float) -> None:
     """Record the schedule's estimates (microseconds) on the graph."""
-    graph.attributes["serial_estimate"] = FloatAttr(round(serial, 1), f64)
-    graph.attributes["parallel_estimate"] = FloatAttr(round(parallel, 1), f64)
+    SERIAL_ESTIMATE.set(graph, round(serial, 1))
+    PARALLEL_ESTIMATE.set(graph, round(parallel, 1))

@@ -204,12 +204,12 @@ def evaluate(node: NodeOp, inputs: Inputs) -> list[np.ndarray]:
         ) from None
 
 
-def folded_weight(node: NodeOp, index: int, value: np.ndarray) -> WeightOp:
+def folded_weight(node: NodeOp, index: int, value: np.ndarray, blob_dir: str = "") -> WeightOp:
     """
     A `dfg.weight` holding output `index` of `node`, computed as `value`.
 
     Small values are inline; larger ones (and non-finite floats) go to the blob
-    store, never into the IR.
+    store `blob_dir` ('': the default), never into the IR.
     """
     result = node.outputs[index]
     result_type = result.type
@@ -224,7 +224,7 @@ def folded_weight(node: NodeOp, index: int, value: np.ndarray) -> WeightOp:
     name = result.name_hint or f"{node.node_name}_output_{index}"
     if value.size <= INLINE_LIMIT and prints_exactly(value):
         return WeightOp(name, result_type, value=dense_from_numpy(value, result_type.element_type))
-    return WeightOp(name, result_type, file=store_blob(value))
+    return WeightOp(name, result_type, file=store_blob(value, blob_dir))
 
 
 def prints_exactly(value: np.ndarray) -> bool:
@@ -237,7 +237,7 @@ def prints_exactly(value: np.ndarray) -> bool:
     return not np.issubdtype(value.dtype, np.floating) or bool(np.isfinite(value).all())
 
 
-def fold_node(node: NodeOp, max_elements: int) -> list[WeightOp] | None:
+def fold_node(node: NodeOp, max_elements: int, blob_dir: str = "") -> list[WeightOp] | None:
     """The weights that replace `node`, None if it cannot or must not be folded."""
     if not all(is_foldable_type(r.type) or isinstance(r.type, NoneType) for r in node.outputs):
         return None
@@ -256,7 +256,7 @@ def fold_node(node: NodeOp, max_elements: int) -> list[WeightOp] | None:
     except NotImplementedError:  # no reference implementation: leave the node be
         return None
     return [
-        folded_weight(node, index, value)
+        folded_weight(node, index, value, blob_dir)
         for index, (result, value) in enumerate(zip(node.outputs, values, strict=True))
         if isinstance(result.type, TensorType)
     ]
@@ -289,10 +289,11 @@ class FoldNode(RewritePattern):
     """Replace a node computable at compile time by the weights it computes."""
 
     max_elements: int
+    blob_dir: str = ""
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: NodeOp, rewriter: PatternRewriter, /) -> None:
-        weights = fold_node(op, self.max_elements)
+        weights = fold_node(op, self.max_elements, self.blob_dir)
         if weights is None:
             return
         rewriter.replace(op, weights, replacement_results(op, weights))
@@ -307,7 +308,9 @@ class FoldConstantsPass(ModulePass):
     reference implementation; Shape and Size are folded from static types and
     Identity forwards its operand. Results with more than `max-elements` elements
     are not computed (Constant nodes excepted); results above the inline limit go
-    to the blob store. Dead producers are left for `dce`.
+    to the blob store `blob-dir`, as `.npy` files named by their content that the
+    IR refers to by absolute path (default: `$RAMIEL_CACHE_DIR/blobs`, else
+    `/tmp/ramiel-mlir-<uid>/blobs`). Dead producers are left for `dce`.
     """
 
     name = "fold-constants"
@@ -315,11 +318,14 @@ class FoldConstantsPass(ModulePass):
     max_elements: int = 1_000_000
     """The largest result (in elements) computed at compile time."""
 
+    blob_dir: str = ""
+    """Where folded constants too large for the IR are written ('': the default store)."""
+
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         if self.max_elements < 0:
             raise RamielError(f"fold-constants: max-elements must be >= 0, got {self.max_elements}")
         PatternRewriteWalker(
             GreedyRewritePatternApplier(
-                [ForwardIdentity(), FoldNode(self.max_elements)], dce_enabled=False
+                [ForwardIdentity(), FoldNode(self.max_elements, self.blob_dir)], dce_enabled=False
             ),
         ).rewrite_module(op)

@@ -19,10 +19,11 @@ class LinearClusterPass(ModulePass):
     """
     Cluster each graph's nodes into chains by Kim & Browne's linear clustering.
 
-    Repeatedly takes the longest remaining path (node `cost`s plus the edge cost
+    Repeatedly takes the longest remaining path (node `dfg.cost`s plus the edge cost
     per edge) as a cluster; cluster 0 is the critical path. Values crossing
     clusters get `dfg.send`/`dfg.recv` pairs. The graph records the estimated
-    serial and parallel (one lane per cluster) times in microseconds. Needs the
+    serial and parallel (one lane per cluster) times in microseconds
+    (`dfg.serial_estimate`, `dfg.parallel_estimate`). Needs the
     costs of `estimate-cost`.
     """
 

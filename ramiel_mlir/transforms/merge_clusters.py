@@ -4,7 +4,8 @@ import os
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import FloatAttr, IntegerAttr, ModuleOp
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 
 from ramiel_mlir.analysis.graph import graph_dag, graph_edge_cost
@@ -17,6 +18,7 @@ from ramiel_mlir.analysis.scheduling import (
 )
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import dfg
+from ramiel_mlir.dialects.annotations import DISPATCH_COST, FORK_COST, THREADED_COST, THREADS
 from ramiel_mlir.transforms.clusters import annotate_estimate, build_clusters, dissolve_clusters
 
 MAX_LANES = 1024
@@ -31,16 +33,17 @@ class MergeClustersPass(ModulePass):
     List-schedules the nodes by b-level onto the lanes, each cluster staying on
     one lane, with the edge cost charged between lanes; each lane's order is its
     schedule order. Worker lanes start one hand-over late, starting and joining
-    them costs the graph's `fork_cost`, and the estimate is never below its
-    GIL-bound time (`dispatch_cost` per node, which lanes cannot overlap). The
+    them costs the graph's `dfg.fork_cost`, and the estimate is never below its
+    GIL-bound time (`dfg.dispatch_cost` per node, which lanes cannot overlap). The
     alternative is one lane (`single_lane_threads`): on every core as intra-op
     threads if that saves `min-gain` of the serial time, else on one; and with
-    per-node counts (`threads` on the nodes whose `threaded_cost` saves `min-gain`
-    of their `cost`, the lane on one) if those save `min-gain` of that plan's
+    per-node counts (`dfg.threads` on the nodes whose `dfg.threaded_cost` saves
+    `min-gain` of their `dfg.cost`, the lane on one) if those save `min-gain` of that plan's
     time: small ops lose more to waking the intra-op team than they gain. Lanes
     are used only if they beat that lane by `min-gain`. Without threaded costs
     the single lane gets every core. A graph not yet clustered is
-    linear-clustered first. Needs the costs of `estimate-cost`.
+    linear-clustered first. Needs the costs of `estimate-cost`. The graph records
+    the estimates (`dfg.serial_estimate`, `dfg.parallel_estimate`).
     """
 
     name = "merge-clusters"
@@ -75,7 +78,7 @@ class MergeClustersPass(ModulePass):
                 merge_graph(graph, lanes, self.min_gain, self.edge_cost, self.runtime_costs)
 
 
-def _cluster_ids(graph: dfg.GraphOp) -> dict[dfg.AnyNode, int]:
+def _cluster_ids(graph: dfg.GraphOp) -> dict[Operation, int]:
     """The cluster of every node of a clustered graph (empty if it is flat)."""
     return {
         node: cluster.id
@@ -84,10 +87,6 @@ def _cluster_ids(graph: dfg.GraphOp) -> dict[dfg.AnyNode, int]:
         for node in cluster.block.ops
         if dfg.is_node(node)
     }
-
-
-def _attr(attr: FloatAttr | None) -> float:
-    return attr.value.data if attr is not None else 0.0
 
 
 def merge_graph(
@@ -116,16 +115,16 @@ def merge_graph(
     schedule = schedule_clusters(dag, clusters, min(lanes, max(len(clusters), 1)), edge)
     parallel, one_lane = schedule.makespan, serial.makespan
     node_threads = [lanes] * len(labelled.items)
-    threaded = [_attr(node.threaded_cost) for node in labelled.items]
+    threaded = [THREADED_COST.get(node) or 0.0 for node in labelled.items]
     if runtime_costs:
         # Lanes cannot overlap the part of each call that holds the GIL, and
         # starting and joining the workers costs a fork. The alternative is one
         # lane where each node that gains from every core as intra-op threads
         # gets them, and the others (small ops, which lose more to waking the
         # team than they gain) run on one.
-        gil = gil_bound(dag.costs, _attr(graph.dispatch_cost), len(schedule.lanes))
-        parallel = max(parallel, gil) + _attr(graph.fork_cost)
-        if any(node.threaded_cost is not None for node in labelled.items):
+        gil = gil_bound(dag.costs, DISPATCH_COST.get(graph) or 0.0, len(schedule.lanes))
+        parallel = max(parallel, gil) + (FORK_COST.get(graph) or 0.0)
+        if any(THREADED_COST.get(node) is not None for node in labelled.items):
             node_threads, one_lane = single_lane_threads(dag.costs, threaded, lanes, min_gain)
     if lanes == 1 or parallel > one_lane * (1.0 - min_gain):
         base = lanes if all(count == lanes for count in node_threads) else 1
@@ -133,7 +132,7 @@ def merge_graph(
         build_clusters(graph, orders, [base])
         for node, count in zip(labelled.items, node_threads, strict=True):
             if count != base:
-                node.attributes["threads"] = IntegerAttr(count, 64)
+                THREADS.set(node, count)
         annotate_estimate(graph, serial.makespan, one_lane)
     else:
         orders = [[labelled.items[i] for i in lane] for lane in schedule.lanes if lane]

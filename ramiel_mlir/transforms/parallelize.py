@@ -1,26 +1,52 @@
 """The `parallelize` pipeline: everything from a flat graph to lanes, in one flag."""
 
+import os
 from dataclasses import dataclass
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass, PassPipeline
+from xdsl.transforms.common_subexpression_elimination import CommonSubexpressionElimination
+from xdsl.transforms.dead_code_elimination import DeadCodeElimination
 
-from ramiel_mlir.registry import get_all_passes
+from ramiel_mlir.dialects import dfg
+from ramiel_mlir.dialects.annotations import BATCH_PLAN, PARALLEL_ESTIMATE
+from ramiel_mlir.transforms.clone import ClonePass
+from ramiel_mlir.transforms.estimate_cost import EstimateCostPass
+from ramiel_mlir.transforms.fold_batchnorm import FoldBatchnormPass
+from ramiel_mlir.transforms.fold_constants import FoldConstantsPass
+from ramiel_mlir.transforms.hypercluster import HyperclusterPass
+from ramiel_mlir.transforms.linear_cluster import LinearClusterPass
+from ramiel_mlir.transforms.merge_clusters import MergeClustersPass
+
+SPLIT_MIN_GAIN = 0.05
+"""Fraction of the unsplit estimate that hyperclusters must save to be chosen."""
 
 
 @dataclass(frozen=True)
 class ParallelizePass(ModulePass):
     """
-    Run the usual parallelization pipeline: fold-constants, fold-batchnorm, dce,
-    cse, estimate-cost, linear-cluster, merge-clusters, clone, dce.
+    Run the usual parallelization pipeline: fold-constants, fold-batchnorm, dce, cse,
+    [hypercluster], estimate-cost, linear-cluster, merge-clusters, clone, dce.
 
-    `lanes` (0: the core count) goes to merge-clusters, `model` to estimate-cost.
-    The default model is `flops`: it needs no torch once the machine is calibrated,
-    and on the benchmark models it picks profile's plan, or a faster one
-    (docs/cost-model.md); `model=profile` times every node instead. The IR is
-    verified after the whole pipeline (by the driver), not between its passes:
-    each pass is verified on its own by the tests.
+    `lanes` (0: the core count) goes to merge-clusters, `model` and `machine` to
+    estimate-cost, `blob-dir` to fold-constants. The default model is `flops`: it
+    needs no torch once the machine is calibrated, and on the benchmark models it
+    picks profile's plan, or a faster one (docs/cost-model.md); `model=profile`
+    times every node instead. `machine=default` plans with the built-in machine
+    model, so the output is the same on every machine. The IR is verified after the
+    whole pipeline (by the driver), not between its passes: each pass is verified on
+    its own by the tests.
+
+    For a graph with a known batch greater than 1 that is batch separable,
+    `parts` chooses the hyperclusters: by default (`parts=0`) every count K from
+    1 to min(batch, lanes) is planned on a copy (hypercluster, costs, clusters,
+    lanes) and the K with the lowest estimate wins; K > 1 only if it saves
+    `SPLIT_MIN_GAIN` of the unsplit estimate, so that where splitting loses the
+    batch is not split. K = 1 is the plan of merge-clusters alone: lanes within
+    the whole batch, intra-op threads, or a mix. The graph's `dfg.batch_plan`
+    records the choice and the generated file's header repeats it. `parts=K`
+    fixes it.
     """
 
     name = "parallelize"
@@ -31,13 +57,77 @@ class ParallelizePass(ModulePass):
     model: str = "flops"
     """The cost model of estimate-cost: `flops` (analytic) or `profile` (measured)."""
 
-    def pipeline(self) -> str:
-        """The equivalent -p spec."""
+    machine: str = "auto"
+    """estimate-cost's machine model: `auto` (cached calibration), `default` or a JSON file."""
+
+    blob_dir: str = ""
+    """fold-constants' store for folded constants ('' is its default)."""
+
+    parts: int = 0
+    """Hyperclusters (batch slices): 0 chooses from the estimates, 1 never splits."""
+
+    def __post_init__(self) -> None:
+        self.passes()  # a bad option is an error of the pipeline, before any input is read
+
+    def cleanup(self) -> tuple[ModulePass, ...]:
+        """The passes before planning."""
         return (
-            "fold-constants,fold-batchnorm,dce,cse,"
-            f"estimate-cost{{model={self.model}}},linear-cluster,"
-            f"merge-clusters{{lanes={self.lanes}}},clone,dce"
+            FoldConstantsPass(blob_dir=self.blob_dir),
+            FoldBatchnormPass(),
+            DeadCodeElimination(),
+            CommonSubexpressionElimination(),
         )
 
+    def planning(self, parts: int = 1) -> tuple[ModulePass, ...]:
+        """The passes that plan `parts` hyperclusters, their costs and lanes."""
+        split: tuple[ModulePass, ...] = (HyperclusterPass(parts),) if parts > 1 else ()
+        return (
+            *split,
+            EstimateCostPass(model=self.model, machine=self.machine),
+            LinearClusterPass(),
+            MergeClustersPass(lanes=self.lanes),
+        )
+
+    def passes(self, parts: int = 1) -> tuple[ModulePass, ...]:
+        """The passes this alias runs, in order, with `parts` hyperclusters."""
+        return (*self.cleanup(), *self.planning(parts), ClonePass(), DeadCodeElimination())
+
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        PassPipeline.parse_spec(get_all_passes(), self.pipeline()).apply(ctx, op)
+        PassPipeline(self.cleanup()).apply(ctx, op)
+        parts = self.parts if self.parts > 0 else self._choose_parts(ctx, op)
+        PassPipeline((*self.planning(parts), ClonePass(), DeadCodeElimination())).apply(ctx, op)
+
+    def _choose_parts(self, ctx: Context, op: ModuleOp) -> int:
+        """The number of hyperclusters with the lowest estimate (1: do not split)."""
+        from ramiel_mlir.analysis.batch import batch_separability
+
+        graphs = [g for g in op.ops if isinstance(g, dfg.GraphOp)]
+        lanes = self.lanes or os.cpu_count() or 1
+        found = [batch_separability(g) for g in graphs]
+        batch = min((f.batch for f in found if f.batch > 1), default=0)
+        if batch <= 1 or lanes <= 1:
+            return 1
+        if not all(f.separable for f in found):
+            for graph, why in zip(graphs, found, strict=True):
+                where = f"{dfg.node_of(why.blocker).describe(why.blocker)}: " if why.blocker else ""
+                BATCH_PLAN.set(graph, f"batch {why.batch} not split, {where}{why.reason}")
+            return 1
+        estimates = {k: self._estimate(ctx, op, k) for k in range(1, min(batch, lanes) + 1)}
+        best = min(estimates, key=lambda k: (estimates[k], k))
+        if best > 1 and estimates[best] > estimates[1] * (1 - SPLIT_MIN_GAIN):
+            best = 1
+        plan = (
+            f"batch {batch} split into {best} hyperclusters"
+            if best > 1
+            else f"batch {batch} not split"
+        )
+        tried = ", ".join(f"{k}: {estimates[k] / 1000:.2f} ms" for k in estimates)
+        for graph in graphs:
+            BATCH_PLAN.set(graph, f"{plan} (estimates by parts {tried})")
+        return best
+
+    def _estimate(self, ctx: Context, op: ModuleOp, parts: int) -> float:
+        """The summed parallel estimate (microseconds) of the graphs planned with `parts`."""
+        trial = op.clone()
+        PassPipeline(self.planning(parts)).apply(ctx, trial)
+        return sum(PARALLEL_ESTIMATE.get(g) or 0.0 for g in trial.ops)

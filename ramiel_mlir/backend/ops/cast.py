@@ -24,6 +24,7 @@ from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import lowering
 from ramiel_mlir.backend.ops.dtypes import float_max, is_float8
 from ramiel_mlir.backend.ops.known import folding
+from ramiel_mlir.backend.runtime_source import runtime_module
 from ramiel_mlir.tensors import is_emulated, onnx_from_element_type, torch_dtype_name
 
 FLOAT8E4M3FN, FLOAT8E8M0, FLOAT4E2M1 = 17, 24, 23
@@ -36,48 +37,13 @@ EXACT_IN_FLOAT32 = frozenset(
     {"float32", "float16", "bfloat16", "int8", "uint8", "int16", "uint16", "bool"}
     | {"float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2", "float8_e5m2fnuz", "float8_e8m0fnu"}
 )
+
+runtime = runtime_module("cast")
+"""The runtime functions this file's lowerings call."""
 """torch dtypes whose every value float32 holds exactly (the emulated types' stand-ins too)."""
 
 CLAMPS = frozenset({"float32", "float16", "bfloat16"})
 """torch dtypes that `torch.clamp` computes with and that hold every float8 maximum."""
-
-TO_FLOAT8E8M0 = '''\
-def _to_float8e8m0(x: torch.Tensor, saturate: bool, round_mode: str) -> torch.Tensor:
-    """ONNX's Cast to FLOAT8E8M0: the float32 exponent, rounded as round_mode says."""
-    bits = x.to(torch.float32).view(torch.int32)
-    exponent = torch.bitwise_and(torch.bitwise_right_shift(bits, 23), 0xFF)
-    normal = exponent != 0xFF  # NaN and Inf keep the all-ones exponent (NaN)
-    if round_mode == "up":
-        round_up = torch.bitwise_and(bits, 0x7FFFFF) != 0
-    elif round_mode == "nearest":
-        guard = torch.bitwise_and(bits, 0x400000) != 0
-        rest = torch.bitwise_and(bits, 0x3FFFFF) != 0
-        round_up = guard & (rest | (exponent > 0))
-    else:  # "down"
-        round_up = torch.zeros_like(normal)
-    round_up = round_up & normal
-    if saturate:
-        round_up = round_up & (exponent != 0xFE)
-    exponent = exponent + round_up.to(torch.int32)
-    return exponent.to(torch.uint8).view(torch.float8_e8m0fnu)
-'''
-
-TO_FLOAT4E2M1 = '''\
-def _to_float4e2m1(x: torch.Tensor) -> torch.Tensor:
-    """ONNX's Cast to FLOAT4E2M1 (held in float32): nearest even, saturating at +-6."""
-    x = x.to(torch.float64)
-    size = x.abs().clamp(max=6.0)
-    # The grid's spacing is 0.5 below 2, 1 below 4 and 2 up to 6; round() ties to even.
-    rounded = torch.where(
-        size < 2,
-        torch.round(size * 2) / 2,
-        torch.where(size < 4, torch.round(size), torch.round(size / 2) * 2),
-    )
-    rounded = torch.copysign(rounded, x)
-    # FLOAT4E2M1 has no NaN: ml_dtypes (ONNX's reference) gives a zero of the other sign.
-    nan_zero = torch.copysign(torch.zeros_like(x), torch.neg(x))
-    return torch.where(torch.isnan(x), nan_zero, rounded).to(torch.float32)
-'''
 
 
 def _wrapped_int(ctx: NodeContext, x: SSAValue, element: IntegerType) -> SSAValue:
@@ -106,7 +72,7 @@ def _to_float8(ctx: NodeContext, x: SSAValue, source: Attribute, target: Attribu
     if source_dtype not in CLAMPS:
         x = ctx.b.method(x, "to", ctx.b.name("torch.float32"), inline=True)
     largest = float_max(target)
-    if int(ctx.attr("saturate", 1)):  # type: ignore[arg-type]
+    if ctx.attr_int("saturate", 1):
         x = ctx.b.call("torch.clamp", x, -largest, largest, inline=True)
     elif onnx_from_element_type(target) == FLOAT8E4M3FN:
         # Torch saturates E4M3FN; ONNX gives NaN where rounding goes past 448.
@@ -128,17 +94,15 @@ def _cast(ctx: NodeContext) -> list[SSAValue]:
         return [x]
     target_number = onnx_from_element_type(target)
     if target_number == FLOAT8E8M0:
-        ctx.helper(TO_FLOAT8E8M0)
         saturate = bool(ctx.attr("saturate", 1))
         round_mode = str(ctx.attr("round_mode", "up"))
         if round_mode not in ("up", "down", "nearest"):
             ctx.unsupported(f"round_mode '{round_mode}'")
-        return [ctx.b.call("_to_float8e8m0", x, saturate, round_mode)]
+        return [ctx.b.call(ctx.helper(runtime._to_float8e8m0), x, saturate, round_mode)]
     if is_float8(target):
         return [_to_float8(ctx, x, source, target)]
     if target_number == FLOAT4E2M1:
-        ctx.helper(TO_FLOAT4E2M1)
-        return [ctx.b.call("_to_float4e2m1", x)]
+        return [ctx.b.call(ctx.helper(runtime._to_float4e2m1), x)]
     if is_emulated(target):
         assert isinstance(target, IntegerType)
         return [_wrapped_int(ctx, x, target)]

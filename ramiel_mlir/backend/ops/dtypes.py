@@ -19,6 +19,7 @@ from xdsl.dialects.builtin import IntegerType, Signedness, TensorType
 from xdsl.ir import Attribute, SSAValue
 
 from ramiel_mlir.backend.context import NodeContext
+from ramiel_mlir.backend.runtime_source import runtime_module
 from ramiel_mlir.dialects.dfg import OptionalType, SequenceType
 from ramiel_mlir.tensors import is_emulated, is_string, numpy_dtype, onnx_from_element_type
 
@@ -51,6 +52,9 @@ UNSIGNED_OPS = (
     | {"LessOrEqual", "GreaterOrEqual", "Pow", "TopK", "BitCast"}
     | {"BitwiseAnd", "BitwiseOr", "BitwiseXor", "BitwiseNot"}
 )
+
+runtime = runtime_module("cast")
+"""The runtime functions this file's lowerings call."""
 """Ops whose lowerings compute uint16/uint32/uint64 exactly (see `unsigned_*` below)."""
 
 STRING_OPS = frozenset({"Equal", "Identity"})
@@ -148,28 +152,12 @@ def from_order_key(ctx: NodeContext, key: SSAValue, t: TensorType) -> SSAValue:
     return ctx.b.method(flipped, "view", ctx.dtype(t), inline=True)
 
 
-UDIV64 = '''\
-def _udiv64(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """uint64 division (torch has none): half of a divided as int64, then one correction."""
-    a, b = a.view(torch.int64), b.view(torch.int64)
-    low = -(2**63)
-    big = b < 0  # a divisor of 2**63 or more: the quotient is 0 or 1
-    half = torch.bitwise_and(torch.bitwise_right_shift(a, 1), 2**63 - 1)
-    quotient = torch.div(half, torch.where(big, 1, b), rounding_mode="trunc") * 2
-    remainder = a - quotient * b  # below 2 * b: at most one more b fits
-    quotient = quotient + ((remainder ^ low) >= (b ^ low)).to(torch.int64)
-    quotient = torch.where(big, ((a ^ low) >= (b ^ low)).to(torch.int64), quotient)
-    return quotient.view(torch.uint64)
-'''
-
-
 def unsigned_div(ctx: NodeContext, t: TensorType) -> SSAValue:
     """Unsigned integer division (which truncates) in a type torch divides."""
     width = unsigned_width(t.get_element_type())
     assert width is not None
     if width == 64:
-        ctx.helper(UDIV64)
-        return ctx.b.call("_udiv64", ctx.arg(0), ctx.arg(1))
+        return ctx.b.call(ctx.helper(runtime._udiv64), ctx.arg(0), ctx.arg(1))
     int64 = ctx.b.name("torch.int64")
     a = ctx.b.method(ctx.arg(0), "to", int64, inline=True)
     b = ctx.b.method(ctx.arg(1), "to", int64, inline=True)

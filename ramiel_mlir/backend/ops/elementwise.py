@@ -10,6 +10,7 @@ from __future__ import annotations
 from xdsl.dialects.builtin import IntegerType, TensorType
 from xdsl.ir import SSAValue
 
+from ramiel_mlir.backend.builder import Arg
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import lowering
 from ramiel_mlir.backend.ops.dtypes import (
@@ -234,10 +235,10 @@ def _clip(ctx: NodeContext) -> list[SSAValue]:
 
     Like ONNX, torch sets every element to `max` when `min > max`.
     """
-    bounds: dict[str, Number] = {}
+    bounds: dict[str, Arg] = {}
     if ctx.opset < 11:
         for name, default in (("min", float("-inf")), ("max", float("inf"))):
-            value = float(ctx.attr(name, default))  # type: ignore[arg-type]
+            value = ctx.attr_float(name, default)
             if value != default:
                 bounds[name] = value
     else:
@@ -250,7 +251,7 @@ def _clip(ctx: NodeContext) -> list[SSAValue]:
             bounds[name] = ctx.arg(index) if computed or number is None else number
     if not bounds:
         return [ctx.arg(0)]
-    return [ctx.b.call("torch.clamp", ctx.arg(0), **bounds)]  # type: ignore[arg-type]
+    return [ctx.b.call("torch.clamp", ctx.arg(0), keywords=bounds)]
 
 
 @lowering("Gelu")
@@ -293,7 +294,7 @@ def _variadic(ctx: NodeContext) -> list[SSAValue]:
 
 
 def _float_attr(ctx: NodeContext, name: str, default: float) -> float:
-    return float(ctx.attr(name, default))  # type: ignore[arg-type]
+    return ctx.attr_float(name, default)
 
 
 ALPHA_ACTIVATIONS: dict[str, tuple[str, float]] = {

@@ -14,11 +14,16 @@ import numpy as np
 from xdsl.dialects.builtin import i64
 from xdsl.ir import SSAValue
 
+from ramiel_mlir.backend.builder import Arg
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import lowering
 from ramiel_mlir.backend.ops.known import folding, known, literal
+from ramiel_mlir.backend.runtime_source import runtime_module
 from ramiel_mlir.dialects import py
 from ramiel_mlir.tensors import torch_dtype_name
+
+runtime = runtime_module("tensor")
+"""The runtime functions this file's lowerings call."""
 
 
 def _indices(ctx: NodeContext, index: int, dim: int) -> SSAValue:
@@ -46,20 +51,9 @@ def _indices(ctx: NodeContext, index: int, dim: int) -> SSAValue:
 @folding
 def _gather_elements(ctx: NodeContext) -> list[SSAValue]:
     """`torch.gather` along `axis`."""
-    axis = ctx.axis(int(ctx.attr("axis", 0)), ctx.rank(0))  # type: ignore[arg-type]
+    axis = ctx.axis(ctx.attr_int("axis", 0), ctx.rank(0))
     indices = _indices(ctx, 1, ctx.in_shape(0)[axis])
     return [ctx.b.call("torch.gather", ctx.arg(0), axis, indices)]
-
-
-GATHER_ND = '''\
-def _gather_nd(data: torch.Tensor, indices: torch.Tensor, batch_dims: int) -> torch.Tensor:
-    """ONNX GatherND: index the dimensions after `batch_dims` with the last axis of `indices`."""
-    batch = [
-        torch.arange(size).reshape([-1] + [1] * (indices.dim() - 2 - axis))
-        for axis, size in enumerate(indices.shape[:batch_dims])
-    ]
-    return data[tuple(batch) + tuple(indices.long().unbind(-1))]
-'''
 
 
 @lowering("GatherND")
@@ -67,9 +61,8 @@ def _gather_nd(data: torch.Tensor, indices: torch.Tensor, batch_dims: int) -> to
 def _gather_nd(ctx: NodeContext) -> list[SSAValue]:
     """Advanced indexing with one index tensor per indexed axis (torch counts negative ones
     from the end, as ONNX does); batch axes are indexed by broadcast aranges."""
-    batch_dims = int(ctx.attr("batch_dims", 0))  # type: ignore[arg-type]
-    ctx.helper(GATHER_ND)
-    return [ctx.b.call("_gather_nd", ctx.arg(0), ctx.arg(1), batch_dims)]
+    batch_dims = ctx.attr_int("batch_dims", 0)
+    return [ctx.b.call(ctx.helper(runtime._gather_nd), ctx.arg(0), ctx.arg(1), batch_dims)]
 
 
 SCATTER_REDUCTIONS = {"add": "sum", "mul": "prod", "max": "amax", "min": "amin"}
@@ -80,7 +73,7 @@ SCATTER_REDUCTIONS = {"add": "sum", "mul": "prod", "max": "amax", "min": "amin"}
 @folding
 def _scatter_elements(ctx: NodeContext) -> list[SSAValue]:
     """`Tensor.scatter` (or `scatter_reduce` including the data) along `axis`."""
-    axis = ctx.axis(int(ctx.attr("axis", 0)), ctx.rank(0))  # type: ignore[arg-type]
+    axis = ctx.axis(ctx.attr_int("axis", 0), ctx.rank(0))
     indices = _indices(ctx, 1, ctx.in_shape(0)[axis])
     reduction = str(ctx.attr("reduction", "none"))
     if reduction == "none":
@@ -91,26 +84,6 @@ def _scatter_elements(ctx: NodeContext) -> list[SSAValue]:
     return [ctx.b.method(ctx.arg(0), "scatter_reduce", axis, indices, ctx.arg(2), reduce)]
 
 
-SCATTER_ND = '''\
-def _scatter_nd(
-    data: torch.Tensor, indices: torch.Tensor, updates: torch.Tensor, reduce: str | None
-) -> torch.Tensor:
-    """ONNX ScatterND: the rows `indices` names in the leading axes of `data` get `updates`."""
-    depth = indices.shape[-1]
-    rows = data.reshape((-1,) + data.shape[depth:])
-    strides = torch.tensor(data.shape[:depth]).flip(0).cumprod(0).flip(0).tolist()[1:] + [1]
-    indices = indices.long()
-    sizes = torch.tensor(data.shape[:depth])
-    position = torch.where(indices < 0, indices + sizes, indices)
-    flat = (position * torch.tensor(strides)).sum(-1).reshape(-1)
-    values = updates.reshape((-1,) + data.shape[depth:])
-    if reduce is None:
-        return rows.index_copy(0, flat, values).reshape(data.shape)
-    index = flat.reshape((-1,) + (1,) * (values.dim() - 1)).expand(values.shape)
-    return rows.scatter_reduce(0, index, values, reduce).reshape(data.shape)
-'''
-
-
 @lowering("ScatterND")
 @folding
 def _scatter_nd(ctx: NodeContext) -> list[SSAValue]:
@@ -119,8 +92,7 @@ def _scatter_nd(ctx: NodeContext) -> list[SSAValue]:
     if reduction != "none" and reduction not in SCATTER_REDUCTIONS:
         ctx.unsupported(f"reduction '{reduction}'")
     reduce = None if reduction == "none" else SCATTER_REDUCTIONS[reduction]
-    ctx.helper(SCATTER_ND)
-    return [ctx.b.call("_scatter_nd", ctx.arg(0), ctx.arg(1), ctx.arg(2), reduce)]
+    return [ctx.b.call(ctx.helper(runtime._scatter_nd), ctx.arg(0), ctx.arg(1), ctx.arg(2), reduce)]
 
 
 @lowering("OneHot")
@@ -132,7 +104,7 @@ def _one_hot(ctx: NodeContext) -> list[SSAValue]:
     new axis in the output type.
     """
     out_rank = len(ctx.out_shape())
-    axis = ctx.axis(int(ctx.attr("axis", -1)), out_rank)  # type: ignore[arg-type]
+    axis = ctx.axis(ctx.attr_int("axis", -1), out_rank)
     depth = ctx.out_shape()[axis]
     indices = ctx.b.method(ctx.arg(0), "unsqueeze", axis)
     wrapped = ctx.b.call(
@@ -160,15 +132,15 @@ def _top_k(ctx: NodeContext) -> list[SSAValue]:
     their order, lower index first, as ONNX requires (torch.topk does not promise it).
     """
     rank = ctx.rank(0)
-    axis = ctx.axis(int(ctx.attr("axis", -1)), rank)  # type: ignore[arg-type]
+    axis = ctx.axis(ctx.attr_int("axis", -1), rank)
     largest = bool(ctx.attr("largest", 1))
     if not bool(ctx.attr("sorted", 1)):
         ctx.b.comment("sorted=0 leaves the order unspecified: sorted is one valid order")
     k = ctx.out_shape()[axis]
-    kwargs: dict[str, object] = {"dim": axis, "stable": True}
+    kwargs: dict[str, Arg] = {"dim": axis, "stable": True}
     if largest:
         kwargs["descending"] = True
-    values, indices = ctx.b.call_n("torch.sort", 2, ctx.arg(0), **kwargs)  # type: ignore[arg-type]
+    values, indices = ctx.b.call_n("torch.sort", 2, ctx.arg(0), keywords=kwargs)
     cut = [slice(None)] * axis + [slice(None, k)]
     if k == ctx.in_shape(0)[axis]:
         return [values, indices]
@@ -181,12 +153,12 @@ def _arg_max(ctx: NodeContext) -> list[SSAValue]:
     """`torch.argmax` gives the first index of ties; select_last_index flips the axis."""
     function = "torch.argmax" if ctx.node.op_type.data == "ArgMax" else "torch.argmin"
     rank = ctx.rank(0)
-    axis = ctx.axis(int(ctx.attr("axis", 0)), rank)  # type: ignore[arg-type]
-    kwargs: dict[str, object] = {"keepdim": True} if ctx.attr("keepdims", 1) else {}
+    axis = ctx.axis(ctx.attr_int("axis", 0), rank)
+    kwargs: dict[str, Arg] = {"keepdim": True} if ctx.attr("keepdims", 1) else {}
     if not ctx.attr("select_last_index", 0):
-        return [ctx.b.call(function, ctx.arg(0), axis, **kwargs)]  # type: ignore[arg-type]
+        return [ctx.b.call(function, ctx.arg(0), axis, keywords=kwargs)]
     flipped = ctx.b.method(ctx.arg(0), "flip", axis, inline=True)
-    index = ctx.b.call(function, flipped, axis, inline=True, **kwargs)  # type: ignore[arg-type]
+    index = ctx.b.call(function, flipped, axis, inline=True, keywords=kwargs)
     last = ctx.b.binary("-", ctx.in_shape(0)[axis] - 1, index)
     return [ctx.b.add(py.AssignOp(last)).res]
 
@@ -201,7 +173,7 @@ def _hardmax(ctx: NodeContext) -> list[SSAValue]:
     shape = ctx.in_shape(0)
     rank = len(shape)
     default = -1 if ctx.opset >= 13 else 1
-    axis = ctx.axis(int(ctx.attr("axis", default)), rank)  # type: ignore[arg-type]
+    axis = ctx.axis(ctx.attr_int("axis", default), rank)
     x = ctx.arg(0)
     if ctx.opset < 13 and axis != rank - 1:
         x = ctx.b.method(x, "reshape", [*shape[:axis], -1])
@@ -221,7 +193,7 @@ def _tensor_scatter(ctx: NodeContext) -> list[SSAValue]:
     write index on (modulo the cache length in circular mode).
     """
     rank = ctx.rank(0)
-    axis = ctx.axis(int(ctx.attr("axis", -2)), rank)  # type: ignore[arg-type]
+    axis = ctx.axis(ctx.attr_int("axis", -2), rank)
     if axis == 0:
         ctx.error("axis 0 is the batch axis")
     mode = str(ctx.attr("mode", "linear"))

@@ -30,6 +30,7 @@ from xdsl.dialects.builtin import IntegerType, NoneType, TensorType
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from ramiel_mlir.backend.context import NodeContext, attr_value
+from ramiel_mlir.backend.print_python import readable
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import py
 from ramiel_mlir.dialects.dfg import DEFAULT_DOMAIN, NodeOp, NoneOp, WeightOp, is_deterministic
@@ -215,9 +216,9 @@ def literal(
     if array.size == 0 or dtype not in ("bool", "int64", "float32"):
         kwargs["dtype"] = ctx.b.name(f"torch.{dtype}")
     if array.size == 0:
-        return ctx.b.call("torch.empty", list(array.shape), inline=inline, **kwargs)
+        return ctx.b.call("torch.empty", list(array.shape), inline=inline, keywords=kwargs)
     values = array.astype(numpy_dtype(element_type))
-    return ctx.b.call("torch.tensor", _nested(values), inline=inline, **kwargs)
+    return ctx.b.call("torch.tensor", _nested(values), inline=inline, keywords=kwargs)
 
 
 def scalar(ctx: NodeContext, index: int) -> Scalar | None:
@@ -249,7 +250,7 @@ def operand(ctx: NodeContext, index: int) -> Number:
     if isinstance(value, float) and numpy_dtype(ctx.in_type(index).get_element_type()).itemsize < 4:
         # torch computes half-precision ops with the number in float32: it must
         # be the float16 value itself, not the shortest decimal that rounds to it.
-        value = float(known(ctx, index).flat[0])  # type: ignore[union-attr]
+        value = float(require_known(ctx, index, "operand").flat[0])
     return _spelled(ctx, value, ctx.in_type(index))
 
 
@@ -313,7 +314,7 @@ def _element(value: SSAValue) -> Attribute:
 
 def _drop_comment(ctx: NodeContext, comment: Operation | None) -> None:
     """Remove the comment the lowering driver wrote for a node that prints no code."""
-    if isinstance(comment, py.CommentOp) and comment.text.data.startswith(ctx.node.node_name):
+    if isinstance(comment, py.NodeOp) and comment.node.data == readable(ctx.node.node_name):
         comment.detach()
         comment.erase()
 

@@ -23,31 +23,10 @@ from ramiel_mlir.backend.ops.known import (
     known,
     number,
 )
+from ramiel_mlir.backend.runtime_source import runtime_module
 
-PAD = '''\
-def _pad(x: torch.Tensor, pads: list, value, mode: str, axes: list) -> torch.Tensor:
-    """ONNX Pad: pads are (begin..., end...) for `axes`; negative pads crop."""
-    for i, axis in enumerate(axes):
-        axis = axis % x.dim()
-        begin, end = pads[i], pads[i + len(axes)]
-        if begin == 0 and end == 0:
-            continue
-        if mode == "constant":
-            x = F.pad(x, [0, 0] * (x.dim() - 1 - axis) + [begin, end], value=value)
-            continue
-        size = x.shape[axis]
-        index = torch.arange(-begin, size + end)
-        if mode == "edge":
-            index = index.clamp(0, size - 1)
-        elif mode == "wrap":
-            index = index.remainder(size)
-        else:  # reflect: mirrored about the first and the last element
-            period = max(2 * (size - 1), 1)
-            index = index.abs().remainder(period)
-            index = torch.where(index >= size, period - index, index)
-        x = x.index_select(axis, index)
-    return x
-'''
+runtime = runtime_module("tensor")
+"""The runtime functions this file's lowerings call."""
 
 PAD_MODES = ("constant", "reflect", "edge", "wrap")
 
@@ -68,7 +47,7 @@ def _pad(ctx: NodeContext) -> list[SSAValue]:
     value: Number = 0
     if ctx.opset < 11:
         pads: list[int] | SSAValue = ctx.int_list("pads" if ctx.opset >= 2 else "paddings") or []
-        value = float(ctx.attr("value", 0.0))  # type: ignore[arg-type]
+        value = ctx.attr_float("value", 0.0)
     else:
         pads = int_list_operand(ctx, 1)
         if ctx.has(2):
@@ -87,8 +66,7 @@ def _pad(ctx: NodeContext) -> list[SSAValue]:
             return [x]
         kwargs: dict[str, Any] = {"value": value} if value != 0 else {}
         return [ctx.b.call("F.pad", x, torch_pads, **kwargs)]
-    ctx.helper(PAD)
-    return [ctx.b.call("_pad", x, pads, value, mode, axes)]
+    return [ctx.b.call(ctx.helper(runtime._pad), x, pads, value, mode, axes)]
 
 
 @lowering("CenterCropPad")
@@ -147,7 +125,7 @@ def _is_crd(ctx: NodeContext) -> bool:
 @folding
 def _depth_to_space(ctx: NodeContext) -> list[SSAValue]:
     """DCR: depth is (block row, block column, channel); CRD: `F.pixel_shuffle`."""
-    block = int(ctx.attr("blocksize", 0))  # type: ignore[arg-type]
+    block = ctx.attr_int("blocksize", 0)
     if _is_crd(ctx):
         return [ctx.b.call("F.pixel_shuffle", ctx.arg(0), block)]
     n, c, h, w = ctx.in_shape(0)
@@ -158,7 +136,7 @@ def _depth_to_space(ctx: NodeContext) -> list[SSAValue]:
 @folding
 def _space_to_depth(ctx: NodeContext) -> list[SSAValue]:
     """DCR (the default): depth is (block row, block column, channel); CRD: `F.pixel_unshuffle`."""
-    block = int(ctx.attr("blocksize", 0))  # type: ignore[arg-type]
+    block = ctx.attr_int("blocksize", 0)
     if _is_crd(ctx):
         return [ctx.b.call("F.pixel_unshuffle", ctx.arg(0), block)]
     n, c, h, w = ctx.in_shape(0)
@@ -180,6 +158,6 @@ def _trilu(ctx: NodeContext) -> list[SSAValue]:
 @folding
 def _eye_like(ctx: NodeContext) -> list[SSAValue]:
     """Ones on diagonal k (`triu(k).tril(k)` of ones) in the output type."""
-    k = int(ctx.attr("k", 0))  # type: ignore[arg-type]
+    k = ctx.attr_int("k", 0)
     ones = ctx.b.call("torch.ones", ctx.out_shape(), dtype=ctx.dtype(ctx.out_type()), inline=True)
     return [ctx.b.method(ctx.b.method(ones, "triu", k, inline=True), "tril", k)]

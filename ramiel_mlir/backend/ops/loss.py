@@ -32,9 +32,9 @@ def _nll(ctx: NodeContext, log_probabilities: SSAValue) -> SSAValue:
     kwargs: dict[str, Any] = {}
     if ctx.has(2):
         kwargs["weight"] = ctx.arg(2)
-    ignore_index = ctx.attr("ignore_index", None)
+    ignore_index = ctx.attr_int("ignore_index")
     if ignore_index is not None:
-        kwargs["ignore_index"] = int(ignore_index)  # type: ignore[arg-type]
+        kwargs["ignore_index"] = ignore_index
     if reduction != "mean":
         kwargs["reduction"] = reduction
     return ctx.b.call("F.nll_loss", log_probabilities, target, **kwargs)

@@ -18,10 +18,15 @@ import numpy as np
 from xdsl.dialects.builtin import Float16Type, TensorType
 from xdsl.ir import SSAValue
 
+from ramiel_mlir.backend.builder import Arg
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import lowering
+from ramiel_mlir.backend.runtime_source import runtime_module
 from ramiel_mlir.dialects import py
 from ramiel_mlir.tensors import numpy_dtype
+
+runtime = runtime_module("tensor")
+"""The runtime functions this file's lowerings call."""
 
 
 def _plain(values: Sequence[int]) -> int | list[int]:
@@ -47,7 +52,7 @@ def _softmax(ctx: NodeContext) -> list[SSAValue]:
     function = "torch.softmax" if ctx.node.op_type.data == "Softmax" else "torch.log_softmax"
     rank = ctx.rank(0)
     default = -1 if ctx.opset >= 13 else 1
-    axis = ctx.axis(int(ctx.attr("axis", default)), rank)  # type: ignore[arg-type]
+    axis = ctx.axis(ctx.attr_int("axis", default), rank)
     if ctx.opset >= 13 or axis == rank - 1:
         return [_softmax_call(ctx, function, ctx.arg(0), axis)]
     # Before opset 13 the input is coerced to 2-D at `axis`: the softmax runs
@@ -79,10 +84,10 @@ def _softmax_call(ctx: NodeContext, function: str, x: SSAValue, dim: int) -> SSA
 @lowering("Gemm")
 def _gemm(ctx: NodeContext) -> list[SSAValue]:
     """Y = alpha * A' @ B' + beta * C, C broadcast to (M, N) and optional."""
-    alpha = float(ctx.attr("alpha", 1.0))  # type: ignore[arg-type]
-    beta = float(ctx.attr("beta", 1.0))  # type: ignore[arg-type]
-    trans_a = int(ctx.attr("transA", 0))  # type: ignore[arg-type]
-    trans_b = int(ctx.attr("transB", 0))  # type: ignore[arg-type]
+    alpha = ctx.attr_float("alpha", 1.0)
+    beta = ctx.attr_float("beta", 1.0)
+    trans_a = ctx.attr_int("transA", 0)
+    trans_b = ctx.attr_int("transB", 0)
     a, b = ctx.arg(0), ctx.arg(1)
     has_c = ctx.has(2)
     n = ctx.out_shape()[1]
@@ -163,7 +168,7 @@ def _conv(ctx: NodeContext) -> list[SSAValue]:
     kernel = ctx.int_list("kernel_shape") or ctx.in_shape(1)[2:]
     strides = ctx.int_list("strides") or [1] * spatial
     dilations = ctx.int_list("dilations") or [1] * spatial
-    group = int(ctx.attr("group", 1))  # type: ignore[arg-type]
+    group = ctx.attr_int("group", 1)
     pads = _pads(ctx, kernel, strides, dilations)
     begin, end = pads[:spatial], pads[spatial:]
     x = ctx.arg(0)
@@ -171,7 +176,7 @@ def _conv(ctx: NodeContext) -> list[SSAValue]:
         # PyTorch pads both sides alike: asymmetric zero padding is explicit.
         x, begin = _pad(ctx, x, begin, end, 0.0), [0] * spatial
     args = [x, ctx.arg(1)] + ([ctx.arg(2)] if ctx.has(2) else [])
-    kwargs: dict[str, object] = {}
+    kwargs: dict[str, Arg] = {}
     if any(s != 1 for s in strides):
         kwargs["stride"] = _plain(strides)
     if any(begin):
@@ -180,7 +185,7 @@ def _conv(ctx: NodeContext) -> list[SSAValue]:
         kwargs["dilation"] = _plain(dilations)
     if group != 1:
         kwargs["groups"] = group
-    return [ctx.b.call(f"F.conv{spatial}d", *args, **kwargs)]  # type: ignore[arg-type]
+    return [ctx.b.call(f"F.conv{spatial}d", *args, keywords=kwargs)]
 
 
 # Pooling
@@ -288,8 +293,8 @@ def _explicit_pad(ctx: NodeContext, w: _Window, fill: float, x: SSAValue | None 
     return x
 
 
-def _pool_kwargs(w: _Window, padding: Sequence[int], ceil: bool) -> dict[str, object]:
-    kwargs: dict[str, object] = {}
+def _pool_kwargs(w: _Window, padding: Sequence[int], ceil: bool) -> dict[str, Arg]:
+    kwargs: dict[str, Arg] = {}
     if w.strides != w.kernel:
         kwargs["stride"] = _plain(w.strides)
     if any(padding):
@@ -307,30 +312,6 @@ def _lowest(ctx: NodeContext) -> float:
     if np.issubdtype(dtype, np.integer):
         return int(np.iinfo(dtype).min)
     return float("-inf")
-
-
-POOL_INDICES = '''\
-def _pool_indices(
-    plane: torch.Tensor, padded: list, begin: list, size: list, column_major: bool
-) -> torch.Tensor:
-    """
-    MaxPool's Indices as ONNX counts them: torch's index into one (padded) plane
-    of the input becomes an index into the whole unpadded input, flattened in
-    row-major (or, with storage_order=1, column-major) order per plane.
-    """
-    coords = []
-    for extent in reversed(padded):
-        coords.append(torch.remainder(plane, extent))
-        plane = torch.div(plane, extent, rounding_mode="floor")
-    coords = [c - b for c, b in zip(reversed(coords), begin)]
-    axes = reversed(range(len(size))) if column_major else range(len(size))
-    flat = torch.zeros_like(coords[0])
-    for axis in axes:
-        flat = flat * size[axis] + coords[axis]
-    planes = flat.shape[0] * flat.shape[1]
-    offsets = torch.arange(planes).reshape(*flat.shape[:2], *[1] * len(size))
-    return flat + offsets * math.prod(size)
-'''
 
 
 @lowering("MaxPool")
@@ -354,13 +335,13 @@ def _max_pool(ctx: NodeContext) -> list[SSAValue]:
         padded = [(o - 1) * w.strides[i] + w.extent(i) for i, o in enumerate(w.out)]
         begin = w.begin
     if not _produced(ctx, 1):
-        return [ctx.b.call(function, x, kernel, **kwargs)]  # type: ignore[arg-type]
+        return [ctx.b.call(function, x, kernel, keywords=kwargs)]
     column_major = bool(ctx.attr("storage_order", 0))
     kwargs["return_indices"] = True
-    values, plane = ctx.b.call_n(function, 2, x, kernel, **kwargs)  # type: ignore[arg-type]
-    ctx.helper(POOL_INDICES)
-    ctx.import_module("math")
-    indices = ctx.b.call("_pool_indices", plane, padded, begin, w.size, column_major)
+    values, plane = ctx.b.call_n(function, 2, x, kernel, keywords=kwargs)
+    indices = ctx.b.call(
+        ctx.helper(runtime._pool_indices), plane, padded, begin, w.size, column_major
+    )
     return [values, indices]
 
 
@@ -388,17 +369,17 @@ def _average_pool(ctx: NodeContext) -> list[SSAValue]:
         kwargs = _pool_kwargs(w, *torch_padding)
         if "padding" in kwargs and not include_pad:
             kwargs["count_include_pad"] = False
-        return [ctx.b.call(function, ctx.arg(0), kernel, **kwargs)]  # type: ignore[arg-type]
+        return [ctx.b.call(function, ctx.arg(0), kernel, keywords=kwargs)]
     x = _explicit_pad(ctx, w, 0.0)
     kwargs = _pool_kwargs(w, [0] * spatial, False)
     counts = [w.counts(axis, include_pad) for axis in range(spatial)]
     if all(c == [k] * len(c) for c, k in zip(counts, w.kernel, strict=True)):
         # Every window lies inside the padded input and counts all of its cells.
-        return [ctx.b.call(function, x, kernel, **kwargs)]  # type: ignore[arg-type]
+        return [ctx.b.call(function, x, kernel, keywords=kwargs)]
     if spatial == 1:
         ctx.unsupported("1-D AveragePool whose windows count different numbers of cells")
     kwargs["divisor_override"] = 1
-    sums = ctx.b.call(function, x, kernel, **kwargs)  # type: ignore[arg-type]
+    sums = ctx.b.call(function, x, kernel, keywords=kwargs)
     sums.name_hint = "sums"
     return [_assign(ctx, ctx.b.binary("/", sums, _cell_counts(ctx, counts)))]
 
@@ -457,7 +438,7 @@ def _batch_norm(ctx: NodeContext) -> list[SSAValue | None]:
     """
     if ctx.opset < 7 and not ctx.attr("is_test", 0):
         ctx.unsupported("training mode (is_test=0)")
-    epsilon = float(ctx.attr("epsilon", 1e-5))  # type: ignore[arg-type]
+    epsilon = ctx.attr_float("epsilon", 1e-5)
     if ctx.attr("training_mode", 0):
         return _batch_norm_training(ctx, epsilon)
     x, scale, bias, mean, var = (ctx.arg(i) for i in range(5))
@@ -476,7 +457,7 @@ def _batch_norm(ctx: NodeContext) -> list[SSAValue | None]:
 def _batch_norm_training(ctx: NodeContext, epsilon: float) -> list[SSAValue | None]:
     """Batch statistics (biased variance) normalize; the running ones move toward them."""
     x, scale, bias, mean, var = (ctx.arg(i) for i in range(5))
-    momentum = float(ctx.attr("momentum", 0.9))  # type: ignore[arg-type]
+    momentum = ctx.attr_float("momentum", 0.9)
     dims = [0, *range(2, ctx.rank(0))]
     batch_var, batch_mean = ctx.b.call_n("torch.var_mean", 2, x, dims, correction=0)
     batch_var.name_hint, batch_mean.name_hint = "batch_var", "batch_mean"
@@ -508,7 +489,7 @@ def _lrn(ctx: NodeContext) -> list[SSAValue]:
         ("beta", "beta", 0.75),
         ("bias", "k", 1.0),
     ):
-        value = float(ctx.attr(onnx_name, default))  # type: ignore[arg-type]
+        value = ctx.attr_float(onnx_name, default)
         if value != default:
             kwargs[torch_name] = value
     x = ctx.arg(0)
@@ -577,9 +558,9 @@ def _conv_transpose(ctx: NodeContext) -> list[SSAValue]:
     strides = ctx.int_list("strides") or [1] * spatial
     dilations = ctx.int_list("dilations") or [1] * spatial
     output_padding = ctx.int_list("output_padding") or [0] * spatial
-    group = int(ctx.attr("group", 1))  # type: ignore[arg-type]
+    group = ctx.attr_int("group", 1)
     begin, end = _conv_transpose_pads(ctx, size, kernel, strides, dilations, output_padding)
-    kwargs: dict[str, object] = {}
+    kwargs: dict[str, Arg] = {}
     if any(s != 1 for s in strides):
         kwargs["stride"] = _plain(strides)
     if any(d != 1 for d in dilations):
@@ -596,8 +577,8 @@ def _conv_transpose(ctx: NodeContext) -> list[SSAValue]:
         if any(output_padding):
             kwargs["output_padding"] = _plain(output_padding)
         args = [ctx.arg(0), ctx.arg(1)] + ([ctx.arg(2)] if ctx.has(2) else [])
-        return [ctx.b.call(function, *args, **kwargs)]  # type: ignore[arg-type]
-    full = ctx.b.call(function, ctx.arg(0), ctx.arg(1), **kwargs)  # type: ignore[arg-type]
+        return [ctx.b.call(function, *args, keywords=kwargs)]
+    full = ctx.b.call(function, ctx.arg(0), ctx.arg(1), keywords=kwargs)
     full.name_hint = "full"
     # Crop the ONNX pads (negative torch pads), then pad output_padding zeros.
     torch_pads: list[int] = []
@@ -619,12 +600,12 @@ def _window_sums(ctx: NodeContext, w: _Window, x: SSAValue) -> SSAValue:
     ones = ctx.b.call(
         "torch.ones", [channels, 1, *w.kernel], dtype=ctx.dtype(ctx.in_type(0)), inline=True
     )
-    kwargs: dict[str, object] = {"groups": channels}
+    kwargs: dict[str, Arg] = {"groups": channels}
     if any(s != 1 for s in w.strides):
         kwargs["stride"] = _plain(w.strides)
     if any(d != 1 for d in w.dilations):
         kwargs["dilation"] = _plain(w.dilations)
-    sums = ctx.b.call(f"F.conv{len(w.size)}d", x, ones, **kwargs)  # type: ignore[arg-type]
+    sums = ctx.b.call(f"F.conv{len(w.size)}d", x, ones, keywords=kwargs)
     sums.name_hint = "sums"
     return sums
 
@@ -633,7 +614,7 @@ def _window_sums(ctx: NodeContext, w: _Window, x: SSAValue) -> SSAValue:
 def _lp_pool(ctx: NodeContext) -> list[SSAValue]:
     """(sum of |x|^p over each window)^(1/p); padding contributes zeros."""
     w = _window(ctx)
-    p = int(ctx.attr("p", 2))  # type: ignore[arg-type]
+    p = ctx.attr_int("p", 2)
     if p < 1:
         ctx.unsupported(f"p={p}")
     powered = ctx.b.method(ctx.b.method(ctx.arg(0), "abs", inline=True), "pow", p)
@@ -665,9 +646,9 @@ def _grid_sample(ctx: NodeContext) -> list[SSAValue]:
         torch_mode = GRID_SAMPLE_MODES[mode]
     else:
         ctx.unsupported(f"{spatial}-D GridSample with mode '{mode}'")
-    kwargs: dict[str, object] = {"mode": torch_mode, "padding_mode": padding_mode}
+    kwargs: dict[str, Arg] = {"mode": torch_mode, "padding_mode": padding_mode}
     kwargs["align_corners"] = bool(ctx.attr("align_corners", 0))
-    return [ctx.b.call("F.grid_sample", ctx.arg(0), ctx.arg(1), **kwargs)]  # type: ignore[arg-type]
+    return [ctx.b.call("F.grid_sample", ctx.arg(0), ctx.arg(1), keywords=kwargs)]
 
 
 @lowering("CausalConvWithState")
@@ -730,12 +711,12 @@ def _col2im(ctx: NodeContext) -> list[SSAValue]:
     strides = ctx.int_list("strides") or [1, 1]
     dilations = ctx.int_list("dilations") or [1, 1]
     padded = [image[i] + pads[i] + pads[i + 2] for i in range(2)]
-    kwargs: dict[str, object] = {}
+    kwargs: dict[str, Arg] = {}
     if any(d != 1 for d in dilations):
         kwargs["dilation"] = _plain(dilations)
     if any(s != 1 for s in strides):
         kwargs["stride"] = _plain(strides)
-    folded = ctx.b.call("F.fold", ctx.arg(0), padded, block, **kwargs)  # type: ignore[arg-type]
+    folded = ctx.b.call("F.fold", ctx.arg(0), padded, block, keywords=kwargs)
     if not any(pads):
         return [folded]
     crop = [slice(pads[i] or None, pads[i] + image[i]) for i in range(2)]
@@ -763,11 +744,11 @@ def _max_unpool(ctx: NodeContext) -> list[SSAValue]:
     default = _unpool_default(ctx, kernel, strides)
     if default != out[2:]:
         indices = _reravel(ctx, indices, default, out[2:])
-    kwargs: dict[str, object] = {"output_size": out[2:]}
+    kwargs: dict[str, Arg] = {"output_size": out[2:]}
     if strides != kernel:
         kwargs["stride"] = _plain(strides)
     return [
-        ctx.b.call(f"F.max_unpool{spatial}d", ctx.arg(0), indices, _plain(kernel), **kwargs)  # type: ignore[arg-type]
+        ctx.b.call(f"F.max_unpool{spatial}d", ctx.arg(0), indices, _plain(kernel), keywords=kwargs)
     ]
 
 

@@ -27,9 +27,9 @@ def _layer_norm(ctx: NodeContext) -> list[SSAValue | None]:
     """
     shape = ctx.in_shape(0)
     rank = len(shape)
-    axis = ctx.axis(int(ctx.attr("axis", -1)), rank)  # type: ignore[arg-type]
-    epsilon = float(ctx.attr("epsilon", 1e-5))  # type: ignore[arg-type]
-    stash = element_type_from_onnx(int(ctx.attr("stash_type", 1)))  # type: ignore[arg-type]
+    axis = ctx.axis(ctx.attr_int("axis", -1), rank)
+    epsilon = ctx.attr_float("epsilon", 1e-5)
+    stash = element_type_from_onnx(ctx.attr_int("stash_type", 1))
     if stash is None:
         ctx.unsupported(f"stash_type={ctx.attr('stash_type', 1)}")
     x_type = ctx.in_type(0)
@@ -63,7 +63,7 @@ def _layer_norm(ctx: NodeContext) -> list[SSAValue | None]:
 
 def _stash(ctx: NodeContext, x: SSAValue) -> tuple[SSAValue, bool]:
     """`x` in the type `stash_type` names (float32 by default), and whether it was cast."""
-    stash = element_type_from_onnx(int(ctx.attr("stash_type", 1)))  # type: ignore[arg-type]
+    stash = element_type_from_onnx(ctx.attr_int("stash_type", 1))
     if stash is None:
         ctx.unsupported(f"stash_type={ctx.attr('stash_type', 1)}")
     if stash == ctx.in_type(0).get_element_type():
@@ -77,7 +77,7 @@ def _stash(ctx: NodeContext, x: SSAValue) -> tuple[SSAValue, bool]:
 @folding
 def _instance_norm(ctx: NodeContext) -> list[SSAValue]:
     """Per sample and channel over the spatial axes, then the per-channel scale and bias."""
-    epsilon = float(ctx.attr("epsilon", 1e-5))  # type: ignore[arg-type]
+    epsilon = ctx.attr_float("epsilon", 1e-5)
     kwargs: dict[str, Any] = {"eps": epsilon} if epsilon != 1e-5 else {}
     return [ctx.b.call("F.instance_norm", ctx.arg(0), weight=ctx.arg(1), bias=ctx.arg(2), **kwargs)]
 
@@ -89,8 +89,8 @@ def _group_norm(ctx: NodeContext) -> list[SSAValue]:
     `F.group_norm`, statistics in the stash type. Opset 18 gives scale and bias
     per group (repeated over the group's channels), opset 21 per channel.
     """
-    groups = int(ctx.attr("num_groups", 0))  # type: ignore[arg-type]
-    epsilon = float(ctx.attr("epsilon", 1e-5))  # type: ignore[arg-type]
+    groups = ctx.attr_int("num_groups", 0)
+    epsilon = ctx.attr_float("epsilon", 1e-5)
     channels = ctx.in_shape(0)[1]
     scale, bias = ctx.arg(1), ctx.arg(2)
     if ctx.opset < 21 and groups != channels:
@@ -116,8 +116,8 @@ def _rms_norm(ctx: NodeContext) -> list[SSAValue]:
     """x / sqrt(mean(x^2 over the axes from `axis` on) + epsilon) * scale, in the stash type."""
     shape = ctx.in_shape(0)
     rank = len(shape)
-    axis = ctx.axis(int(ctx.attr("axis", -1)), rank)  # type: ignore[arg-type]
-    epsilon = float(ctx.attr("epsilon", 1e-5))  # type: ignore[arg-type]
+    axis = ctx.axis(ctx.attr_int("axis", -1), rank)
+    epsilon = ctx.attr_float("epsilon", 1e-5)
     x, cast = _stash(ctx, ctx.arg(0))
     if not cast and ctx.in_shape(1) == shape[axis:]:
         return [ctx.b.call("F.rms_norm", x, shape[axis:], ctx.arg(1), eps=epsilon)]
@@ -131,8 +131,8 @@ def _rms_norm(ctx: NodeContext) -> list[SSAValue]:
 @folding
 def _lp_norm(ctx: NodeContext) -> list[SSAValue]:
     """x divided by its L1 or L2 norm along `axis`; a zero norm gives 0, not NaN."""
-    axis = ctx.axis(int(ctx.attr("axis", -1)), ctx.rank(0))  # type: ignore[arg-type]
-    p = int(ctx.attr("p", 2))  # type: ignore[arg-type]
+    axis = ctx.axis(ctx.attr_int("axis", -1), ctx.rank(0))
+    p = ctx.attr_int("p", 2)
     if p not in (1, 2):
         ctx.unsupported(f"p={p}")
     x = ctx.arg(0)

@@ -61,8 +61,8 @@ def _saturate(ctx: NodeContext, value: SSAValue, index: int = 0) -> SSAValue:
 
 
 def _axis_and_block(ctx: NodeContext) -> tuple[int, int]:
-    axis = int(ctx.attr("axis", 1))  # type: ignore[arg-type]
-    return axis, int(ctx.attr("block_size", 0))  # type: ignore[arg-type]
+    axis = ctx.attr_int("axis", 1)
+    return axis, ctx.attr_int("block_size", 0)
 
 
 @lowering("QuantizeLinear")
@@ -70,11 +70,11 @@ def _quantize_linear(ctx: NodeContext) -> list[SSAValue]:
     axis, block = _axis_and_block(ctx)
     _range(ctx)
     x, scale = ctx.arg(0), _broadcast(ctx, 1, axis, block)
-    precision = ctx.attr("precision", None)
+    precision = ctx.attr_int("precision")
     if precision:
         from ramiel_mlir.tensors import element_type_from_onnx, torch_dtype_name
 
-        element = element_type_from_onnx(int(precision))  # type: ignore[arg-type]
+        element = element_type_from_onnx(precision)
         if element is None:
             ctx.unsupported(f"precision={precision}")
         dtype = ctx.b.name(f"torch.{torch_dtype_name(element)}")
@@ -184,7 +184,7 @@ def _integer_conv(ctx: NodeContext, x: SSAValue, w: SSAValue) -> SSAValue:
         kwargs["stride"] = _plain(strides)
     if any(d != 1 for d in dilations):
         kwargs["dilation"] = _plain(dilations)
-    group = int(ctx.attr("group", 1))  # type: ignore[arg-type]
+    group = ctx.attr_int("group", 1)
     if group != 1:
         kwargs["groups"] = group
     w = ctx.b.method(w, "double", inline=True)

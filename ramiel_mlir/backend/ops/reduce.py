@@ -18,8 +18,9 @@ import math
 import ml_dtypes
 import numpy as np
 from xdsl.dialects.builtin import IntegerType
-from xdsl.ir import SSAValue
+from xdsl.ir import Operation, SSAValue
 
+from ramiel_mlir.backend.builder import Arg
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import lowering
 from ramiel_mlir.backend.ops.known import folding, int_operand, known_ints
@@ -44,7 +45,7 @@ def _axes(ctx: NodeContext) -> list[int] | SSAValue | None:
     else:
         axes = ctx.int_list("axes")
     if not axes:
-        if int(ctx.attr("noop_with_empty_axes", 0)):  # type: ignore[arg-type]
+        if ctx.attr_int("noop_with_empty_axes", 0):
             return None
         return list(range(rank))
     return sorted({ctx.axis(a, rank) for a in axes})
@@ -69,7 +70,7 @@ def _reduce(
 ) -> SSAValue:
     """`x.method(axes, keepdim=True)`, `x.method(axes)`, or `x.method()` over every axis."""
     keepdims = bool(ctx.attr("keepdims", 1))
-    kwargs: dict[str, object] = {}
+    kwargs: dict[str, Arg] = {}
     element = ctx.out_type().get_element_type()
     if method in ("sum", "prod") and isinstance(element, IntegerType):
         # torch accumulates small integers into int64; ONNX keeps the type.
@@ -78,29 +79,28 @@ def _reduce(
         if keepdims:
             kwargs["keepdim"] = True
         if method != "prod":
-            return ctx.b.method(x, method, axes, inline=inline, **kwargs)  # type: ignore[arg-type]
+            return ctx.b.method(x, method, axes, inline=inline, keywords=kwargs)
         # torch's prod takes one dimension: the list read by `_axes` is not used.
-        axes.owner.detach()  # type: ignore[union-attr]
-        axes.owner.erase()  # type: ignore[union-attr]
+        _erase(axes)
         descending = _descending(ctx)
         for i in range(ctx.in_shape(1)[0]):
             last = i == ctx.in_shape(1)[0] - 1
             dim = ctx.b.subscript(descending, [i])
-            x = ctx.b.method(x, "prod", dim, inline=inline or not last, **kwargs)  # type: ignore[arg-type]
+            x = ctx.b.method(x, "prod", dim, inline=inline or not last, keywords=kwargs)
         return x
     # `x.method()` reduces every axis, except for logsumexp, which needs its dims.
     if not keepdims and axes == list(range(ctx.rank(0))) and method != "logsumexp":
-        return ctx.b.method(x, method, inline=inline, **kwargs)  # type: ignore[arg-type]
+        return ctx.b.method(x, method, inline=inline, keywords=kwargs)
     if keepdims:
         kwargs["keepdim"] = True
     if method == "prod":
         # torch's prod takes one dimension: reduce the highest first.
         for i, axis in enumerate(reversed(axes)):
             last = i == len(axes) - 1
-            x = ctx.b.method(x, "prod", axis, inline=inline or not last, **kwargs)  # type: ignore[arg-type]
+            x = ctx.b.method(x, "prod", axis, inline=inline or not last, keywords=kwargs)
         return x
     dims: int | list[int] = axes[0] if len(axes) == 1 else axes
-    return ctx.b.method(x, method, dims, inline=inline, **kwargs)  # type: ignore[arg-type]
+    return ctx.b.method(x, method, dims, inline=inline, keywords=kwargs)
 
 
 METHODS: dict[str, str] = {
@@ -151,8 +151,7 @@ def _empty_value(ctx: NodeContext, op_type: str) -> bool | int | float:
 def _over_nothing(ctx: NodeContext, axes: list[int] | SSAValue) -> SSAValue:
     """The result of a reduction whose input has no elements (module doc)."""
     if isinstance(axes, SSAValue):  # the axes read at run time are not needed
-        axes.owner.detach()  # type: ignore[union-attr]
-        axes.owner.erase()  # type: ignore[union-attr]
+        _erase(axes)
     value = _empty_value(ctx, ctx.node.op_type.data)
     return ctx.b.call("torch.full", ctx.out_shape(), value, dtype=ctx.dtype(ctx.out_type()))
 
@@ -200,10 +199,10 @@ def _cumulative(ctx: NodeContext) -> list[SSAValue]:
     x = ctx.arg(0)
     if reverse:
         x = ctx.b.method(x, "flip", ctx.b.list([axis]), inline=True)
-    kwargs: dict[str, object] = {}
+    kwargs: dict[str, Arg] = {}
     if isinstance(ctx.in_type(0).get_element_type(), IntegerType):
         kwargs["dtype"] = ctx.dtype(ctx.in_type(0))  # not int64, as torch would give
-    result = ctx.b.call(function, x, axis, **kwargs)  # type: ignore[arg-type]
+    result = ctx.b.call(function, x, axis, keywords=kwargs)
     if exclusive:
         first = ctx.b.call("torch.narrow", result, axis, 0, 1, inline=True)
         start = ctx.b.call("torch.zeros_like" if is_sum else "torch.ones_like", first, inline=True)
@@ -213,3 +212,11 @@ def _cumulative(ctx: NodeContext) -> list[SSAValue]:
     if reverse:
         result = ctx.b.method(result, "flip", ctx.b.list([axis]))
     return [result]
+
+
+def _erase(value: SSAValue) -> None:
+    """Remove the unused op that computes `value`."""
+    owner = value.owner
+    assert isinstance(owner, Operation)
+    owner.detach()
+    owner.erase()

@@ -17,26 +17,10 @@ from xdsl.ir import SSAValue
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import lowering
 from ramiel_mlir.backend.ops.known import int_operand
+from ramiel_mlir.backend.runtime_source import runtime_module
 
-DFT = '''\
-def _dft(x: torch.Tensor, length, axis: int, inverse: bool, onesided: bool) -> torch.Tensor:
-    """ONNX DFT of a (..., 1) real or (..., 2) complex tensor along `axis`."""
-    axis = axis % x.dim()
-    data = x.numpy(force=True)
-    signal = data[..., 0] if data.shape[-1] == 1 else data[..., 0] + 1j * data[..., 1]
-    if length is None:
-        length = 2 * (x.shape[axis] - 1) if inverse and onesided else x.shape[axis]
-    if inverse and onesided:
-        real = numpy.fft.irfft(signal, n=length, axis=axis)[..., None]
-        return torch.from_numpy(real.astype(data.dtype))
-    if inverse:
-        result = numpy.fft.ifft(signal, n=length, axis=axis)
-    else:
-        result = numpy.fft.fft(signal, n=length, axis=axis)
-        if onesided:
-            result = result.take(range(length // 2 + 1), axis)
-    return torch.from_numpy(numpy.stack([result.real, result.imag], -1).astype(data.dtype))
-'''
+runtime = runtime_module("signal")
+"""The runtime functions this file's lowerings call."""
 
 
 @lowering("DFT")
@@ -48,13 +32,11 @@ def _dft(ctx: NodeContext) -> list[SSAValue]:
     if ctx.opset >= 20:
         axis: int | SSAValue = int_operand(ctx, 2) if ctx.has(2) else -2
     else:
-        axis = int(ctx.attr("axis", 1))  # type: ignore[arg-type]
+        axis = ctx.attr_int("axis", 1)
     length = int_operand(ctx, 1) if ctx.has(1) else None
-    ctx.import_module("numpy")
-    ctx.helper(DFT)
     inverse = bool(ctx.attr("inverse", 0))
     onesided = bool(ctx.attr("onesided", 0))
-    return [ctx.b.call("_dft", ctx.arg(0), length, axis, inverse, onesided)]
+    return [ctx.b.call(ctx.helper(runtime._dft), ctx.arg(0), length, axis, inverse, onesided)]
 
 
 @lowering("HannWindow", "HammingWindow", "BlackmanWindow")

@@ -15,6 +15,7 @@ import numpy as np
 from xdsl.dialects.builtin import IntegerType, TensorType
 from xdsl.ir import SSAValue
 
+from ramiel_mlir.backend.builder import Arg
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import lowering
 from ramiel_mlir.backend.ops.known import (
@@ -27,31 +28,17 @@ from ramiel_mlir.backend.ops.known import (
     number,
     require_known,
 )
+from ramiel_mlir.backend.runtime_source import runtime_module
 from ramiel_mlir.tensors import numpy_dtype, torch_dtype_name
+
+runtime = runtime_module("tensor")
+"""The runtime functions this file's lowerings call."""
 
 
 @lowering("Identity")
 @folding
 def _identity(ctx: NodeContext) -> list[SSAValue]:
     return [ctx.arg(0)]
-
-
-DROPOUT = '''\
-def _dropout(
-    x: torch.Tensor, ratio: torch.Tensor | float, training: torch.Tensor, seed: int | None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """
-    ONNX Dropout: the identity unless training_mode is set and the ratio is not
-    0; then elements are kept where numpy's RandomState(seed) draws a uniform
-    number >= ratio, and scaled by 1 / (1 - ratio): ONNX's reference, draw for draw.
-    """
-    if not bool(training) or float(ratio) == 0.0:
-        return x, torch.ones(x.shape, dtype=torch.bool)
-    draws = np.random.RandomState(seed).uniform(0, 1.0, tuple(x.shape))
-    mask = torch.from_numpy(draws >= float(ratio))
-    scale = torch.reciprocal(torch.sub(1.0, torch.as_tensor(ratio)))
-    return x * mask * scale, mask
-'''
 
 
 @lowering("Dropout")
@@ -74,12 +61,11 @@ def _dropout(ctx: NodeContext) -> list[SSAValue | None]:
 
 def _training_dropout(ctx: NodeContext) -> list[SSAValue | None]:
     """Dropout whose training_mode is set or computed: `_dropout` decides when it runs."""
-    ctx.helper(DROPOUT)
-    ctx.import_module("numpy", "np")
     ratio = ctx.arg(1) if ctx.has(1) else 0.5
-    seed = ctx.attr("seed", None)
-    seed = None if seed is None else int(seed)  # type: ignore[arg-type]
-    output, mask = ctx.b.call_n("_dropout", 2, ctx.arg(0), ratio, ctx.arg(2), seed)
+    seed = ctx.attr_int("seed")
+    output, mask = ctx.b.call_n(
+        ctx.helper(runtime._dropout), 2, ctx.arg(0), ratio, ctx.arg(2), seed
+    )
     results: list[SSAValue | None] = [output, mask]
     return results[: len(ctx.node.outputs)]
 
@@ -96,9 +82,8 @@ def _constant(ctx: NodeContext) -> list[SSAValue]:
 @folding
 def _shape(ctx: NodeContext) -> list[SSAValue]:
     """The static shape, `start` and `end` clamped like Python slice bounds."""
-    start = int(ctx.attr("start", 0))  # type: ignore[arg-type]
-    end = ctx.attr("end", None)
-    shape = ctx.in_shape(0)[start : None if end is None else int(end)]  # type: ignore[arg-type]
+    start = ctx.attr_int("start", 0)
+    shape = ctx.in_shape(0)[start : ctx.attr_int("end")]
     element = ctx.out_type().get_element_type()
     return [literal(ctx, np.array(shape, np.int64), element, inline=False)]
 
@@ -156,8 +141,8 @@ def _transpose(ctx: NodeContext) -> list[SSAValue]:
 @lowering("Concat")
 @folding
 def _concat(ctx: NodeContext) -> list[SSAValue]:
-    axis = ctx.axis(int(ctx.attr("axis", 0)), ctx.rank(0))  # type: ignore[arg-type]
-    return [ctx.b.call("torch.cat", ctx.args(), dim=axis)]  # type: ignore[arg-type]
+    axis = ctx.axis(ctx.attr_int("axis", 0), ctx.rank(0))
+    return [ctx.b.call("torch.cat", ctx.args(), dim=axis)]
 
 
 @lowering("Expand")
@@ -179,7 +164,7 @@ def _gather(ctx: NodeContext) -> list[SSAValue]:
     computed negative ones from the end, as ONNX does.
     """
     rank = ctx.rank(0)
-    axis = ctx.axis(int(ctx.attr("axis", 0)), rank)  # type: ignore[arg-type]
+    axis = ctx.axis(ctx.attr_int("axis", 0), rank)
     dim = ctx.in_shape(0)[axis]
     indices = known(ctx, 1)
     index: object
@@ -195,7 +180,8 @@ def _gather(ctx: NodeContext) -> list[SSAValue]:
             index = [int(i) for i in positive]
         else:
             index = literal(ctx, positive, ctx.in_type(1).get_element_type())
-    return [ctx.b.subscript(ctx.arg(0), [*[slice(None)] * axis, index])]  # type: ignore[list-item]
+    subscript: list[Arg | slice] = [*[slice(None)] * axis, index]
+    return [ctx.b.subscript(ctx.arg(0), subscript)]
 
 
 def _clamp(value: int, low: int, high: int) -> int:
@@ -264,7 +250,7 @@ def _split(ctx: NodeContext) -> list[SSAValue]:
     The sizes are an attribute before opset 13, an input since, and may be
     `num_outputs` since 18: the output types say the same in every case.
     """
-    axis = ctx.axis(int(ctx.attr("axis", 0)), ctx.rank(0))  # type: ignore[arg-type]
+    axis = ctx.axis(ctx.attr_int("axis", 0), ctx.rank(0))
     sizes = [ctx.out_shape(i)[axis] for i in range(len(ctx.node.outputs))]
     if len(sizes) == 1:
         return [ctx.arg(0)]
@@ -307,7 +293,7 @@ def _range(ctx: NodeContext) -> list[SSAValue]:
     if isinstance(start, float):
         steps = ctx.b.call("torch.arange", count, dtype=ctx.dtype(out_type), inline=True)
         return [ctx.b.call("torch.add", ctx.b.call("torch.mul", steps, delta, inline=True), start)]
-    args: list[int] = [start, limit] if delta == 1 else [start, limit, delta]  # type: ignore[list-item]
+    args = [int(start), int(limit)] if delta == 1 else [int(start), int(limit), int(delta)]
     if args[0] == 0 and len(args) == 2:
         args = args[1:]
     int64 = torch_dtype_name(out_type.get_element_type()) == "int64"
@@ -335,35 +321,10 @@ def _computed_range(ctx: NodeContext) -> SSAValue:
     return ctx.b.method(values, "to", ctx.dtype(out_type))
 
 
-SLICE = '''\
-def _slice(x: torch.Tensor, starts: list, ends: list, axes, steps) -> torch.Tensor:
-    """ONNX Slice with bounds known at run time: clamped as ONNX clamps them."""
-    axes = list(range(len(starts))) if axes is None else axes
-    steps = [1] * len(starts) if steps is None else steps
-    for start, end, axis, step in zip(starts, ends, axes, steps):
-        axis = axis % x.dim()
-        size = x.shape[axis]
-        start = start + size if start < 0 else start
-        end = end + size if end < 0 else end
-        if step > 0:
-            start, end = min(max(start, 0), size), min(max(end, 0), size)
-        elif step < 0:  # torch has no negative steps: slice the flipped axis forward
-            x = x.flip(axis)
-            start = size - 1 - min(max(start, 0), size - 1)
-            end = size - 1 - min(max(end, -1), size - 1)
-            step = -step
-        else:
-            raise ValueError(f"Slice: step 0 on axis {axis}")
-        x = x[(slice(None),) * axis + (slice(start, end, step),)]
-    return x
-'''
-
-
 def _computed_slice(ctx: NodeContext) -> SSAValue:
     """Slice with starts, ends, axes or steps computed: `_slice` reads them when it runs."""
-    ctx.helper(SLICE)
     lists = [int_list_operand(ctx, i) if ctx.has(i) else None for i in range(1, 5)]
-    return ctx.b.call("_slice", ctx.arg(0), *lists)
+    return ctx.b.call(ctx.helper(runtime._slice), ctx.arg(0), *lists)
 
 
 @lowering("BitCast")

@@ -14,10 +14,10 @@
 // CHECK-NEXT:      dfg.send %[[C]] to "c"
 // CHECK-NOT:     dfg.send
 dfg.graph @shared_cheap_producer(%x: tensor<4xf32>) -> tensor<4xf32> {
-  %t = dfg.node "Neg"(%x) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %b = dfg.node "Sigmoid"(%t) opset 17 {cost = 100.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %c = dfg.node "Tanh"(%t) opset 17 {cost = 100.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %d = dfg.node "Add"(%b, %c) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %t = dfg.node "Neg"(%x) opset 17 {dfg.cost = 1.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %b = dfg.node "Sigmoid"(%t) opset 17 {dfg.cost = 100.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %c = dfg.node "Tanh"(%t) opset 17 {dfg.cost = 100.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %d = dfg.node "Add"(%b, %c) opset 17 {dfg.cost = 1.0 : f64} : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   dfg.output %d : tensor<4xf32>
 }
 
@@ -33,10 +33,10 @@ dfg.graph @shared_cheap_producer(%x: tensor<4xf32>) -> tensor<4xf32> {
 // CHECK-NEXT:      dfg.recv "t"
 // CHECK-NOT:       dfg.node "Neg"
 dfg.graph @shared_costly_producer(%x: tensor<4xf32>) -> tensor<4xf32> {
-  %t = dfg.node "Neg"(%x) opset 17 {cost = 50.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %b = dfg.node "Sigmoid"(%t) opset 17 {cost = 100.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %c = dfg.node "Tanh"(%t) opset 17 {cost = 100.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %d = dfg.node "Add"(%b, %c) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %t = dfg.node "Neg"(%x) opset 17 {dfg.cost = 50.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %b = dfg.node "Sigmoid"(%t) opset 17 {dfg.cost = 100.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %c = dfg.node "Tanh"(%t) opset 17 {dfg.cost = 100.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %d = dfg.node "Add"(%b, %c) opset 17 {dfg.cost = 1.0 : f64} : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   dfg.output %d : tensor<4xf32>
 }
 
@@ -49,10 +49,10 @@ dfg.graph @shared_costly_producer(%x: tensor<4xf32>) -> tensor<4xf32> {
 // CHECK-NEXT:      %[[R:.*]] = dfg.recv "t"
 // CHECK-NEXT:      dfg.node "Tanh"(%[[R]])
 dfg.graph @input_not_available(%x: tensor<4xf32>) -> tensor<4xf32> {
-  %s = dfg.node "Exp"(%x) opset 17 {cost = 50.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %t = dfg.node "Neg"(%s) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %b = dfg.node "Sigmoid"(%t) opset 17 {cost = 100.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %c = dfg.node "Tanh"(%t) opset 17 {cost = 100.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %d = dfg.node "Add"(%b, %c) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %s = dfg.node "Exp"(%x) opset 17 {dfg.cost = 50.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %t = dfg.node "Neg"(%s) opset 17 {dfg.cost = 1.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %b = dfg.node "Sigmoid"(%t) opset 17 {dfg.cost = 100.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %c = dfg.node "Tanh"(%t) opset 17 {dfg.cost = 100.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %d = dfg.node "Add"(%b, %c) opset 17 {dfg.cost = 1.0 : f64} : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   dfg.output %d : tensor<4xf32>
 }

@@ -1,6 +1,7 @@
 // RUN: env RAMIEL_CACHE_DIR=%t ramiel-opt %s --split-input-file -p fold-constants | filecheck %s
 // RUN: env RAMIEL_CACHE_DIR=%t ramiel-opt %s --split-input-file --fold-constants=max-elements=4 | filecheck %s --check-prefix=CAP
 // RUN: env RAMIEL_CACHE_DIR=%t ramiel-opt %s --split-input-file -p fold-constants,dce | filecheck %s --check-prefix=DCE
+// RUN: ramiel-opt %s --split-input-file --fold-constants=blob-dir=%t/store | filecheck %s --check-prefix=STORE
 
 /// Shape arithmetic on a computed tensor folds to a constant shape for Reshape.
 
@@ -136,6 +137,8 @@ dfg.graph @multi_result() -> (tensor<2xf32>, tensor<2xf32>, tensor<4xf32>) {
 
 // CHECK-LABEL: dfg.graph @large_result
 // CHECK:         dfg.weight "big" from "{{.*}}.npy" : tensor<5x5xf32>
+// STORE-LABEL: dfg.graph @large_result
+// STORE:         dfg.weight "big" from "{{.*}}/store/{{[0-9a-f]+}}.npy" : tensor<5x5xf32>
 // CAP-LABEL:   dfg.graph @large_result
 // CAP:           dfg.node "ConstantOfShape"
 dfg.graph @large_result() -> tensor<5x5xf32> {

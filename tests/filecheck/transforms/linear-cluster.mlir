@@ -4,7 +4,7 @@
 /// branch (c) is cluster 1; a crosses to cluster 1 and c comes back.
 
 // CHECK-LABEL: dfg.graph @diamond
-// CHECK-SAME:    serial_estimate = 2.200000e+01 : f64, parallel_estimate = 1.600000e+01 : f64
+// CHECK-SAME:    dfg.serial_estimate = 2.200000e+01 : f64, dfg.parallel_estimate = 1.600000e+01 : f64
 // CHECK:         %[[D:.*]] = dfg.cluster 0 threads 1 -> tensor<4xf32> {
 // CHECK-NEXT:      %[[A:.*]] = dfg.node "Relu"(%{{.*}})
 // CHECK-NEXT:      dfg.send %[[A]] to "a" : tensor<4xf32>
@@ -19,10 +19,10 @@
 // CHECK-NEXT:      dfg.yield
 // CHECK:         dfg.output %[[D]] : tensor<4xf32>
 dfg.graph @diamond(%x: tensor<4xf32>) -> tensor<4xf32> {
-  %a = dfg.node "Relu"(%x) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %b = dfg.node "Sigmoid"(%a) opset 17 {cost = 10.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %c = dfg.node "Tanh"(%a) opset 17 {cost = 10.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %d = dfg.node "Add"(%b, %c) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %a = dfg.node "Relu"(%x) opset 17 {dfg.cost = 1.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %b = dfg.node "Sigmoid"(%a) opset 17 {dfg.cost = 10.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %c = dfg.node "Tanh"(%a) opset 17 {dfg.cost = 10.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %d = dfg.node "Add"(%b, %c) opset 17 {dfg.cost = 1.0 : f64} : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   dfg.output %d : tensor<4xf32>
 }
 
@@ -43,10 +43,10 @@ dfg.graph @diamond(%x: tensor<4xf32>) -> tensor<4xf32> {
 // CHECK-NEXT:      dfg.send %[[Q1]] to "q"
 // CHECK-NEXT:      dfg.yield
 dfg.graph @two_chains(%x: tensor<4xf32>, %y: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>) {
-  %p0 = dfg.node "Neg"(%y) opset 17 {cost = 5.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %q = dfg.node "Neg"(%p0) opset 17 {cost = 5.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %e0 = dfg.node "Exp"(%x) opset 17 {cost = 15.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %e = dfg.node "Exp"(%e0) opset 17 {cost = 15.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %p0 = dfg.node "Neg"(%y) opset 17 {dfg.cost = 5.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %q = dfg.node "Neg"(%p0) opset 17 {dfg.cost = 5.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %e0 = dfg.node "Exp"(%x) opset 17 {dfg.cost = 15.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %e = dfg.node "Exp"(%e0) opset 17 {dfg.cost = 15.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
   dfg.output %e, %q : tensor<4xf32>, tensor<4xf32>
 }
 
@@ -56,14 +56,14 @@ dfg.graph @two_chains(%x: tensor<4xf32>, %y: tensor<4xf32>) -> (tensor<4xf32>, t
 /// equals the serial time.
 
 // CHECK-LABEL: dfg.graph @chain
-// CHECK-SAME:    serial_estimate = 3.000000e+00 : f64, parallel_estimate = 3.000000e+00 : f64
+// CHECK-SAME:    dfg.serial_estimate = 3.000000e+00 : f64, dfg.parallel_estimate = 3.000000e+00 : f64
 // CHECK:         dfg.cluster 0 threads 1
 // CHECK-NOT:     dfg.cluster 1
 // CHECK-NOT:     dfg.send
 dfg.graph @chain(%x: tensor<4xf32>) -> tensor<4xf32> {
-  %a = dfg.node "Relu"(%x) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %b = dfg.node "Neg"(%a) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %c = dfg.node "Exp"(%b) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %a = dfg.node "Relu"(%x) opset 17 {dfg.cost = 1.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %b = dfg.node "Neg"(%a) opset 17 {dfg.cost = 1.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %c = dfg.node "Exp"(%b) opset 17 {dfg.cost = 1.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
   dfg.output %c : tensor<4xf32>
 }
 

@@ -7,7 +7,7 @@
 /// can start as early on lane 0 (ties go to lane 0). Estimate: 1 + 10 + 6 + 1.
 
 // CHECK-LABEL: dfg.graph @three_branches
-// CHECK-SAME:    serial_estimate = 2.600000e+01 : f64, parallel_estimate = 1.800000e+01 : f64
+// CHECK-SAME:    dfg.serial_estimate = 2.600000e+01 : f64, dfg.parallel_estimate = 1.800000e+01 : f64
 // CHECK:         dfg.cluster 0 threads 1
 // CHECK-NEXT:      %[[A:.*]] = dfg.node "Relu"
 // CHECK-NEXT:      dfg.send %[[A]] to "a"
@@ -31,15 +31,15 @@
 /// intra-op threads of both.
 
 // COSTLY-LABEL: dfg.graph @three_branches
-// COSTLY-SAME:    serial_estimate = 2.600000e+01 : f64, parallel_estimate = 2.600000e+01 : f64
+// COSTLY-SAME:    dfg.serial_estimate = 2.600000e+01 : f64, dfg.parallel_estimate = 2.600000e+01 : f64
 // COSTLY:         dfg.cluster 0 threads 2
 // COSTLY-NOT:     dfg.cluster 1
 dfg.graph @three_branches(%x: tensor<4xf32>) -> tensor<4xf32> {
-  %a = dfg.node "Relu"(%x) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %b = dfg.node "Exp"(%a) opset 17 {cost = 10.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %c = dfg.node "Neg"(%a) opset 17 {cost = 8.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %d = dfg.node "Tanh"(%a) opset 17 {cost = 6.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %s = dfg.node "Sum"(%b, %c, %d) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %a = dfg.node "Relu"(%x) opset 17 {dfg.cost = 1.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %b = dfg.node "Exp"(%a) opset 17 {dfg.cost = 10.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %c = dfg.node "Neg"(%a) opset 17 {dfg.cost = 8.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %d = dfg.node "Tanh"(%a) opset 17 {dfg.cost = 6.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %s = dfg.node "Sum"(%b, %c, %d) opset 17 {dfg.cost = 1.0 : f64} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   dfg.output %s : tensor<4xf32>
 }
 
@@ -50,15 +50,15 @@ dfg.graph @three_branches(%x: tensor<4xf32>) -> tensor<4xf32> {
 /// and the graph stays on one lane.
 
 // CHECK-LABEL: dfg.graph @gil_bound
-// CHECK-SAME:    parallel_estimate = 2.600000e+01 : f64
+// CHECK-SAME:    dfg.parallel_estimate = 2.600000e+01 : f64
 // CHECK:         dfg.cluster 0 threads 2
 // CHECK-NOT:     dfg.cluster 1
-dfg.graph @gil_bound(%x: tensor<4xf32>) -> tensor<4xf32> attributes {dispatch_cost = 10.0 : f64} {
-  %a = dfg.node "Relu"(%x) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %b = dfg.node "Exp"(%a) opset 17 {cost = 10.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %c = dfg.node "Neg"(%a) opset 17 {cost = 8.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %d = dfg.node "Tanh"(%a) opset 17 {cost = 6.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %s = dfg.node "Sum"(%b, %c, %d) opset 17 {cost = 1.0 : f64} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+dfg.graph @gil_bound(%x: tensor<4xf32>) -> tensor<4xf32> attributes {dfg.dispatch_cost = 10.0 : f64} {
+  %a = dfg.node "Relu"(%x) opset 17 {dfg.cost = 1.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %b = dfg.node "Exp"(%a) opset 17 {dfg.cost = 10.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %c = dfg.node "Neg"(%a) opset 17 {dfg.cost = 8.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %d = dfg.node "Tanh"(%a) opset 17 {dfg.cost = 6.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %s = dfg.node "Sum"(%b, %c, %d) opset 17 {dfg.cost = 1.0 : f64} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   dfg.output %s : tensor<4xf32>
 }
 
@@ -69,16 +69,16 @@ dfg.graph @gil_bound(%x: tensor<4xf32>) -> tensor<4xf32> attributes {dispatch_co
 /// splitting them saves): the single lane is planned with one thread.
 
 // CHECK-LABEL: dfg.graph @threads_do_not_pay
-// CHECK-SAME:    parallel_estimate = 2.600000e+01 : f64
+// CHECK-SAME:    dfg.parallel_estimate = 2.600000e+01 : f64
 // CHECK:         dfg.cluster 0 threads 1
-// CHECK-NOT:     threads =
+// CHECK-NOT:     dfg.threads =
 // CHECK-NOT:     dfg.cluster 1
-dfg.graph @threads_do_not_pay(%x: tensor<4xf32>) -> tensor<4xf32> attributes {dispatch_cost = 10.0 : f64} {
-  %a = dfg.node "Relu"(%x) opset 17 {cost = 1.0 : f64, threaded_cost = 2.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %b = dfg.node "Exp"(%a) opset 17 {cost = 10.0 : f64, threaded_cost = 9.5 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %c = dfg.node "Neg"(%a) opset 17 {cost = 8.0 : f64, threaded_cost = 9.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %d = dfg.node "Tanh"(%a) opset 17 {cost = 6.0 : f64, threaded_cost = 6.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %s = dfg.node "Sum"(%b, %c, %d) opset 17 {cost = 1.0 : f64, threaded_cost = 2.0 : f64} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+dfg.graph @threads_do_not_pay(%x: tensor<4xf32>) -> tensor<4xf32> attributes {dfg.dispatch_cost = 10.0 : f64} {
+  %a = dfg.node "Relu"(%x) opset 17 {dfg.cost = 1.0 : f64, dfg.threaded_cost = 2.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %b = dfg.node "Exp"(%a) opset 17 {dfg.cost = 10.0 : f64, dfg.threaded_cost = 9.5 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %c = dfg.node "Neg"(%a) opset 17 {dfg.cost = 8.0 : f64, dfg.threaded_cost = 9.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %d = dfg.node "Tanh"(%a) opset 17 {dfg.cost = 6.0 : f64, dfg.threaded_cost = 6.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %s = dfg.node "Sum"(%b, %c, %d) opset 17 {dfg.cost = 1.0 : f64, dfg.threaded_cost = 2.0 : f64} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   dfg.output %s : tensor<4xf32>
 }
 
@@ -87,16 +87,16 @@ dfg.graph @threads_do_not_pay(%x: tensor<4xf32>) -> tensor<4xf32> attributes {di
 /// When every node gains from the threads, the single lane gets both cores.
 
 // CHECK-LABEL: dfg.graph @threads_pay
-// CHECK-SAME:    parallel_estimate = 1.400000e+01 : f64
+// CHECK-SAME:    dfg.parallel_estimate = 1.400000e+01 : f64
 // CHECK:         dfg.cluster 0 threads 2
-// CHECK-NOT:     threads =
+// CHECK-NOT:     dfg.threads =
 // CHECK-NOT:     dfg.cluster 1
-dfg.graph @threads_pay(%x: tensor<4xf32>) -> tensor<4xf32> attributes {dispatch_cost = 10.0 : f64} {
-  %a = dfg.node "Relu"(%x) opset 17 {cost = 1.0 : f64, threaded_cost = 0.5 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %b = dfg.node "Exp"(%a) opset 17 {cost = 10.0 : f64, threaded_cost = 5.5 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %c = dfg.node "Neg"(%a) opset 17 {cost = 8.0 : f64, threaded_cost = 4.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %d = dfg.node "Tanh"(%a) opset 17 {cost = 6.0 : f64, threaded_cost = 3.5 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %s = dfg.node "Sum"(%b, %c, %d) opset 17 {cost = 1.0 : f64, threaded_cost = 0.5 : f64} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+dfg.graph @threads_pay(%x: tensor<4xf32>) -> tensor<4xf32> attributes {dfg.dispatch_cost = 10.0 : f64} {
+  %a = dfg.node "Relu"(%x) opset 17 {dfg.cost = 1.0 : f64, dfg.threaded_cost = 0.5 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %b = dfg.node "Exp"(%a) opset 17 {dfg.cost = 10.0 : f64, dfg.threaded_cost = 5.5 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %c = dfg.node "Neg"(%a) opset 17 {dfg.cost = 8.0 : f64, dfg.threaded_cost = 4.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %d = dfg.node "Tanh"(%a) opset 17 {dfg.cost = 6.0 : f64, dfg.threaded_cost = 3.5 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %s = dfg.node "Sum"(%b, %c, %d) opset 17 {dfg.cost = 1.0 : f64, dfg.threaded_cost = 0.5 : f64} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   dfg.output %s : tensor<4xf32>
 }
 
@@ -104,22 +104,22 @@ dfg.graph @threads_pay(%x: tensor<4xf32>) -> tensor<4xf32> attributes {dispatch_
 
 /// When only some nodes gain, and by more than min-gain over the best uniform
 /// plan (here one thread: both cores would take 31 us), the lane runs on one
-/// thread and those nodes get both cores (`threads = 2` on the node): the Exp
+/// thread and those nodes get both cores (`dfg.threads = 2` on the node): the Exp
 /// saves 7 us; the others would lose. Estimate 19 us against 26 us.
 
 // CHECK-LABEL: dfg.graph @threads_for_some_nodes
-// CHECK-SAME:    parallel_estimate = 1.900000e+01 : f64
+// CHECK-SAME:    dfg.parallel_estimate = 1.900000e+01 : f64
 // CHECK:         dfg.cluster 0 threads 1
-// CHECK:           dfg.node "Relu"{{.*}} {cost = 1.000000e+00 : f64, threaded_cost = 6.000000e+00 : f64}
-// CHECK-NEXT:      dfg.node "Exp"{{.*}} {cost = 1.000000e+01 : f64, threaded_cost = 3.000000e+00 : f64, threads = 2 : i64}
-// CHECK-NOT:       threads =
+// CHECK:           dfg.node "Relu"{{.*}} {dfg.cost = 1.000000e+00 : f64, dfg.threaded_cost = 6.000000e+00 : f64}
+// CHECK-NEXT:      dfg.node "Exp"{{.*}} {dfg.cost = 1.000000e+01 : f64, dfg.threaded_cost = 3.000000e+00 : f64, dfg.threads = 2 : i64}
+// CHECK-NOT:       dfg.threads =
 // CHECK:           dfg.yield
-dfg.graph @threads_for_some_nodes(%x: tensor<4xf32>) -> tensor<4xf32> attributes {dispatch_cost = 10.0 : f64} {
-  %a = dfg.node "Relu"(%x) opset 17 {cost = 1.0 : f64, threaded_cost = 6.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %b = dfg.node "Exp"(%a) opset 17 {cost = 10.0 : f64, threaded_cost = 3.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %c = dfg.node "Neg"(%a) opset 17 {cost = 8.0 : f64, threaded_cost = 9.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %d = dfg.node "Tanh"(%a) opset 17 {cost = 6.0 : f64, threaded_cost = 7.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %s = dfg.node "Sum"(%b, %c, %d) opset 17 {cost = 1.0 : f64, threaded_cost = 6.0 : f64} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+dfg.graph @threads_for_some_nodes(%x: tensor<4xf32>) -> tensor<4xf32> attributes {dfg.dispatch_cost = 10.0 : f64} {
+  %a = dfg.node "Relu"(%x) opset 17 {dfg.cost = 1.0 : f64, dfg.threaded_cost = 6.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %b = dfg.node "Exp"(%a) opset 17 {dfg.cost = 10.0 : f64, dfg.threaded_cost = 3.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %c = dfg.node "Neg"(%a) opset 17 {dfg.cost = 8.0 : f64, dfg.threaded_cost = 9.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %d = dfg.node "Tanh"(%a) opset 17 {dfg.cost = 6.0 : f64, dfg.threaded_cost = 7.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %s = dfg.node "Sum"(%b, %c, %d) opset 17 {dfg.cost = 1.0 : f64, dfg.threaded_cost = 6.0 : f64} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   dfg.output %s : tensor<4xf32>
 }
 
@@ -130,14 +130,14 @@ dfg.graph @threads_for_some_nodes(%x: tensor<4xf32>) -> tensor<4xf32> attributes
 /// keeps both cores for all of them (21.5 us; mixed: 20 us).
 
 // CHECK-LABEL: dfg.graph @mixed_threads_do_not_pay
-// CHECK-SAME:    parallel_estimate = 2.150000e+01 : f64
+// CHECK-SAME:    dfg.parallel_estimate = 2.150000e+01 : f64
 // CHECK:         dfg.cluster 0 threads 2
-// CHECK-NOT:     threads =
-dfg.graph @mixed_threads_do_not_pay(%x: tensor<4xf32>) -> tensor<4xf32> attributes {dispatch_cost = 10.0 : f64} {
-  %a = dfg.node "Relu"(%x) opset 17 {cost = 1.0 : f64, threaded_cost = 2.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %b = dfg.node "Exp"(%a) opset 17 {cost = 10.0 : f64, threaded_cost = 4.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %c = dfg.node "Neg"(%a) opset 17 {cost = 8.0 : f64, threaded_cost = 7.5 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %d = dfg.node "Tanh"(%a) opset 17 {cost = 6.0 : f64, threaded_cost = 6.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
-  %s = dfg.node "Sum"(%b, %c, %d) opset 17 {cost = 1.0 : f64, threaded_cost = 2.0 : f64} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+// CHECK-NOT:     dfg.threads =
+dfg.graph @mixed_threads_do_not_pay(%x: tensor<4xf32>) -> tensor<4xf32> attributes {dfg.dispatch_cost = 10.0 : f64} {
+  %a = dfg.node "Relu"(%x) opset 17 {dfg.cost = 1.0 : f64, dfg.threaded_cost = 2.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %b = dfg.node "Exp"(%a) opset 17 {dfg.cost = 10.0 : f64, dfg.threaded_cost = 4.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %c = dfg.node "Neg"(%a) opset 17 {dfg.cost = 8.0 : f64, dfg.threaded_cost = 7.5 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %d = dfg.node "Tanh"(%a) opset 17 {dfg.cost = 6.0 : f64, dfg.threaded_cost = 6.0 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+  %s = dfg.node "Sum"(%b, %c, %d) opset 17 {dfg.cost = 1.0 : f64, dfg.threaded_cost = 2.0 : f64} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   dfg.output %s : tensor<4xf32>
 }

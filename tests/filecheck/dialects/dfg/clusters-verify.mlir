@@ -2,7 +2,7 @@
 
 /// Two lanes that each wait for the other before sending can deadlock.
 
-// CHECK: the clusters can deadlock: a cycle of waits through channels 'a', 'b'
+// CHECK: the clusters can deadlock: a cycle of waits through channels 'a', 'b': recv 'b' (cluster 0) -> send 'a' (cluster 0) -> recv 'a' (cluster 1) -> send 'b' (cluster 1) -> recv 'b' (cluster 0) (each waits for the one before it)
 dfg.graph @deadlock(%x: tensor<2xf32>) -> tensor<2xf32> {
   %r = dfg.cluster 0 -> tensor<2xf32> {
     %b = dfg.recv "b" : tensor<2xf32>
@@ -87,7 +87,7 @@ dfg.graph @yield_mismatch(%x: tensor<2xf32>) -> tensor<2xf32> {
 // CHECK: 'Relu' has its own thread count, so it must be in a dfg.cluster planned with `threads`
 dfg.graph @node_threads_in_unplanned_lane(%x: tensor<2xf32>) -> tensor<2xf32> {
   %r = dfg.cluster 0 -> tensor<2xf32> {
-    %y = dfg.node "Relu"(%x) opset 17 {threads = 2 : i64} : (tensor<2xf32>) -> tensor<2xf32>
+    %y = dfg.node "Relu"(%x) opset 17 {dfg.threads = 2 : i64} : (tensor<2xf32>) -> tensor<2xf32>
     dfg.yield %y : tensor<2xf32>
   }
   dfg.output %r : tensor<2xf32>
@@ -95,10 +95,10 @@ dfg.graph @node_threads_in_unplanned_lane(%x: tensor<2xf32>) -> tensor<2xf32> {
 
 // -----
 
-// CHECK: 'Relu' has threads 0; it must be at least 1
+// CHECK: 'Relu' has dfg.threads 0; it must be at least 1
 dfg.graph @zero_node_threads(%x: tensor<2xf32>) -> tensor<2xf32> {
   %r = dfg.cluster 0 threads 1 -> tensor<2xf32> {
-    %y = dfg.node "Relu"(%x) opset 17 {threads = 0 : i64} : (tensor<2xf32>) -> tensor<2xf32>
+    %y = dfg.node "Relu"(%x) opset 17 {dfg.threads = 0 : i64} : (tensor<2xf32>) -> tensor<2xf32>
     dfg.yield %y : tensor<2xf32>
   }
   dfg.output %r : tensor<2xf32>

@@ -16,7 +16,7 @@
 /// Passes see the loop as one node: it gets a cost and lands in a cluster whole.
 
 // PAR:       dfg.cluster 0
-// PAR:         dfg.loop({{.*}}) {{.*}} attributes {cost = {{.*}}}
+// PAR:         dfg.loop({{.*}}) {{.*}} attributes {dfg.cost = {{.*}}}
 // PAR-NEXT:    ^{{.*}}(%i: tensor<i64>, %c: tensor<i1>, %prev: tensor<f32>, %d: tensor<f32>):
 // PAR-NEXT:      dfg.node "Add"(%prev, %d)
 // PAR-NEXT:      dfg.loop_yield

@@ -5,10 +5,10 @@
 /// arguments and one node.
 
 // CHECK-LABEL: dfg.graph @names(%x: tensor<1x3xf32>) -> tensor<1x3xf32>
-// CHECK-SAME:    attributes {input_names = ["input:0"], output_names = ["output:0"], source = "m.onnx", edge_cost = 2.500000e+00 : f64}
+// CHECK-SAME:    attributes {input_names = ["input:0"], output_names = ["output:0"], source = "m.onnx", dfg.edge_cost = 2.500000e+00 : f64}
 // CHECK-NEXT:    %[[Y:.*]] = dfg.node "Relu"(%x) opset 13 : (tensor<1x3xf32>) -> tensor<1x3xf32>
 // CHECK-NEXT:    dfg.output %[[Y]] : tensor<1x3xf32>
-dfg.graph @names(%x: tensor<1x3xf32>) -> tensor<1x3xf32> attributes {input_names = ["input:0"], output_names = ["output:0"], source = "m.onnx", edge_cost = 2.5 : f64} {
+dfg.graph @names(%x: tensor<1x3xf32>) -> tensor<1x3xf32> attributes {input_names = ["input:0"], output_names = ["output:0"], source = "m.onnx", dfg.edge_cost = 2.5 : f64} {
   %y = dfg.node "Relu"(%x) opset 13 : (tensor<1x3xf32>) -> tensor<1x3xf32>
   dfg.output %y : tensor<1x3xf32>
 }
@@ -39,10 +39,10 @@ dfg.graph @weights(%x: tensor<2xf32>) -> tensor<2xf32> {
 // CHECK-NEXT:    %{{.*}} = dfg.node "Scaler"(%x)
 // CHECK-SAME:      {i = 3 : i64, f = 5.000000e-01 : f32, s = "abc", t = dense<[1, 2]> : tensor<2xi64>,
 // CHECK-SAME:      is = array<i64: 1, 2>, fs = array<f32: 1.000000e+00, 2.000000e+00>, ss = ["a", "b"]}
-// CHECK-SAME:      opset 1 {domain = "ai.onnx.ml", cost = 1.250000e+01 : f64}
+// CHECK-SAME:      opset 1 {domain = "ai.onnx.ml", dfg.cost = 1.250000e+01 : f64}
 // CHECK-SAME:      : (tensor<2xf32>) -> tensor<2xf32>
 dfg.graph @attributes(%x: tensor<2xf32>) -> tensor<2xf32> {
-  %y = dfg.node "Scaler"(%x) {i = 3 : i64, f = 0.5 : f32, s = "abc", t = dense<[1, 2]> : tensor<2xi64>, is = array<i64: 1, 2>, fs = array<f32: 1.0, 2.0>, ss = ["a", "b"]} opset 1 {domain = "ai.onnx.ml", cost = 12.5 : f64} : (tensor<2xf32>) -> tensor<2xf32>
+  %y = dfg.node "Scaler"(%x) {i = 3 : i64, f = 0.5 : f32, s = "abc", t = dense<[1, 2]> : tensor<2xi64>, is = array<i64: 1, 2>, fs = array<f32: 1.0, 2.0>, ss = ["a", "b"]} opset 1 {domain = "ai.onnx.ml", dfg.cost = 12.5 : f64} : (tensor<2xf32>) -> tensor<2xf32>
   dfg.output %y : tensor<2xf32>
 }
 

@@ -146,3 +146,42 @@ dfg.graph @none_type(%x: tensor<2xf32>) -> tensor<2xf32> {
 
 // CHECK: 'dfg.output' expects parent op 'dfg.graph'
 "dfg.output"() : () -> ()
+
+// -----
+
+/// Pass annotations are discardable attributes with declared types: dfg.cost is an f64.
+
+// CHECK: 'dfg.node' has dfg.cost = 3 : i64; it must be an f64
+dfg.graph @cost_type(%x: tensor<2xf32>) -> tensor<2xf32> {
+  %y = dfg.node "Relu"(%x) opset 17 {dfg.cost = 3 : i64} : (tensor<2xf32>) -> tensor<2xf32>
+  dfg.output %y : tensor<2xf32>
+}
+
+// -----
+
+/// A dfg.-prefixed attribute must be one of the dialect's annotations for that op.
+
+// CHECK: 'dfg.node' has the unknown annotation dfg.edge_cost (expected: dfg.cost, dfg.threaded_cost, dfg.threads)
+dfg.graph @node_edge_cost(%x: tensor<2xf32>) -> tensor<2xf32> {
+  %y = dfg.node "Relu"(%x) opset 17 {dfg.edge_cost = 3.0 : f64} : (tensor<2xf32>) -> tensor<2xf32>
+  dfg.output %y : tensor<2xf32>
+}
+
+// -----
+
+/// A graph's annotations are checked too.
+
+// CHECK: 'dfg.graph' has dfg.edge_cost = "fast"; it must be an f64
+dfg.graph @edge_cost_type(%x: tensor<2xf32>) -> tensor<2xf32> attributes {dfg.edge_cost = "fast"} {
+  dfg.output %x : tensor<2xf32>
+}
+
+// -----
+
+/// An annotation written without its dialect prefix is a mistake, not an unknown attribute.
+
+// CHECK: 'dfg.node' has the attribute cost: pass annotations are dialect-prefixed, write dfg.cost
+dfg.graph @unprefixed_cost(%x: tensor<2xf32>) -> tensor<2xf32> {
+  %y = dfg.node "Relu"(%x) opset 17 {cost = 3.0 : f64} : (tensor<2xf32>) -> tensor<2xf32>
+  dfg.output %y : tensor<2xf32>
+}

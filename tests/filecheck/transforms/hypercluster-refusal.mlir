@@ -1,0 +1,39 @@
+// RUN: ramiel-opt %s --split-input-file -p 'hypercluster{parts=2}' 2>&1 >/dev/null | filecheck %s --check-prefix=REMARK
+// RUN: ramiel-opt %s --split-input-file -p 'hypercluster{parts=2},dce' 2>/dev/null | filecheck %s
+
+/// A graph that mixes batch entries is left unchanged, with a remark on
+/// standard error naming the node; the pipeline goes on (dce still runs).
+
+// REMARK: ramiel-opt: remark: hypercluster: graph @sum_over_batch left unsplit at node 'total' (ReduceSum): it reduces over axis 0, the batch
+// REMARK: ramiel-opt: remark: hypercluster: graph @unknown_batch left unsplit: the batch size is not known (fix it with --input-shape)
+// REMARK: ramiel-opt: remark: hypercluster: graph @single left unsplit: the batch size is 1
+
+// CHECK-LABEL: dfg.graph @sum_over_batch
+// CHECK-NOT:     dfg.fork
+// CHECK:         dfg.node "ReduceSum"
+// CHECK-NOT:     dfg.join
+dfg.graph @sum_over_batch(%x: tensor<4x3xf32>) -> tensor<4x3xf32> {
+  %axes = dfg.weight "axes" dense<0> : tensor<1xi64> : tensor<1xi64>
+  %r = dfg.node "Relu"(%x) opset 17 : (tensor<4x3xf32>) -> tensor<4x3xf32>
+  %s = dfg.node "ReduceSum"(%r, %axes) opset 17 : (tensor<4x3xf32>, tensor<1xi64>) -> tensor<1x3xf32> loc("total")
+  %y = dfg.node "Div"(%r, %s) opset 17 : (tensor<4x3xf32>, tensor<1x3xf32>) -> tensor<4x3xf32>
+  dfg.output %y : tensor<4x3xf32>
+}
+
+// -----
+
+// CHECK-LABEL: dfg.graph @unknown_batch
+// CHECK-NOT:     dfg.fork
+dfg.graph @unknown_batch(%x: tensor<?x3xf32>) -> tensor<?x3xf32> {
+  %r = dfg.node "Relu"(%x) opset 17 : (tensor<?x3xf32>) -> tensor<?x3xf32>
+  dfg.output %r : tensor<?x3xf32>
+}
+
+// -----
+
+// CHECK-LABEL: dfg.graph @single
+// CHECK-NOT:     dfg.fork
+dfg.graph @single(%x: tensor<1x3xf32>) -> tensor<1x3xf32> {
+  %r = dfg.node "Relu"(%x) opset 17 : (tensor<1x3xf32>) -> tensor<1x3xf32>
+  dfg.output %r : tensor<1x3xf32>
+}

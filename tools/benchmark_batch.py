@@ -1,0 +1,337 @@
+"""
+Benchmark hyperclustering (batch split) at batch 2, 4 and 8 against the other plans.
+
+Models: GoogLeNet-style (torchvision's GoogLeNet without auxiliary heads, written
+out here: torchvision is not a dependency), ResNet-style (ResNet-18 layout),
+the project's Inception-v3-style net and transformer block (tests/zoo). Each
+is exported once by the TorchScript exporter with a symbolic batch and compiled
+for each batch with `--input-shape`. Configurations, measured in one process,
+interleaved (A B C D E A B C D E ...) after a warm-up, medians of `--calls` calls:
+
+1. `serial_1t`: serial generated code (fold-constants, dce, cse), 1 intra-op thread;
+2. `serial_2t`: the same code, intra-op threads = cores;
+3. `lanes`: `--parallelize=lanes=cores,parts=1` (lanes within the whole batch,
+   intra-op threads or a mix: what parallelize does without hyperclusters);
+4. `hyper`: `hypercluster{parts=cores}` with one lane per slice forced (bare
+   schedule, 1 intra-op thread a lane): the batch halves of issue 13;
+5. `choice`: `--parallelize=lanes=cores` (parallelize chooses);
+6. `ort`: ONNX Runtime with default session options, timed in its own interleaved
+   block against `serial_1t` (its spinning pool slows the call that follows).
+
+Writes a Markdown table to stdout and JSON under `--out` (docs/benchmarks-batch.json).
+
+    python tools/benchmark_batch.py                        # every model, batch 2, 4, 8
+    python tools/benchmark_batch.py --models googlenet --batches 4 --calls 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test models
+
+from zoo import torch_models
+
+from ramiel_mlir.api import import_generated
+
+ROOT = Path(__file__).resolve().parent.parent
+CORES = os.cpu_count() or 1
+
+
+def conv(cin: int, cout: int, kernel: int, stride: int = 1, padding: int = 0) -> nn.Sequential:
+    """Conv, BatchNorm, ReLU (torchvision's BasicConv2d)."""
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, kernel, stride, padding, bias=False),
+        nn.BatchNorm2d(cout, eps=0.001),
+        nn.ReLU(inplace=True),
+    )
+
+
+class Inception(nn.Module):
+    """GoogLeNet's inception module (torchvision: the '5x5' branch is a 3x3 conv)."""
+
+    def __init__(self, cin: int, c1: int, c3r: int, c3: int, c5r: int, c5: int, pool: int) -> None:
+        super().__init__()
+        self.b1 = conv(cin, c1, 1)
+        self.b2 = nn.Sequential(conv(cin, c3r, 1), conv(c3r, c3, 3, padding=1))
+        self.b3 = nn.Sequential(conv(cin, c5r, 1), conv(c5r, c5, 3, padding=1))
+        self.b4 = nn.Sequential(nn.MaxPool2d(3, 1, 1, ceil_mode=True), conv(cin, pool, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.b1(x), self.b2(x), self.b3(x), self.b4(x)], 1)
+
+
+class GoogLeNet(nn.Module):
+    """torchvision's GoogLeNet layout (no auxiliary classifiers), 1000 classes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(
+            conv(3, 64, 7, 2, 3),
+            nn.MaxPool2d(3, 2, ceil_mode=True),
+            conv(64, 64, 1),
+            conv(64, 192, 3, padding=1),
+            nn.MaxPool2d(3, 2, ceil_mode=True),
+        )
+        self.body = nn.Sequential(
+            Inception(192, 64, 96, 128, 16, 32, 32),
+            Inception(256, 128, 128, 192, 32, 96, 64),
+            nn.MaxPool2d(3, 2, ceil_mode=True),
+            Inception(480, 192, 96, 208, 16, 48, 64),
+            Inception(512, 160, 112, 224, 24, 64, 64),
+            Inception(512, 128, 128, 256, 24, 64, 64),
+            Inception(512, 112, 144, 288, 32, 64, 64),
+            Inception(528, 256, 160, 320, 32, 128, 128),
+            nn.MaxPool2d(2, 2, ceil_mode=True),
+            Inception(832, 256, 160, 320, 32, 128, 128),
+            Inception(832, 384, 192, 384, 48, 128, 128),
+        )
+        self.fc = nn.Linear(1024, 1000)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = nn.functional.adaptive_avg_pool2d(self.body(self.stem(x)), 1)
+        return self.fc(torch.flatten(x, 1))
+
+
+class Basic(nn.Module):
+    """ResNet's basic block."""
+
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
+        super().__init__()
+        self.a = conv(cin, cout, 3, stride, 1)
+        self.b = nn.Sequential(nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout))
+        self.down = (
+            nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+            if stride != 1 or cin != cout
+            else nn.Identity()
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.b(self.a(x)) + self.down(x))
+
+
+class ResNet18(nn.Module):
+    """The ResNet-18 layout, 1000 classes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [conv(3, 64, 7, 2, 3), nn.MaxPool2d(3, 2, 1)]
+        cin = 64
+        for cout, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
+            layers += [Basic(cin, cout, stride), Basic(cout, cout, 1)]
+            cin = cout
+        self.body = nn.Sequential(*layers)
+        self.fc = nn.Linear(512, 1000)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = nn.functional.adaptive_avg_pool2d(self.body(x), 1)
+        return self.fc(torch.flatten(x, 1))
+
+
+MODELS: dict[str, tuple[Any, tuple[int, ...]]] = {
+    "googlenet": (GoogLeNet, (3, 224, 224)),
+    "resnet18": (ResNet18, (3, 224, 224)),
+    "inception_v3": (lambda: torch_models.build("inception_v3"), (3, 147, 147)),
+    "transformer_block": (lambda: torch_models.build("transformer_block"), (24, 96)),
+}
+"""Name -> (builder, input shape without the batch)."""
+
+
+def export(name: str, directory: Path) -> Path:
+    """The model exported once with a symbolic batch dimension."""
+    path = directory / f"{name}_batch.onnx"
+    if path.exists():
+        return path
+    build, shape = MODELS[name]
+    torch.manual_seed(0)
+    model = build().eval()
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model,
+            (torch.randn(2, *shape),),
+            path,
+            dynamo=False,
+            input_names=["x"],
+            dynamic_axes={"x": {0: "batch"}},
+        )
+    return path
+
+
+def ramiel_opt(*args: str) -> float:
+    """Run ramiel-opt; return its wall time in seconds."""
+    command = [str(Path(sys.executable).with_name("ramiel-opt")), *args]
+    begin = time.perf_counter()
+    subprocess.run(command, check=True)
+    return time.perf_counter() - begin
+
+
+def measure(functions: dict[str, Any], threads: dict[str, int], calls: int) -> dict[str, float]:
+    """Median wall time (ms) of each function, interleaved, each after an untimed call."""
+    samples: dict[str, list[float]] = {name: [] for name in functions}
+    for round_ in range(3 + calls):
+        for name, function in functions.items():
+            torch.set_num_threads(threads[name])
+            function()
+            begin = time.perf_counter()
+            function()
+            if round_ >= 3:
+                samples[name].append((time.perf_counter() - begin) * 1000)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+@dataclass
+class Row:
+    """One model at one batch size (times in ms)."""
+
+    model: str
+    batch: int
+    choice: str
+    compile_s: float
+    serial_1t_ms: float
+    serial_2t_ms: float
+    lanes_ms: float
+    hyper_ms: float
+    choice_ms: float
+    ort_ms: float
+    choice_over_1t: float
+    choice_over_2t: float
+    hyper_over_2t: float
+    ort_over_1t: float
+    max_error: float
+
+
+def bench(name: str, batch: int, work: Path, calls: int) -> Row:
+    """Compile the configurations of one model at one batch size and time them."""
+    path = export(name, work)
+    shape = ",".join(map(str, (batch, *MODELS[name][1])))
+    forced = (
+        f"fold-constants,dce,cse,hypercluster{{parts={CORES}}},estimate-cost,linear-cluster,"
+        f"merge-clusters{{lanes={CORES} min-gain=0.0 runtime-costs=false}},clone,dce"
+    )
+    pipelines = {
+        "serial": ["-p", "fold-constants,dce,cse"],
+        "lanes": [f"--parallelize=lanes={CORES},parts=1"],
+        "hyper": ["-p", forced],
+        "choice": [f"--parallelize=lanes={CORES}"],
+    }
+    models: dict[str, Any] = {}
+    compile_s = 0.0
+    for config, passes in pipelines.items():
+        source = work / f"{name}_b{batch}_{config}.py"
+        seconds = ramiel_opt(
+            str(path), "--input-shape", f"x={shape}", *passes, "-t", "python", "-o", str(source)
+        )
+        compile_s = seconds if config == "choice" else compile_s
+        models[config] = import_generated(source).load_model()
+    header = (work / f"{name}_b{batch}_choice.py").read_text().splitlines()[:2]
+    choice = header[1].removeprefix("# Batch plan: ") if len(header) > 1 else header[0]
+    x = np.random.default_rng(1).standard_normal((batch, *MODELS[name][1])).astype(np.float32)
+    inputs = torch.from_numpy(x)
+    session = onnxruntime.InferenceSession(str(path))
+    with torch.inference_mode():
+        torch.set_num_threads(1)
+        serial = models["serial"](inputs).numpy()
+        error = max(
+            float(np.abs(models[c](inputs).numpy() - serial).max()) for c in ("hyper", "choice")
+        ) / max(float(np.abs(serial).max()), 1e-12)
+        functions = {
+            "serial_1t": lambda: models["serial"](inputs),
+            "serial_2t": lambda: models["serial"](inputs),
+            "lanes": lambda: models["lanes"](inputs),
+            "hyper": lambda: models["hyper"](inputs),
+            "choice": lambda: models["choice"](inputs),
+        }
+        threads = {c: CORES for c in functions} | {"serial_1t": 1}
+        times = measure(functions, threads, calls)
+        ort = measure(
+            {"serial_1t": functions["serial_1t"], "ort": lambda: session.run(None, {"x": x})},
+            {"serial_1t": 1, "ort": CORES},
+            calls,
+        )
+    return Row(
+        model=name,
+        batch=batch,
+        choice=choice,
+        compile_s=compile_s,
+        serial_1t_ms=times["serial_1t"],
+        serial_2t_ms=times["serial_2t"],
+        lanes_ms=times["lanes"],
+        hyper_ms=times["hyper"],
+        choice_ms=times["choice"],
+        ort_ms=ort["ort"],
+        choice_over_1t=times["serial_1t"] / times["choice"],
+        choice_over_2t=times["serial_2t"] / times["choice"],
+        hyper_over_2t=times["serial_2t"] / times["hyper"],
+        ort_over_1t=ort["serial_1t"] / ort["ort"],
+        max_error=error,
+    )
+
+
+def table(rows: list[Row]) -> str:
+    """The Markdown table of the rows."""
+    lines = [
+        "| model | batch | serial 1t | serial 2t | lanes | hyper | choice | ORT | "
+        "choice / 1t | choice / 2t | hyper / 2t | parallelize's choice |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.model} | {r.batch} | {r.serial_1t_ms:.1f} | {r.serial_2t_ms:.1f} | "
+            f"{r.lanes_ms:.1f} | {r.hyper_ms:.1f} | {r.choice_ms:.1f} | {r.ort_ms:.1f} | "
+            f"{r.choice_over_1t:.2f}x | {r.choice_over_2t:.2f}x | {r.hyper_over_2t:.2f}x | "
+            f"{r.choice} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--models", nargs="*", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--batches", nargs="*", type=int, default=[2, 4, 8])
+    parser.add_argument("--calls", type=int, default=10, help="timed calls per configuration")
+    parser.add_argument("--work", type=Path, default=ROOT / "build" / "bench-batch")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    rows: list[Row] = []
+    for name in args.models:
+        for batch in args.batches:
+            print(f"{name} at batch {batch} ...", file=sys.stderr, flush=True)
+            rows.append(bench(name, batch, args.work, args.calls))
+            print(table(rows[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
+    print(table(rows))
+    machine = {
+        "cores": CORES,
+        "processor": platform.processor() or platform.machine(),
+        "torch": torch.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "calls": args.calls,
+        "load": os.getloadavg(),
+    }
+    out = args.out / "benchmarks-batch.json"
+    out.write_text(json.dumps({"machine": machine, "rows": [asdict(r) for r in rows]}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

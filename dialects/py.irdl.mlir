@@ -134,7 +134,8 @@ irdl.dialect @py {
     irdl.operands(target: %object, value: %object)
   }
 
-  // py.buffer: `self.register_buffer(...)` for one weight, data from `file` or `value`.
+  // py.buffer: `self.register_buffer(...)` for one weight, data from `file` or `value`;
+  // `memory_format` (channels_last) declares it NHWC.
   irdl.operation @buffer {
     %buffer_name = irdl.base "#builtin.string"
     %tensor_type = irdl.base "!builtin.tensor"
@@ -144,6 +145,7 @@ irdl.dialect @py {
     irdl.operands(module: %object)
     %file = irdl.base "#builtin.string" {optional_attribute = "file"}
     %value = irdl.base "#builtin.dense_int_or_fp_elements" {optional_attribute = "value"}
+    %memory_format = irdl.base "#builtin.string" {optional_attribute = "memory_format"}
   }
 
   // py.verbatim: Python source copied as it is.

@@ -6,6 +6,7 @@ fast and imports neither torch nor onnx for a job that does not need them.
 """
 
 from collections.abc import Callable
+from importlib import import_module
 
 from xdsl.ir import Dialect
 from xdsl.passes import ModulePass
@@ -32,6 +33,15 @@ def get_all_dialects() -> dict[str, Callable[[], Dialect]]:
         return PY
 
     return {"builtin": get_builtin, "dfg": get_dfg, "py": get_py}
+
+
+def _lazy_pass(module: str, name: str) -> Callable[[], type[ModulePass]]:
+    """A function that imports `ramiel_mlir.transforms.<module>` and returns its pass `name`."""
+
+    def get() -> type[ModulePass]:
+        return getattr(import_module(f"ramiel_mlir.transforms.{module}"), name)
+
+    return get
 
 
 def get_all_frontends() -> dict[str, Callable[[], type[Frontend]]]:
@@ -111,12 +121,14 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         return FoldConstantsPass
 
     return {
+        "assign-layout": _lazy_pass("assign_layout", "AssignLayoutPass"),
         "canonicalize": get_canonicalize,
         "clone": get_clone,
         "convert-dfg-to-py": get_convert_dfg_to_py,
         "cse": get_cse,
         "dce": get_dce,
         "estimate-cost": get_estimate_cost,
+        "fold-batchnorm": _lazy_pass("fold_batchnorm", "FoldBatchnormPass"),
         "fold-constants": get_fold_constants,
         "hypercluster": get_hypercluster,
         "linear-cluster": get_linear_cluster,

@@ -339,6 +339,24 @@ def _conv(g: _Graph, x: Value) -> bool:
     return True
 
 
+def _channel_affine(g: _Graph, y: Value) -> None:
+    """
+    Sometimes a per-channel affine node right after a Conv or Gemm: an inference
+    BatchNormalization, or a Mul or Add by a constant of shape (C, 1, ...) (what
+    `fold-batchnorm` folds into the producer's weights).
+    """
+    kind = g.draw(st.sampled_from(["bn", "mul", "add", "none"]))
+    c = y.shape[1]
+    if kind == "bn":
+        inputs = [y.name, g.weight([c]), g.weight([c]), g.weight([c]), g.weight([c], 2.0, 0.5)]
+        g.node("BatchNormalization", inputs, [y.shape], epsilon=1e-5)
+    elif kind != "none":
+        constant = g.weight([c] + [1] * (y.rank - 2))
+        op_type = "Mul" if kind == "mul" else "Add"
+        operands = [y.name, constant] if g.draw(st.booleans()) else [constant, y.name]
+        g.node(op_type, operands, [y.shape])
+
+
 def _pool(g: _Graph, x: Value) -> bool:
     if x.rank != 4:
         return False
@@ -618,6 +636,36 @@ def onnx_examples(draw: DrawFn, max_nodes: int = 10) -> Example:
         kind = draw(st.sampled_from(["conv", "pool"] if image else kinds))
         if not OPERATORS[kind](graph, x):
             _unary(graph, x)
+    return _example(draw, graph)
+
+
+@st.composite
+def affine_chain_examples(draw: DrawFn) -> Example:
+    """
+    A Conv (on an image) or Gemm followed by one to three per-channel affine nodes
+    (BatchNormalization, Mul, Add), sometimes with the producer also read elsewhere:
+    the graphs `fold-batchnorm` rewrites, and the ones it must leave alone.
+    """
+    image = draw(st.booleans())
+    dims = st.integers(1, 4)
+    shape = tuple(draw(st.lists(dims, min_size=4 if image else 2, max_size=4 if image else 2)))
+    graph = _Graph(draw, [Value("in0", shape)], [Value("in0", shape)])
+    graph.rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    graph.names.add("in0")
+    if not (_conv if image else _gemm)(graph, graph.values[0]):
+        _unary(graph, graph.values[0])
+    for _ in range(draw(st.integers(1, 3))):
+        last = graph.values[-1]
+        if last.rank >= 2:
+            _channel_affine(graph, last)
+    if draw(st.booleans()):
+        _unary(graph, graph.values[draw(st.integers(1, len(graph.values) - 1))])
+    return _example(draw, graph)
+
+
+def _example(draw: DrawFn, graph: _Graph) -> Example:
+    """The drawn graph as a checked ONNX model, with random inputs for it."""
+    inputs = graph.inputs
     produced = [v for v in graph.values if v not in inputs]
     outputs = [v for v in produced if v.name not in graph.read]
     outputs += [v for v in produced if v.name in graph.read and draw(st.integers(0, 5)) == 0]

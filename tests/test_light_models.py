@@ -82,6 +82,19 @@ def test_matches_onnxruntime(model_cache: Path, name: str) -> None:
     assert error <= TOLERANCE * np.abs(expected).max()
 
 
+@pytest.mark.parametrize("name", ["inception_v2", "resnet50"])
+def test_folded_batchnorm_matches_onnxruntime(model_cache: Path, name: str) -> None:
+    """BatchNormalization (and inception_v2's Mul/Add) folded into the Convs stays within 1e-4."""
+    x, expected = reference(built(model_cache, name))
+    out_dir = model_cache / f"{name}-folded-py"
+    folded = compile_onnx(built(model_cache, name), "fold-constants,fold-batchnorm,dce", out_dir)
+    assert "batch_norm" not in folded.source
+    with torch.no_grad():
+        actual = folded.load()(torch.from_numpy(x))
+    error = np.abs(actual.numpy() - expected).max()
+    assert error <= TOLERANCE * np.abs(expected).max()
+
+
 @pytest.mark.parametrize("name", LIGHT_MODELS)
 def test_output_is_not_saturated(model_cache: Path, name: str) -> None:
     """The random weights make a meaningful test: no one-hot Softmax, no huge scores."""

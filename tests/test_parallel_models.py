@@ -23,11 +23,14 @@ from ramiel_mlir.api import CompiledModel, compile_onnx
 
 MODELS = [*LIGHT_MODELS, *(f"{m}-{e}" for m in TORCH_MODELS for e in ("dynamo", "torchscript"))]
 
+SERIAL = "fold-constants,fold-batchnorm,dce,cse"
+"""The passes of parallelize that change what nodes compute (folded weights)."""
+
 # The parallelize pipeline spelled out, so that the IR is verified after each
 # pass; free hand-overs and no minimum gain, so that every model with parallel
 # paths really runs on two lanes.
 FORCED_LANES = (
-    "fold-constants,dce,cse,estimate-cost{model=flops},linear-cluster{edge-cost=0.0},"
+    f"{SERIAL},estimate-cost{{model=flops}},linear-cluster{{edge-cost=0.0}},"
     "merge-clusters{lanes=2 edge-cost=0.0 min-gain=0.0 runtime-costs=false},clone,dce"
 )
 
@@ -70,7 +73,7 @@ def test_parallel_code_equals_serial_code(
     name: str, model_cache: Path, tmp_path: Path, single_thread: None
 ) -> None:
     path = _model_path(name, model_cache)
-    serial = compile_onnx(path, "fold-constants,dce", tmp_path, name="serial")
+    serial = compile_onnx(path, SERIAL, tmp_path, name="serial")
     parallel = compile_onnx(path, FORCED_LANES, tmp_path, name="parallel")
     inputs = _inputs(path)
     expected = _run(serial, inputs)

@@ -17,13 +17,20 @@ model, so a model's rounds are minutes apart:
    (`estimate-cost{model=profile}`) and from the analytic `flops` model;
 6. the thread ceiling: how much throughput the serial 1-thread code gains when
    `cores` Python threads each run whole calls of it at once. No split into lanes
-   can beat it: it is what the GIL (and memory bandwidth) leave of the cores.
+   can beat it: it is what the GIL (and memory bandwidth) leave of the cores;
+7. Ramiel before issue 12 (`BEFORE`: main's `parallelize` pipeline, without
+   fold-batchnorm and assign-layout, whose generated code is main's), interleaved
+   with the others;
+8. `torch.compile` (inductor, `torch._inductor.config.freezing = True`) of the
+   serial generated module, on `cores` threads, and its compile time (the first
+   call); `--no-torch-compile` leaves it out (it takes 20 to 60 s a model).
 
 Compile time is the wall time of the `ramiel-opt --parallelize` process. Writes a
 Markdown table to stdout, JSON and a PNG plot under `--out`.
 
     python tools/benchmark.py                       # every model
     python tools/benchmark.py --models inception_v2 inception_v3
+    python tools/benchmark.py --rounds 1 --no-torch-compile --out /tmp/bench   # quick look
 """
 
 from __future__ import annotations
@@ -61,6 +68,11 @@ ROOT = Path(__file__).resolve().parent.parent
 CORES = os.cpu_count() or 1
 MAX_CALLS = 1000
 """The most timed calls per configuration."""
+BEFORE = (
+    "fold-constants,dce,cse,estimate-cost{model=flops},linear-cluster,"
+    f"merge-clusters{{lanes={CORES}}},clone,dce"
+)
+"""`parallelize` as it was before fold-batchnorm and assign-layout (issue 12)."""
 FORCED_LANES = (
     "fold-constants,dce,cse,estimate-cost{model=profile},linear-cluster,"
     f"merge-clusters{{lanes={CORES} min-gain=0.0 runtime-costs=false}},clone,dce"
@@ -90,6 +102,13 @@ class Row:
     thread_ceiling: float
     calls: int
     max_error: float
+    before_ms: float = math.nan
+    """Ramiel before issue 12 (`BEFORE`), intra-op threads = cores."""
+    torch_compile_ms: float = math.nan
+    torch_compile_s: float = math.nan
+    """The first call of the torch.compile'd module: compiling it."""
+    ort_over_ramiel: float = math.nan
+    ort_over_before: float = math.nan
 
 
 def model_path(name: str, directory: Path) -> Path:
@@ -198,11 +217,34 @@ class Bench:
     threads: dict[str, int]
     ort: dict[str, Any]
     ort_threads: dict[str, int]
+    torch_compile_s: float = math.nan
     rounds: list[dict[str, float]] = field(default_factory=list[dict[str, float]])
     ort_rounds: list[dict[str, float]] = field(default_factory=list[dict[str, float]])
 
 
-def prepare(name: str, directory: Path, calls: int, min_seconds: float) -> Bench:
+def compile_with_inductor(
+    serial_py: Path, inputs: list[torch.Tensor], expected: np.ndarray
+) -> tuple[Any, float]:
+    """`torch.compile` (inductor, freezing) of the serial module, and its first call's time (s)."""
+    import torch._inductor.config
+
+    torch._inductor.config.freezing = True  # pyright: ignore[reportAttributeAccessIssue]
+    module = torch.compile(import_generated(serial_py).load_model())
+    with torch.inference_mode():
+        torch.set_num_threads(CORES)
+        begin = time.perf_counter()
+        produced = module(*inputs)
+        seconds = time.perf_counter() - begin
+    produced = (produced[0] if isinstance(produced, tuple) else produced).numpy()
+    error = float(np.abs(produced - expected).max() / max(np.abs(expected).max(), 1e-12))
+    if error > 1e-3:
+        raise RuntimeError(f"torch.compile's output is off by {error:.1e} of its scale")
+    return module, seconds
+
+
+def prepare(
+    name: str, directory: Path, calls: int, min_seconds: float, torch_compile: bool = True
+) -> Bench:
     """Compile, load and check one model; choose its number of calls."""
     path = model_path(name, directory)
     serial_py = directory / f"{name}_serial.py"
@@ -217,9 +259,12 @@ def prepare(name: str, directory: Path, calls: int, min_seconds: float) -> Bench
     # The same pipeline with lanes forced (bare schedule): what task parallelism alone gives.
     forced_py = directory / f"{name}_lanes.py"
     ramiel_opt(str(path), "-p", FORCED_LANES, "-t", "python", "-o", str(forced_py))
+    before_py = directory / f"{name}_before.py"
+    ramiel_opt(str(path), "-p", BEFORE, "-t", "python", "-o", str(before_py))
     serial = import_generated(serial_py).load_model()
     parallel = import_generated(parallel_py).load_model()
     forced = import_generated(forced_py).load_model()
+    before = import_generated(before_py).load_model()
 
     session = onnxruntime.InferenceSession(str(path))
     feeds = {
@@ -245,7 +290,12 @@ def prepare(name: str, directory: Path, calls: int, min_seconds: float) -> Bench
         "serial_nt": baseline,
         "ramiel": lambda: parallel(*inputs),
         "lanes": lambda: forced(*inputs),
+        "before": lambda: before(*inputs),
     }
+    compile_seconds = math.nan
+    if torch_compile:
+        compiled, compile_seconds = compile_with_inductor(serial_py, inputs, expected)
+        functions["torch_compile"] = lambda: compiled(*inputs)
     # ONNX Runtime's intra-op pool keeps spinning on the other core for
     # milliseconds after each run, which slowed the next two-thread torch
     # configuration (inception_block: 1.33x alone, 0.88x to 1.32x next to
@@ -261,6 +311,7 @@ def prepare(name: str, directory: Path, calls: int, min_seconds: float) -> Bench
         threads={name: CORES for name in functions} | {"serial_1t": 1},
         ort={"serial_1t": baseline, "ort": lambda: session.run(None, feeds)},
         ort_threads={"serial_1t": 1, "ort": CORES},
+        torch_compile_s=compile_seconds,
     )
 
 
@@ -301,6 +352,12 @@ def finish(bench: Bench) -> Row:
         thread_ceiling=ceiling,
         calls=bench.calls,
         max_error=bench.max_error,
+        before_ms=times["before"],
+        torch_compile_ms=times.get("torch_compile", math.nan),
+        torch_compile_s=bench.torch_compile_s,
+        # ORT's block is timed against serial 1T: its time over Ramiel's goes through that.
+        ort_over_ramiel=times["serial_1t"] / times["ramiel"] / ort_speedup,
+        ort_over_before=times["serial_1t"] / times["before"] / ort_speedup,
     )
 
 
@@ -323,6 +380,37 @@ def table(rows: list[Row]) -> str:
             f"{r.thread_ceiling:.2f} |"
         )
     return "\n".join(lines)
+
+
+def comparison_table(rows: list[Row]) -> str:
+    """Ramiel before and after issue 12 against ONNX Runtime and torch.compile."""
+    lines = [
+        "| model | Ramiel before (ms) | Ramiel after (ms) | after / before | ORT (ms) "
+        "| ORT / Ramiel before | ORT / Ramiel after | torch.compile (ms) | torch.compile "
+        "compile (s) | torch.compile / Ramiel after | Ramiel compile (s) |",
+        "|---|" + "---:|" * 10,
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.model} | {r.before_ms:.1f} | {r.ramiel_ms:.1f} | "
+            f"{r.ramiel_ms / r.before_ms:.2f} | {r.ort_ms:.1f} | {r.ort_over_before:.2f} | "
+            f"{r.ort_over_ramiel:.2f} | {r.torch_compile_ms:.1f} | {r.torch_compile_s:.0f} | "
+            f"{r.torch_compile_ms / r.ramiel_ms:.2f} | {r.compile_s:.2f} |"
+        )
+    convolutional = [r for r in rows if r.model not in NOT_CONVOLUTIONAL]
+    if convolutional:
+        mean = math.exp(statistics.fmean(math.log(r.ort_over_ramiel) for r in convolutional))
+        before = math.exp(statistics.fmean(math.log(r.ort_over_before) for r in convolutional))
+        lines.append("")
+        lines.append(
+            f"Geometric mean of ORT / Ramiel over the {len(convolutional)} convolutional "
+            f"networks: {before:.2f} before, {mean:.2f} after."
+        )
+    return "\n".join(lines)
+
+
+NOT_CONVOLUTIONAL = frozenset({"transformer_block"})
+"""Benchmark models that are not convolutional networks (left out of the geometric mean)."""
 
 
 def plot(rows: list[Row], path: Path) -> None:
@@ -353,6 +441,18 @@ def plot(rows: list[Row], path: Path) -> None:
     figure.savefig(path, dpi=120)
 
 
+def cpu_model() -> str:
+    """`lscpu`'s model name, else the platform's processor string."""
+    try:
+        output = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return platform.processor() or platform.machine()
+    for line in output.splitlines():
+        if line.startswith("Model name:"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -368,6 +468,12 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=3, help="measure this often; report the median round"
     )
+    parser.add_argument(
+        "--no-torch-compile",
+        dest="torch_compile",
+        action="store_false",
+        help="leave out torch.compile (it compiles each model for 20 to 60 s)",
+    )
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "bench")
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
     args = parser.parse_args()
@@ -375,7 +481,7 @@ def main() -> None:
     benches = []
     for name in args.models:
         print(f"compiling {name} ...", file=sys.stderr, flush=True)
-        benches.append(prepare(name, args.work, args.calls, args.min_seconds))
+        benches.append(prepare(name, args.work, args.calls, args.min_seconds, args.torch_compile))
     # Rounds go over every model in turn, so that each model's rounds are minutes
     # apart: a burst of other work on this shared machine lasts seconds to a
     # minute, and then slows at most one of a model's rounds, which the median
@@ -389,6 +495,8 @@ def main() -> None:
         rows.append(finish(bench))
         print(table(rows[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
     print(table(rows))
+    print()
+    print(comparison_table(rows))
     machine = {
         "cores": CORES,
         "processor": platform.processor() or platform.machine(),
@@ -397,6 +505,8 @@ def main() -> None:
         "calls": args.calls,
         "min_seconds": args.min_seconds,
         "rounds": args.rounds,
+        "cpu": cpu_model(),
+        "torch_threads": torch.get_num_threads(),
     }
     (args.out / "benchmarks.json").write_text(
         json.dumps({"machine": machine, "rows": [asdict(r) for r in rows]}, indent=2) + "\n"

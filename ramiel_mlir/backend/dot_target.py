@@ -12,6 +12,7 @@ from xdsl.ir import Operation, SSAValue
 from xdsl.utils.target import Target
 
 from ramiel_mlir.analysis.graph import graph_nodes
+from ramiel_mlir.analysis.layout import node_layout
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import dfg
 
@@ -60,6 +61,8 @@ def _node_line(node: Operation, ids: dict[Operation, str]) -> str:
         lines.append(op_type)
     if (cost := interface.cost(node)) is not None:
         lines.append(f"{cost:.0f} us")
+    if (layout := node_layout(node)) is not None:
+        lines.append(layout)
     return f"{ids[node]} [label={_quote(chr(10).join(lines))}];"
 
 

@@ -19,9 +19,11 @@ import numpy as np
 from xdsl.dialects.builtin import TensorType, UnitAttr
 from xdsl.ir import Block, Operation, SSAValue
 
+from ramiel_mlir.analysis.layout import node_layout
 from ramiel_mlir.backend.batch import lower_fork, lower_join
 from ramiel_mlir.backend.builder import PyBuilder, add_import, add_runtime
 from ramiel_mlir.backend.context import NodeContext
+from ramiel_mlir.backend.layout import Layouts, weight_layout
 from ramiel_mlir.backend.loop import lower_loop
 from ramiel_mlir.backend.ops import LOWERINGS
 from ramiel_mlir.backend.ops.dtypes import check_element_types
@@ -69,6 +71,10 @@ class GraphLowering:
     buffer_names: set[str] = field(default_factory=set[str])
     constants: dict[SSAValue, np.ndarray] = field(default_factory=dict[SSAValue, np.ndarray])
     channels: dict[str, str] = field(default_factory=dict[str, str])
+    layouts: Layouts | None = None
+
+    def __post_init__(self) -> None:
+        self.layouts = Layouts.of(self.graph)
 
     def buffer(self, weight: dfg.WeightOp) -> str:
         """The buffer that holds `weight`, declared in `__init__` on first use."""
@@ -91,6 +97,7 @@ class GraphLowering:
                 weight.weight_name.data,
                 file=weight.file.data if weight.file else None,
                 value=weight.value,
+                memory_format=weight_layout(weight),
             )
         )
         return name
@@ -159,7 +166,7 @@ class GraphLowering:
                     received.name_hint = op.result.name_hint
                     values[op.result] = received
                 case dfg.YieldOp() | dfg.OutputOp() | dfg.LoopYieldOp():
-                    yielded = [arg(v) for v in op.operands]
+                    yielded = self._yielded(op, b, arg)
                 case dfg.JoinOp():
                     lower_join(op, b, arg, values)
                 case dfg.ClusterOp() | dfg.WeightOp() | dfg.NoneOp() | dfg.ForkOp():
@@ -167,6 +174,15 @@ class GraphLowering:
                 case _:
                     raise RamielError(f"convert-dfg-to-py: cannot lower '{op.name}'")
         return yielded
+
+    def _yielded(
+        self, op: Operation, b: PyBuilder, arg: Callable[[SSAValue], SSAValue]
+    ) -> list[SSAValue]:
+        """What a lane or the graph yields (contiguous, as graph outputs), or a loop body."""
+        if isinstance(op, dfg.LoopYieldOp):
+            return [arg(v) for v in op.operands]
+        assert self.layouts is not None
+        return [self.layouts.convert(b, v, arg(v), None) for v in op.operands]
 
     def _lower_node(
         self,
@@ -186,11 +202,13 @@ class GraphLowering:
             return
 
         given: list[SSAValue] = []
+        layouts, wanted = self.layouts, node_layout(node)
+        assert layouts is not None
 
         def node_arg(value: SSAValue) -> SSAValue:
             constant = inline_constant(value)
             if constant is None:
-                given.append(arg(value))
+                given.append(layouts.convert(b, value, arg(value), wanted))
             else:
                 assert isinstance(value.type, TensorType)
                 given.append(literal(ctx, constant, value.type.get_element_type()))

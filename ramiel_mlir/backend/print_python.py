@@ -339,10 +339,11 @@ class PythonPrinter:
         tensor_type = op.tensor_type
         shape = ", ".join(str(d) for d in tensor_type.get_shape())
         dtype = torch_dtype_name(tensor_type.get_element_type())
+        memory_format = f", memory_format=torch.{op.memory_format.data}" if op.memory_format else ""
         self._line(
             f'{self.expr(op.module)}.register_buffer("{op.buffer_name.data}", '
             f"torch.empty(({shape}{',' if len(tensor_type.get_shape()) == 1 else ''}), "
-            f"dtype=torch.{dtype}))"
+            f"dtype=torch.{dtype}{memory_format}))"
         )
 
     def _print_for(self, op: py.ForOp) -> None:

@@ -150,6 +150,12 @@ THREADS = I64Annotation(
     "(merge-clusters); at least 1, and only in a dfg.cluster planned with `threads`.",
 )
 
+LAYOUT = StrAnnotation(
+    "dfg.layout",
+    "The memory format of the node's image results, `channels_last` (assign-layout); "
+    "none: contiguous.",
+)
+
 # On `dfg.graph`.
 
 EDGE_COST = F64Annotation(
@@ -182,7 +188,7 @@ BATCH_PLAN = StrAnnotation(
     "How parallelize split the batch into hyperclusters, or why not (the generated header).",
 )
 
-NODE_ANNOTATIONS: tuple[Annotation, ...] = (COST, THREADED_COST, THREADS)
+NODE_ANNOTATIONS: tuple[Annotation, ...] = (COST, THREADED_COST, THREADS, LAYOUT)
 """The annotations a node may carry."""
 
 GRAPH_ANNOTATIONS: tuple[Annotation, ...] = (

@@ -433,6 +433,8 @@ class BufferOp(IRDLOperation):
     key = attr_def(StringAttr)
     file = opt_attr_def(StringAttr)
     value = opt_attr_def(Attribute)
+    memory_format = opt_attr_def(StringAttr)
+    """`channels_last` for a weight stored NHWC (`load_state_dict` keeps the format)."""
 
     assembly_format = (
         "$buffer_name `of` $module `:` $tensor_type `=` $key (`from` $file^)? ($value^)? attr-dict"
@@ -447,6 +449,7 @@ class BufferOp(IRDLOperation):
         *,
         file: str | None = None,
         value: Attribute | None = None,
+        memory_format: str | None = None,
     ) -> None:
         super().__init__(
             operands=[module],
@@ -456,6 +459,7 @@ class BufferOp(IRDLOperation):
                 "key": StringAttr(key),
                 "file": StringAttr(file) if file is not None else None,
                 "value": value,
+                "memory_format": StringAttr(memory_format) if memory_format else None,
             },
         )
 

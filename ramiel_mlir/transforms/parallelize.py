@@ -13,6 +13,7 @@ from ramiel_mlir.dialects import dfg
 from ramiel_mlir.dialects.annotations import BATCH_PLAN, PARALLEL_ESTIMATE
 from ramiel_mlir.transforms.clone import ClonePass
 from ramiel_mlir.transforms.estimate_cost import EstimateCostPass
+from ramiel_mlir.transforms.fold_batchnorm import FoldBatchnormPass
 from ramiel_mlir.transforms.fold_constants import FoldConstantsPass
 from ramiel_mlir.transforms.hypercluster import HyperclusterPass
 from ramiel_mlir.transforms.linear_cluster import LinearClusterPass
@@ -25,7 +26,7 @@ SPLIT_MIN_GAIN = 0.05
 @dataclass(frozen=True)
 class ParallelizePass(ModulePass):
     """
-    Run the usual parallelization pipeline: fold-constants, dce, cse,
+    Run the usual parallelization pipeline: fold-constants, fold-batchnorm, dce, cse,
     [hypercluster], estimate-cost, linear-cluster, merge-clusters, clone, dce.
 
     `lanes` (0: the core count) goes to merge-clusters, `model` and `machine` to
@@ -72,6 +73,7 @@ class ParallelizePass(ModulePass):
         """The passes before planning."""
         return (
             FoldConstantsPass(blob_dir=self.blob_dir),
+            FoldBatchnormPass(),
             DeadCodeElimination(),
             CommonSubexpressionElimination(),
         )

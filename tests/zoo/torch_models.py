@@ -352,6 +352,231 @@ class InceptionV3(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
+class GoogLeNet(nn.Module):
+    """
+    GoogLeNet (Inception-v1) at reduced width with BatchNorm: a 7x7 stem, max pools
+    with ceil_mode between stages, nine inception modules (1x1, 1x1->3x3,
+    1x1->3x3->3x3, maxpool->1x1 branches, concatenated), global average pooling.
+    """
+
+    def __init__(self, width: float = 0.5, classes: int = 100) -> None:
+        super().__init__()
+
+        def w(channels: int) -> int:
+            return max(8, int(channels * width))
+
+        self.stem = nn.Sequential(
+            ConvBnRelu(3, w(64), 7, stride=2, padding=3),
+            nn.MaxPool2d(3, stride=2, ceil_mode=True),
+            ConvBnRelu(w(64), w(64), 1),
+            ConvBnRelu(w(64), w(192), 3, padding=1),
+            nn.MaxPool2d(3, stride=2, ceil_mode=True),
+        )
+        # (1x1, 3x3 reduce, 3x3, double 3x3 reduce, double 3x3, pool proj), None: a max pool.
+        config: list[tuple[int, int, int, int, int, int] | None] = [
+            (64, 96, 128, 16, 32, 32),
+            (128, 128, 192, 32, 96, 64),
+            None,
+            (192, 96, 208, 16, 48, 64),
+            (160, 112, 224, 24, 64, 64),
+            (128, 128, 256, 24, 64, 64),
+            (112, 144, 288, 32, 64, 64),
+            (256, 160, 320, 32, 128, 128),
+            None,
+            (256, 160, 320, 32, 128, 128),
+            (384, 192, 384, 48, 128, 128),
+        ]
+        blocks: list[nn.Module] = []
+        cin = w(192)
+        for entry in config:
+            if entry is None:
+                blocks.append(nn.MaxPool2d(3, stride=2, ceil_mode=True))
+                continue
+            block = GoogLeNetBlock(cin, *(w(c) for c in entry))
+            blocks.append(block)
+            cin = block.cout
+        self.blocks = nn.Sequential(*blocks)
+        self.fc = nn.Linear(cin, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.blocks(self.stem(x))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+class GoogLeNetBlock(nn.Module):
+    """torchvision's GoogLeNet `Inception` module, ConvBnRelu throughout."""
+
+    def __init__(self, cin: int, c1: int, r3: int, c3: int, r5: int, c5: int, cp: int) -> None:
+        super().__init__()
+        self.branch1 = ConvBnRelu(cin, c1, 1)
+        self.branch2 = nn.Sequential(ConvBnRelu(cin, r3, 1), ConvBnRelu(r3, c3, 3, padding=1))
+        self.branch3 = nn.Sequential(ConvBnRelu(cin, r5, 1), ConvBnRelu(r5, c5, 3, padding=1))
+        self.branch4 = nn.Sequential(
+            nn.MaxPool2d(3, stride=1, padding=1, ceil_mode=True), ConvBnRelu(cin, cp, 1)
+        )
+        self.cout = c1 + c3 + c5 + cp
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branches = (self.branch1, self.branch2, self.branch3, self.branch4)
+        return torch.cat([branch(x) for branch in branches], 1)
+
+
+class ResNet(nn.Module):
+    """ResNet-18 at reduced width: a 7x7 stem and max pool, four stages of two basic blocks."""
+
+    def __init__(self, width: float = 0.5, classes: int = 100) -> None:
+        super().__init__()
+        widths = [max(8, int(c * width)) for c in (64, 128, 256, 512)]
+        self.stem = nn.Sequential(
+            ConvBnRelu(3, widths[0], 7, stride=2, padding=3), nn.MaxPool2d(3, 2, padding=1)
+        )
+        blocks: list[nn.Module] = []
+        cin = widths[0]
+        for index, cout in enumerate(widths):
+            blocks.append(BasicBlock(cin, cout, stride=1 if index == 0 else 2))
+            blocks.append(BasicBlock(cout, cout))
+            cin = cout
+        self.blocks = nn.Sequential(*blocks)
+        self.fc = nn.Linear(cin, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.blocks(self.stem(x))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+class BasicBlock(nn.Module):
+    """ResNet's basic block; a strided 1x1 projection where the shape changes."""
+
+    def __init__(self, cin: int, cout: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv1 = ConvBnRelu(cin, cout, 3, stride=stride, padding=1)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut = (
+            nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout))
+            if stride != 1 or cin != cout
+            else nn.Identity()
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.bn2(self.conv2(self.conv1(x))) + self.shortcut(x))
+
+
+class DenseNet(nn.Module):
+    """
+    DenseNet at reduced depth: pre-activation dense layers (BatchNorm, ReLU, 1x1, BatchNorm,
+    ReLU, 3x3) whose outputs are concatenated, transitions with average pooling. The
+    BatchNorms after a concatenation cannot be folded into a convolution.
+    """
+
+    def __init__(self, growth: int = 16, layers: tuple[int, ...] = (4, 6, 8), classes: int = 100):
+        super().__init__()
+        channels = 2 * growth
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, channels, 7, stride=2, padding=3, bias=False),
+            nn.BatchNorm2d(channels),
+            nn.ReLU(),
+            nn.MaxPool2d(3, 2, padding=1),
+        )
+        blocks: list[nn.Module] = []
+        for index, count in enumerate(layers):
+            for _ in range(count):
+                blocks.append(DenseLayer(channels, growth))
+                channels += growth
+            if index < len(layers) - 1:
+                blocks.append(
+                    nn.Sequential(
+                        nn.BatchNorm2d(channels),
+                        nn.ReLU(),
+                        nn.Conv2d(channels, channels // 2, 1, bias=False),
+                        nn.AvgPool2d(2, 2),
+                    )
+                )
+                channels //= 2
+        self.blocks = nn.Sequential(*blocks)
+        self.norm = nn.BatchNorm2d(channels)
+        self.fc = nn.Linear(channels, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.norm(self.blocks(self.stem(x))))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+class DenseLayer(nn.Module):
+    """BN-ReLU-1x1 (4 x growth) - BN-ReLU-3x3 (growth), concatenated to the input."""
+
+    def __init__(self, cin: int, growth: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.BatchNorm2d(cin),
+            nn.ReLU(),
+            nn.Conv2d(cin, 4 * growth, 1, bias=False),
+            nn.BatchNorm2d(4 * growth),
+            nn.ReLU(),
+            nn.Conv2d(4 * growth, growth, 3, padding=1, bias=False),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([x, self.body(x)], 1)
+
+
+class MobileNet(nn.Module):
+    """
+    MobileNetV2 at reduced width: inverted residuals (1x1 expand, 3x3 depthwise, 1x1
+    project, ReLU6), residual adds where the shape allows, global average pooling.
+    """
+
+    def __init__(self, width: float = 0.5, classes: int = 100) -> None:
+        super().__init__()
+
+        def w(channels: int) -> int:
+            return max(8, int(channels * width))
+
+        # (expansion, output channels, repeats, first stride)
+        config = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 3, 2), (6, 96, 2, 1)]
+        layers: list[nn.Module] = [
+            nn.Conv2d(3, w(32), 3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(w(32)),
+            nn.ReLU6(),
+        ]
+        cin = w(32)
+        for expansion, cout, repeats, stride in config:
+            for index in range(repeats):
+                layers.append(
+                    InvertedResidual(cin, w(cout), stride if index == 0 else 1, expansion)
+                )
+                cin = w(cout)
+        self.features = nn.Sequential(*layers)
+        self.fc = nn.Linear(cin, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(self.features(x), 1), 1))
+
+
+class InvertedResidual(nn.Module):
+    """MobileNetV2's block: 1x1 expand, 3x3 depthwise, 1x1 linear projection."""
+
+    def __init__(self, cin: int, cout: int, stride: int, expansion: int) -> None:
+        super().__init__()
+        hidden = cin * expansion
+        layers: list[nn.Module] = []
+        if expansion != 1:
+            layers += [nn.Conv2d(cin, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU6()]
+        layers += [
+            nn.Conv2d(hidden, hidden, 3, stride=stride, padding=1, groups=hidden, bias=False),
+            nn.BatchNorm2d(hidden),
+            nn.ReLU6(),
+            nn.Conv2d(hidden, cout, 1, bias=False),
+            nn.BatchNorm2d(cout),
+        ]
+        self.body = nn.Sequential(*layers)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.body(x)
+        return x + y if self.residual else y
+
+
 @dataclass(frozen=True)
 class TorchModel:
     """A model of this zoo: how to build it and the shape of its one input."""
@@ -366,6 +591,10 @@ TORCH_MODELS: dict[str, TorchModel] = {
     "residual_block": TorchModel(ResidualBlock, (1, 32, 32, 32)),
     "transformer_block": TorchModel(TransformerBlock, (1, 24, 96)),
     "inception_v3": TorchModel(InceptionV3, (1, 3, 147, 147)),
+    "googlenet": TorchModel(GoogLeNet, (1, 3, 160, 160)),
+    "resnet": TorchModel(ResNet, (1, 3, 160, 160)),
+    "densenet": TorchModel(DenseNet, (1, 3, 128, 128)),
+    "mobilenet": TorchModel(MobileNet, (1, 3, 160, 160)),
 }
 
 

@@ -1,0 +1,170 @@
+"""
+Memory formats of 4-D activations: which nodes can run in channels-last, in which
+regions, and what a region gains from it.
+
+A node whose output is an image (a rank-4 float tensor) and whose PyTorch kernel
+keeps its input's memory format (convolution, pooling, elementwise arithmetic,
+concatenation along channels ...) can run on `torch.channels_last` tensors and then
+produces them. Such nodes joined by image edges form a *region*; a region runs in
+one format, and values are converted only where they enter or leave it.
+`assign-layout` records the choice as the node attribute `dfg.layout`, which the
+lowering reads (`backend/lowering.py`).
+
+The estimate of what channels-last gains is measured, per kind of node, by
+`tools/layout_costs.py`: `CHANNELS_LAST_RATIO` holds its figures (channels-last
+time / contiguous time, one intra-op thread, batch 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from xdsl.dialects.builtin import AnyFloat, IntegerAttr, StringAttr, TensorType
+from xdsl.ir import Operation, SSAValue
+
+from ramiel_mlir.analysis.cost_model import flops_cost, nbytes
+from ramiel_mlir.analysis.machine import Machine
+from ramiel_mlir.dialects.dfg import DEFAULT_DOMAIN, NodeOp, WeightOp
+
+LAYOUT_ATTR = "dfg.layout"
+"""The node attribute that names the memory format of a node's image results."""
+
+CHANNELS_LAST = "channels_last"
+"""The value of `dfg.layout` for NHWC storage; no attribute means contiguous (NCHW)."""
+
+POINTWISE = frozenset(
+    "Relu LeakyRelu Clip Sigmoid HardSigmoid HardSwish Tanh Elu Selu PRelu "
+    "Add Sub Mul Div Sum Max Min Dropout Identity".split()
+)
+"""Elementwise ops: torch gives their result the memory format of their image inputs."""
+
+SPATIAL = frozenset(
+    "Conv MaxPool AveragePool GlobalAveragePool GlobalMaxPool BatchNormalization".split()
+)
+"""Image ops whose PyTorch kernels have channels-last implementations."""
+
+CHANNELS_LAST_RATIO = {
+    "conv": 0.87,
+    "pointwise_conv": 1.0,
+    "depthwise_conv": 0.64,
+    "max_pool": 0.05,
+    "avg_pool": 0.05,
+    "global_pool": 1.09,
+    "norm": 1.6,
+    "concat": 0.7,
+    "pointwise": 1.08,
+}
+"""
+Kind -> channels-last time / contiguous time of one node (tools/layout_costs.py,
+one intra-op thread, batch 1, typical CNN sizes; see docs/passes.md).
+"""
+
+
+def is_image(value: SSAValue) -> bool:
+    """Whether `value` is a static rank-4 float tensor."""
+    value_type = value.type
+    return (
+        isinstance(value_type, TensorType)
+        and value_type.get_num_dims() == 4
+        and value_type.has_static_shape()
+        and isinstance(value_type.element_type, AnyFloat)
+    )
+
+
+def _int_attr(node: NodeOp, name: str, default: int) -> int:
+    attr = node.onnx_attrs.get(name)
+    return attr.value.data if isinstance(attr, IntegerAttr) else default
+
+
+def layout_kind(node: NodeOp) -> str | None:
+    """The kind of `node` for `CHANNELS_LAST_RATIO`, None if it cannot run channels-last."""
+    op_type = node.op_type.data
+    if node.onnx_domain != DEFAULT_DOMAIN or not node.outputs or not is_image(node.outputs[0]):
+        return None
+    if any(result.uses for result in node.outputs[1:]):
+        return None  # pooling indices, training statistics
+    if op_type in POINTWISE:
+        return "pointwise"
+    if op_type == "Concat":
+        return "concat" if _int_attr(node, "axis", 0) in (1, -3) else None
+    if op_type not in SPATIAL or not is_image(node.inputs[0]):
+        return None
+    match op_type:
+        case "Conv":
+            if _int_attr(node, "group", 1) > 1:
+                return "depthwise_conv"
+            weight_type = node.inputs[1].type
+            assert isinstance(weight_type, TensorType)
+            return "pointwise_conv" if weight_type.get_shape()[2:] == (1, 1) else "conv"
+        case "MaxPool":
+            return "max_pool"
+        case "AveragePool":
+            return "avg_pool"
+        case "BatchNormalization":
+            return "norm"
+        case _:
+            return "global_pool"
+
+
+def node_layout(node: Operation) -> str | None:
+    """The memory format `assign-layout` chose for the node's results (None: contiguous)."""
+    attr = node.attributes.get(LAYOUT_ATTR)
+    return attr.data if isinstance(attr, StringAttr) else None
+
+
+def layout_regions(nodes: Iterable[NodeOp]) -> list[list[NodeOp]]:
+    """
+    The candidate nodes among `nodes`, grouped into regions: two candidates are in one
+    region when one reads an image the other produces (union-find, in node order).
+    """
+    candidates = [node for node in nodes if layout_kind(node) is not None]
+    parent: dict[NodeOp, NodeOp] = {node: node for node in candidates}
+
+    def root(node: NodeOp) -> NodeOp:
+        while parent[node] is not node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for node in candidates:
+        for operand in node.inputs:
+            producer = operand.owner
+            if isinstance(producer, NodeOp) and producer in parent and is_image(operand):
+                parent[root(producer)] = root(node)
+    regions: dict[NodeOp, list[NodeOp]] = {}
+    for node in candidates:
+        regions.setdefault(root(node), []).append(node)
+    return list(regions.values())
+
+
+def boundary_values(region: Sequence[NodeOp]) -> list[SSAValue]:
+    """
+    The images that cross the region's edge: computed inputs from outside it, and
+    results read outside it (a graph output counts as outside).
+    """
+    inside = set(region)
+    crossing: list[SSAValue] = []
+    for node in region:
+        for operand in node.inputs:
+            owner = operand.owner
+            if is_image(operand) and not isinstance(owner, WeightOp) and owner not in inside:
+                crossing.append(operand)
+        for result in node.outputs[:1]:
+            if any(use.operation not in inside for use in result.uses):
+                crossing.append(result)
+    return list(dict.fromkeys(crossing))
+
+
+def region_gain(region: Sequence[NodeOp], machine: Machine) -> float:
+    """
+    Microseconds channels-last saves on the region: each node's estimated time times
+    (1 - its kind's ratio), less one conversion (a read and a write of the image at
+    memory bandwidth) per value crossing the region's edge.
+    """
+    saved = 0.0
+    for node in region:
+        kind = layout_kind(node)
+        assert kind is not None
+        saved += flops_cost(node, machine) * (1.0 - CHANNELS_LAST_RATIO[kind])
+    conversions = sum(2.0 * nbytes(value) for value in boundary_values(region))
+    return saved - conversions / (machine.memory_gbps * 1e3)

@@ -1,0 +1,76 @@
+// RUN: ramiel-opt %s --split-input-file -p 'assign-layout{mode=channels-last}' | filecheck %s
+// RUN: ramiel-opt %s --split-input-file -p 'assign-layout{mode=contiguous}' | filecheck %s --check-prefix=NCHW
+// RUN: ramiel-opt %s --split-input-file -p 'assign-layout{mode=channels-last}' -t python | filecheck %s --check-prefix=PY
+// RUN: ramiel-opt %s --split-input-file -p 'assign-layout{mode=channels-last}' -t dot | filecheck %s --check-prefix=DOT
+// RUN: not ramiel-opt %s -p 'assign-layout{mode=nhwc}' 2>&1 | filecheck %s --check-prefix=BAD
+
+// BAD: ramiel-opt: error: assign-layout: mode must be one of auto, contiguous, channels-last, got 'nhwc'
+
+/// A Conv -> Add -> Relu -> MaxPool region runs channels-last; the Flatten after it
+/// (not an image op) stays contiguous. The input is converted once on entry although
+/// two nodes of the region read it, the region's result once on exit; the Conv weight
+/// is declared channels-last.
+
+// CHECK-LABEL: dfg.graph @region
+// CHECK:         dfg.node "Conv"({{.*}}) {{.*}}opset 17 {dfg.layout = "channels_last"}
+// CHECK:         dfg.node "Add"({{.*}}) opset 17 {dfg.layout = "channels_last"}
+// CHECK:         dfg.node "Relu"({{.*}}) opset 17 {dfg.layout = "channels_last"}
+// CHECK:         dfg.node "MaxPool"({{.*}}) {{.*}}opset 17 {dfg.layout = "channels_last"}
+// CHECK:         dfg.node "Flatten"({{.*}}) opset 17 :
+// NCHW-LABEL:  dfg.graph @region
+// NCHW-NOT:      dfg.layout
+// PY:            self.register_buffer("w", torch.empty((2, 2, 1, 1), dtype=torch.float32, memory_format=torch.channels_last))
+// PY:            [[X:[a-z_0-9]+]] = x.contiguous(memory_format=torch.channels_last)
+// PY-NEXT:       [[C:[a-z_0-9]+]] = F.conv2d([[X]], self.w)
+// PY-NOT:        contiguous
+// PY:            torch.add([[X]], [[C]])
+// PY-NOT:        contiguous
+// PY:            [[P:[a-z_0-9]+]] = F.max_pool2d(
+// PY:            [[Y:[a-z_0-9]+]] = [[P]].contiguous()
+// PY-NEXT:       [[Y]].reshape([1, 8])
+// DOT:           Conv\nchannels_last
+dfg.graph @region(%x: tensor<1x2x4x4xf32>) -> tensor<1x8xf32> {
+  %w = dfg.weight "w" dense<1.0> : tensor<2x2x1x1xf32> : tensor<2x2x1x1xf32>
+  %c = dfg.node "Conv"(%x, %w) {kernel_shape = array<i64: 1, 1>} opset 17 : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>) -> tensor<1x2x4x4xf32>
+  %a = dfg.node "Add"(%x, %c) opset 17 : (tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %r = dfg.node "Relu"(%a) opset 17 : (tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %p = dfg.node "MaxPool"(%r) {kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>} opset 17 : (tensor<1x2x4x4xf32>) -> tensor<1x2x2x2xf32>
+  %f = dfg.node "Flatten"(%p) opset 17 : (tensor<1x2x2x2xf32>) -> tensor<1x8xf32>
+  dfg.output %f : tensor<1x8xf32>
+}
+
+// -----
+
+/// Two regions, split by an LRN (which runs slower channels-last): each converts on
+/// entry and on exit; the graph output leaves contiguous.
+
+// CHECK-LABEL: dfg.graph @two_regions
+// CHECK:         dfg.node "Relu"({{.*}}) opset 17 {dfg.layout = "channels_last"}
+// CHECK:         dfg.node "LRN"({{.*}}) {size = 3 : i64} opset 17 :
+// CHECK:         dfg.node "Relu"({{.*}}) opset 17 {dfg.layout = "channels_last"}
+// PY:            x.contiguous(memory_format=torch.channels_last)
+// PY:            .contiguous()
+// PY-NEXT:       F.local_response_norm(
+// PY:            .contiguous(memory_format=torch.channels_last)
+// PY:            [[R:[a-z_0-9]+]] = torch.relu(
+// PY:            [[O:[a-z_0-9]+]] = [[R]].contiguous()
+// PY:            return [[O]]
+dfg.graph @two_regions(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
+  %r = dfg.node "Relu"(%x) opset 17 : (tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %l = dfg.node "LRN"(%r) {size = 3 : i64} opset 17 : (tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %s = dfg.node "Relu"(%l) opset 17 : (tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  dfg.output %s : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+/// Concat along the channel axis is in a region; along another axis it is not.
+
+// CHECK-LABEL: dfg.graph @concat_axes
+// CHECK:         dfg.node "Concat"({{.*}}) {axis = 1 : i64} opset 17 {dfg.layout = "channels_last"}
+// CHECK:         dfg.node "Concat"({{.*}}) {axis = 2 : i64} opset 17 :
+dfg.graph @concat_axes(%x: tensor<1x2x4x4xf32>) -> (tensor<1x4x4x4xf32>, tensor<1x2x8x4xf32>) {
+  %c = dfg.node "Concat"(%x, %x) {axis = 1 : i64} opset 17 : (tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>) -> tensor<1x4x4x4xf32>
+  %d = dfg.node "Concat"(%x, %x) {axis = 2 : i64} opset 17 : (tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>) -> tensor<1x2x8x4xf32>
+  dfg.output %c, %d : tensor<1x4x4x4xf32>, tensor<1x2x8x4xf32>
+}

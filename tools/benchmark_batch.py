@@ -1,9 +1,8 @@
 """
 Benchmark hyperclustering (batch split) at batch 2, 4 and 8 against the other plans.
 
-Models: GoogLeNet-style (torchvision's GoogLeNet without auxiliary heads, written
-out here: torchvision is not a dependency), ResNet-style (ResNet-18 layout),
-the project's Inception-v3-style net and transformer block (tests/zoo). Each
+Models (tests/zoo): GoogLeNet-style, ResNet-style (ResNet-18 layout), the
+Inception-v3-style net and the transformer block, at 224x224 where they take images. Each
 is exported once by the TorchScript exporter with a symbolic batch and compiled
 for each batch with `--input-shape`. Configurations, measured in one process,
 interleaved (A B C D E A B C D E ...) after a warm-up, medians of `--calls` calls:
@@ -33,7 +32,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 import warnings
@@ -44,10 +42,10 @@ from typing import Any
 import numpy as np
 import onnxruntime
 import torch
-from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test models
 
+from benchmark import ramiel_opt
 from zoo import torch_models
 
 from ramiel_mlir.api import import_generated
@@ -56,99 +54,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CORES = os.cpu_count() or 1
 
 
-def conv(cin: int, cout: int, kernel: int, stride: int = 1, padding: int = 0) -> nn.Sequential:
-    """Conv, BatchNorm, ReLU (torchvision's BasicConv2d)."""
-    return nn.Sequential(
-        nn.Conv2d(cin, cout, kernel, stride, padding, bias=False),
-        nn.BatchNorm2d(cout, eps=0.001),
-        nn.ReLU(inplace=True),
-    )
-
-
-class Inception(nn.Module):
-    """GoogLeNet's inception module (torchvision: the '5x5' branch is a 3x3 conv)."""
-
-    def __init__(self, cin: int, c1: int, c3r: int, c3: int, c5r: int, c5: int, pool: int) -> None:
-        super().__init__()
-        self.b1 = conv(cin, c1, 1)
-        self.b2 = nn.Sequential(conv(cin, c3r, 1), conv(c3r, c3, 3, padding=1))
-        self.b3 = nn.Sequential(conv(cin, c5r, 1), conv(c5r, c5, 3, padding=1))
-        self.b4 = nn.Sequential(nn.MaxPool2d(3, 1, 1, ceil_mode=True), conv(cin, pool, 1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([self.b1(x), self.b2(x), self.b3(x), self.b4(x)], 1)
-
-
-class GoogLeNet(nn.Module):
-    """torchvision's GoogLeNet layout (no auxiliary classifiers), 1000 classes."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.stem = nn.Sequential(
-            conv(3, 64, 7, 2, 3),
-            nn.MaxPool2d(3, 2, ceil_mode=True),
-            conv(64, 64, 1),
-            conv(64, 192, 3, padding=1),
-            nn.MaxPool2d(3, 2, ceil_mode=True),
-        )
-        self.body = nn.Sequential(
-            Inception(192, 64, 96, 128, 16, 32, 32),
-            Inception(256, 128, 128, 192, 32, 96, 64),
-            nn.MaxPool2d(3, 2, ceil_mode=True),
-            Inception(480, 192, 96, 208, 16, 48, 64),
-            Inception(512, 160, 112, 224, 24, 64, 64),
-            Inception(512, 128, 128, 256, 24, 64, 64),
-            Inception(512, 112, 144, 288, 32, 64, 64),
-            Inception(528, 256, 160, 320, 32, 128, 128),
-            nn.MaxPool2d(2, 2, ceil_mode=True),
-            Inception(832, 256, 160, 320, 32, 128, 128),
-            Inception(832, 384, 192, 384, 48, 128, 128),
-        )
-        self.fc = nn.Linear(1024, 1000)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = nn.functional.adaptive_avg_pool2d(self.body(self.stem(x)), 1)
-        return self.fc(torch.flatten(x, 1))
-
-
-class Basic(nn.Module):
-    """ResNet's basic block."""
-
-    def __init__(self, cin: int, cout: int, stride: int) -> None:
-        super().__init__()
-        self.a = conv(cin, cout, 3, stride, 1)
-        self.b = nn.Sequential(nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout))
-        self.down = (
-            nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-            if stride != 1 or cin != cout
-            else nn.Identity()
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(self.b(self.a(x)) + self.down(x))
-
-
-class ResNet18(nn.Module):
-    """The ResNet-18 layout, 1000 classes."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        layers: list[nn.Module] = [conv(3, 64, 7, 2, 3), nn.MaxPool2d(3, 2, 1)]
-        cin = 64
-        for cout, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
-            layers += [Basic(cin, cout, stride), Basic(cout, cout, 1)]
-            cin = cout
-        self.body = nn.Sequential(*layers)
-        self.fc = nn.Linear(512, 1000)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = nn.functional.adaptive_avg_pool2d(self.body(x), 1)
-        return self.fc(torch.flatten(x, 1))
-
-
 MODELS: dict[str, tuple[Any, tuple[int, ...]]] = {
-    "googlenet": (GoogLeNet, (3, 224, 224)),
-    "resnet18": (ResNet18, (3, 224, 224)),
+    "googlenet": (lambda: torch_models.build("googlenet"), (3, 224, 224)),
+    "resnet18": (lambda: torch_models.build("resnet"), (3, 224, 224)),
     "inception_v3": (lambda: torch_models.build("inception_v3"), (3, 147, 147)),
     "transformer_block": (lambda: torch_models.build("transformer_block"), (24, 96)),
 }
@@ -174,14 +82,6 @@ def export(name: str, directory: Path) -> Path:
             dynamic_axes={"x": {0: "batch"}},
         )
     return path
-
-
-def ramiel_opt(*args: str) -> float:
-    """Run ramiel-opt; return its wall time in seconds."""
-    command = [str(Path(sys.executable).with_name("ramiel-opt")), *args]
-    begin = time.perf_counter()
-    subprocess.run(command, check=True)
-    return time.perf_counter() - begin
 
 
 def measure(functions: dict[str, Any], threads: dict[str, int], calls: int) -> dict[str, float]:

@@ -4,7 +4,7 @@ The ONNX node conformance suite, run against the generated code.
 ONNX ships about 1,900 node test cases (`onnx.backend.test.case.node`): a model
 of one operator (or its function body, `*_expanded`) with inputs and expected
 outputs. `run_case` compiles a case with one of the backends of
-`ramiel_mlir.onnx_backend` and gives one of three outcomes:
+`ramiel_mlir.onnx_backend` and gives one of four outcomes:
 
 - passed: every output matches within the case's tolerance (ONNX's own check,
   `Runner.assert_similar_outputs`);

@@ -453,6 +453,18 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def machine_facts() -> dict[str, Any]:
+    """What a benchmark's JSON records of the machine it ran on."""
+    return {
+        "cores": CORES,
+        "processor": platform.processor() or platform.machine(),
+        "cpu": cpu_model(),
+        "torch": torch.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "torch_threads": torch.get_num_threads(),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -497,16 +509,10 @@ def main() -> None:
     print(table(rows))
     print()
     print(comparison_table(rows))
-    machine = {
-        "cores": CORES,
-        "processor": platform.processor() or platform.machine(),
-        "torch": torch.__version__,
-        "onnxruntime": onnxruntime.__version__,
+    machine = machine_facts() | {
         "calls": args.calls,
         "min_seconds": args.min_seconds,
         "rounds": args.rounds,
-        "cpu": cpu_model(),
-        "torch_threads": torch.get_num_threads(),
     }
     (args.out / "benchmarks.json").write_text(
         json.dumps({"machine": machine, "rows": [asdict(r) for r in rows]}, indent=2) + "\n"

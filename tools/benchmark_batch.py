@@ -30,10 +30,7 @@ import contextlib
 import io
 import json
 import os
-import platform
-import statistics
 import sys
-import time
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -45,7 +42,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test models
 
-from benchmark import ramiel_opt
+from benchmark import machine_facts, measure, ramiel_opt
 from zoo import torch_models
 
 from ramiel_mlir.api import import_generated
@@ -82,20 +79,6 @@ def export(name: str, directory: Path) -> Path:
             dynamic_axes={"x": {0: "batch"}},
         )
     return path
-
-
-def measure(functions: dict[str, Any], threads: dict[str, int], calls: int) -> dict[str, float]:
-    """Median wall time (ms) of each function, interleaved, each after an untimed call."""
-    samples: dict[str, list[float]] = {name: [] for name in functions}
-    for round_ in range(3 + calls):
-        for name, function in functions.items():
-            torch.set_num_threads(threads[name])
-            function()
-            begin = time.perf_counter()
-            function()
-            if round_ >= 3:
-                samples[name].append((time.perf_counter() - begin) * 1000)
-    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 @dataclass
@@ -161,11 +144,12 @@ def bench(name: str, batch: int, work: Path, calls: int) -> Row:
             "choice": lambda: models["choice"](inputs),
         }
         threads = {c: CORES for c in functions} | {"serial_1t": 1}
-        times = measure(functions, threads, calls)
+        times = measure(functions, threads, calls, warmup=3)
         ort = measure(
             {"serial_1t": functions["serial_1t"], "ort": lambda: session.run(None, {"x": x})},
             {"serial_1t": 1, "ort": CORES},
             calls,
+            warmup=3,
         )
     return Row(
         model=name,
@@ -221,14 +205,7 @@ def main() -> None:
             rows.append(bench(name, batch, args.work, args.calls))
             print(table(rows[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
     print(table(rows))
-    machine = {
-        "cores": CORES,
-        "processor": platform.processor() or platform.machine(),
-        "torch": torch.__version__,
-        "onnxruntime": onnxruntime.__version__,
-        "calls": args.calls,
-        "load": os.getloadavg(),
-    }
+    machine = machine_facts() | {"calls": args.calls, "load": os.getloadavg()}
     out = args.out / "benchmarks-batch.json"
     out.write_text(json.dumps({"machine": machine, "rows": [asdict(r) for r in rows]}, indent=2))
 

@@ -154,6 +154,14 @@ def tensor_type(element_type: Attribute, shape: Sequence[int]) -> TensorType:
     return TensorType(element_type, list(shape))
 
 
+def is_static_type(t: Attribute) -> bool:
+    """
+    False for a tensor type with a `?` dimension (a size known only at run time:
+    the result of NonZero, Unique, ...), True for any other type.
+    """
+    return not isinstance(t, TensorType) or t.has_static_shape()
+
+
 def dense_from_numpy(array: np.ndarray, element_type: Attribute) -> DenseIntOrFPElementsAttr:
     """A dense attribute holding `array` as `element_type` values."""
     dtype = numpy_dtype(element_type)

@@ -32,6 +32,7 @@ from ramiel_mlir.backend.runtime import (
     lanes,
     recurrent,
     resize,
+    selection,
     signal,
     tensor,
 )
@@ -44,7 +45,9 @@ from ramiel_mlir.backend.runtime_source import (
 )
 from ramiel_mlir.diagnostics import RamielError
 
-MODULES: list[ModuleType] = [attention, cast, checks, lanes, recurrent, resize, signal, tensor]
+MODULES: list[ModuleType] = [
+    *(attention, cast, checks, lanes, recurrent, resize, selection, signal, tensor)
+]
 
 
 def short(module: ModuleType) -> str:

@@ -184,16 +184,24 @@ class NodeContext:
         return t
 
     def in_shape(self, index: int) -> list[int]:
-        """The static shape of input `index`."""
-        return list(self.in_type(index).get_shape())
+        """The static shape of input `index`; an error if a size is known only at run time."""
+        return self._static(self.in_type(index), f"input #{index}")
 
     def out_shape(self, index: int = 0) -> list[int]:
-        """The static shape of output `index`."""
-        return list(self.out_type(index).get_shape())
+        """The static shape of output `index`; an error if a size is known only at run time."""
+        return self._static(self.out_type(index), f"output #{index}")
+
+    def _static(self, t: TensorType, what: str) -> list[int]:
+        if not t.has_static_shape():
+            self.error(
+                f"the lowering needs the static shape of {what}, but its type {t} has a "
+                "size known only at run time (computed from the data)"
+            )
+        return list(t.get_shape())
 
     def rank(self, index: int = 0) -> int:
         """The rank of input `index`."""
-        return len(self.in_shape(index))
+        return self.in_type(index).get_num_dims()
 
     def dtype(self, t: TensorType) -> SSAValue:
         """`torch.<dtype>` for the element type of `t`."""

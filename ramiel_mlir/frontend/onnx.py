@@ -24,6 +24,7 @@ from onnx import (
     ModelProto,
     NodeProto,
     TensorProto,
+    TensorShapeProto,
     TypeProto,
     ValueInfoProto,
     helper,
@@ -67,6 +68,7 @@ from ramiel_mlir.tensors import (
     ONNX_STRING,
     dense_from_numpy,
     element_type_from_onnx,
+    is_static_type,
     is_string,
     numpy_from_dense,
     numpy_from_onnx,
@@ -185,7 +187,7 @@ def _fix_input_shapes(model: ModelProto, path: str, shapes: dict[str, Sequence[i
             changed |= _set_input_shape(value, shapes[name])
             continue
         dims = value.type.tensor_type.shape.dim
-        unknown = [dim.dim_param or "?" for dim in dims if not dim.HasField("dim_value")]
+        unknown = [_dim_text(dim) for dim in dims if _is_dynamic(dim)]
         if unknown or not value.type.tensor_type.HasField("shape"):
             raise RamielError(
                 f"{path}: input '{name}' has unknown dimensions "
@@ -213,14 +215,15 @@ def _set_input_shape(value: ValueInfoProto, shape: Sequence[int]) -> bool:
             f"--input-shape gives {len(shape)} dimensions for '{value.name}', "
             f"which has rank {len(dims)}"
         )
-    for dim, size in zip(dims, shape, strict=False):
-        # A declared 0 is read as unknown (see _check_dimensions): any size may replace it.
-        if dim.HasField("dim_value") and dim.dim_value not in (0, size):
+    for index, (dim, size) in enumerate(zip(dims, shape, strict=False)):
+        # A declared 0 is read as unknown (see _check_dimensions), a negative one as
+        # dynamic (paddle2onnx writes -1): any size may replace either.
+        if dim.HasField("dim_value") and dim.dim_value > 0 and dim.dim_value != size:
             raise RamielError(
                 f"--input-shape gives {list(shape)} for '{value.name}', whose "
-                f"dimension {dim.dim_value} is fixed by the model"
+                f"dimension {index} is fixed to {dim.dim_value} by the model"
             )
-    declared = [dim.dim_value if dim.HasField("dim_value") else None for dim in dims]
+    declared = [None if _is_dynamic(dim) else dim.dim_value for dim in dims]
     if tensor.HasField("shape") and declared == list(shape):
         return False
     tensor.shape.ClearField("dim")
@@ -229,20 +232,33 @@ def _set_input_shape(value: ValueInfoProto, shape: Sequence[int]) -> bool:
     return True
 
 
+def _is_dynamic(dim: TensorShapeProto.Dimension) -> bool:
+    """
+    Whether an input dimension is dynamic: symbolic (`dim_param`), absent, or
+    negative (paddle2onnx and some other exporters write `dim_value: -1`, which
+    ONNX Runtime also reads as dynamic).
+    """
+    return not dim.HasField("dim_value") or dim.dim_value < 0
+
+
+def _dim_text(dim: TensorShapeProto.Dimension) -> str:
+    """A dynamic dimension as the model writes it: its name, its negative value, or `?`."""
+    if dim.HasField("dim_value"):
+        return str(dim.dim_value)
+    return dim.dim_param or "?"
+
+
 def _check_dimensions(model: ModelProto, path: str, stated: Mapping[str, Sequence[int]]) -> None:
     """
-    Reject an input with a negative dimension, or with a 0 the user did not state.
+    Reject an input with a 0 dimension the user did not state.
 
-    The checker lets both pass. A 0 declared by the model is ambiguous (older
+    The checker lets it pass. A 0 declared by the model is ambiguous (older
     exporters wrote `dim_value: 0` for a dynamic size), so it compiles for empty
     tensors only when stated explicitly with `--input-shape` / `input_shapes=`.
+    (Negative dimensions are dynamic: `_fix_input_shapes` has replaced them.)
     """
     for value in _graph_inputs(model):
         shape = [dim.dim_value for dim in value.type.tensor_type.shape.dim]
-        if any(size < 0 for size in shape):
-            raise RamielError(
-                f"{path}: input '{value.name}' has shape {shape}: dimensions cannot be negative"
-            )
         if 0 in shape and value.name not in stated:
             raise RamielError(
                 f"{path}: input '{value.name}' has shape {shape}: a 0 dimension is read as "
@@ -319,7 +335,9 @@ class _GraphBuilder:
         """The types the model's value infos give, and which names are read."""
         graph_proto = self.model.graph
         for info in [*graph_proto.input, *graph_proto.value_info, *graph_proto.output]:
-            if (t := self._value_type(info.type, info.name)) is not None:
+            t = self._value_type(info.type, info.name)
+            # A declared output with `?` dimensions does not hide the static type inferred.
+            if t is not None and (info.name not in self.types or is_static_type(t)):
                 self.types[info.name] = t
         self.read = {name for node in graph_proto.node for name in node.input}
         self.read |= {o.name for o in graph_proto.output}
@@ -370,19 +388,23 @@ class _GraphBuilder:
 
     def _value_type(self, t: TypeProto, name: str) -> Attribute | None:
         """
-        The dfg type of an ONNX value: a static tensor type, a `!dfg.sequence`
-        or a `!dfg.optional`; None where shape inference left a tensor's shape
-        unknown. Maps and sparse tensors are errors.
+        The dfg type of an ONNX value: a ranked tensor type, a `!dfg.sequence`
+        or a `!dfg.optional`; None where shape inference left a tensor's rank
+        unknown. A dimension it could not compute (a data-dependent size:
+        NonZero's count, a Range's length from computed bounds) is `?`.
+        Maps and sparse tensors are errors.
         """
         kind = t.WhichOneof("value")
         if kind == "tensor_type":
             tensor = t.tensor_type
             if not tensor.HasField("shape"):
                 return None
-            if any(not d.HasField("dim_value") for d in tensor.shape.dim):
-                return None
             element = self._element_type(tensor.elem_type, name)
-            return TensorType(element, [d.dim_value for d in tensor.shape.dim])
+            dims = [
+                d.dim_value if d.HasField("dim_value") and d.dim_value >= 0 else DYNAMIC_INDEX
+                for d in tensor.shape.dim
+            ]
+            return TensorType(element, dims)
         if kind == "sequence_type":
             return self._sequence_type(t.sequence_type.elem_type, name)
         if kind == "optional_type":

@@ -74,8 +74,11 @@ Inputs = list[np.ndarray | None]
 
 
 def is_foldable_type(attr: Attribute) -> bool:
-    """Whether `attr` is a ranked tensor type whose elements numpy can hold."""
-    if not isinstance(attr, TensorType):
+    """
+    Whether `attr` is a static tensor type whose elements numpy can hold (a size
+    known only at run time, `?`, is never folded: its value is not a constant).
+    """
+    if not isinstance(attr, TensorType) or not attr.has_static_shape():
         return False
     try:
         numpy_dtype(attr.element_type)

@@ -52,6 +52,7 @@ from ramiel_mlir.backend.ops import (  # noqa: E402, F401
     recurrent,
     reduce,
     resize,
+    selection,
     signal,
     tensor,
 )

@@ -167,8 +167,11 @@ def operand(ctx: NodeContext, index: int) -> Number:
     others = [i for i in range(len(ctx.node.inputs)) if i != index and ctx.has(i)]
     if not others or all(scalar(ctx, i) is not None for i in others):
         return ctx.arg(index)
-    shape = np.broadcast_shapes(*(tuple(ctx.in_shape(i)) for i in others))
-    if list(shape) != ctx.out_shape():
+    if not all(ctx.in_type(i).has_static_shape() for i in others):
+        # A one-element input changes the broadcast shape only by its rank.
+        if ctx.rank(index) > max(ctx.rank(i) for i in others):
+            return ctx.arg(index)
+    elif list(np.broadcast_shapes(*(tuple(ctx.in_shape(i)) for i in others))) != ctx.out_shape():
         return ctx.arg(index)
     if isinstance(value, float) and numpy_dtype(ctx.in_type(index).get_element_type()).itemsize < 4:
         # torch computes half-precision ops with the number in float32: it must

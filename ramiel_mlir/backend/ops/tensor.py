@@ -78,13 +78,21 @@ def _constant(ctx: NodeContext) -> list[SSAValue]:
 def _shape(ctx: NodeContext) -> list[SSAValue]:
     """The static shape, `start` and `end` clamped like Python slice bounds."""
     start = ctx.attr_int("start", 0)
-    shape = ctx.in_shape(0)[start : ctx.attr_int("end")]
     element = ctx.out_type().get_element_type()
+    if not ctx.in_type(0).has_static_shape():  # read when the code runs
+        sizes = ctx.b.subscript(
+            ctx.b.getattr(ctx.arg(0), "shape"), [slice(start, ctx.attr_int("end"))]
+        )
+        return [ctx.b.call("torch.tensor", sizes, dtype=ctx.dtype(ctx.out_type()))]
+    shape = ctx.in_shape(0)[start : ctx.attr_int("end")]
     return [literal(ctx, np.array(shape, np.int64), element, inline=False)]
 
 
 @lowering("Size")
 def _size(ctx: NodeContext) -> list[SSAValue]:
+    if not ctx.in_type(0).has_static_shape():  # counted when the code runs
+        count = ctx.b.method(ctx.arg(0), "numel", inline=True)
+        return [ctx.b.call("torch.tensor", count, dtype=ctx.dtype(ctx.out_type()))]
     size = np.array(math.prod(ctx.in_shape(0)), np.int64)
     return [literal(ctx, size, ctx.out_type().get_element_type(), inline=False)]
 
@@ -92,6 +100,8 @@ def _size(ctx: NodeContext) -> list[SSAValue]:
 @lowering("Reshape", "Flatten")
 def _reshape(ctx: NodeContext) -> list[SSAValue]:
     """A reshape to the inferred shape (ONNX's 0 and -1 are resolved already)."""
+    if not ctx.in_type(0).has_static_shape():  # the sizes are checked when it runs
+        return [ctx.b.method(ctx.arg(0), "reshape", ctx.out_shape())]
     if math.prod(ctx.in_shape(0)) != math.prod(ctx.out_shape()):
         ctx.error(
             f"cannot reshape {ctx.in_shape(0)} ({math.prod(ctx.in_shape(0))} elements) "
@@ -182,10 +192,16 @@ def _slice(ctx: NodeContext) -> list[SSAValue]:
     they are clamped. Bounds are attributes before opset 10, inputs since.
     Torch has no negative steps: those axes are flipped and sliced forward.
     """
+    dynamic = not ctx.in_type(0).has_static_shape()  # bounds clamped when the code runs
+    if ctx.opset >= 10 and (
+        dynamic or any(ctx.has(i) and known(ctx, i) is None for i in range(1, 5))
+    ):
+        return [_computed_slice(ctx)]
+    if dynamic:
+        lists = [ctx.int_list(name) for name in ("starts", "ends", "axes")]
+        return [ctx.b.call(ctx.helper(runtime._slice), ctx.arg(0), *lists, None)]
     shape = ctx.in_shape(0)
     rank = len(shape)
-    if ctx.opset >= 10 and any(ctx.has(i) and known(ctx, i) is None for i in range(1, 5)):
-        return [_computed_slice(ctx)]
     if ctx.opset < 10:
         starts, ends = ctx.int_list("starts") or [], ctx.int_list("ends") or []
         axes, steps = ctx.int_list("axes"), None
@@ -264,15 +280,21 @@ def _range(ctx: NodeContext) -> list[SSAValue]:
     Integers use `torch.arange`; floats spell the formula out so that every
     element is computed in the tensor's type, as ONNX defines it.
     """
+    out_type = ctx.out_type()
     if known(ctx, 0) is None or known(ctx, 1) is None or known(ctx, 2) is None:
+        if not out_type.has_static_shape():  # the length too is computed when the code runs
+            dtype = ctx.dtype(out_type)
+            return [ctx.b.call(ctx.helper(runtime._range), *ctx.args(), dtype)]
         return [_computed_range(ctx)]
     start, limit, delta = (
         number(require_known(ctx, i, name)) for i, name in enumerate(("start", "limit", "delta"))
     )
-    count = ctx.out_shape()[0]
-    if count != max(math.ceil((limit - start) / delta), 0):
-        ctx.error(f"the range has {count} elements by its type, not {limit - start} / {delta}")
-    out_type = ctx.out_type()
+    count = max(math.ceil((limit - start) / delta), 0)
+    if out_type.has_static_shape() and count != ctx.out_shape()[0]:
+        ctx.error(
+            f"the range has {ctx.out_shape()[0]} elements by its type, not "
+            f"{limit - start} / {delta}"
+        )
     if isinstance(start, float):
         steps = ctx.b.call("torch.arange", count, dtype=ctx.dtype(out_type), inline=True)
         return [ctx.b.call("torch.add", ctx.b.call("torch.mul", steps, delta, inline=True), start)]

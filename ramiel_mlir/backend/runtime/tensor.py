@@ -69,6 +69,24 @@ def _pad(x: torch.Tensor, pads: list, value, mode: str, axes: list) -> torch.Ten
     return x
 
 
+def _range(
+    start: torch.Tensor, limit: torch.Tensor, delta: torch.Tensor, dtype: torch.dtype
+) -> torch.Tensor:
+    """
+    ONNX Range whose bounds, and so its length, are known only at run time:
+    `start + i * delta` for i below max(ceil((limit - start) / delta), 0), in
+    float64 for floats (as the reference's `np.arange`), then in `dtype`.
+    """
+    if dtype.is_floating_point:
+        first, last, step = float(start), float(limit), float(delta)
+        count = max(math.ceil((last - first) / step), 0)
+        steps = torch.arange(count, dtype=torch.float64)
+        return torch.add(torch.mul(steps, step), first).to(dtype)
+    first, last, step = int(start), int(limit), int(delta)
+    count = max(-((first - last) // step), 0)  # the ceiling of an exact integer division
+    return torch.add(torch.mul(torch.arange(count, dtype=dtype), step), first)
+
+
 def _gather_nd(data: torch.Tensor, indices: torch.Tensor, batch_dims: int) -> torch.Tensor:
     """ONNX GatherND: index the dimensions after `batch_dims` with the last axis of `indices`."""
     batch = [

@@ -38,10 +38,8 @@ def _box_edges(boxes: torch.Tensor, center_point_box: int) -> list[torch.Tensor]
         x, y, w, h = boxes.unbind(-1)
         return [x - w / 2, x + w / 2, y - h / 2, y + h / 2]
     y1, x1, y2, x2 = boxes.unbind(-1)
-    return [torch.minimum(x1, x2), torch.maximum(x1, x2)] + [
-        torch.minimum(y1, y2),
-        torch.maximum(y1, y2),
-    ]
+    x_min, x_max = torch.minimum(x1, x2), torch.maximum(x1, x2)
+    return [x_min, x_max, torch.minimum(y1, y2), torch.maximum(y1, y2)]
 
 
 def _overlaps(boxes: torch.Tensor, center_point_box: int, iou_threshold: float) -> torch.Tensor:

@@ -68,7 +68,59 @@ def infer_static_shapes(model: ModelProto, base_dir: str = "") -> ModelProto:
         types.update((n, t) for n, t in latest.items() if n not in types or is_static(t))
         static = {name for name, t in types.items() if is_static(t)}
         unresolved = unresolved_values(model.graph, static)
+    if unresolved and _rank_reductions(model, types):
+        # The ranks found are hints: inference carries them to the nodes downstream.
+        latest = value_types(_infer(_with_types(inferred, types)).graph)
+        types.update((n, t) for n, t in latest.items() if n not in types or _has_rank(t))
     return _with_types(inferred, types)
+
+
+REDUCTIONS_AXES_INPUT = {"ReduceSum": 13} | {
+    op: 18
+    for op in (
+        *("ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax"),
+        *("ReduceMean", "ReduceMin", "ReduceProd", "ReduceSumSquare"),
+    )
+}
+"""Reductions and the opset since which their `axes` are an input (which may be computed)."""
+
+
+def _rank_reductions(model: ModelProto, types: Types) -> bool:
+    """
+    Give a rank to the result of each reduction over computed axes, which ONNX's
+    inference leaves without a shape: the data's rank with `keepdims`, else that
+    rank less the number of axes (a static length: ONNX forbids repeated axes).
+    Its sizes are `?`: which axes go is known when the code runs. Whether any was added.
+    """
+    opset = max(
+        (entry.version for entry in model.opset_import if entry.domain in ("", "ai.onnx")),
+        default=0,
+    )
+    added = False
+    for node in model.graph.node:
+        since = REDUCTIONS_AXES_INPUT.get(node.op_type)
+        output = node.output[0] if node.output else ""
+        if since is None or _domain(node) or opset < since or len(node.input) < 2:
+            continue
+        if not output or _has_rank(types.get(output, TypeProto())):
+            continue
+        data, axes = types.get(node.input[0]), types.get(node.input[1])
+        if data is None or axes is None or not _has_rank(data) or not is_static(axes):
+            continue
+        keepdims = next((a.i for a in node.attribute if a.name == "keepdims"), 1)
+        count = _count(_dims(axes))
+        rank = len(data.tensor_type.shape.dim)
+        if count == 0 or count > rank:  # no axes: all or none, by an attribute; or invalid
+            continue
+        dims = [None] * (rank if keepdims else rank - count)
+        types[output] = helper.make_tensor_type_proto(data.tensor_type.elem_type, dims)
+        added = True
+    return added
+
+
+def _has_rank(t: TypeProto) -> bool:
+    """Whether `t` is a tensor type with a known rank."""
+    return t.tensor_type.HasField("shape")
 
 
 def _infer(model: ModelProto) -> ModelProto:

@@ -49,7 +49,7 @@ UNSIGNED_OPS = (
     MOVE_OPS
     | CAST_OPS
     | {"Add", "Sub", "Mul", "Div", "Max", "Min", "Equal", "Less", "Greater"}
-    | {"LessOrEqual", "GreaterOrEqual", "Pow", "TopK", "BitCast"}
+    | {"LessOrEqual", "GreaterOrEqual", "Pow", "TopK", "BitCast", "Mod"}
     | {"BitwiseAnd", "BitwiseOr", "BitwiseXor", "BitwiseNot"}
 )
 
@@ -163,6 +163,27 @@ def unsigned_div(ctx: NodeContext, t: TensorType) -> SSAValue:
     b = ctx.b.method(ctx.arg(1), "to", int64, inline=True)
     quotient = ctx.b.call("torch.div", a, b, rounding_mode="trunc", inline=True)
     return ctx.b.method(quotient, "to", ctx.dtype(t))
+
+
+def unsigned_mod(ctx: NodeContext, t: TensorType) -> SSAValue:
+    """
+    The unsigned remainder (fmod and the divisor's sign agree for non-negative
+    values): in int64 for 16 and 32 bits; a - (a / b) * b with the uint64
+    quotient, whose two's complement product and difference are exact.
+    """
+    width = unsigned_width(t.get_element_type())
+    assert width is not None
+    a, b = ctx.arg(0), ctx.arg(1)
+    if width < 64:
+        int64 = ctx.b.name("torch.int64")
+        wide = [ctx.b.method(v, "to", int64, inline=True) for v in (a, b)]
+        return ctx.b.method(ctx.b.call("torch.remainder", *wide, inline=True), "to", ctx.dtype(t))
+    quotient = ctx.b.call(ctx.helper(runtime._udiv64), a, b)
+    product = ctx.b.call(
+        "torch.mul", signed_view(ctx, quotient, 64), signed_view(ctx, b, 64), inline=True
+    )
+    remainder = ctx.b.call("torch.sub", signed_view(ctx, a, 64), product, inline=True)
+    return ctx.b.method(remainder, "view", ctx.dtype(t))
 
 
 def unsigned_binary(

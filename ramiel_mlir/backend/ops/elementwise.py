@@ -17,6 +17,7 @@ from ramiel_mlir.backend.ops.dtypes import (
     signed_view,
     unsigned_binary,
     unsigned_div,
+    unsigned_mod,
     unsigned_width,
 )
 from ramiel_mlir.backend.ops.known import Number, operand, scalar
@@ -396,6 +397,8 @@ def _is_inf(ctx: NodeContext) -> list[SSAValue]:
 @lowering("Mod")
 def _mod(ctx: NodeContext) -> list[SSAValue]:
     """fmod=1: the sign of the dividend (`torch.fmod`); 0: of the divisor (`torch.remainder`)."""
+    if unsigned_width(ctx.in_type(0).get_element_type()) is not None:
+        return [unsigned_mod(ctx, ctx.out_type())]
     function = "torch.fmod" if ctx.attr("fmod", 0) else "torch.remainder"
     return [ctx.b.call(function, ctx.arg(0), ctx.arg(1))]
 

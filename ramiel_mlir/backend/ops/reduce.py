@@ -129,6 +129,13 @@ EMPTY_VALUES: dict[str, float] = {
 """The result of each reduction over no elements, for float types (ONNX spec)."""
 
 
+BY_TORCH = frozenset({"ReduceSum", "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum"})
+"""
+Reductions whose torch form gives ONNX's result over no elements (a sum of
+nothing is 0): used where the output's shape, computed at run time, is unknown.
+"""
+
+
 def _empty_value(ctx: NodeContext, op_type: str) -> bool | int | float:
     """
     The reduction of no elements in the output's type: an integer or boolean
@@ -165,7 +172,7 @@ def _reduction(ctx: NodeContext) -> list[SSAValue]:
         return [x]
     if op_type == "ReduceMean" and isinstance(ctx.in_type(0).get_element_type(), IntegerType):
         ctx.unsupported("an integer ReduceMean")
-    if 0 in ctx.in_shape(0):
+    if 0 in ctx.in_shape(0) and (ctx.out_type().has_static_shape() or op_type not in BY_TORCH):
         return [_over_nothing(ctx, axes)]
     if op_type in METHODS:
         return [_reduce(ctx, x, METHODS[op_type], axes)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from xdsl.dialects.builtin import IntegerType, TensorType
+from xdsl.dialects.builtin import DYNAMIC_INDEX, IntegerType, TensorType
 from xdsl.ir import SSAValue
 
 from ramiel_mlir.backend.builder import Arg
@@ -100,6 +100,9 @@ def _size(ctx: NodeContext) -> list[SSAValue]:
 @lowering("Reshape", "Flatten")
 def _reshape(ctx: NodeContext) -> list[SSAValue]:
     """A reshape to the inferred shape (ONNX's 0 and -1 are resolved already)."""
+    if not ctx.out_type().has_static_shape() and ctx.node.op_type.data == "Reshape":
+        allowzero = bool(ctx.attr_int("allowzero", 0))  # ONNX's 0 and -1 read when it runs
+        return [ctx.b.call(ctx.helper(runtime._reshape), ctx.arg(0), ctx.arg(1), allowzero)]
     if not ctx.in_type(0).has_static_shape():  # the sizes are checked when it runs
         return [ctx.b.method(ctx.arg(0), "reshape", ctx.out_shape())]
     if math.prod(ctx.in_shape(0)) != math.prod(ctx.out_shape()):
@@ -126,9 +129,15 @@ def _squeeze(ctx: NodeContext) -> list[SSAValue]:
 def _unsqueeze(ctx: NodeContext) -> list[SSAValue]:
     """Axes (of the output) are an attribute before opset 13, an input since."""
     axes = known_ints(ctx, 1) if ctx.opset >= 13 else ctx.int_list("axes")
+    rank = ctx.out_type().get_num_dims()
+    if axes is not None and not ctx.out_type().has_static_shape():
+        x = ctx.arg(0)  # sizes known at run time: one new axis at a time, from the lowest
+        for axis in sorted(ctx.axis(a, rank) for a in axes):
+            x = ctx.b.method(x, "unsqueeze", axis)
+        return [x]
     if axes is None or len(axes) != 1:
         return [ctx.b.method(ctx.arg(0), "reshape", ctx.out_shape())]
-    return [ctx.b.method(ctx.arg(0), "unsqueeze", ctx.axis(axes[0], len(ctx.out_shape())))]
+    return [ctx.b.method(ctx.arg(0), "unsqueeze", ctx.axis(axes[0], rank))]
 
 
 @lowering("Transpose")
@@ -157,20 +166,23 @@ def _gather(ctx: NodeContext) -> list[SSAValue]:
     """
     Indexing along `axis`: `x[:, 3]`, `x[:, [0, 2]]` or `x[:, indices]`.
 
-    Known negative indices are made positive; torch's advanced indexing counts
-    computed negative ones from the end, as ONNX does.
+    Known negative indices are made positive; torch's indexing counts computed
+    negative ones (and known ones on an axis of a size known only at run time)
+    from the end, as ONNX does.
     """
     rank = ctx.rank(0)
     axis = ctx.axis(ctx.attr_int("axis", 0), rank)
-    dim = ctx.in_shape(0)[axis]
+    dim = ctx.in_type(0).get_shape()[axis]
     indices = known(ctx, 1)
     index: object
     if indices is None:
         index = ctx.arg(1)
     else:
-        if ((indices < -dim) | (indices >= dim)).any():
+        if dim != DYNAMIC_INDEX and ((indices < -dim) | (indices >= dim)).any():
             ctx.error(f"indices {indices.tolist()} are out of range for a dimension of {dim}")
-        positive = np.where(indices < 0, indices + dim, indices)
+        positive = (
+            indices if dim == DYNAMIC_INDEX else np.where(indices < 0, indices + dim, indices)
+        )
         if positive.ndim == 0:
             index = int(positive)
         elif positive.ndim == 1:

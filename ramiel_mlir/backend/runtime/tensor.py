@@ -69,6 +69,15 @@ def _pad(x: torch.Tensor, pads: list, value, mode: str, axes: list) -> torch.Ten
     return x
 
 
+def _reshape(x: torch.Tensor, shape: torch.Tensor, allowzero: bool) -> torch.Tensor:
+    """ONNX Reshape to a shape computed at run time: a 0 copies the input's size unless
+    `allowzero`, a -1 is inferred."""
+    sizes = [int(size) for size in shape.tolist()]
+    if not allowzero:
+        sizes = [x.shape[i] if size == 0 else size for i, size in enumerate(sizes)]
+    return x.reshape(sizes)
+
+
 def _range(
     start: torch.Tensor, limit: torch.Tensor, delta: torch.Tensor, dtype: torch.dtype
 ) -> torch.Tensor:

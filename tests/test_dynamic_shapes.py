@@ -16,10 +16,11 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 from xdsl.dialects.builtin import DYNAMIC_INDEX, TensorType
 
-from ramiel_mlir.api import compile_onnx
+from ramiel_mlir.api import compile_onnx, make_context, pipeline, run_pipeline
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects.dfg import NodeOp
 from ramiel_mlir.frontend.onnx import import_onnx
+from ramiel_mlir.registry import get_all_passes
 
 F32, I64 = TensorProto.FLOAT, TensorProto.INT64
 LANES = [None, 2]
@@ -120,22 +121,22 @@ BOXES = 24
 CLASSES = 3
 
 
-def detector_head() -> onnx.ModelProto:
+def detector_head(batch: int = 1) -> onnx.ModelProto:
     """
     A single-stage detector's head, as exports with NMS end: a shared conv over
-    the feature map, a box branch ([1, 24, 4] boxes as y1, x1, y2, x2) and a
-    class branch ([1, 3, 24] sigmoid scores), NonMaxSuppression, then the
-    selected boxes and scores gathered by the selected indices, whose count is
-    known only at run time.
+    the feature map, a box branch ([b, 24, 4] boxes as y1, x1, y2, x2) and a
+    class branch ([b, 3, 24] sigmoid scores), NonMaxSuppression, then the
+    selected boxes and scores gathered by the selected [batch, class, box] rows,
+    whose count is known only at run time.
     """
     nodes = [
         helper.make_node("Conv", ["feature", "w", "b"], ["shared"], pads=[1, 1, 1, 1]),
         helper.make_node("Relu", ["shared"], ["act"]),
-        helper.make_node("Conv", ["act", "box_w", "box_b"], ["box_map"]),  # [1, 4, 4, 6]
-        helper.make_node("Reshape", ["box_map", "box_shape"], ["box_t"]),  # [1, 4, 24]
-        helper.make_node("Transpose", ["box_t"], ["boxes"], perm=[0, 2, 1]),  # [1, 24, 4]
-        helper.make_node("Conv", ["act", "cls_w", "cls_b"], ["cls_map"]),  # [1, 3, 4, 6]
-        helper.make_node("Reshape", ["cls_map", "cls_shape"], ["logits"]),  # [1, 3, 24]
+        helper.make_node("Conv", ["act", "box_w", "box_b"], ["box_map"]),  # [b, 4, 4, 6]
+        helper.make_node("Reshape", ["box_map", "box_shape"], ["box_t"]),  # [b, 4, 24]
+        helper.make_node("Transpose", ["box_t"], ["boxes"], perm=[0, 2, 1]),  # [b, 24, 4]
+        helper.make_node("Conv", ["act", "cls_w", "cls_b"], ["cls_map"]),  # [b, 3, 4, 6]
+        helper.make_node("Reshape", ["cls_map", "cls_shape"], ["logits"]),  # [b, 3, 24]
         helper.make_node("Sigmoid", ["logits"], ["scores"]),
         helper.make_node(
             "NonMaxSuppression",
@@ -143,26 +144,17 @@ def detector_head() -> onnx.ModelProto:
             ["selected"],
             name="nms",
         ),
-        helper.make_node("Gather", ["selected", "two"], ["box_index"], axis=1),  # [?]
-        helper.make_node("Gather", ["selected", "one"], ["class_index"], axis=1),  # [?]
-        helper.make_node("Squeeze", ["boxes", "zero_axis"], ["all_boxes"]),  # [24, 4]
-        helper.make_node("Gather", ["all_boxes", "box_index"], ["picked_boxes"], axis=0),
-        helper.make_node("Squeeze", ["scores", "zero_axis"], ["all_scores"]),  # [3, 24]
-        helper.make_node("Unsqueeze", ["class_index", "one_axis"], ["class_col"]),
-        helper.make_node("Unsqueeze", ["box_index", "one_axis"], ["box_col"]),
-        helper.make_node("Concat", ["class_col", "box_col"], ["pairs"], axis=1),  # [?, 2]
-        helper.make_node("GatherND", ["all_scores", "pairs"], ["picked_scores"]),  # [?]
+        helper.make_node("Gather", ["selected", "batch_box"], ["box_pairs"], axis=1),  # [?, 2]
+        helper.make_node("GatherND", ["boxes", "box_pairs"], ["picked_boxes"]),  # [?, 4]
+        helper.make_node("GatherND", ["scores", "selected"], ["picked_scores"]),  # [?]
     ]
     constants = [
-        numpy_helper.from_array(np.array([1, 4, BOXES], np.int64), "box_shape"),
-        numpy_helper.from_array(np.array([1, CLASSES, BOXES], np.int64), "cls_shape"),
+        numpy_helper.from_array(np.array([batch, 4, BOXES], np.int64), "box_shape"),
+        numpy_helper.from_array(np.array([batch, CLASSES, BOXES], np.int64), "cls_shape"),
         numpy_helper.from_array(np.array([5], np.int64), "max_out"),
         numpy_helper.from_array(np.array([0.3], np.float32), "iou"),
         numpy_helper.from_array(np.array([0.4], np.float32), "score_min"),
-        numpy_helper.from_array(np.array(2, np.int64), "two"),
-        numpy_helper.from_array(np.array(1, np.int64), "one"),
-        numpy_helper.from_array(np.array([0], np.int64), "zero_axis"),
-        numpy_helper.from_array(np.array([1], np.int64), "one_axis"),
+        numpy_helper.from_array(np.array([0, 2], np.int64), "batch_box"),
     ]
     weights = [
         _weight("w", 8, 8, 3, 3, seed=5),
@@ -174,7 +166,7 @@ def detector_head() -> onnx.ModelProto:
     ]
     return _model(
         nodes,
-        [helper.make_tensor_value_info("feature", F32, [1, 8, 4, 6])],
+        [helper.make_tensor_value_info("feature", F32, [batch, 8, 4, 6])],
         [
             helper.make_tensor_value_info("selected", I64, ["n", 3]),
             helper.make_tensor_value_info("picked_boxes", F32, ["n", 4]),
@@ -191,10 +183,10 @@ def _torch(array: np.ndarray) -> object:
 
 
 @pytest.mark.parametrize("lanes", LANES)
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_detector_head_with_nms(tmp_path: Path, lanes: int | None, seed: int) -> None:
-    model = detector_head()
-    feature = np.random.default_rng(seed).standard_normal((1, 8, 4, 6)).astype(np.float32)
+@pytest.mark.parametrize(("batch", "seed"), [(1, 0), (1, 1), (2, 2)])
+def test_detector_head_with_nms(tmp_path: Path, lanes: int | None, batch: int, seed: int) -> None:
+    model = detector_head(batch)
+    feature = np.random.default_rng(seed).standard_normal((batch, 8, 4, 6)).astype(np.float32)
     compiled = compile_onnx(model, "", tmp_path, lanes=lanes)
     actual = _outputs(compiled.load()(_torch(feature)))
     expected = _onnxruntime(model, {"feature": feature})
@@ -231,3 +223,51 @@ def test_a_node_needing_the_size_is_named(tmp_path: Path) -> None:
         r"#0, but its type tensor<2x\?xi64> has a size known only at run time",
     ):
         compile_onnx(model, "", tmp_path)
+
+
+PASS_OPTIONS = {
+    "estimate-cost": "estimate-cost{model=flops}",
+    "parallelize": "parallelize{model=flops lanes=2}",
+    "merge-clusters": "merge-clusters{lanes=2}",
+    "hypercluster": "hypercluster{parts=2}",
+}
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_every_pass_accepts_run_time_sizes(tmp_path: Path, batch: int) -> None:
+    """
+    The passes that read static shapes (costs, layouts, batch splitting, ...) skip
+    or bound the `?` sizes after NonMaxSuppression: each runs, alone and after
+    estimate-cost, and leaves IR that verifies.
+    """
+    path = tmp_path / "detector.onnx"
+    onnx.save(detector_head(batch), path)
+    for name in sorted(get_all_passes()):
+        passes = PASS_OPTIONS.get(name, name)
+        for spec in (passes, f"estimate-cost{{model=flops}},{passes}"):
+            module = import_onnx(str(path))
+            try:
+                run_pipeline(make_context(), module, pipeline(spec))
+            except RamielError as error:
+                assert "run estimate-cost first" in str(error), (spec, str(error))
+                continue
+            module.verify()
+
+
+def test_costs_bound_run_time_sizes(tmp_path: Path) -> None:
+    """
+    NonMaxSuppression selects at most batches x classes x boxes rows: the cost
+    model counts its `?` dimension at its largest input's element count (the
+    boxes), which is above that, and what it feeds at no less.
+    """
+    from ramiel_mlir.analysis.cost_model import dynamic_bound, numel
+
+    path = tmp_path / "detector.onnx"
+    onnx.save(detector_head(2), path)
+    module = import_onnx(str(path))
+    nodes = {op.node_name: op for op in module.walk() if isinstance(op, NodeOp)}
+    selected = nodes["nms"].outputs[0]
+    most = 2 * CLASSES * BOXES  # rows NonMaxSuppression can select
+    assert dynamic_bound(selected) == 2 * BOXES * 4 >= most
+    assert numel(selected) == 3 * 2 * BOXES * 4
+    assert numel(nodes["picked_boxes"].outputs[0]) >= 4 * most

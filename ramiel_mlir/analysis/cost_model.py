@@ -34,12 +34,52 @@ class Work:
 
 
 def numel(value: SSAValue) -> int:
-    """The element count of a tensor value (0 for a `dfg.none` and an empty tensor)."""
+    """
+    The element count of a tensor value (0 for a `dfg.none` and an empty tensor),
+    with each `?` dimension at `dynamic_bound`.
+    """
     t = value.type
     if not isinstance(t, TensorType):
         return 0
-    # A dynamic dimension (-1) counts as one element; a 0 makes the tensor empty.
-    return math.prod(1 if d < 0 else d for d in t.get_shape())
+    if t.has_static_shape():
+        return math.prod(t.get_shape())
+    bound = dynamic_bound(value)
+    return math.prod(bound if d < 0 else d for d in t.get_shape())
+
+
+def dynamic_bound(value: SSAValue) -> int:
+    """
+    The size assumed for each `?` dimension of `value` (a size known only at run
+    time): the largest element count among the inputs of the node computing it,
+    recursively, and at least 1. For the ops whose result sizes depend on the
+    data it is an upper bound: NonZero, Compress and Unique select from their
+    input's elements, NonMaxSuppression from batches x classes x boxes (its
+    scores' count), and what they feed (element-wise ops, Gather, Slice ...)
+    is no larger. For a size computed from values (a Range over computed
+    bounds) it is only an estimate.
+    """
+    memo: dict[SSAValue, int] = {}
+    pending = [value]
+    while pending:
+        current = pending[-1]
+        owner = current.owner
+        inputs = list(owner.operands) if isinstance(owner, Operation) and is_node(owner) else []
+        unknown = [
+            v
+            for v in inputs
+            if isinstance(v.type, TensorType) and not v.type.has_static_shape() and v not in memo
+        ]
+        if unknown:
+            pending.extend(unknown)
+            continue
+        pending.pop()
+        counts = [
+            math.prod(memo[v] if d < 0 else d for d in v.type.get_shape())
+            for v in inputs
+            if isinstance(v.type, TensorType)
+        ]
+        memo[current] = max([1, *counts])
+    return memo[value]
 
 
 def nbytes(value: SSAValue) -> int:
@@ -52,9 +92,14 @@ def nbytes(value: SSAValue) -> int:
 
 
 def shape(value: SSAValue) -> list[int]:
-    """The static shape of a tensor value."""
+    """The static shape of a tensor value, each `?` dimension at `dynamic_bound`."""
     t = value.type
-    return list(t.get_shape()) if isinstance(t, TensorType) else []
+    if not isinstance(t, TensorType):
+        return []
+    if t.has_static_shape():
+        return list(t.get_shape())
+    bound = dynamic_bound(value)
+    return [bound if d < 0 else d for d in t.get_shape()]
 
 
 def _traffic(node: NodeOp) -> float:

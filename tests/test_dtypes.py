@@ -216,6 +216,35 @@ def test_unsigned_ops_at_the_edges(width: int) -> None:
         np.testing.assert_array_equal(x, e, err_msg=op)
 
 
+@pytest.mark.parametrize("width", UNSIGNED)
+def test_unsigned_mod_and_shifts_at_the_edges(width: int) -> None:
+    """Mod and both shifts above the signed maximum and by the width or more."""
+    dtype = np.dtype(f"uint{width}")
+    top = np.iinfo(dtype).max
+    a = np.array([top, top // 2 + 6, 12345, 3, top - 1, 7, top, 0], dtype)
+    b = np.array([7, top // 2 + 2, 1, width - 1, width, width + 3, 1, 5], dtype)
+    shifts = np.array([0, 1, width - 1, width, width + 3, 2, width - 2, 9], dtype)
+    elem = UNSIGNED[width]
+    nodes = [
+        helper.make_node("Mod", ["a", "b"], ["mod"]),
+        helper.make_node("BitShift", ["a", "s"], ["left"], direction="LEFT"),
+        helper.make_node("BitShift", ["a", "s"], ["right"], direction="RIGHT"),
+    ]
+    inputs = {name: (elem, [a.size]) for name in ("a", "b", "s")}
+    model = _model(nodes, inputs, {name: (elem, [a.size]) for name in ("mod", "left", "right")})
+    actual, _ = _run_both(model, {"a": a, "b": b, "s": shifts})
+    expected = [
+        a % b,
+        np.array(
+            [int(x) << int(s) & int(top) if s < width else 0 for x, s in zip(a, shifts)], dtype
+        ),
+        np.array([int(x) >> int(s) if s < width else 0 for x, s in zip(a, shifts)], dtype),
+    ]
+    for name, x, e in zip(("mod", "left", "right"), actual, expected, strict=True):
+        assert x.dtype == dtype, name
+        np.testing.assert_array_equal(x, e, err_msg=name)
+
+
 def test_unsigned_in_an_op_without_exact_lowering_is_an_error() -> None:
     node = helper.make_node("Abs", ["x"], ["y"])
     model = _model([node], {"x": (TensorProto.UINT32, [4])}, {"y": (TensorProto.UINT32, [4])})

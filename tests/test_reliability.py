@@ -434,7 +434,7 @@ BAD_MODELS: dict[str, tuple[onnx.ModelProto, str]] = {
     ),
     "negative-dimension": (
         _model([_relu()], [_value("x", [-1, 3])], [_value("y", [-1, 3])]),
-        "input 'x' has shape [-1, 3]: dimensions cannot be negative",
+        "input 'x' has unknown dimensions (-1); fix them with --input-shape x=D0,D1,...",
     ),
     "input-without-shape": (
         _model([_relu()], [_value("x", None)], [_value("y", [2])]),

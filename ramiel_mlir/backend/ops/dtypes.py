@@ -49,7 +49,7 @@ UNSIGNED_OPS = (
     MOVE_OPS
     | CAST_OPS
     | {"Add", "Sub", "Mul", "Div", "Max", "Min", "Equal", "Less", "Greater"}
-    | {"LessOrEqual", "GreaterOrEqual", "Pow", "TopK", "BitCast", "Mod"}
+    | {"LessOrEqual", "GreaterOrEqual", "Pow", "TopK", "BitCast", "Mod", "BitShift"}
     | {"BitwiseAnd", "BitwiseOr", "BitwiseXor", "BitwiseNot"}
 )
 
@@ -184,6 +184,56 @@ def unsigned_mod(ctx: NodeContext, t: TensorType) -> SSAValue:
     )
     remainder = ctx.b.call("torch.sub", signed_view(ctx, a, 64), product, inline=True)
     return ctx.b.method(remainder, "view", ctx.dtype(t))
+
+
+def unsigned_shift(ctx: NodeContext, left: bool, t: TensorType) -> SSAValue:
+    """
+    An unsigned shift; by the bit width or more it gives 0. 16 and 32 bits shift
+    in int64 and keep the low bits; 64 bits shift the signed view, a right shift
+    by one first with the sign bit cleared (then arithmetic is logical).
+    """
+    width = unsigned_width(t.get_element_type())
+    assert width is not None
+    b = ctx.b
+    # x, y and the amount are read more than once: each is a statement of its own.
+    x, y = (
+        b.method(ctx.arg(i), "to" if width < 64 else "view", b.name("torch.int64")) for i in (0, 1)
+    )
+    x.name_hint, y.name_hint = "x", "y"
+    if width < 64:
+        in_range = b.call("torch.lt", y, width, inline=True)
+    else:
+        in_range = b.call(
+            "torch.logical_and",
+            b.call("torch.ge", y, 0, inline=True),
+            b.call("torch.lt", y, 64, inline=True),
+            inline=True,
+        )
+    amount = b.call("torch.clamp", y, 0, width - 1, inline=left or width < 64)
+    if left:
+        shifted = b.call("torch.bitwise_left_shift", x, amount, inline=True)
+    elif width < 64:
+        shifted = b.call("torch.bitwise_right_shift", x, amount, inline=True)
+    else:
+        half = b.call(
+            "torch.bitwise_and",
+            b.call("torch.bitwise_right_shift", x, 1, inline=True),
+            2**63 - 1,
+            inline=True,
+        )
+        rest = b.call("torch.clamp", b.binary("-", amount, 1), 0, 62, inline=True)
+        shifted = b.call(
+            "torch.where",
+            b.call("torch.eq", amount, 0, inline=True),
+            x,
+            b.call("torch.bitwise_right_shift", half, rest, inline=True),
+            inline=True,
+        )
+    result = b.call("torch.where", in_range, shifted, 0, inline=True)
+    if width < 64:
+        masked = b.call("torch.bitwise_and", result, 2**width - 1, inline=True)
+        return b.method(masked, "to", ctx.dtype(t))
+    return b.method(result, "view", ctx.dtype(t))
 
 
 def unsigned_binary(

@@ -18,6 +18,7 @@ from ramiel_mlir.backend.ops.dtypes import (
     unsigned_binary,
     unsigned_div,
     unsigned_mod,
+    unsigned_shift,
     unsigned_width,
 )
 from ramiel_mlir.backend.ops.known import Number, operand, scalar
@@ -413,6 +414,8 @@ def _bit_shift(ctx: NodeContext) -> list[SSAValue]:
     if direction not in ("LEFT", "RIGHT"):
         ctx.unsupported(f"direction '{direction}'")
     element = ctx.in_type(0).get_element_type()
+    if unsigned_width(element) is not None:
+        return [unsigned_shift(ctx, direction == "LEFT", ctx.out_type())]
     assert isinstance(element, IntegerType)
     bits = element.width.data
     signed = not element.signedness.data.name == "UNSIGNED"

@@ -172,7 +172,8 @@ def _reduction(ctx: NodeContext) -> list[SSAValue]:
         return [x]
     if op_type == "ReduceMean" and isinstance(ctx.in_type(0).get_element_type(), IntegerType):
         ctx.unsupported("an integer ReduceMean")
-    if 0 in ctx.in_shape(0) and (ctx.out_type().has_static_shape() or op_type not in BY_TORCH):
+    empty = 0 in ctx.in_type(0).get_shape()  # (a size known only at run time is not 0 here)
+    if empty and (ctx.out_type().has_static_shape() or op_type not in BY_TORCH):
         return [_over_nothing(ctx, axes)]
     if op_type in METHODS:
         return [_reduce(ctx, x, METHODS[op_type], axes)]

@@ -236,9 +236,15 @@ def test_unsigned_mod_and_shifts_at_the_edges(width: int) -> None:
     expected = [
         a % b,
         np.array(
-            [int(x) << int(s) & int(top) if s < width else 0 for x, s in zip(a, shifts)], dtype
+            [
+                int(x) << int(s) & int(top) if s < width else 0
+                for x, s in zip(a, shifts, strict=True)
+            ],
+            dtype,
         ),
-        np.array([int(x) >> int(s) if s < width else 0 for x, s in zip(a, shifts)], dtype),
+        np.array(
+            [int(x) >> int(s) if s < width else 0 for x, s in zip(a, shifts, strict=True)], dtype
+        ),
     ]
     for name, x, e in zip(("mod", "left", "right"), actual, expected, strict=True):
         assert x.dtype == dtype, name

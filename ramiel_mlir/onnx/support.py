@@ -115,6 +115,8 @@ SUPPORTED_OPS = frozenset(
         "NonZero",
         "Not",
         "OneHot",
+        "OptionalGetElement",
+        "OptionalHasElement",
         "Or",
         "PRelu",
         "Pad",

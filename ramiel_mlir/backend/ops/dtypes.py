@@ -60,7 +60,7 @@ runtime = runtime_module("cast")
 STRING_OPS = frozenset({"Equal", "Identity"})
 """Ops whose lowerings handle ONNX STRING tensors (numpy arrays of `str`)."""
 
-CONTAINER_OPS = frozenset({"Identity"})
+CONTAINER_OPS = frozenset({"Identity", "OptionalHasElement", "OptionalGetElement"})
 """Ops whose lowerings handle ONNX sequences and optionals (lists and `None`)."""
 
 RESTRICTED_OPS: dict[str, frozenset[str]] = {

@@ -28,6 +28,7 @@ from ramiel_mlir.backend.ops.known import (
     require_known,
 )
 from ramiel_mlir.backend.runtime_source import runtime_module
+from ramiel_mlir.dialects.dfg import OptionalType
 from ramiel_mlir.tensors import numpy_dtype, torch_dtype_name
 
 runtime = runtime_module("tensor")
@@ -352,3 +353,21 @@ def _bit_cast(ctx: NodeContext) -> list[SSAValue]:
     if source.itemsize != target.itemsize:
         ctx.unsupported(f"a bit cast from {source} to {target} (different widths)")
     return [ctx.b.method(ctx.arg(0), "view", ctx.dtype(ctx.out_type()))]
+
+
+@lowering("OptionalHasElement")
+def _optional_has_element(ctx: NodeContext) -> list[SSAValue]:
+    """Whether an optional holds a value (None when empty); a tensor or sequence always does."""
+    if not ctx.has(0):
+        return [ctx.b.call("torch.tensor", False)]
+    if not isinstance(ctx.node.inputs[0].type, OptionalType):
+        return [ctx.b.call("torch.tensor", True)]
+    return [ctx.b.call(ctx.helper(runtime._has_element), ctx.arg(0))]
+
+
+@lowering("OptionalGetElement")
+def _optional_get_element(ctx: NodeContext) -> list[SSAValue]:
+    """The value of an optional (an error when the code runs if it is empty); else the input."""
+    if not isinstance(ctx.node.inputs[0].type, OptionalType):
+        return [ctx.arg(0)]
+    return [ctx.b.call(ctx.helper(runtime._get_element), ctx.arg(0))]

@@ -78,6 +78,18 @@ def _reshape(x: torch.Tensor, shape: torch.Tensor, allowzero: bool) -> torch.Ten
     return x.reshape(sizes)
 
 
+def _has_element(optional: object) -> torch.Tensor:
+    """ONNX OptionalHasElement of an optional value (None when empty)."""
+    return torch.tensor(optional is not None)
+
+
+def _get_element(optional: object) -> object:
+    """ONNX OptionalGetElement: the value of a non-empty optional."""
+    if optional is None:
+        raise ValueError("OptionalGetElement of an empty optional")
+    return optional
+
+
 def _range(
     start: torch.Tensor, limit: torch.Tensor, delta: torch.Tensor, dtype: torch.dtype
 ) -> torch.Tensor:

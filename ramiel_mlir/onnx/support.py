@@ -140,6 +140,7 @@ SUPPORTED_OPS = frozenset(
         "Relu",
         "Reshape",
         "Resize",
+        "ReverseSequence",
         "RotaryEmbedding",
         "Round",
         "Scatter",

@@ -371,3 +371,13 @@ def _optional_get_element(ctx: NodeContext) -> list[SSAValue]:
     if not isinstance(ctx.node.inputs[0].type, OptionalType):
         return [ctx.arg(0)]
     return [ctx.b.call(ctx.helper(runtime._get_element), ctx.arg(0))]
+
+
+@lowering("ReverseSequence")
+def _reverse_sequence(ctx: NodeContext) -> list[SSAValue]:
+    """`_reverse_sequence`: each batch entry's first `sequence_lens[b]` time steps reversed."""
+    rank = ctx.rank(0)
+    batch_axis = ctx.axis(ctx.attr_int("batch_axis", 1), rank)
+    time_axis = ctx.axis(ctx.attr_int("time_axis", 0), rank)
+    helper = ctx.helper(runtime._reverse_sequence)
+    return [ctx.b.call(helper, ctx.arg(0), ctx.arg(1), batch_axis, time_axis)]

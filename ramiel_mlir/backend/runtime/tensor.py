@@ -78,6 +78,17 @@ def _reshape(x: torch.Tensor, shape: torch.Tensor, allowzero: bool) -> torch.Ten
     return x.reshape(sizes)
 
 
+def _reverse_sequence(
+    x: torch.Tensor, lens: torch.Tensor, batch_axis: int, time_axis: int
+) -> torch.Tensor:
+    """ONNX ReverseSequence: for each batch entry b, its first lens[b] steps in reverse."""
+    out = x.clone()
+    for entry, length in enumerate(lens.tolist()):
+        steps = x.narrow(batch_axis, entry, 1).narrow(time_axis, 0, length)
+        out.narrow(batch_axis, entry, 1).narrow(time_axis, 0, length).copy_(steps.flip(time_axis))
+    return out
+
+
 def _has_element(optional: object) -> torch.Tensor:
     """ONNX OptionalHasElement of an optional value (None when empty)."""
     return torch.tensor(optional is not None)

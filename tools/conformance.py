@@ -160,6 +160,12 @@ def op_support_markdown(results: Results, older: Results) -> str:
         "error naming the node and the operator, opset, attribute or type; the list of",
         "those cases and their messages is `tests/onnx_backend_unsupported.txt`.",
         "",
+        "Outputs whose sizes depend on the data (NonZero, Compress, Unique,",
+        "NonMaxSuppression, a Range or Pad over computed values) have `?` dimensions in",
+        "the dfg type; the nodes after them compile wherever their lowering does not",
+        "need the size, and an error names the node that does (docs/architecture.md,",
+        '"Sizes known only at run time").',
+        "",
         f"**{passed['serial']} of {total} cases pass** serially, "
         f"{passed['parallel']} with two lanes.",
         "",

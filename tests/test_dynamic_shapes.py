@@ -273,3 +273,37 @@ def test_costs_bound_run_time_sizes(tmp_path: Path) -> None:
     assert dynamic_bound(selected) == 2 * BOXES * 4 >= most
     assert numel(selected) == 3 * 2 * BOXES * 4
     assert numel(nodes["picked_boxes"].outputs[0]) >= 4 * most
+
+
+def test_loop_scan_of_run_time_sizes_is_an_error(tmp_path: Path) -> None:
+    """A scan output stacks one value per iteration: they must have one static shape."""
+    body = helper.make_graph(
+        [
+            helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+            helper.make_node("NonZero", ["x"], ["where"]),
+        ],
+        "body",
+        [
+            helper.make_tensor_value_info("i", I64, []),
+            helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+        ],
+        [
+            helper.make_tensor_value_info("cond_out", TensorProto.BOOL, None),
+            helper.make_tensor_value_info("where", I64, None),
+        ],
+    )
+    loop = helper.make_node("Loop", ["M", ""], ["scan"], body=body, name="loop")
+    model = _model(
+        [loop],
+        [helper.make_tensor_value_info("x", F32, [2, 3])],
+        [helper.make_tensor_value_info("scan", I64, ["n", 2, "k"])],
+        [numpy_helper.from_array(np.array(2, np.int64), "M")],
+    )
+    path = tmp_path / "loop.onnx"
+    onnx.save(model, path)
+    with pytest.raises(
+        RamielError,
+        match=r"node 'loop' \(Loop\): scan output 'scan' stacks values of type "
+        r"tensor<2x\?xi64>, whose size is known only at run time, which is not supported",
+    ):
+        import_onnx(str(path))

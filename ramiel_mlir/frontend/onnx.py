@@ -637,13 +637,23 @@ class _GraphBuilder:
         assert isinstance(item, TensorType)
         shape = list(item.get_shape())
         declared = self._declared_scan_shape(name)
+        if not item.has_static_shape():
+            raise RamielError(
+                f"{self.path}: {where}: scan output '{name}' stacks values of type {item}, "
+                "whose size is known only at run time, which is not supported"
+            )
         if declared is not None:
-            declared_type = self.types.get(name, TensorType(item.get_element_type(), declared))
-            if not isinstance(declared_type, TensorType):
+            known = self.types.get(name)
+            if known is not None and not isinstance(known, TensorType):
                 raise RamielError(
                     f"{self.path}: {where}: scan output '{name}' is declared as "
-                    f"{declared_type}, not a tensor"
+                    f"{known}, not a tensor"
                 )
+            declared_type = (
+                known
+                if isinstance(known, TensorType) and known.has_static_shape()
+                else TensorType(item.get_element_type(), declared)
+            )
             if (
                 declared[1:] != shape
                 or len(declared) != len(shape) + 1
@@ -668,7 +678,7 @@ class _GraphBuilder:
         The static shape the model gives the scan output `name`, directly or through a
         chain of shape-preserving consumers (Cast, CastLike, Identity) to a typed value.
         """
-        if isinstance(known := self.types.get(name), TensorType):
+        if isinstance(known := self.types.get(name), TensorType) and known.has_static_shape():
             return list(known.get_shape())
         for node in self.model.graph.node:
             if node.op_type in _SHAPE_PRESERVING and node.input and node.input[0] == name:

@@ -247,6 +247,36 @@ def test_data_dependent_shape_is_computed_at_run_time(tmp_path: Path) -> None:
         assert float(model(x)) == sum(range(int(top) + 1))  # range(0, max + 4 / 4)
 
 
+@pytest.mark.parametrize(("keepdims", "rank"), [(1, 3), (0, 1)])
+def test_reduction_over_computed_axes_has_a_rank(tmp_path: Path, keepdims: int, rank: int) -> None:
+    """ONNX infers no shape for it: the axes' count gives the rank, the sizes are `?`."""
+    nodes = [
+        helper.make_node("ReduceSum", ["x", "axes"], ["sum"], keepdims=keepdims),
+        helper.make_node("Sqrt", ["sum"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "reduce",
+        [
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4]),
+            helper.make_tensor_value_info("axes", TensorProto.INT64, [2]),
+        ],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["a"] * rank)],
+    )
+    path = tmp_path / "reduce.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), path)
+    module = import_onnx(str(path))
+    types = {
+        op.node_name: str(op.outputs[0].type) for op in module.walk() if isinstance(op, NodeOp)
+    }
+    assert types == {"sum": f"tensor<{'?x' * rank}f32>", "y": f"tensor<{'?x' * rank}f32>"}
+    model = compile_onnx(path, "", tmp_path / "out").load()
+    x = torch.arange(24, dtype=torch.float32).reshape(2, 3, 4)
+    axes = torch.tensor([0, -1])
+    expected = x.sum(dim=(0, 2), keepdim=bool(keepdims)).sqrt()
+    torch.testing.assert_close(model(x, axes), expected)
+
+
 def test_random_values_are_not_constants(tmp_path: Path) -> None:
     """RandomUniform has no inputs, yet its value is not known before the run."""
     random = helper.make_node(

@@ -89,7 +89,8 @@ def _rank_reductions(model: ModelProto, types: Types) -> bool:
     """
     Give a rank to the result of each reduction over computed axes, which ONNX's
     inference leaves without a shape: the data's rank with `keepdims`, else that
-    rank less the number of axes (a static length: ONNX forbids repeated axes).
+    rank less the number of axes (their static count; repeated axes are an error
+    in ONNX's reference and in torch).
     Its sizes are `?`: which axes go is known when the code runs. Whether any was added.
     """
     opset = max(

@@ -134,9 +134,9 @@ BAD_INPUTS: dict[str, tuple[BadInput, str]] = {
         "notes.onnx: not a valid ONNX model",
     ),
     "unsupported-op": (
-        # NonZero's output shape depends on the data: no static lowering can exist.
-        lambda d, _: [_save(_single_node("NonZero", [2, 3]), d / "nonzero.onnx")],
-        "node 'n' (NonZero): operator 'NonZero' is not supported",
+        lambda d, _: [_save(_single_node("MeanVarianceNormalization", [2, 3]), d / "mvn.onnx")],
+        "node 'n' (MeanVarianceNormalization): operator 'MeanVarianceNormalization' is not "
+        "supported",
     ),
     "symbolic-dimension": (
         lambda d, _: [_save(_single_node("Relu", ["batch", 3]), d / "symbolic.onnx")],

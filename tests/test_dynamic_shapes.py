@@ -307,3 +307,43 @@ def test_loop_scan_of_run_time_sizes_is_an_error(tmp_path: Path) -> None:
         r"tensor<2x\?xi64>, whose size is known only at run time, which is not supported",
     ):
         import_onnx(str(path))
+
+
+@pytest.mark.parametrize("lanes", LANES)
+def test_shapes_of_run_time_sizes(tmp_path: Path, lanes: int | None) -> None:
+    """Shape, Size, Expand, Range and Compress over NonZero's result, against onnxruntime."""
+    nodes = [
+        helper.make_node("NonZero", ["x"], ["where"]),  # [2, ?]
+        helper.make_node("Shape", ["where"], ["shape"]),
+        helper.make_node("Expand", ["one", "shape"], ["ones"]),  # [2, ?]
+        helper.make_node("ReduceSum", ["ones"], ["count"], keepdims=0),
+        helper.make_node("Size", ["where"], ["size"]),
+        helper.make_node("Cast", ["size"], ["limit"], to=F32),
+        helper.make_node("Range", ["zero", "limit", "half"], ["steps"]),  # [?]
+        helper.make_node("Greater", ["x", "zero"], ["positive"]),
+        helper.make_node("Flatten", ["positive"], ["flat"], axis=0),
+        helper.make_node("Squeeze", ["flat", "zero_axis"], ["mask"]),
+        helper.make_node("Flatten", ["x"], ["x_flat"], axis=0),
+        helper.make_node("Compress", ["x_flat", "mask"], ["kept"], axis=1),  # [1, ?]
+    ]
+    model = _model(
+        nodes,
+        [helper.make_tensor_value_info("x", F32, [3, 4])],
+        [
+            helper.make_tensor_value_info("count", F32, []),
+            helper.make_tensor_value_info("steps", F32, ["n"]),
+            helper.make_tensor_value_info("kept", F32, [1, "k"]),
+        ],
+        [
+            numpy_helper.from_array(np.ones((1, 1), np.float32), "one"),
+            numpy_helper.from_array(np.array(0.0, np.float32), "zero"),
+            numpy_helper.from_array(np.array(0.5, np.float32), "half"),
+            numpy_helper.from_array(np.array([0], np.int64), "zero_axis"),
+        ],
+    )
+    compiled = compile_onnx(model, "", tmp_path, lanes=lanes).load()
+    for seed in range(3):
+        x = np.random.default_rng(seed).standard_normal((3, 4)).astype(np.float32)
+        actual = _outputs(compiled(_torch(x)))
+        for got, want in zip(actual, _onnxruntime(model, {"x": x}), strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-6)

@@ -28,7 +28,6 @@ from torch import nn
 from zoo.torch_models import export
 
 from ramiel_mlir.api import compile_onnx
-from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects.dfg import NodeOp
 from ramiel_mlir.frontend import shapes
 from ramiel_mlir.frontend.onnx import import_onnx
@@ -195,10 +194,14 @@ def test_resolved_model_is_inferred_once(
 def test_values_above_the_size_cap_are_not_computed(
     model_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Above the cap, Expand's target shape is not computed: its sizes stay `?`."""
     path = exported(model_cache, "expand_mask-torchscript")
     monkeypatch.setattr(shapes, "MAX_ELEMENTS", 0)
-    with pytest.raises(RamielError, match=r"node '/Expand' \(Expand\): cannot infer a static"):
-        import_onnx(str(path))
+    module = import_onnx(str(path))
+    expand = next(
+        op for op in module.walk() if isinstance(op, NodeOp) and op.node_name == "/Expand"
+    )
+    assert "?" in str(expand.outputs[0].type)
 
 
 def data_dependent_model(tmp_path: Path, source: onnx.NodeProto) -> Path:

@@ -42,6 +42,28 @@ Names the generated code's bodies use for themselves: no value or parameter
 takes them (nor the file's other module-level names, see `_module_globals`).
 """
 
+MODULE_ATTRIBUTES = frozenset(
+    {
+        *("T_destination", "add_module", "apply", "bfloat16", "buffers", "call_super_init"),
+        *("children", "compile", "cpu", "cuda", "double", "dump_patches", "eval"),
+        *("extra_repr", "float", "forward", "get_buffer", "get_extra_state", "get_parameter"),
+        *("get_submodule", "half", "ipu", "load_state_dict", "modules", "mtia"),
+        *("named_buffers", "named_children", "named_modules", "named_parameters"),
+        *("parameters", "register_backward_hook", "register_buffer", "register_forward_hook"),
+        *("register_forward_pre_hook", "register_full_backward_hook"),
+        *("register_full_backward_pre_hook", "register_load_state_dict_post_hook"),
+        *("register_load_state_dict_pre_hook", "register_module", "register_parameter"),
+        *("register_state_dict_post_hook", "register_state_dict_pre_hook", "requires_grad_"),
+        *("set_extra_state", "set_submodule", "share_memory", "state_dict", "to", "to_empty"),
+        *("train", "training", "type", "xpu", "zero_grad"),
+    }
+)
+"""
+The public attributes of `torch.nn.Module` (torch 2.x): no buffer takes one of these
+names (`register_buffer("half", ...)` fails). tests/test_print_python.py keeps the
+list complete for the installed torch.
+"""
+
 _NOT_IDENTIFIER = re.compile(r"\W")
 
 _INLINE = (

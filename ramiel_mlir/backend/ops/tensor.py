@@ -157,6 +157,8 @@ def _concat(ctx: NodeContext) -> list[SSAValue]:
 @lowering("Expand")
 def _expand(ctx: NodeContext) -> list[SSAValue]:
     """Two-way broadcasting to the inferred shape (a view, as in torch)."""
+    if not ctx.out_type().has_static_shape():  # the shape is read when the code runs
+        return [ctx.b.call(ctx.helper(runtime._expand), ctx.arg(0), ctx.arg(1))]
     if ctx.in_shape(0) == ctx.out_shape():
         return [ctx.arg(0)]
     return [ctx.b.method(ctx.arg(0), "expand", ctx.out_shape())]

@@ -89,6 +89,11 @@ def _reverse_sequence(
     return out
 
 
+def _expand(x: torch.Tensor, shape: torch.Tensor) -> torch.Tensor:
+    """ONNX Expand to a shape computed at run time: two-way broadcasting (a view)."""
+    return torch.broadcast_to(x, torch.broadcast_shapes(x.shape, tuple(shape.tolist())))
+
+
 def _has_element(optional: object) -> torch.Tensor:
     """ONNX OptionalHasElement of an optional value (None when empty)."""
     return torch.tensor(optional is not None)

@@ -116,12 +116,22 @@ def symbolic() -> onnx.ModelProto:
     )
 
 
-def unsupported_op() -> onnx.ModelProto:
-    """A default-domain operator with no static PyTorch lowering (NonZero: data-dependent shape)."""
+def negative_dim() -> onnx.ModelProto:
+    """A dynamic batch written as `dim_value: -1`, as paddle2onnx writes it."""
+    node = helper.make_node
     return _model(
-        [helper.make_node("NonZero", ["x"], ["y"], name="pick")],
-        [_tensor("x", [2, 3])],
-        [_tensor("y", [2, "n"], onnx.TensorProto.INT64)],
+        [node("Relu", ["x"], ["h"], name="relu"), node("Tanh", ["h"], ["y"], name="tanh")],
+        [_tensor("x", [-1, 3])],
+        [_tensor("y", [-1, 3])],
+    )
+
+
+def unsupported_op() -> onnx.ModelProto:
+    """A default-domain operator with no PyTorch lowering."""
+    return _model(
+        [helper.make_node("MeanVarianceNormalization", ["x"], ["y"], name="mvn")],
+        [_tensor("x", [2, 3, 4, 5])],
+        [_tensor("y", [2, 3, 4, 5])],
     )
 
 
@@ -178,6 +188,7 @@ MODELS: dict[str, Callable[[], onnx.ModelProto]] = {
     "weights": weights,
     "locations": locations,
     "symbolic": symbolic,
+    "negative_dim": negative_dim,
     "unsupported_op": unsupported_op,
     "subgraph": subgraph,
     "tiny": tiny,

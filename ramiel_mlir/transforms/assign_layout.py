@@ -50,6 +50,9 @@ class AssignLayoutPass(ModulePass):
     mode: str = "auto"
     """`auto` (measured estimate per region), `contiguous` or `channels-last`."""
 
+    machine: str = "auto"
+    """`auto`'s machine model: `auto` (cached calibration), `default` (built in) or a JSON file."""
+
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         if self.mode not in MODES:
             raise RamielError(
@@ -57,9 +60,9 @@ class AssignLayoutPass(ModulePass):
             )
         machine = None
         if self.mode == "auto":
-            from ramiel_mlir.analysis.machine import load_machine
+            from ramiel_mlir.analysis.machine import resolve_machine
 
-            machine = load_machine()
+            machine, _ = resolve_machine(self.machine)
         for graph in op.walk():
             if not isinstance(graph, GraphOp):
                 continue

@@ -11,13 +11,16 @@ from xdsl.transforms.dead_code_elimination import DeadCodeElimination
 
 from ramiel_mlir.dialects import dfg
 from ramiel_mlir.dialects.annotations import BATCH_PLAN, PARALLEL_ESTIMATE
+from ramiel_mlir.transforms.assign_layout import AssignLayoutPass
 from ramiel_mlir.transforms.clone import ClonePass
 from ramiel_mlir.transforms.estimate_cost import EstimateCostPass
 from ramiel_mlir.transforms.fold_batchnorm import FoldBatchnormPass
 from ramiel_mlir.transforms.fold_constants import FoldConstantsPass
+from ramiel_mlir.transforms.fuse_conv_activation import FuseConvActivationPass
 from ramiel_mlir.transforms.hypercluster import HyperclusterPass
 from ramiel_mlir.transforms.linear_cluster import LinearClusterPass
 from ramiel_mlir.transforms.merge_clusters import MergeClustersPass
+from ramiel_mlir.transforms.prepack_weights import PrepackWeightsPass
 
 SPLIT_MIN_GAIN = 0.05
 """Fraction of the unsplit estimate that hyperclusters must save to be chosen."""
@@ -27,10 +30,12 @@ SPLIT_MIN_GAIN = 0.05
 class ParallelizePass(ModulePass):
     """
     Run the usual parallelization pipeline: fold-constants, fold-batchnorm, dce, cse,
-    [hypercluster], estimate-cost, linear-cluster, merge-clusters, clone, dce.
+    assign-layout, fuse-conv-activation, prepack-weights, [hypercluster],
+    estimate-cost, linear-cluster, merge-clusters, clone, dce.
 
-    `lanes` (0: the core count) goes to merge-clusters, `model` and `machine` to
-    estimate-cost, `blob-dir` to fold-constants. The default model is `flops`: it
+    `lanes` (0: the core count) goes to merge-clusters, `model` to estimate-cost,
+    `machine` to estimate-cost, assign-layout and prepack-weights, `blob-dir` to
+    fold-constants. The default model is `flops`: it
     needs no torch once the machine is calibrated, and on the benchmark models it
     picks profile's plan, or a faster one (docs/cost-model.md); `model=profile`
     times every node instead. `machine=default` plans with the built-in machine
@@ -76,6 +81,9 @@ class ParallelizePass(ModulePass):
             FoldBatchnormPass(),
             DeadCodeElimination(),
             CommonSubexpressionElimination(),
+            AssignLayoutPass(machine=self.machine),
+            FuseConvActivationPass(),
+            PrepackWeightsPass(machine=self.machine),
         )
 
     def planning(self, parts: int = 1) -> tuple[ModulePass, ...]:

@@ -220,12 +220,12 @@ def _set_input_shape(value: ValueInfoProto, shape: Sequence[int]) -> bool:
             f"--input-shape gives {len(shape)} dimensions for '{value.name}', "
             f"which has rank {len(dims)}"
         )
-    for dim, size in zip(dims, shape, strict=False):
+    for index, (dim, size) in enumerate(zip(dims, shape, strict=False)):
         # A declared 0 is read as unknown (see _check_dimensions): any size may replace it.
         if dim.HasField("dim_value") and dim.dim_value not in (0, size):
             raise RamielError(
                 f"--input-shape gives {list(shape)} for '{value.name}', whose "
-                f"dimension {dim.dim_value} is fixed by the model"
+                f"dimension {index} is fixed to {dim.dim_value} by the model (not {size})"
             )
     declared = [dim.dim_value if dim.HasField("dim_value") else None for dim in dims]
     if tensor.HasField("shape") and declared == list(shape):

@@ -274,6 +274,9 @@ class RamielOptMain(xDSLOptMain):
         frontend = dataclasses.replace(frontend, input_shape=shapes)
         return frontend.parse(self.ctx, chunk, self.get_input_name())
 
+    def prepare_output(self) -> IO[str]:
+        return self.output
+
     def output_resulting_program(self, prog: ModuleOp) -> str:
         start = time.perf_counter()
         text = self._output(prog)

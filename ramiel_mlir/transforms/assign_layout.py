@@ -84,7 +84,6 @@ def _remark_region(region: list[NodeOp], chosen: bool, mode: str, gain: float | 
     if gain is not None:
         why = f"its estimated saving is {gain:.3g} us after converting at its edge"
     remark(
-        f"assign-layout: region of {len(region)} nodes from {first.node_name()} runs "
-        f"{layout}: {why}",
+        f"assign-layout: region of {len(region)} nodes from {first.node_name} runs {layout}: {why}",
         at=first,
     )

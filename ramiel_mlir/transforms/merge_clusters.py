@@ -152,6 +152,14 @@ def merge_graph(
         orders = [[labelled.items[i] for i in lane] for lane in schedule.lanes if lane]
         build_clusters(graph, orders, [1] * len(orders))
         annotate_estimate(graph, serial.makespan, parallel)
+        if len(orders) == 1:
+            remark(
+                f"merge-clusters: one lane, estimated {_ms(parallel)} (serial "
+                f"{_ms(serial.makespan)}): the list schedule keeps every cluster on lane 0, "
+                f"since a hand-over ({edge:g} us) costs more than running beside",
+                at=graph,
+            )
+            return
         remark(
             f"merge-clusters: {len(orders)} lanes, estimated {_ms(parallel)} (serial "
             f"{_ms(serial.makespan)}): one lane {_threads(node_threads, lanes)} would take "

@@ -118,11 +118,19 @@ class ParallelizePass(ModulePass):
                     observe(sub, op, time.perf_counter() - start)
 
         run(self.cleanup())
-        parts = self.parts if self.parts > 0 else self._choose_parts(ctx, op)
+        plans: dict[dfg.GraphOp, str] = {}
+        parts = self.parts if self.parts > 0 else self._choose_parts(ctx, op, plans)
         run((*self.planning(parts), ClonePass(), DeadCodeElimination()))
+        # Recorded after the passes, so that the IR after each of them is what those
+        # passes alone give (--dump-dir's commands reproduce it).
+        for graph, plan in plans.items():
+            BATCH_PLAN.set(graph, plan)
 
-    def _choose_parts(self, ctx: Context, op: ModuleOp) -> int:
-        """The number of hyperclusters with the lowest estimate (1: do not split)."""
+    def _choose_parts(self, ctx: Context, op: ModuleOp, plans: dict[dfg.GraphOp, str]) -> int:
+        """
+        The number of hyperclusters with the lowest estimate (1: do not split); the
+        plan of each graph, in words, goes into `plans`.
+        """
         from ramiel_mlir.analysis.batch import batch_separability
 
         graphs = [g for g in op.ops if isinstance(g, dfg.GraphOp)]
@@ -134,7 +142,7 @@ class ParallelizePass(ModulePass):
         if not all(f.separable for f in found):
             for graph, why in zip(graphs, found, strict=True):
                 where = f"{dfg.node_of(why.blocker).describe(why.blocker)}: " if why.blocker else ""
-                BATCH_PLAN.set(graph, f"batch {why.batch} not split, {where}{why.reason}")
+                plans[graph] = f"batch {why.batch} not split, {where}{why.reason}"
                 remark(
                     f"parallelize: batch {why.batch} not split, {where}{why.reason}",
                     at=why.blocker or graph,
@@ -151,7 +159,7 @@ class ParallelizePass(ModulePass):
         )
         tried = ", ".join(f"{k}: {estimates[k] / 1000:.2f} ms" for k in estimates)
         for graph in graphs:
-            BATCH_PLAN.set(graph, f"{plan} (estimates by parts {tried})")
+            plans[graph] = f"{plan} (estimates by parts {tried})"
             remark(
                 f"parallelize: {plan} (estimates by parts "
                 f"{tried}; a split must save {SPLIT_MIN_GAIN:g} of the unsplit estimate)",

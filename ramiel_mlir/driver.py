@@ -505,7 +505,17 @@ def _output_problem(output_file: str) -> str | None:
 
 
 def _write_output(output_file: str, text: str) -> None:
-    """Write `text` to `output_file` at once (through a temporary file beside it)."""
+    """
+    Write `text` to `output_file` at once (through a temporary file beside it); a
+    device or pipe (`-o /dev/null`) is written to as it is, never replaced.
+    """
+    if os.path.exists(output_file) and not os.path.isfile(output_file):
+        try:
+            with open(output_file, "w") as out:
+                out.write(text)
+        except OSError as error:
+            raise RamielError(f"cannot write {output_file}: {error.strerror}") from None
+        return
     partial = f"{output_file}.{os.getpid()}.tmp"
     try:
         with open(partial, "w") as out:

@@ -145,7 +145,7 @@ def merge_graph(
         remark(
             f"merge-clusters: one lane {_threads(node_threads, lanes)}, estimated "
             f"{_ms(one_lane)} (serial {_ms(serial.makespan)}): "
-            f"{_one_lane_reason(lanes, used, parallel, min_gain)}",
+            f"{_one_lane_reason(lanes, (len(clusters), used), (parallel, edge), min_gain)}",
             at=graph,
         )
     else:
@@ -182,12 +182,21 @@ def _threads(counts: list[int], cores: int) -> str:
     return f"with {cores} intra-op threads for {threaded} of its {len(counts)} nodes"
 
 
-def _one_lane_reason(lanes: int, used: int, parallel: float, min_gain: float) -> str:
-    """Why merge-clusters kept one lane."""
+def _one_lane_reason(
+    lanes: int, clusters_used: tuple[int, int], parallel_edge: tuple[float, float], min_gain: float
+) -> str:
+    """Why merge-clusters kept one lane: from the cluster count, lanes used, estimate, edge cost."""
+    clusters, used = clusters_used
+    parallel, edge = parallel_edge
     if lanes == 1:
         return "lanes=1"
-    if used <= 1:
+    if clusters <= 1:
         return "the graph is one chain (a single cluster): there is nothing to run beside it"
+    if used <= 1:
+        return (
+            f"the list schedule keeps all {clusters} clusters on lane 0, since a hand-over "
+            f"({edge:g} us) costs more than running beside"
+        )
     return (
         f"{used} lanes would take {_ms(parallel)}, which does not save min-gain {min_gain:g} "
         "of the one-lane estimate (runtime-costs=false compares the bare schedule with "

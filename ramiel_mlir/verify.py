@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from xdsl.passes import ModulePass
 
-from ramiel_mlir.diagnostics import RamielError
+from ramiel_mlir.diagnostics import RamielError, quiet
 
 if TYPE_CHECKING:
     import onnx
@@ -278,7 +278,8 @@ def first_divergence(
         probe_path = str(Path(directory) / Path(path).name)
         onnx.save(probe, probe_path)
         expected = _run_onnxruntime(probe, inputs)
-        actual = _run_compiled(probe_path, passes, input_shapes, inputs)
+        with quiet():  # the probe's plan was explained for the model itself
+            actual = _run_compiled(probe_path, passes, input_shapes, inputs)
     for node, op_type, value, index in values:
         difference = _compare_value(value, actual[index], expected[index])
         if not difference.close:

@@ -152,15 +152,15 @@ def _check_supported(model: ModelProto, path: str) -> None:
     unsupported = [row for row in op_histogram(model) if not row.supported]
     if not unsupported:
         return
-    if len(unsupported) == 1 and unsupported[0].count == 1:
+    if len(unsupported) == 1:
         row = unsupported[0]
         where = f"node '{row.nodes[0]}' ({row.op_type})"
-        raise RamielError(f"{path}: {where}: operator '{row.qualified}' is not supported")
+        more = f" (opset {row.opset}, {row.node_list()})" if row.count > 1 else ""
+        raise RamielError(f"{path}: {where}: operator '{row.qualified}' is not supported{more}")
     nodes = sum(row.count for row in unsupported)
     raise RamielError(
         f"{path}: {len(unsupported)} unsupported operator{'s' if len(unsupported) > 1 else ''} "
-        f"({nodes} nodes): {'; '.join(row.describe() for row in unsupported)} "
-        "(ramiel-opt --op-stats lists them all)"
+        f"({nodes} nodes): {'; '.join(row.describe() for row in unsupported)}"
     )
 
 

@@ -208,12 +208,16 @@ class OpCount:
         """`Conv`, or `com.microsoft::FusedConv` outside the default domain."""
         return f"{self.domain}::{self.op_type}" if self.domain else self.op_type
 
-    def describe(self) -> str:
-        """`If (opset 17, 2 nodes: 'if_0', 'if_1')`."""
+    def node_list(self) -> str:
+        """`2 nodes: 'if_0', 'if_1'` (the first `FIRST_NODES`, then `...`)."""
         names = ", ".join(f"'{name}'" for name in self.nodes)
         more = ", ..." if self.count > len(self.nodes) else ""
         plural = "node" if self.count == 1 else "nodes"
-        return f"{self.qualified} (opset {self.opset}, {self.count} {plural}: {names}{more})"
+        return f"{self.count} {plural}: {names}{more}"
+
+    def describe(self) -> str:
+        """`If (opset 17, 2 nodes: 'if_0', 'if_1')`."""
+        return f"{self.qualified} (opset {self.opset}, {self.node_list()})"
 
 
 FIRST_NODES = 3

@@ -115,14 +115,14 @@ def main() -> None:
     with torch.inference_mode():
         torch.set_num_threads(1)
         lanes_out = lanes_model(tensor).numpy()
-    lane_count = lanes_py.read_text().count("    def _lane") + 1
+    lane_count = lanes_py.read_text().count("    def _lane")
     print(
         f"{lane_count} lanes of one thread each (-p '{LANES_OF_ONE_THREAD}') == serial on "
         f"one thread, bitwise: {np.array_equal(serial_out, lanes_out)}"
     )
     if lanes <= 1:
         print(
-            f"the chosen plan ({plan}) vs serial on one thread: max |difference| "
+            f"the chosen plan, {plan}, vs serial on one thread: max |difference| "
             f"{np.abs(serial_out - parallel_out).max():.2e} (intra-op threads split sums "
             "differently: bitwise equality is promised for lanes of one thread)"
         )

@@ -311,6 +311,11 @@ class RamielOptMain(xDSLOptMain):
         output_file = self.args.output_file
         if output_file is not None and (problem := _output_problem(output_file)) is not None:
             raise RamielError(problem)
+        wanted = {name for names in self.args.print_ir_after for name in names.split(",")}
+        if unknown := sorted(wanted - set(self.available_passes)):
+            raise RamielError(
+                f"--print-ir-after names no pass: {', '.join(unknown)} (--list-passes lists them)"
+            )
         if self.args.dump_dir is not None:
             self._observer.open_dump_dir(self.args.dump_dir)
         handler = enable_remarks(PROG) if self.args.remarks else None

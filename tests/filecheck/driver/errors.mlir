@@ -2,6 +2,7 @@
 // RUN: not ramiel-opt %s -p 'dce,,cse' 2>&1 | filecheck %s --check-prefix=PIPELINE
 // RUN: not ramiel-opt %s -p 'merge-clusters{lane=2}' 2>&1 | filecheck %s --check-prefix=OPTION
 // RUN: not ramiel-opt %s --merge-clusters=min_gain=0.2,lane=2 2>&1 | filecheck %s --check-prefix=OPTION
+// RUN: not ramiel-opt %s --print-ir-after=dce,merge-cluster 2>&1 | filecheck %s --check-prefix=AFTER
 
 /// A pipeline error points at the spot, with the column and a marker.
 
@@ -10,6 +11,10 @@
 /// An unknown option names the pass's options as the pipeline spells them.
 
 // OPTION: ramiel-opt: error: invalid pass pipeline: merge-clusters has no option 'lane' (options: lanes, min-gain, edge-cost, runtime-costs)
+
+/// --print-ir-after takes pass names.
+
+// AFTER: ramiel-opt: error: --print-ir-after names no pass: merge-cluster (--list-passes lists them)
 
 /// A syntax error in a .mlir file names the line and column.
 

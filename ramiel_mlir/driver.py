@@ -333,13 +333,12 @@ class RamielOptMain(xDSLOptMain):
 
     def _verify(self) -> None:
         """--verify: compile, compare with ONNX Runtime, bisect; a divergence is an error."""
+        from ramiel_mlir.frontend.onnx import parse_input_shapes
         from ramiel_mlir.verify import verify_onnx
 
         path = self.args.input_file
         if path is None or not path.endswith(".onnx"):
             raise RamielError("--verify needs an ONNX model (a .onnx file)")
-        from ramiel_mlir.frontend.onnx import parse_input_shapes
-
         handler = enable_remarks(PROG) if self.args.remarks else None
         try:
             report = verify_onnx(

@@ -148,9 +148,9 @@ def get_all_targets() -> dict[str, Callable[[], type[Target]]]:
         return DotTarget
 
     def get_mlir() -> type[Target]:
-        from xdsl.universe import Universe
+        from ramiel_mlir.backend.mlir_target import MlirTarget
 
-        return Universe.get_multiverse().all_targets["mlir"]()
+        return MlirTarget
 
     def get_python() -> type[Target]:
         from ramiel_mlir.backend.python_target import PythonTarget

@@ -1,6 +1,8 @@
 """The `parallelize` pipeline: everything from a flat graph to lanes, in one flag."""
 
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from xdsl.context import Context
@@ -9,6 +11,7 @@ from xdsl.passes import ModulePass, PassPipeline
 from xdsl.transforms.common_subexpression_elimination import CommonSubexpressionElimination
 from xdsl.transforms.dead_code_elimination import DeadCodeElimination
 
+from ramiel_mlir.diagnostics import quiet, remark
 from ramiel_mlir.dialects import dfg
 from ramiel_mlir.dialects.annotations import BATCH_PLAN, PARALLEL_ESTIMATE
 from ramiel_mlir.transforms.assign_layout import AssignLayoutPass
@@ -101,12 +104,41 @@ class ParallelizePass(ModulePass):
         return (*self.cleanup(), *self.planning(parts), ClonePass(), DeadCodeElimination())
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        PassPipeline(self.cleanup()).apply(ctx, op)
-        parts = self.parts if self.parts > 0 else self._choose_parts(ctx, op)
-        PassPipeline((*self.planning(parts), ClonePass(), DeadCodeElimination())).apply(ctx, op)
+        self.apply_observed(ctx, op, None)
 
-    def _choose_parts(self, ctx: Context, op: ModuleOp) -> int:
-        """The number of hyperclusters with the lowest estimate (1: do not split)."""
+    def apply_observed(
+        self,
+        ctx: Context,
+        op: ModuleOp,
+        observe: Callable[[ModulePass, ModuleOp, float], None] | None,
+    ) -> None:
+        """
+        Apply the pipeline; after each of its passes, call `observe(pass, op,
+        seconds)` if given: the driver's --time-passes, --print-ir-after and
+        --dump-dir see the passes this alias runs.
+        """
+
+        def run(passes: tuple[ModulePass, ...]) -> None:
+            for sub in passes:
+                start = time.perf_counter()
+                sub.apply(ctx, op)
+                if observe is not None:
+                    observe(sub, op, time.perf_counter() - start)
+
+        run(self.cleanup())
+        plans: dict[dfg.GraphOp, str] = {}
+        parts = self.parts if self.parts > 0 else self._choose_parts(ctx, op, plans)
+        run((*self.planning(parts), ClonePass(), DeadCodeElimination()))
+        # Recorded after the passes, so that the IR after each of them is what those
+        # passes alone give (--dump-dir's commands reproduce it).
+        for graph, plan in plans.items():
+            BATCH_PLAN.set(graph, plan)
+
+    def _choose_parts(self, ctx: Context, op: ModuleOp, plans: dict[dfg.GraphOp, str]) -> int:
+        """
+        The number of hyperclusters with the lowest estimate (1: do not split); the
+        plan of each graph, in words, goes into `plans`.
+        """
         from ramiel_mlir.analysis.batch import batch_separability
 
         graphs = [g for g in op.ops if isinstance(g, dfg.GraphOp)]
@@ -118,7 +150,11 @@ class ParallelizePass(ModulePass):
         if not all(f.separable for f in found):
             for graph, why in zip(graphs, found, strict=True):
                 where = f"{dfg.node_of(why.blocker).describe(why.blocker)}: " if why.blocker else ""
-                BATCH_PLAN.set(graph, f"batch {why.batch} not split, {where}{why.reason}")
+                plans[graph] = f"batch {why.batch} not split, {where}{why.reason}"
+                remark(
+                    f"parallelize: batch {why.batch} not split, {where}{why.reason}",
+                    at=why.blocker or graph,
+                )
             return 1
         estimates = {k: self._estimate(ctx, op, k) for k in range(1, min(batch, lanes) + 1)}
         best = min(estimates, key=lambda k: (estimates[k], k))
@@ -131,11 +167,17 @@ class ParallelizePass(ModulePass):
         )
         tried = ", ".join(f"{k}: {estimates[k] / 1000:.2f} ms" for k in estimates)
         for graph in graphs:
-            BATCH_PLAN.set(graph, f"{plan} (estimates by parts {tried})")
+            plans[graph] = f"{plan} (estimates by parts {tried})"
+            remark(
+                f"parallelize: {plan} (estimates by parts "
+                f"{tried}; a split must save {SPLIT_MIN_GAIN:g} of the unsplit estimate)",
+                at=graph,
+            )
         return best
 
     def _estimate(self, ctx: Context, op: ModuleOp, parts: int) -> float:
         """The summed parallel estimate (microseconds) of the graphs planned with `parts`."""
         trial = op.clone()
-        PassPipeline(self.planning(parts)).apply(ctx, trial)
+        with quiet():  # the trial's remarks and warnings are not the plan's
+            PassPipeline(self.planning(parts)).apply(ctx, trial)
         return sum(PARALLEL_ESTIMATE.get(g) or 0.0 for g in trial.ops)

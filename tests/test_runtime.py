@@ -30,6 +30,7 @@ from ramiel_mlir.backend.runtime import (
     cast,
     checks,
     lanes,
+    program,
     recurrent,
     resize,
     signal,
@@ -44,7 +45,17 @@ from ramiel_mlir.backend.runtime_source import (
 )
 from ramiel_mlir.diagnostics import RamielError
 
-MODULES: list[ModuleType] = [attention, cast, checks, lanes, recurrent, resize, signal, tensor]
+MODULES: list[ModuleType] = [
+    attention,
+    cast,
+    checks,
+    lanes,
+    program,
+    recurrent,
+    resize,
+    signal,
+    tensor,
+]
 
 
 def short(module: ModuleType) -> str:

@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from onnx import TensorProto, helper, numpy_helper
 from test_parallel_code import TWO_LANES, _diamond
 
 from ramiel_mlir.api import CompiledModel, compile_onnx
@@ -143,3 +145,37 @@ def test_a_program_needs_bench_or_trace(compiled: tuple[CompiledModel, CompiledM
     run = _run(compiled[0])
     assert run.returncode == 2
     assert "give --bench, --trace FILE, or both" in run.stderr
+
+
+def test_bench_makes_inputs_of_every_kind(tmp_path: Path) -> None:
+    """Strings, sequences, optionals, bools and integers: each input gets a valid value."""
+    seq = helper.make_tensor_sequence_value_info("s", TensorProto.FLOAT, [None, 2])
+    opt = helper.make_value_info(
+        "o", helper.make_optional_type_proto(helper.make_tensor_type_proto(TensorProto.INT64, [4]))
+    )
+    tensors = [
+        helper.make_tensor_value_info("words", TensorProto.STRING, [2]),
+        helper.make_tensor_value_info("flags", TensorProto.BOOL, [3]),
+        helper.make_tensor_value_info("ids", TensorProto.INT64, [3]),
+    ]
+    words = numpy_helper.from_array(np.array(["", "a"], dtype=object), "known")
+    nodes = [
+        helper.make_node("Equal", ["words", "known"], ["same"], name="eq"),
+        helper.make_node("Identity", ["s"], ["s_out"], name="seq"),
+        helper.make_node("Identity", ["o"], ["o_out"], name="opt"),
+        helper.make_node("Not", ["flags"], ["not_flags"], name="not"),
+        helper.make_node("Neg", ["ids"], ["neg_ids"], name="neg"),
+    ]
+    outputs = [
+        helper.make_tensor_value_info("same", TensorProto.BOOL, [2]),
+        helper.make_tensor_sequence_value_info("s_out", TensorProto.FLOAT, [None, 2]),
+        helper.make_value_info("o_out", opt.type),
+        helper.make_tensor_value_info("not_flags", TensorProto.BOOL, [3]),
+        helper.make_tensor_value_info("neg_ids", TensorProto.INT64, [3]),
+    ]
+    graph = helper.make_graph(nodes, "kinds", [*tensors, seq, opt], outputs, [words])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
+    compiled = compile_onnx(model, "", tmp_path, name="kinds")
+    run = _run(compiled, "--bench", "--calls", "2", "--warmup", "0")
+    assert run.returncode == 0, run.stderr
+    assert "latency: median" in run.stdout

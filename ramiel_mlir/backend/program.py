@@ -24,15 +24,19 @@ program = runtime_module("program")
 
 
 def _input_spec(b: PyBuilder, t: Attribute) -> list[Arg]:
-    """`(kind, shape, dtype)` of a graph input, as `runtime/program.py:_random_inputs` reads it."""
+    """
+    A graph input as `runtime/program.py:_random_inputs` reads it: `("tensor",
+    shape, dtype)`, or `("value", v, None)` with an empty string tensor (a numpy
+    array of `str`), an empty list (a sequence) or None (an optional).
+    """
     if isinstance(t, dfg.SequenceType):
-        return ["sequence", None, None]
+        return ["value", b.list([]), None]
     if isinstance(t, dfg.OptionalType):
-        return ["optional", None, None]
+        return ["value", None, None]
     assert isinstance(t, TensorType)
     shape = b.list(list(t.get_shape()), as_tuple=True)
     if is_string_tensor(t):
-        return ["strings", shape, None]
+        return ["value", b.call("np.full", shape, "", dtype=b.name("object"), inline=True), None]
     return ["tensor", shape, b.name(f"torch.{torch_dtype_name(t.get_element_type())}")]
 
 

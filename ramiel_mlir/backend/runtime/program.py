@@ -29,21 +29,16 @@ import torch
 
 def _random_inputs(inputs: Sequence[tuple[str, Any, Any]], seed: int) -> list[Any]:
     """
-    Inputs of the compiled kinds, shapes and dtypes: floats standard normal, bools
-    random, integers zero (a valid index on any axis), strings empty, sequences
-    empty lists, optionals None.
+    The inputs `("tensor", shape, dtype)` describes, seeded: floats standard
+    normal, bools random, integers zero (a valid index on any axis); an input
+    `("value", value, None)` is that value (the file gives strings, sequences
+    and optionals as empty ones).
     """
     generator = torch.Generator().manual_seed(seed)
     values: list[Any] = []
     for kind, shape, dtype in inputs:
-        if kind == "strings":
-            import numpy as np
-
-            values.append(np.full(shape, "", dtype=object))
-        elif kind == "sequence":
-            values.append([])
-        elif kind == "optional":
-            values.append(None)
+        if kind == "value":
+            values.append(shape)
         elif dtype.is_floating_point or dtype.is_complex:
             values.append(torch.randn(shape, generator=generator, dtype=dtype))
         elif dtype == torch.bool:

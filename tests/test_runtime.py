@@ -96,6 +96,12 @@ def test_the_compilers_handles_agree_with_the_modules(module: ModuleType) -> Non
         _ = runtime_module(short(module))._nothing
 
 
+def test_runtime_definitions_have_distinct_names() -> None:
+    """A file may carry definitions of several modules: no two share a name."""
+    names = [d.__name__ for module in MODULES for d in definitions(module)]
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
+
+
 def test_runtime_module_handles_are_checked() -> None:
     with pytest.raises(RamielError, match="has no module 'nothing'"):
         runtime_module("nothing")

@@ -197,7 +197,7 @@ def _traced_method(
     return namespace["_trace_factory"](time.perf_counter_ns, log.append)
 
 
-def _lane_methods(model: Any) -> dict[int, str]:
+def _node_methods(model: Any) -> dict[int, str]:
     """The methods that hold the nodes, by lane: `_lane<i>`, else `forward` (serial)."""
     names = [name for name in dir(type(model)) if name.startswith("_lane")]
     lanes = {int(name[5:]): name for name in names if name[5:].isdigit()}
@@ -221,7 +221,9 @@ def _trace_events(
     sends: dict[tuple[int, str], tuple[int, int]] = {}
     waits: list[tuple[int, str, int, int]] = []
     for index, (start, end) in enumerate(calls):
-        events.append(_slice("forward", "call", 0, start - origin, end - start, {"call": index}))
+        events.append(
+            _trace_slice("forward", "call", 0, start - origin, end - start, {"call": index})
+        )
     for lane, entries in lanes.items():
         for (kind, name, op_type), start, end in entries:
             call = max(bisect.bisect_right(starts, start) - 1, 0)
@@ -236,7 +238,7 @@ def _trace_events(
                     sends[call, name] = (lane, start)
                 else:
                     waits.append((call, name, lane, start))
-            events.append(_slice(title, kind, lane, start - origin, end - start, args))
+            events.append(_trace_slice(title, kind, lane, start - origin, end - start, args))
     for flow, (call, channel, lane, start) in enumerate(waits):
         if (call, channel) not in sends:
             continue
@@ -247,7 +249,7 @@ def _trace_events(
     return events
 
 
-def _slice(
+def _trace_slice(
     name: str, category: str, lane: int, start: int, duration: int, args: dict[str, Any]
 ) -> dict[str, Any]:
     """A complete ("X") event on lane `lane`'s track; times in nanoseconds."""
@@ -274,7 +276,7 @@ def _trace(
     import time
     import types
 
-    methods = _lane_methods(model)
+    methods = _node_methods(model)
     logs: dict[int, list[tuple[int, int, int]]] = {lane: [] for lane in methods}
     labels: list[tuple[str, str, str]] = []
     for lane, name in methods.items():
@@ -301,7 +303,7 @@ def _trace(
     return _trace_events(entries, windows), len(methods)
 
 
-def _lane_tracks(lanes: int, title: str) -> list[dict[str, Any]]:
+def _track_names(lanes: int, title: str) -> list[dict[str, Any]]:
     """The metadata events that name the process and one track per lane."""
     events: list[dict[str, Any]] = [
         {"name": "process_name", "ph": "M", "pid": 1, "tid": 0, "args": {"name": title}}
@@ -376,7 +378,7 @@ def _main(
     if args.trace:
         events, lanes = _trace(model, values, nodes, args.calls or 1, args.warmup)
         trace = {
-            "traceEvents": _lane_tracks(lanes, f"{program}: {plan}") + events,
+            "traceEvents": _track_names(lanes, f"{program}: {plan}") + events,
             "displayTimeUnit": "ns",
             "otherData": {"plan": plan, "calls": args.calls or 1, "warmup": args.warmup},
         }

@@ -18,8 +18,10 @@ A model is an `.onnx` file or a name from the test zoo (`tests/zoo`). With
 `--lanes N` the pipeline is parallelize's with N lanes forced (`merge-clusters`
 with `min-gain=0` and `runtime-costs=false`), so that the chart shows lanes even
 where the cost model would keep one. `--plan` takes the IR printed after the
-clustering passes (`ramiel-opt model.onnx -p ... -o plan.mlir`) and `--trace` a
-trace of the file generated from it.
+clustering passes with the node names as locations (`ramiel-opt model.onnx -p ...
+--print-debuginfo -o plan.mlir`) and `--trace` a trace of the file generated from
+it (`ramiel-opt plan.mlir -t python -o plan_par.py`, then `python plan_par.py
+--trace out.json --calls 5`).
 """
 
 from __future__ import annotations
@@ -221,20 +223,13 @@ def draw(
     bar.set_ticks([0.25, 0.5, 1.0, 2.0, 4.0], labels=["1/4", "1/2", "1", "2", "4"])
     bar.minorticks_off()
     bar.set_label("measured / planned")
+    # Op types as labels, where a bar has room for one.
     span = max([p.start + p.duration for p in planned] + [m.start + m.duration for m in measured])
     for axes, bars in ((top, planned), (bottom, [m for m in measured if m.kind == "node"])):
         for b in bars:
-            if b.duration > span / 25:  # room for a label
-                name = readable(b.name)
-                axes.text(
-                    b.start + b.duration / 2,
-                    b.lane,
-                    name,
-                    ha="center",
-                    va="center",
-                    fontsize=6,
-                    clip_on=True,
-                )
+            if b.duration > span * (len(b.op_type) + 2) / 180:
+                middle = b.start + b.duration / 2
+                axes.text(middle, b.lane, b.op_type, ha="center", va="center", fontsize=7)
     bottom.legend(
         handles=[Patch(facecolor="lightgray", hatch="///", edgecolor="gray", label="wait")],
         loc="upper right",

@@ -838,18 +838,23 @@ def _inferred_types(
 
 def _type_proto(t: Attribute) -> TypeProto | None:
     """The ONNX type of a dfg value type; None for `none` (an omitted input)."""
+    return None if isinstance(t, NoneType) else _value_type_proto(t)
+
+
+def _value_type_proto(t: Attribute) -> TypeProto:
+    """The ONNX type of a tensor, sequence or optional type (ValueError for another)."""
     from onnx import helper
 
     if isinstance(t, SequenceType):
-        return helper.make_sequence_type_proto(_type_proto(t.element_type))
+        return helper.make_sequence_type_proto(_value_type_proto(t.element_type))
     if isinstance(t, OptionalType):
-        return helper.make_optional_type_proto(_type_proto(t.element_type))
+        return helper.make_optional_type_proto(_value_type_proto(t.element_type))
     if isinstance(t, TensorType):
         shape = [None if d == DYNAMIC_INDEX else d for d in t.get_shape()]
         return helper.make_tensor_type_proto(onnx_from_element_type(t.get_element_type()), shape)
     if isinstance(t, UnrankedTensorType):
         return helper.make_tensor_type_proto(onnx_from_element_type(t.element_type), None)
-    return None
+    raise ValueError(f"{t} has no ONNX type")
 
 
 def _agrees(given: Attribute, expected: TypeProto) -> bool:

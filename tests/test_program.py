@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 from onnx import TensorProto, helper, numpy_helper
+from test_loop import constant_trip_count_model
 from test_parallel_code import TWO_LANES, _diamond
 
 from ramiel_mlir.api import CompiledModel, compile_onnx
@@ -179,3 +180,14 @@ def test_bench_makes_inputs_of_every_kind(tmp_path: Path) -> None:
     run = _run(compiled, "--bench", "--calls", "2", "--warmup", "0")
     assert run.returncode == 0, run.stderr
     assert "latency: median" in run.stdout
+
+
+def test_a_loop_is_one_slice(tmp_path: Path) -> None:
+    """The nodes of a Loop's body run inside its slice: one slice, the Loop's, per call."""
+    compiled = compile_onnx(constant_trip_count_model(), "", tmp_path, name="loop")
+    out = tmp_path / "loop.json"
+    run = _run(compiled, "--trace", str(out), "--calls", "2", "--warmup", "0")
+    assert run.returncode == 0, run.stderr
+    events: list[dict[str, Any]] = json.loads(out.read_text())["traceEvents"]
+    nodes = [(e["name"], e["args"]["op_type"]) for e in events if e.get("cat") == "node"]
+    assert nodes == [("acc_loop", "Loop")] * 2

@@ -185,7 +185,17 @@ def _traced_method(
     ast.increment_lineno(tree, first - 1)
     definition = tree.body[0]
     assert isinstance(definition, ast.FunctionDef)
-    starts = sorted(line for line in nodes if first < line < first + len(lines))
+    # The nodes of the body's own statements, not those inside a loop's body.
+    nested = [
+        range(statement.lineno + 1, (statement.end_lineno or statement.lineno) + 1)
+        for statement in definition.body
+        if isinstance(statement, ast.For | ast.While | ast.If | ast.With | ast.Try)
+    ]
+    starts = sorted(
+        line
+        for line in nodes
+        if first < line < first + len(lines) and not any(line in body for body in nested)
+    )
     definition.body = _timed_body(definition.body, starts, nodes, labels)
     factory = ast.parse("def _trace_factory(_trace_clock, _trace_log):\n    pass").body[0]
     assert isinstance(factory, ast.FunctionDef)

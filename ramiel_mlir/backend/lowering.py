@@ -340,14 +340,22 @@ def _header(
         add_runtime(block, lanes._Lanes)
 
 
-def _batch_comment(top: PyBuilder, graph: dfg.GraphOp) -> None:
-    """A header line on the batch split: parallelize's choice, or hypercluster's split."""
+def _batch_plan(graph: dfg.GraphOp) -> str | None:
+    """The batch split: parallelize's choice, or hypercluster's split (None: neither)."""
     plan = BATCH_PLAN.get(graph)
     forks = [op for op in graph.block.ops if isinstance(op, dfg.ForkOp)]
     if plan is not None:
-        top.comment(f"Batch plan: {readable(plan)}.")
-    elif forks:
-        top.comment(f"Batch plan: split into {len(forks[0].slices)} hyperclusters.")
+        return readable(plan)
+    if forks:
+        return f"split into {len(forks[0].slices)} hyperclusters"
+    return None
+
+
+def _batch_comment(top: PyBuilder, graph: dfg.GraphOp) -> None:
+    """A header line on the batch split, if there is one."""
+    plan = _batch_plan(graph)
+    if plan is not None:
+        top.comment(f"Batch plan: {plan}.")
 
 
 def _planned_threads(clusters: Sequence[dfg.ClusterOp]) -> int | None:
@@ -398,7 +406,7 @@ def lower_graph(graph: dfg.GraphOp) -> py.ModuleOp:
 
     _load_model(top, weights_path=_global(module, "WEIGHTS_PATH"))
     top.add(py.NodeLinesOp(NODE_LINES))
-    batch = BATCH_PLAN.get(graph)
+    batch = _batch_plan(graph)
     plan = plan or "serial: one forward on the caller's intra-op threads"
     add_main(top, graph, plan + (f"; batch plan: {batch}" if batch else ""), NODE_LINES)
     return module

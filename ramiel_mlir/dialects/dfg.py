@@ -823,13 +823,13 @@ def _inferred_types(
             for name, value in (attrs.data.items() if attrs is not None else ())
         ]
         inputs = [_type_proto(t) for t in input_types]
-    except (ValueError, KeyError):  # no ONNX form: nothing to check against
+        values = {
+            index: numpy_helper.from_array(numpy_from_dense(value), f"i{index}")
+            for index, value in enumerate(data)
+            if value is not None
+        }
+    except (ValueError, KeyError, TypeError):  # no ONNX form: nothing to check against
         return (None,) * len(outputs)
-    values = {
-        index: numpy_helper.from_array(numpy_from_dense(value), f"i{index}")
-        for index, value in enumerate(data)
-        if value is not None
-    }
     try:
         return tuple(infer_node(op_type, domain, opset, attributes, inputs, outputs, values))
     except InferenceRejected as error:

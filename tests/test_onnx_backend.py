@@ -203,7 +203,7 @@ def test_lanes_option_compiles_lanes() -> None:
     # The built-in machine model: what this machine's calibration says is not the test's.
     assert "def _lane1(" in backend.prepare(model, lanes=2, machine="default").source
     assert "def _lane1(" in backend.ParallelBackend.prepare(model, machine="default").source
-    assert "_lane" not in backend.prepare(model).source
+    assert "def _lane" not in backend.prepare(model).source
 
 
 def test_run_node() -> None:

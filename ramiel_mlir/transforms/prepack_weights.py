@@ -19,6 +19,7 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
+from ramiel_mlir.diagnostics import remark
 from ramiel_mlir.dialects.annotations import KERNEL
 from ramiel_mlir.dialects.dfg import NodeOp
 
@@ -36,8 +37,14 @@ class PrepackWeightsPass(ModulePass):
     """The machine model: `auto` (cached calibration), `default` (built in) or a JSON file."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        from ramiel_mlir.analysis.cost_model import ONEDNN, flops_cost
-        from ramiel_mlir.analysis.kernels import is_conv, onednn_pays
+        from ramiel_mlir.analysis.cost_model import ONEDNN, ONEDNN_KIND, flops_cost
+        from ramiel_mlir.analysis.kernels import (
+            aten_runs_onednn,
+            is_conv,
+            onednn_candidate,
+            onednn_cost,
+            onednn_pays,
+        )
         from ramiel_mlir.analysis.machine import resolve_machine
 
         machine, _ = resolve_machine(self.machine)
@@ -45,5 +52,25 @@ class PrepackWeightsPass(ModulePass):
             if not isinstance(node, NodeOp) or not is_conv(node):
                 continue
             KERNEL.remove(node)
-            if onednn_pays(node, machine, flops_cost(node, machine)):
+            if not onednn_candidate(node) or ONEDNN_KIND not in machine.rates:
+                continue
+            aten = flops_cost(node, machine)
+            packed = onednn_cost(node, machine)
+            if onednn_pays(node, machine, aten):
                 KERNEL.set(node, ONEDNN)
+                why = (
+                    "F.conv2d would run oneDNN and reorder the weight on every call"
+                    if aten_runs_onednn(node)
+                    else "faster"
+                )
+                remark(
+                    f"prepack-weights: oneDNN with packed weights ({why}; estimated "
+                    f"{packed:.1f} us against {aten:.1f} us for F.conv2d)",
+                    node,
+                )
+            else:
+                remark(
+                    f"prepack-weights: F.conv2d (estimated {aten:.1f} us against "
+                    f"{packed:.1f} us for oneDNN's call)",
+                    node,
+                )

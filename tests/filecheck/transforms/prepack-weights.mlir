@@ -1,5 +1,6 @@
 // RUN: env RAMIEL_CACHE_DIR=%t ramiel-opt %s --split-input-file -p 'prepack-weights{machine=default}' | filecheck %s
 // RUN: env RAMIEL_CACHE_DIR=%t ramiel-opt %s --split-input-file -p 'prepack-weights{machine=default}' -t python | filecheck %s --check-prefix=PY
+// RUN: env RAMIEL_CACHE_DIR=%t ramiel-opt %s --split-input-file -p 'prepack-weights{machine=default}' --remarks 2>&1 >/dev/null | filecheck %s --check-prefix=REMARK
 // RUN: not ramiel-opt %s --prepack-weights=machine=%t/missing.json 2>&1 | filecheck %s --check-prefix=BAD
 
 /// A convolution PyTorch would run on oneDNN anyway (a 7x7 kernel) gets packed weights;
@@ -52,5 +53,8 @@ dfg.graph @not_packed(%x: tensor<1x3x32x32xf32>, %w: tensor<8x3x7x7xf32>) -> (te
   %b = dfg.node "Conv"(%x, %v) {pads = array<i64: 1, 1, 0, 0>} opset 17 : (tensor<1x3x32x32xf32>, tensor<8x3x7x7xf32>) -> tensor<1x8x27x27xf32>
   dfg.output %a, %b : tensor<1x8x26x26xf32>, tensor<1x8x27x27xf32>
 }
+
+// REMARK: remark: loc("big"): prepack-weights: oneDNN with packed weights (F.conv2d would run oneDNN and reorder the weight on every call; estimated {{.*}} us against {{.*}} us for F.conv2d)
+// REMARK: remark: loc("small"): prepack-weights: F.conv2d (estimated {{.*}} us against {{.*}} us for oneDNN's call)
 
 // BAD: cannot read machine model {{.*}}missing.json

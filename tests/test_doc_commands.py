@@ -38,6 +38,9 @@ NOT_RUN = frozenset(
         "python tools/layout_costs.py --threads 1",
         "python tools/benchmark_batch.py",
         "python tools/benchmark_batch.py --models googlenet --batches 4",
+        "python tools/schedule_chart.py googlenet --lanes 2 -o docs/schedule-googlenet.png",
+        "python tools/schedule_chart.py model.onnx -p 'parallelize{lanes=2}' -o chart.png",
+        "python tools/schedule_chart.py --plan plan.mlir --trace out.json -o chart.png",
         ".venv/bin/pytest tests/test_properties.py tests/test_reliability.py",
         "RAMIEL_PROPERTY_EXAMPLES=1000 .venv/bin/pytest tests/test_properties.py",
         ".venv/bin/python tools/fuzz.py graphs --examples 2000 [--seed N]",
@@ -90,8 +93,9 @@ def test_every_command_is_run_or_listed() -> None:
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("docs")
-    for name in ("model.onnx", "m.onnx"):
+    for name in ("model.onnx", "m.onnx", "inception_block.onnx"):
         _model(directory / name)
+    (directory / "docs").mkdir()  # where commands that draw pictures write them
     return directory
 
 

@@ -18,6 +18,7 @@ from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import LOWERINGS
 from ramiel_mlir.diagnostics import REMARKS
 from ramiel_mlir.driver import main
+from ramiel_mlir.transforms.parallelize import ParallelizePass
 
 PARALLEL = (
     "-p",
@@ -101,7 +102,9 @@ def test_dump_files_reproduce_and_keep_locations(
     capsys.readouterr()
     files = sorted(dump.iterdir())
     assert [f.name for f in files][:2] == ["00-input.mlir", "01-dce.mlir"]
-    assert files[-1].name == "10-dce.mlir"
+    # --dce, then parallelize's passes (its cleanup, planning and clone, dce), numbered from 01.
+    passes = 1 + len(ParallelizePass(lanes=2, machine="default").passes())
+    assert files[-1].name == f"{passes:02d}-dce.mlir"
     names = {"left/relu", "left/neg", "right/exp", "join"}
     for file in files:
         header, _, ir = file.read_text().partition("\n")

@@ -112,7 +112,7 @@ def test_shape_contradicting_a_fixed_dimension_names_it(tmp_path: Path) -> None:
     with pytest.raises(
         RamielError,
         match=r"--input-shape gives \[1, 4, 48, 192\] for 'x', whose dimension 1 is fixed "
-        r"to 3 by the model",
+        r"to 3 by the model \(not 4\)",
     ):
         import_onnx(str(path), {"x": [1, 4, 48, 192]})
 

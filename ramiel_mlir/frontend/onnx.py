@@ -63,7 +63,7 @@ from ramiel_mlir.dialects.dfg import (
 )
 from ramiel_mlir.frontend.shapes import infer_static_shapes
 from ramiel_mlir.onnx.attributes import from_proto
-from ramiel_mlir.onnx.support import is_supported
+from ramiel_mlir.onnx.support import op_histogram
 from ramiel_mlir.tensors import (
     ONNX_STRING,
     dense_from_numpy,
@@ -150,13 +150,20 @@ def import_onnx(path: str, input_shapes: Mapping[str, Sequence[int]] | None = No
 
 
 def _check_supported(model: ModelProto, path: str) -> None:
-    """Reject the first node without a PyTorch lowering, before any shape work."""
-    for node in _nodes_and_loop_bodies(model.graph):
-        domain = "" if node.domain == "ai.onnx" else node.domain
-        if domain != DEFAULT_DOMAIN or not (is_supported(node.op_type) or _is_loop(node)):
-            qualified = f"{node.domain}::{node.op_type}" if domain else node.op_type
-            where = f"node '{node.name or node.output[0]}' ({node.op_type})"
-            raise RamielError(f"{path}: {where}: operator '{qualified}' is not supported")
+    """Reject a model with nodes without a PyTorch lowering, listing them all, before shapes."""
+    unsupported = [row for row in op_histogram(model) if not row.supported]
+    if not unsupported:
+        return
+    if len(unsupported) == 1:
+        row = unsupported[0]
+        where = f"node '{row.nodes[0]}' ({row.op_type})"
+        more = f" (opset {row.opset}, {row.node_list()})" if row.count > 1 else ""
+        raise RamielError(f"{path}: {where}: operator '{row.qualified}' is not supported{more}")
+    nodes = sum(row.count for row in unsupported)
+    raise RamielError(
+        f"{path}: {len(unsupported)} unsupported operator{'s' if len(unsupported) > 1 else ''} "
+        f"({nodes} nodes): {'; '.join(row.describe() for row in unsupported)}"
+    )
 
 
 def _graph_inputs(model: ModelProto) -> list[ValueInfoProto]:
@@ -221,7 +228,7 @@ def _set_input_shape(value: ValueInfoProto, shape: Sequence[int]) -> bool:
         if dim.HasField("dim_value") and dim.dim_value > 0 and dim.dim_value != size:
             raise RamielError(
                 f"--input-shape gives {list(shape)} for '{value.name}', whose "
-                f"dimension {index} is fixed to {dim.dim_value} by the model"
+                f"dimension {index} is fixed to {dim.dim_value} by the model (not {size})"
             )
     declared = [None if _is_dynamic(dim) else dim.dim_value for dim in dims]
     if tensor.HasField("shape") and declared == list(shape):
@@ -736,18 +743,6 @@ _SHAPE_PRESERVING = frozenset({"Cast", "CastLike", "Identity"})
 def _is_loop(node: NodeProto) -> bool:
     """Whether `node` is an ONNX `Loop` (imported as a `dfg.loop`)."""
     return node.op_type == "Loop" and node.domain in ("", "ai.onnx")
-
-
-def _nodes_and_loop_bodies(graph: GraphProto) -> list[NodeProto]:
-    """The nodes of `graph` and, recursively, of the bodies of its Loop nodes."""
-    nodes: list[NodeProto] = []
-    for node in graph.node:
-        nodes.append(node)
-        if _is_loop(node):
-            for attr in node.attribute:
-                if attr.name == "body" and attr.type == AttributeProto.GRAPH:
-                    nodes += _nodes_and_loop_bodies(attr.g)
-    return nodes
 
 
 def _free_names(graph: GraphProto) -> list[str]:

@@ -136,23 +136,29 @@ def unsupported_op() -> onnx.ModelProto:
 
 
 def unsupported_ops() -> onnx.ModelProto:
-    """Several unsupported operators: two NonZero, one Unique, one of another domain."""
+    """
+    Several unsupported operators: two MeanVarianceNormalization, one
+    RoiAlign, one of another domain.
+    """
     node = helper.make_node
-    int64 = TensorProto.INT64
     model = _model(
         [
-            node("NonZero", ["x"], ["n1"], name="pick1"),
-            node("NonZero", ["x"], ["n2"], name="pick2"),
-            node("Unique", ["x"], ["u"], name="uniq"),
+            node("MeanVarianceNormalization", ["x"], ["n1"], name="mvn1"),
+            node("MeanVarianceNormalization", ["x"], ["n2"], name="mvn2"),
+            node("RoiAlign", ["x", "rois", "index"], ["roi"], name="roi"),
             node("Relu", ["x"], ["r"], name="relu"),
             node("Frobnicate", ["r"], ["f"], name="frob", domain="com.example"),
         ],
-        [_tensor("x", [2, 3])],
         [
-            _tensor("n1", [2, "a"], int64),
-            _tensor("n2", [2, "b"], int64),
-            _tensor("u", ["c"]),
-            _tensor("f", [2, 3]),
+            _tensor("x", [2, 3, 4, 5]),
+            _tensor("rois", [1, 4]),
+            _tensor("index", [1], TensorProto.INT64),
+        ],
+        [
+            _tensor("n1", [2, 3, 4, 5]),
+            _tensor("n2", [2, 3, 4, 5]),
+            _tensor("roi", [1, 3, 1, 1]),
+            _tensor("f", [2, 3, 4, 5]),
         ],
     )
     model.opset_import.append(helper.make_opsetid("com.example", 1))

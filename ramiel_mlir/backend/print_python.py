@@ -353,9 +353,24 @@ class PythonPrinter:
             self._print_block(op.body.block)
 
     def _print_if(self, op: py.IfOp) -> None:
+        for result in op.outputs:
+            self._bind(result)
         self._line(f"if {self.expr(op.condition)}:")
         with self._indented():
             self._print_block(op.body.block)
+        if op.else_body.block.first_op is None:
+            return
+        self._line("else:")
+        with self._indented():
+            self._print_block(op.else_body.block)
+
+    def _print_if_yield(self, op: py.IfYieldOp) -> None:
+        parent = op.parent_op()
+        assert isinstance(parent, py.IfOp)
+        if not parent.outputs:
+            return
+        targets = ", ".join(self.names[r] for r in parent.outputs)
+        self._line(f"{targets} = {', '.join(self.expr(v) for v in op.values)}")
 
     def _print_break(self, op: py.BreakOp) -> None:
         self._line("break")
@@ -455,6 +470,7 @@ _STATEMENT_PRINTERS: dict[type[Operation], Callable[[PythonPrinter, Any], None]]
     py.NodeLinesOp: PythonPrinter._print_node_lines,
     py.ForOp: PythonPrinter._print_for,
     py.IfOp: PythonPrinter._print_if,
+    py.IfYieldOp: PythonPrinter._print_if_yield,
     py.BreakOp: PythonPrinter._print_break,
     py.RebindOp: PythonPrinter._print_rebind,
 }

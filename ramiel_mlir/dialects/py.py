@@ -634,7 +634,7 @@ class SubscriptOp(IRDLOperation):
         super().__init__(operands=[value, indices], result_types=[OBJECT])
 
 
-# Control flow: what a `dfg.loop` lowers to.
+# Control flow: what a `dfg.loop` and a `dfg.if` lower to.
 
 
 @irdl_op_definition
@@ -665,19 +665,59 @@ class ForOp(IRDLOperation):
 
 @irdl_op_definition
 class IfOp(IRDLOperation):
-    """`if condition:` and an indented body (no `else`)."""
+    """
+    `if condition:` and an indented body, then `else:` and the `else_body` if it has ops.
+
+    With results, each branch ends with `py.if_yield`, which assigns the values the branch
+    gives to the names of the results (`res = then_out` / `res = else_out`).
+    """
 
     name = "py.if"
 
     condition = operand_def(ObjectType)
+    outputs = var_result_def(ObjectType)
     body = region_def("single_block")
+    else_body = region_def("single_block")
 
     traits = traits_def(NoTerminator())
 
-    assembly_format = "$condition attr-dict-with-keyword $body"
+    assembly_format = (
+        "$condition attr-dict-with-keyword (`->` type($outputs)^)? $body `else` $else_body"
+    )
 
-    def __init__(self, condition: SSAValue) -> None:
-        super().__init__(operands=[condition], regions=[Region(Block())])
+    def __init__(self, condition: SSAValue, result_count: int = 0) -> None:
+        super().__init__(
+            operands=[condition],
+            result_types=[[OBJECT] * result_count],
+            regions=[Region(Block()), Region(Block())],
+        )
+
+    def verify_(self) -> None:
+        for branch, block in (("body", self.body.block), ("else_body", self.else_body.block)):
+            if not self.outputs and not isinstance(block.last_op, IfYieldOp):
+                continue
+            last = block.last_op
+            if not isinstance(last, IfYieldOp) or len(last.values) != len(self.outputs):
+                raise VerifyException(
+                    f"py.if with {len(self.outputs)} results: its {branch} must end with "
+                    f"py.if_yield of {len(self.outputs)} values"
+                )
+
+
+@irdl_op_definition
+class IfYieldOp(IRDLOperation):
+    """`r0, r1 = v0, v1`: ends a `py.if` branch, binding the `py.if` results' names."""
+
+    name = "py.if_yield"
+
+    values = var_operand_def(ObjectType)
+
+    traits = traits_def(HasParent(IfOp))
+
+    assembly_format = "$values attr-dict"
+
+    def __init__(self, values: Sequence[SSAValue]) -> None:
+        super().__init__(operands=[values])
 
 
 @irdl_op_definition
@@ -787,6 +827,7 @@ PY = Dialect(
         SubscriptOp,
         ForOp,
         IfOp,
+        IfYieldOp,
         BreakOp,
         RebindOp,
         UnaryOp,

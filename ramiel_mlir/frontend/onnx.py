@@ -51,6 +51,8 @@ from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects.dfg import (
     DEFAULT_DOMAIN,
     GraphOp,
+    IfOp,
+    IfYieldOp,
     LoopOp,
     LoopYieldOp,
     NodeOp,
@@ -149,9 +151,11 @@ def import_onnx(path: str, input_shapes: Mapping[str, Sequence[int]] | None = No
 
 def _check_supported(model: ModelProto, path: str) -> None:
     """Reject the first node without a PyTorch lowering, before any shape work."""
-    for node in _nodes_and_loop_bodies(model.graph):
+    for node in _nodes_and_subgraphs(model.graph):
         domain = "" if node.domain == "ai.onnx" else node.domain
-        if domain != DEFAULT_DOMAIN or not (is_supported(node.op_type) or _is_loop(node)):
+        if domain != DEFAULT_DOMAIN or not (
+            is_supported(node.op_type) or _is_loop(node) or _is_if(node)
+        ):
             qualified = f"{node.domain}::{node.op_type}" if domain else node.op_type
             where = f"node '{node.name or node.output[0]}' ({node.op_type})"
             raise RamielError(f"{path}: {where}: operator '{qualified}' is not supported")
@@ -339,8 +343,10 @@ class _GraphBuilder:
         self._read_graph_types()
         inputs = _graph_inputs(self.model)
         input_types = [self._require_type(i.name, "graph input") for i in inputs]
-        # A Loop's outputs are typed when the Loop is imported (from its body).
-        loop_outputs = {n for node in graph_proto.node if _is_loop(node) for n in node.output}
+        # A Loop's or an If's outputs are typed when it is imported (from its subgraphs).
+        loop_outputs = {
+            n for node in graph_proto.node if _is_loop(node) or _is_if(node) for n in node.output
+        }
         output_types = [
             self.types.get(o.name, NoneType())
             if o.name in loop_outputs
@@ -489,6 +495,9 @@ class _GraphBuilder:
         if _is_loop(node):
             self._add_loop(block, node, where)
             return
+        if _is_if(node):
+            self._add_if(block, node, where)
+            return
         operands = [self._operand(block, name, where) for name in node.input]
         result_types = [self._result_type(name, where) for name in node.output]
         op = NodeOp(
@@ -547,6 +556,86 @@ class _GraphBuilder:
                 self.values[name] = result
                 self.types[name] = result.type  # type: ignore[assignment]
         block.add_op(op)
+
+    def _add_if(self, block: Block, node: NodeProto, where: str) -> None:
+        """
+        Import an `If` as a `dfg.if` whose regions are its imported branches.
+
+        The outer-scope names either branch reads become explicit captures, the
+        arguments of both regions. Each branch's types come from shape inference on
+        the branch alone; the `If`'s results take the types both branches yield.
+        """
+        branches = {a.name: a.g for a in node.attribute if a.type == AttributeProto.GRAPH}
+        condition = self._use(node.input[0], where)
+        free = _free_names(branches["then_branch"]) + _free_names(branches["else_branch"])
+        captured = [name for name in dict.fromkeys(free) if name in self.values]
+        captures = [self._use(name, where) for name in captured]
+        regions: list[Region] = []
+        yielded_types: list[list[Attribute]] = []
+        for key, label in (("then_branch", "then"), ("else_branch", "else")):
+            branch_model = self._branch_model(branches[key], captured, captures, where, label)
+            scope = f" in the {label} branch of {where}"
+            builder = _GraphBuilder(branch_model, self.path, scope=scope)
+            region, types = builder.build_branch(f"{where}, {label} branch output")
+            regions.append(region)
+            yielded_types.append(types)
+        then_types, else_types = yielded_types
+        if len(then_types) != len(node.output) or len(else_types) != len(node.output):
+            raise RamielError(
+                f"{self.path}: {where}: the branches yield {len(then_types)} and "
+                f"{len(else_types)} values for {len(node.output)} outputs"
+            )
+        for name, then_type, else_type in zip(node.output, then_types, else_types, strict=True):
+            if then_type != else_type:
+                raise RamielError(
+                    f"{self.path}: {where}: output '{name}' is {then_type} in the then branch "
+                    f"and {else_type} in the else branch: an output must have one static type"
+                )
+        op = IfOp(condition, captures, then_types, *regions, opset=self._opset(""))
+        op.location = NameLoc(StringAttr(node.name or node.output[0]), NoneAttr())
+        for result, name in zip(op.outputs, node.output, strict=True):
+            result.name_hint = _valid_name(name)
+            if name:
+                self.values[name] = result
+                self.types[name] = result.type  # type: ignore[assignment]
+        block.add_op(op)
+
+    def _branch_model(
+        self,
+        branch: GraphProto,
+        captured: Sequence[str],
+        captures: Sequence[SSAValue],
+        where: str,
+        label: str,
+    ) -> ModelProto:
+        """A branch of an If as a model of its own (captures as inputs), types inferred."""
+        graph = GraphProto()
+        graph.CopyFrom(branch)
+        del graph.input[:]
+        del graph.value_info[:]
+        for name, value in zip(captured, captures, strict=True):
+            graph.input.append(helper.make_value_info(name, _type_proto(value.type)))
+        model = helper.make_model(
+            graph, opset_imports=list(self.model.opset_import), ir_version=self.model.ir_version
+        )
+        model.functions.extend(self.model.functions)
+        try:
+            return infer_static_shapes(model, os.path.dirname(self.path))
+        except (onnx.shape_inference.InferenceError, onnx.checker.ValidationError) as e:
+            message = " ".join(str(e).split())
+            raise RamielError(
+                f"{self.path}: {where}: shape inference of the {label} branch failed: {message}"
+            ) from None
+
+    def build_branch(self, where: str) -> tuple[Region, list[Attribute]]:
+        """The region of an If branch (this builder's model) and the types it yields."""
+        graph_proto = self.model.graph
+        self._read_graph_types()
+        block = Block(arg_types=[self.types[i.name] for i in graph_proto.input])
+        self._fill_block(block, graph_proto.input)
+        yielded = [self._use(o.name, where) for o in graph_proto.output]
+        block.add_op(IfYieldOp(yielded))
+        return Region(block), [v.type for v in yielded]
 
     def _body_model(
         self,
@@ -706,15 +795,20 @@ def _is_loop(node: NodeProto) -> bool:
     return node.op_type == "Loop" and node.domain in ("", "ai.onnx")
 
 
-def _nodes_and_loop_bodies(graph: GraphProto) -> list[NodeProto]:
-    """The nodes of `graph` and, recursively, of the bodies of its Loop nodes."""
+def _is_if(node: NodeProto) -> bool:
+    """Whether `node` is an ONNX `If` (imported as a `dfg.if`)."""
+    return node.op_type == "If" and node.domain in ("", "ai.onnx")
+
+
+def _nodes_and_subgraphs(graph: GraphProto) -> list[NodeProto]:
+    """The nodes of `graph` and, recursively, of the subgraphs of its Loop and If nodes."""
     nodes: list[NodeProto] = []
     for node in graph.node:
         nodes.append(node)
-        if _is_loop(node):
+        if _is_loop(node) or _is_if(node):
             for attr in node.attribute:
-                if attr.name == "body" and attr.type == AttributeProto.GRAPH:
-                    nodes += _nodes_and_loop_bodies(attr.g)
+                if attr.type == AttributeProto.GRAPH:
+                    nodes += _nodes_and_subgraphs(attr.g)
     return nodes
 
 
@@ -739,6 +833,20 @@ def _tensor(value: SSAValue, where: str, path: str) -> TensorType:
     if not isinstance(value.type, TensorType):
         raise RamielError(f"{path}: {where}: Loop operand '{value.name_hint}' is not a tensor")
     return value.type
+
+
+def _type_proto(t: Attribute) -> TypeProto:
+    """The ONNX type of a dfg value type (a tensor, a `!dfg.sequence`, a `!dfg.optional`)."""
+    if isinstance(t, SequenceType | OptionalType):
+        inner = _type_proto(t.element_type)
+        if isinstance(t, SequenceType):
+            return helper.make_sequence_type_proto(inner)
+        return helper.make_optional_type_proto(inner)
+    assert isinstance(t, TensorType | UnrankedTensorType)
+    element = onnx_from_element_type(t.get_element_type())
+    shape = list(t.get_shape()) if isinstance(t, TensorType) else None
+    dims = None if shape is None else [d if d >= 0 else None for d in shape]
+    return helper.make_tensor_type_proto(element, dims)
 
 
 def _value_info(name: str, tensor_type: TensorType) -> ValueInfoProto:

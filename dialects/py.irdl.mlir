@@ -225,7 +225,7 @@ irdl.dialect @py {
   irdl.operation @if {
     %object = irdl.parametric @py::@object<>
     %body = irdl.region with size 1
-    %else_body = irdl.region with size 1
+    %else_body = irdl.region
     irdl.operands(condition: %object)
     irdl.results(outputs: variadic %object)
     irdl.regions(body: %body, else_body: %else_body)

@@ -358,7 +358,7 @@ class PythonPrinter:
         self._line(f"if {self.expr(op.condition)}:")
         with self._indented():
             self._print_block(op.body.block)
-        if op.else_body.block.first_op is None:
+        if not op.else_ops:
             return
         self._line("else:")
         with self._indented():

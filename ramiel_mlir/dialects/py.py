@@ -34,6 +34,7 @@ from xdsl.ir import (
     Attribute,
     Block,
     Dialect,
+    Operation,
     ParametrizedAttribute,
     Region,
     SSAValue,
@@ -677,7 +678,7 @@ class IfOp(IRDLOperation):
     condition = operand_def(ObjectType)
     outputs = var_result_def(ObjectType)
     body = region_def("single_block")
-    else_body = region_def("single_block")
+    else_body = region_def()
 
     traits = traits_def(NoTerminator())
 
@@ -685,18 +686,28 @@ class IfOp(IRDLOperation):
         "$condition attr-dict-with-keyword (`->` type($outputs)^)? $body `else` $else_body"
     )
 
-    def __init__(self, condition: SSAValue, result_count: int = 0) -> None:
+    def __init__(self, condition: SSAValue, result_count: int = 0, *, has_else: bool = False):
+        else_body = Region(Block()) if has_else or result_count else Region()
         super().__init__(
             operands=[condition],
             result_types=[[OBJECT] * result_count],
-            regions=[Region(Block()), Region(Block())],
+            regions=[Region(Block()), else_body],
         )
 
+    @property
+    def else_ops(self) -> Sequence[Operation]:
+        """The statements of the else body (none when it has no block)."""
+        return list(self.else_body.block.ops) if self.else_body.blocks else []
+
     def verify_(self) -> None:
-        for branch, block in (("body", self.body.block), ("else_body", self.else_body.block)):
-            if not self.outputs and not isinstance(block.last_op, IfYieldOp):
+        if len(self.else_body.blocks) > 1:
+            raise VerifyException(
+                f"py.if: the else body has {len(self.else_body.blocks)} blocks, at most 1"
+            )
+        for branch, ops in (("body", list(self.body.block.ops)), ("else_body", self.else_ops)):
+            last = ops[-1] if ops else None
+            if not self.outputs and not isinstance(last, IfYieldOp):
                 continue
-            last = block.last_op
             if not isinstance(last, IfYieldOp) or len(last.values) != len(self.outputs):
                 raise VerifyException(
                     f"py.if with {len(self.outputs)} results: its {branch} must end with "

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, ClassVar
 
@@ -27,6 +27,7 @@ from onnx import (
     TypeProto,
     ValueInfoProto,
     helper,
+    numpy_helper,
 )
 from xdsl.context import Context
 from xdsl.dialects.builtin import (
@@ -62,6 +63,7 @@ from ramiel_mlir.dialects.dfg import (
     SequenceType,
     WeightOp,
 )
+from ramiel_mlir.frontend.scan import is_scan, lower_scans
 from ramiel_mlir.frontend.shapes import infer_static_shapes
 from ramiel_mlir.onnx.attributes import from_proto
 from ramiel_mlir.onnx.support import is_supported
@@ -145,8 +147,17 @@ def import_onnx(path: str, input_shapes: Mapping[str, Sequence[int]] | None = No
     shapes = dict(input_shapes or {})
     _fix_input_shapes(model, path, shapes)
     _check_dimensions(model, path, shapes)
-    model = _infer_shapes(model, path)
+    model = lower_scans(_infer_shapes(model, path), _describer(path))
     return _GraphBuilder(model, path).build()
+
+
+def _describer(path: str, scope: str = "") -> Callable[[NodeProto], str]:
+    """How a Scan rewritten as a Loop names a node in errors."""
+
+    def where(node: NodeProto) -> str:
+        return f"{path}: node '{node.name or node.output[0]}' ({node.op_type}){scope}"
+
+    return where
 
 
 def _check_supported(model: ModelProto, path: str) -> None:
@@ -154,7 +165,7 @@ def _check_supported(model: ModelProto, path: str) -> None:
     for node in _nodes_and_subgraphs(model.graph):
         domain = "" if node.domain == "ai.onnx" else node.domain
         if domain != DEFAULT_DOMAIN or not (
-            is_supported(node.op_type) or _is_loop(node) or _is_if(node)
+            is_supported(node.op_type) or _is_loop(node) or _is_if(node) or is_scan(node)
         ):
             qualified = f"{node.domain}::{node.op_type}" if domain else node.op_type
             where = f"node '{node.name or node.output[0]}' ({node.op_type})"
@@ -318,6 +329,8 @@ class _GraphBuilder:
     """Names that some node or the graph output reads."""
     scope: str = ""
     """Where the graph is, for messages: empty for the model, else which Loop body."""
+    learned: dict[str, Attribute] = field(default_factory=dict[str, Attribute])
+    """Types of Loop and If results that shape inference left unknown, for `_reinfer`."""
 
     def _read_graph_types(self) -> None:
         """The types the model's value infos give, and which names are read."""
@@ -444,11 +457,38 @@ class _GraphBuilder:
         """The type of a node output; `none` for one that is omitted or never read."""
         if not name or (name not in self.types and name not in self.read):
             return NoneType()
+        if name not in self.types and self.learned:
+            self._reinfer()
         if name not in self.types:
             raise RamielError(
                 f"{self.path}: {where}: cannot infer a static shape for output '{name}'"
             )
         return self.types[name]
+
+    def _reinfer(self) -> None:
+        """
+        Shape inference again, given the types of Loop and If results learned from their
+        imported bodies (ONNX's inference of a Loop's scan outputs, or of a body that reads
+        outer constants, leaves them unknown): the values after them get static types.
+        """
+        model = ModelProto()
+        model.CopyFrom(self.model)
+        graph = model.graph
+        kept = [info for info in graph.value_info if info.name not in self.learned]
+        del graph.value_info[:]
+        graph.value_info.extend(kept)
+        graph.value_info.extend(
+            helper.make_value_info(name, _type_proto(t)) for name, t in self.learned.items()
+        )
+        self.learned.clear()
+        try:
+            inferred = infer_static_shapes(model, os.path.dirname(self.path))
+        except (onnx.shape_inference.InferenceError, onnx.checker.ValidationError) as e:
+            message = " ".join(str(e).split())
+            raise RamielError(f"{self.path}: shape inference failed: {message}") from None
+        for info in [*inferred.graph.value_info, *inferred.graph.output]:
+            if info.name not in self.types and (t := self._value_type(info.type, info.name)):
+                self.types[info.name] = t
 
     def _use(self, name: str, user: str) -> SSAValue:
         if name not in self.values:
@@ -554,6 +594,8 @@ class _GraphBuilder:
             result.name_hint = _valid_name(name)
             if name:
                 self.values[name] = result
+                if name not in self.types:
+                    self.learned[name] = result.type
                 self.types[name] = result.type  # type: ignore[assignment]
         block.add_op(op)
 
@@ -597,6 +639,8 @@ class _GraphBuilder:
             result.name_hint = _valid_name(name)
             if name:
                 self.values[name] = result
+                if name not in self.types:
+                    self.learned[name] = result.type
                 self.types[name] = result.type  # type: ignore[assignment]
         block.add_op(op)
 
@@ -615,17 +659,7 @@ class _GraphBuilder:
         del graph.value_info[:]
         for name, value in zip(captured, captures, strict=True):
             graph.input.append(helper.make_value_info(name, _type_proto(value.type)))
-        model = helper.make_model(
-            graph, opset_imports=list(self.model.opset_import), ir_version=self.model.ir_version
-        )
-        model.functions.extend(self.model.functions)
-        try:
-            return infer_static_shapes(model, os.path.dirname(self.path))
-        except (onnx.shape_inference.InferenceError, onnx.checker.ValidationError) as e:
-            message = " ".join(str(e).split())
-            raise RamielError(
-                f"{self.path}: {where}: shape inference of the {label} branch failed: {message}"
-            ) from None
+        return self._infer_subgraph(graph, f"{where}: shape inference of the {label} branch", where)
 
     def build_branch(self, where: str) -> tuple[Region, list[Attribute]]:
         """The region of an If branch (this builder's model) and the types it yields."""
@@ -660,17 +694,47 @@ class _GraphBuilder:
             graph.input.append(_value_info(info.name, tensor_type))
         for name, tensor_type in zip(captured, arg_types[len(carried) :], strict=True):
             graph.input.append(_value_info(name, tensor_type))
+        return self._infer_subgraph(graph, f"{where}: shape inference of the body", where)
+
+    def _infer_subgraph(self, graph: GraphProto, what: str, where: str) -> ModelProto:
+        """
+        A subgraph (captures among its inputs) as a model of its own, its types inferred.
+
+        Captures that are small constants (shape arithmetic read by a body's Unsqueeze
+        or Reshape) are given to inference as initializers, so that the shapes they
+        determine are static; the model returned keeps them as inputs.
+        """
+        constants = {
+            info.name: array
+            for info in graph.input
+            if info.name in self.values
+            and (array := _known_array(self.values[info.name])) is not None
+        }
+        probe = GraphProto()
+        probe.CopyFrom(graph)
+        if constants:
+            del probe.input[:]
+            probe.input.extend(i for i in graph.input if i.name not in constants)
+            probe.initializer.extend(
+                numpy_helper.from_array(array, name) for name, array in constants.items()
+            )
         model = helper.make_model(
-            graph, opset_imports=list(self.model.opset_import), ir_version=self.model.ir_version
+            probe, opset_imports=list(self.model.opset_import), ir_version=self.model.ir_version
         )
         model.functions.extend(self.model.functions)
         try:
-            return infer_static_shapes(model, os.path.dirname(self.path))
+            inferred = infer_static_shapes(model, os.path.dirname(self.path))
         except (onnx.shape_inference.InferenceError, onnx.checker.ValidationError) as e:
             message = " ".join(str(e).split())
-            raise RamielError(
-                f"{self.path}: {where}: shape inference of the body failed: {message}"
-            ) from None
+            raise RamielError(f"{self.path}: {what} failed: {message}") from None
+        if constants:
+            kept = [t for t in inferred.graph.initializer if t.name not in constants]
+            del inferred.graph.initializer[:]
+            inferred.graph.initializer.extend(kept)
+            del inferred.graph.input[:]
+            inferred.graph.input.extend(graph.input)
+        scope = what.removeprefix(f"{where}: shape inference of the ")
+        return lower_scans(inferred, _describer(self.path, f" in the {scope} of {where}"))
 
     def build_body(self, carried: int, where: str) -> tuple[Region, list[Attribute]]:
         """The region of a Loop body (this builder's model) and the types it yields."""
@@ -801,11 +865,11 @@ def _is_if(node: NodeProto) -> bool:
 
 
 def _nodes_and_subgraphs(graph: GraphProto) -> list[NodeProto]:
-    """The nodes of `graph` and, recursively, of the subgraphs of its Loop and If nodes."""
+    """The nodes of `graph` and, recursively, of the subgraphs of its Loop, If and Scan nodes."""
     nodes: list[NodeProto] = []
     for node in graph.node:
         nodes.append(node)
-        if _is_loop(node) or _is_if(node):
+        if _is_loop(node) or _is_if(node) or is_scan(node):
             for attr in node.attribute:
                 if attr.type == AttributeProto.GRAPH:
                     nodes += _nodes_and_subgraphs(attr.g)
@@ -854,20 +918,26 @@ def _value_info(name: str, tensor_type: TensorType) -> ValueInfoProto:
     return helper.make_tensor_value_info(name, element, list(tensor_type.get_shape()))
 
 
-def _known_int(value: SSAValue) -> int | None:
-    """The value of a one-element integer constant (weight or Constant node), else None."""
+def _known_array(value: SSAValue) -> np.ndarray | None:
+    """The value of a small constant (an inline weight or a Constant node), else None."""
     owner = value.owner
     if isinstance(owner, WeightOp) and owner.value is not None:
-        array = numpy_from_dense(owner.value)
-    elif (
+        return numpy_from_dense(owner.value)
+    if (
         isinstance(owner, NodeOp)
         and owner.op_type.data == "Constant"
         and isinstance(attr := owner.onnx_attrs.get("value"), DenseIntOrFPElementsAttr)
     ):
-        array = numpy_from_dense(attr)
-    else:
+        return numpy_from_dense(attr)
+    return None
+
+
+def _known_int(value: SSAValue) -> int | None:
+    """The value of a one-element integer constant (weight or Constant node), else None."""
+    array = _known_array(value)
+    if array is None or array.size != 1:
         return None
-    return int(array.reshape(-1)[0]) if array.size == 1 else None
+    return int(array.reshape(-1)[0])
 
 
 @dataclass(frozen=True)

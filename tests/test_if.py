@@ -287,3 +287,49 @@ def test_branches_of_different_shapes_are_an_error(tmp_path: Path) -> None:
         r"and tensor<4xf32> in the else branch",
     ):
         compile_onnx(model, "", tmp_path)
+
+
+def shape_switch_model() -> onnx.ModelProto:
+    """
+    silero_vad_16k_op15's decoder output: `Squeeze(x, 1)` if `x.shape[1] == 1`, else `x`.
+    The branches give different shapes; the condition is known from the static shapes.
+    """
+    return _model(
+        [
+            helper.make_node("Sigmoid", ["x"], ["probability"], name="sigmoid"),
+            helper.make_node("Shape", ["probability"], ["shape"], name="shape"),
+            helper.make_node("Gather", ["shape", "one"], ["channels"], axis=0, name="gather"),
+            helper.make_node("Equal", ["channels", "one"], ["single"], name="equal"),
+            helper.make_node(
+                "If",
+                ["single"],
+                ["squeezed"],
+                then_branch=_branch(
+                    "squeeze",
+                    [helper.make_node("Squeeze", ["probability", "axes"], ["dropped"])],
+                    "dropped",
+                ),
+                else_branch=_branch(
+                    "keep", [helper.make_node("Identity", ["probability"], ["kept"])], "kept"
+                ),
+                name="/model/If",
+            ),
+            helper.make_node("ReduceMean", ["squeezed"], ["mean"], keepdims=0, name="mean"),
+        ],
+        [helper.make_tensor_value_info("x", F32, [1, 1, 3])],
+        [helper.make_tensor_value_info("mean", F32, [])],
+        [
+            numpy_helper.from_array(np.array(1, np.int64), "one"),
+            numpy_helper.from_array(np.array([1], np.int64), "axes"),
+        ],
+    )
+
+
+def test_branches_of_different_shapes_on_a_known_condition(model_cache: Path) -> None:
+    """The branch a shape-computed condition takes is imported alone (no `if` is left)."""
+    model = shape_switch_model()
+    compiled = compile_onnx(model, "", model_cache / "if_shape_switch")
+    assert "if " not in compiled.source.split("def forward")[1]
+    feeds = {"x": RNG.standard_normal((1, 1, 3)).astype(np.float32)}
+    (got,) = _run(compiled.load(), feeds)
+    np.testing.assert_allclose(got, _reference(model, feeds)[0], rtol=1e-6)

@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import IO, ClassVar
+from typing import IO, ClassVar, NoReturn
 
 import numpy as np
 import onnx
@@ -64,7 +64,7 @@ from ramiel_mlir.dialects.dfg import (
     WeightOp,
 )
 from ramiel_mlir.frontend.scan import is_scan, lower_scans
-from ramiel_mlir.frontend.shapes import infer_static_shapes
+from ramiel_mlir.frontend.shapes import constant_value, infer_static_shapes
 from ramiel_mlir.onnx.attributes import from_proto
 from ramiel_mlir.onnx.support import is_supported
 from ramiel_mlir.tensors import (
@@ -356,13 +356,13 @@ class _GraphBuilder:
         self._read_graph_types()
         inputs = _graph_inputs(self.model)
         input_types = [self._require_type(i.name, "graph input") for i in inputs]
-        # A Loop's or an If's outputs are typed when it is imported (from its subgraphs).
-        loop_outputs = {
-            n for node in graph_proto.node if _is_loop(node) or _is_if(node) for n in node.output
-        }
+        # A Loop's or an If's outputs are typed when it is imported (from its subgraphs),
+        # and the values after it may be typed only then (`_reinfer`): with control flow,
+        # an output's type is its value's, and a node whose type stays unknown says so.
+        control_flow = any(_is_loop(node) or _is_if(node) for node in graph_proto.node)
         output_types = [
             self.types.get(o.name, NoneType())
-            if o.name in loop_outputs
+            if control_flow
             else self._require_type(o.name, "graph output")
             for o in graph_proto.output
         ]
@@ -378,7 +378,7 @@ class _GraphBuilder:
         self._fill_block(block, inputs)
         outputs = [self._use(o.name, "graph output") for o in graph_proto.output]
         block.add_op(OutputOp(outputs))
-        if loop_outputs:
+        if control_flow:
             graph.function_type = FunctionType.from_lists(input_types, [v.type for v in outputs])
         module = ModuleOp([graph])
         try:
@@ -627,22 +627,51 @@ class _GraphBuilder:
                 f"{self.path}: {where}: the branches yield {len(then_types)} and "
                 f"{len(else_types)} values for {len(node.output)} outputs"
             )
+        if then_types != else_types:
+            # Only possible when the condition is known: import the branch it takes.
+            types = {
+                name: _type_proto(t)
+                for name, t in self.types.items()
+                if isinstance(t, TensorType | SequenceType | OptionalType)
+            }
+            directory = os.path.dirname(self.path)
+            known = constant_value(self.model, node.input[0], types, directory)
+            if known is None or known.size != 1:
+                self._branch_type_error(node, then_types, else_types, where)
+            taken = regions[0] if bool(known.reshape(-1)[0]) else regions[1]
+            self._bind_results(node, _inline(taken.block, captures, block))
+            return
+        op = IfOp(condition, captures, then_types, *regions, opset=self._opset(""))
+        op.location = NameLoc(StringAttr(node.name or node.output[0]), NoneAttr())
+        block.add_op(op)
+        self._bind_results(node, list(op.outputs))
+
+    def _bind_results(self, node: NodeProto, results: Sequence[SSAValue]) -> None:
+        """Name the values of a control-flow node's outputs; learn the types inference lacks."""
+        for result, name in zip(results, node.output, strict=True):
+            if not name:
+                continue
+            result.name_hint = result.name_hint or _valid_name(name)
+            self.values[name] = result
+            if name not in self.types:
+                self.learned[name] = result.type
+            self.types[name] = result.type
+
+    def _branch_type_error(
+        self,
+        node: NodeProto,
+        then_types: Sequence[Attribute],
+        else_types: Sequence[Attribute],
+        where: str,
+    ) -> NoReturn:
         for name, then_type, else_type in zip(node.output, then_types, else_types, strict=True):
             if then_type != else_type:
                 raise RamielError(
                     f"{self.path}: {where}: output '{name}' is {then_type} in the then branch "
-                    f"and {else_type} in the else branch: an output must have one static type"
+                    f"and {else_type} in the else branch: an output must have one static type "
+                    "(or the condition be known at compile time)"
                 )
-        op = IfOp(condition, captures, then_types, *regions, opset=self._opset(""))
-        op.location = NameLoc(StringAttr(node.name or node.output[0]), NoneAttr())
-        for result, name in zip(op.outputs, node.output, strict=True):
-            result.name_hint = _valid_name(name)
-            if name:
-                self.values[name] = result
-                if name not in self.types:
-                    self.learned[name] = result.type
-                self.types[name] = result.type  # type: ignore[assignment]
-        block.add_op(op)
+        raise AssertionError("the branches' types differ")
 
     def _branch_model(
         self,
@@ -857,6 +886,21 @@ _SHAPE_PRESERVING = frozenset({"Cast", "CastLike", "Identity"})
 def _is_loop(node: NodeProto) -> bool:
     """Whether `node` is an ONNX `Loop` (imported as a `dfg.loop`)."""
     return node.op_type == "Loop" and node.domain in ("", "ai.onnx")
+
+
+def _inline(branch: Block, captures: Sequence[SSAValue], block: Block) -> list[SSAValue]:
+    """Move the ops of `branch` to the end of `block`, reading `captures`; what it yields."""
+    terminator = branch.last_op
+    assert isinstance(terminator, IfYieldOp)
+    results = list(terminator.values)
+    terminator.detach()
+    terminator.erase()
+    for argument, capture in zip(branch.args, captures, strict=True):
+        argument.replace_all_uses_with(capture)
+    for op in list(branch.ops):
+        op.detach()
+        block.add_op(op)
+    return results
 
 
 def _is_if(node: NodeProto) -> bool:

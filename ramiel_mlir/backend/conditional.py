@@ -46,7 +46,11 @@ def lower_if(
     b.node(readable(op.node_name), "If")
     if threads is not None:
         b.call_n("torch.set_num_threads", 0, threads)
-    captured = [arg(v) for v in op.captures]
+    # The branches' code reads contiguous tensors (the layout of a value inside a
+    # region is not tracked), and yields them: a channels-last capture is converted.
+    layouts = lowering.layouts
+    assert layouts is not None
+    captured = [layouts.convert(b, v, arg(v), None) for v in op.captures]
     if_op = b.add(py.IfOp(arg(op.condition), len(op.outputs)))
     for branch, block in zip(op.branches, (if_op.body.block, if_op.else_body.block), strict=True):
         branch_values: dict[SSAValue, SSAValue] = dict(zip(branch.args, captured, strict=True))

@@ -175,7 +175,8 @@ SUPPORTED_OPS = frozenset(
         "Xor",
     }
 )
-"""ONNX op types of the default domain that lower to PyTorch (`Loop` is a `dfg.loop`)."""
+"""ONNX op types of the default domain that lower to PyTorch (`Loop`, `If` and `Scan`, which
+the frontend imports as `dfg.loop` and `dfg.if`, are not listed)."""
 
 
 def is_supported(op_type: str) -> bool:

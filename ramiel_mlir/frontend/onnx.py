@@ -688,7 +688,7 @@ class _GraphBuilder:
         del graph.value_info[:]
         for name, value in zip(captured, captures, strict=True):
             graph.input.append(helper.make_value_info(name, _type_proto(value.type)))
-        return self._infer_subgraph(graph, f"{where}: shape inference of the {label} branch", where)
+        return self._infer_subgraph(graph, captured, f"{label} branch", where)
 
     def build_branch(self, where: str) -> tuple[Region, list[Attribute]]:
         """The region of an If branch (this builder's model) and the types it yields."""
@@ -723,21 +723,23 @@ class _GraphBuilder:
             graph.input.append(_value_info(info.name, tensor_type))
         for name, tensor_type in zip(captured, arg_types[len(carried) :], strict=True):
             graph.input.append(_value_info(name, tensor_type))
-        return self._infer_subgraph(graph, f"{where}: shape inference of the body", where)
+        return self._infer_subgraph(graph, captured, "body", where)
 
-    def _infer_subgraph(self, graph: GraphProto, what: str, where: str) -> ModelProto:
+    def _infer_subgraph(
+        self, graph: GraphProto, captured: Sequence[str], part: str, where: str
+    ) -> ModelProto:
         """
-        A subgraph (captures among its inputs) as a model of its own, its types inferred.
+        A subgraph (captures among its inputs) as a model of its own, its types inferred;
+        `part` (`body`, `then branch`) and `where` (the node) name it in errors.
 
         Captures that are small constants (shape arithmetic read by a body's Unsqueeze
         or Reshape) are given to inference as initializers, so that the shapes they
         determine are static; the model returned keeps them as inputs.
         """
         constants = {
-            info.name: array
-            for info in graph.input
-            if info.name in self.values
-            and (array := _known_array(self.values[info.name])) is not None
+            name: array
+            for name in captured
+            if (array := _known_array(self.values[name])) is not None
         }
         probe = GraphProto()
         probe.CopyFrom(graph)
@@ -755,15 +757,16 @@ class _GraphBuilder:
             inferred = infer_static_shapes(model, os.path.dirname(self.path))
         except (onnx.shape_inference.InferenceError, onnx.checker.ValidationError) as e:
             message = " ".join(str(e).split())
-            raise RamielError(f"{self.path}: {what} failed: {message}") from None
+            raise RamielError(
+                f"{self.path}: {where}: shape inference of the {part} failed: {message}"
+            ) from None
         if constants:
             kept = [t for t in inferred.graph.initializer if t.name not in constants]
             del inferred.graph.initializer[:]
             inferred.graph.initializer.extend(kept)
             del inferred.graph.input[:]
             inferred.graph.input.extend(graph.input)
-        scope = what.removeprefix(f"{where}: shape inference of the ")
-        return lower_scans(inferred, _describer(self.path, f" in the {scope} of {where}"))
+        return lower_scans(inferred, _describer(self.path, f" in the {part} of {where}"))
 
     def build_body(self, carried: int, where: str) -> tuple[Region, list[Attribute]]:
         """The region of a Loop body (this builder's model) and the types it yields."""

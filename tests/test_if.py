@@ -333,3 +333,60 @@ def test_branches_of_different_shapes_on_a_known_condition(model_cache: Path) ->
     feeds = {"x": RNG.standard_normal((1, 1, 3)).astype(np.float32)}
     (got,) = _run(compiled.load(), feeds)
     np.testing.assert_allclose(got, _reference(model, feeds)[0], rtol=1e-6)
+
+
+def if_with_loop_model() -> onnx.ModelProto:
+    """An If whose then branch holds a Loop (x doubled three times) reading the outer x."""
+    body = helper.make_graph(
+        [
+            helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+            helper.make_node("Add", ["acc", "acc"], ["acc_out"]),
+        ],
+        "double",
+        [
+            helper.make_tensor_value_info("i", I64, []),
+            helper.make_tensor_value_info("cond_in", BOOL, []),
+            helper.make_tensor_value_info("acc", F32, None),
+        ],
+        [
+            helper.make_tensor_value_info("cond_out", BOOL, None),
+            helper.make_tensor_value_info("acc_out", F32, None),
+        ],
+    )
+    then_branch = helper.make_graph(
+        [helper.make_node("Loop", ["three", "", "x"], ["tripled"], body=body, name="loop")],
+        "looping",
+        [],
+        [helper.make_tensor_value_info("tripled", F32, None)],
+        [numpy_helper.from_array(np.array(3, np.int64), "three")],
+    )
+    return _model(
+        [
+            helper.make_node(
+                "If",
+                ["c"],
+                ["y"],
+                then_branch=then_branch,
+                else_branch=_branch("neg", [helper.make_node("Neg", ["x"], ["n"])], "n"),
+                name="outer_if",
+            )
+        ],
+        [
+            helper.make_tensor_value_info("c", BOOL, []),
+            helper.make_tensor_value_info("x", F32, [2, 2]),
+        ],
+        [helper.make_tensor_value_info("y", F32, [2, 2])],
+    )
+
+
+@pytest.mark.parametrize("lanes", [None, 2])
+def test_loop_nested_in_if(model_cache: Path, lanes: int | None) -> None:
+    """A Loop in an If branch is a dfg.loop in the dfg.if's region."""
+    model = if_with_loop_model()
+    compiled = compile_onnx(model, "", model_cache / f"if_with_loop_{lanes}", lanes=lanes)
+    assert "for i in range(3):" in compiled.source
+    module = compiled.load()
+    for flag in (True, False):
+        feeds = {"c": np.array(flag), "x": RNG.standard_normal((2, 2)).astype(np.float32)}
+        (got,) = _run(module, feeds)
+        np.testing.assert_allclose(got, _reference(model, feeds)[0], rtol=1e-6)

@@ -21,6 +21,9 @@ gets them as torch tensors, numpy arrays of `str`, lists and None.
 handle raises `RamielError` in `prepare`, with a message that names the node and
 the operator, opset or attribute.
 
+`prepare(model, input_shapes={"x": [4, 3, 224, 224]})` fixes symbolic input
+dimensions, as `--input-shape` does.
+
 Empty tensors: `ramiel-opt` reads a 0 dimension declared by a model as unknown
 (older exporters wrote 0 for a dynamic size) and asks for `--input-shape`. A
 backend, though, is handed a model to run on inputs of its declared shapes, so
@@ -218,6 +221,9 @@ class RamielBackend(Backend):
         cost_model = str(kwargs.pop("cost_model", "flops"))
         machine = str(kwargs.pop("machine", "auto"))
         out_dir = kwargs.pop("out_dir", None)
+        shapes = _empty_input_shapes(model)
+        stated = kwargs.pop("input_shapes", None) or {}
+        shapes.update({str(name): [int(d) for d in dims] for name, dims in dict(stated).items()})
         if kwargs:
             raise TypeError(f"unexpected backend options: {', '.join(kwargs)}")
         temporary = out_dir is None
@@ -228,7 +234,7 @@ class RamielBackend(Backend):
                 model,
                 passes,
                 directory,
-                input_shapes=_empty_input_shapes(model),
+                input_shapes=shapes,
                 lanes=lanes,
                 cost_model=cost_model,
                 machine=machine,

@@ -130,10 +130,12 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "estimate-cost": get_estimate_cost,
         "fold-batchnorm": _lazy_pass("fold_batchnorm", "FoldBatchnormPass"),
         "fold-constants": get_fold_constants,
+        "fuse-conv-activation": _lazy_pass("fuse_conv_activation", "FuseConvActivationPass"),
         "hypercluster": get_hypercluster,
         "linear-cluster": get_linear_cluster,
         "merge-clusters": get_merge_clusters,
         "parallelize": get_parallelize,
+        "prepack-weights": _lazy_pass("prepack_weights", "PrepackWeightsPass"),
     }
 
 
@@ -146,9 +148,9 @@ def get_all_targets() -> dict[str, Callable[[], type[Target]]]:
         return DotTarget
 
     def get_mlir() -> type[Target]:
-        from xdsl.universe import Universe
+        from ramiel_mlir.backend.mlir_target import MlirTarget
 
-        return Universe.get_multiverse().all_targets["mlir"]()
+        return MlirTarget
 
     def get_python() -> type[Target]:
         from ramiel_mlir.backend.python_target import PythonTarget

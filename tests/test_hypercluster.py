@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +27,7 @@ from torch import nn
 from zoo.torch_models import build
 
 from ramiel_mlir.api import CompiledModel, compile_onnx
+from ramiel_mlir.diagnostics import REMARKS
 
 BATCHES = (2, 4, 8)
 
@@ -193,13 +195,14 @@ def test_split_of_batch_independent_ops_is_bitwise(
 
 
 def test_mixing_graph_is_left_unsplit(
-    model_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    model_cache: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = export("mixes_batch", model_cache, dynamo=False)
-    split = compile_onnx(path, split_lanes(2), tmp_path, input_shapes={"x": [4, 5]})
+    with caplog.at_level(logging.INFO, logger=REMARKS.name):
+        split = compile_onnx(path, split_lanes(2), tmp_path, input_shapes={"x": [4, 5]})
     assert "torch.split" not in split.source
-    remark = capsys.readouterr().err
-    assert "remark: hypercluster: graph @" in remark
+    remark = caplog.text
+    assert "hypercluster: graph @" in remark
     assert "(ReduceSum): it reduces over axis 0, the batch" in remark
     x = _input("mixes_batch", 4)
     expected = _onnxruntime(path, x)

@@ -203,7 +203,7 @@ def test_lanes_option_compiles_lanes() -> None:
     # The built-in machine model: what this machine's calibration says is not the test's.
     assert "def _lane1(" in backend.prepare(model, lanes=2, machine="default").source
     assert "def _lane1(" in backend.ParallelBackend.prepare(model, machine="default").source
-    assert "_lane" not in backend.prepare(model).source
+    assert "def _lane" not in backend.prepare(model).source
 
 
 def test_run_node() -> None:
@@ -243,3 +243,18 @@ def test_older_opsets_match_onnxruntime(case: str, mode: str) -> None:
     """Single nodes at the old opsets whose semantics changed, against ONNX Runtime."""
     outcome = check_against_onnxruntime(OLDER[case], mode)
     assert outcome.status == "passed", outcome.message
+
+
+def test_prepare_fixes_symbolic_shapes() -> None:
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"], name="r")],
+        "symbolic",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    with pytest.raises(RamielError, match="unknown dimensions"):
+        backend.prepare(model)
+    rep = backend.prepare(model, input_shapes={"x": [2, 3]})
+    x = np.array([[-1.0, 0.5, 2.0], [3.0, -4.0, 0.0]], np.float32)
+    np.testing.assert_array_equal(rep.run([x])[0], np.maximum(x, 0.0))

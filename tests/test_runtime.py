@@ -12,11 +12,13 @@ the printer copies (definitions and derived imports) runs on its own.
 from __future__ import annotations
 
 import ast
+import importlib.util
 import inspect
 import pkgutil
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -30,6 +32,8 @@ from ramiel_mlir.backend.runtime import (
     cast,
     checks,
     lanes,
+    onednn,
+    program,
     recurrent,
     resize,
     signal,
@@ -44,7 +48,18 @@ from ramiel_mlir.backend.runtime_source import (
 )
 from ramiel_mlir.diagnostics import RamielError
 
-MODULES: list[ModuleType] = [attention, cast, checks, lanes, recurrent, resize, signal, tensor]
+MODULES: list[ModuleType] = [
+    attention,
+    cast,
+    checks,
+    lanes,
+    onednn,
+    program,
+    recurrent,
+    resize,
+    signal,
+    tensor,
+]
 
 
 def short(module: ModuleType) -> str:
@@ -83,6 +98,12 @@ def test_the_compilers_handles_agree_with_the_modules(module: ModuleType) -> Non
         assert source(handle(definition)) == inspect.getsource(definition)
     with pytest.raises(AttributeError, match="defines no '_nothing'"):
         _ = runtime_module(short(module))._nothing
+
+
+def test_runtime_definitions_have_distinct_names() -> None:
+    """A file may carry definitions of several modules: no two share a name."""
+    names = [d.__name__ for module in MODULES for d in definitions(module)]
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
 
 
 def test_runtime_module_handles_are_checked() -> None:
@@ -451,3 +472,55 @@ def test_rotary_embedding_rotates_halves() -> None:
     sin = torch.tensor([[1.0]])
     y = attention._rotary_embedding(x, cos, sin, None, False, 0, 1)
     assert y.tolist() == [[[[0.0, 1.0]]]]
+
+
+# The program: --trace's instrumented lanes ------------------------------------------
+
+LANE_SOURCE = """
+from concurrent.futures import Future
+from types import SimpleNamespace
+
+
+class Lanes:
+    def _lane1(self, ch, x):
+        a = ch.a.result()
+        # first (Add)
+        b = a + x
+        c = b * 2
+        ch.b.set_result(c)
+        # second (Neg)
+        d = -c
+        return d
+"""
+
+
+def test_traced_lane_times_each_node_wait_and_send(tmp_path: Path) -> None:
+    """A copy of the lane logs its wait, its two nodes (statements grouped) and its send."""
+    path = tmp_path / "lane_source.py"
+    path.write_text(LANE_SOURCE)
+    spec = importlib.util.spec_from_file_location("lane_source", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    lines = LANE_SOURCE.splitlines()
+    nodes = {
+        lines.index(line) + 1: (line.split()[1], line.split()[2][1:-1])
+        for line in lines
+        if "# " in line
+    }
+    labels: list[tuple[str, str, str]] = []
+    log: list[tuple[int, int, int]] = []
+    traced = program._traced_method(module.Lanes._lane1, nodes, labels, log)
+    ch = module.SimpleNamespace(a=module.Future(), b=module.Future())
+    ch.a.set_result(3)
+    assert traced(None, ch, 4) == -14
+    assert ch.b.result() == 14
+    assert [labels[label] for label, _, _ in log] == [
+        ("wait", "a", ""),
+        ("node", "first", "Add"),
+        ("send", "b", ""),
+        ("node", "second", "Neg"),
+    ]
+    assert all(start <= end for _, start, end in log)
+    assert "_trace" not in inspect.getsource(module.Lanes._lane1)

@@ -7,7 +7,9 @@ is exported once by the TorchScript exporter with a symbolic batch and compiled
 for each batch with `--input-shape`. Configurations, measured in one process,
 interleaved (A B C D E A B C D E ...) after a warm-up, medians of `--calls` calls:
 
-1. `serial_1t`: serial generated code (fold-constants, dce, cse), 1 intra-op thread;
+1. `serial_1t`: serial generated code with parallelize's node-level passes
+   (`NODE_PASSES`: folding, channels-last, fused and packed convolutions), 1 intra-op
+   thread, so that every column runs the same kernels and only the plan differs;
 2. `serial_2t`: the same code, intra-op threads = cores;
 3. `lanes`: `--parallelize=lanes=cores,parts=1` (lanes within the whole batch,
    intra-op threads or a mix: what parallelize does without hyperclusters);
@@ -102,16 +104,22 @@ class Row:
     max_error: float
 
 
+NODE_PASSES = (
+    "fold-constants,fold-batchnorm,dce,cse,assign-layout,fuse-conv-activation,prepack-weights"
+)
+"""parallelize's passes before planning: what each node runs, the same in every column."""
+
+
 def bench(name: str, batch: int, work: Path, calls: int) -> Row:
     """Compile the configurations of one model at one batch size and time them."""
     path = export(name, work)
     shape = ",".join(map(str, (batch, *MODELS[name][1])))
     forced = (
-        f"fold-constants,dce,cse,hypercluster{{parts={CORES}}},estimate-cost,linear-cluster,"
+        f"{NODE_PASSES},hypercluster{{parts={CORES}}},estimate-cost,linear-cluster,"
         f"merge-clusters{{lanes={CORES} min-gain=0.0 runtime-costs=false}},clone,dce"
     )
     pipelines = {
-        "serial": ["-p", "fold-constants,dce,cse"],
+        "serial": ["-p", NODE_PASSES],
         "lanes": [f"--parallelize=lanes={CORES},parts=1"],
         "hyper": ["-p", forced],
         "choice": [f"--parallelize=lanes={CORES}"],

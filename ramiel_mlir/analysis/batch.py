@@ -29,6 +29,7 @@ from xdsl.ir import Operation, SSAValue
 
 from ramiel_mlir.analysis.graph import graph_nodes
 from ramiel_mlir.dialects import dfg
+from ramiel_mlir.onnx.contrib import FUSED_CONV
 from ramiel_mlir.weights import weight_value
 
 
@@ -318,7 +319,11 @@ RULES: dict[str, Rule] = {
     "DepthToSpace": _first_input_only,
     "SpaceToDepth": _first_input_only,
 }
+
 """One rule per operator type (default domain) that may read a batched value."""
+
+CONTRIB_RULES: dict[str, Rule] = {FUSED_CONV: _first_input_only}
+"""Rules for the `com.microsoft` operators the compiler's passes create (a FusedConv is a Conv)."""
 
 
 def graph_batch(graph: dfg.GraphOp) -> int:
@@ -339,9 +344,10 @@ def _node_mixes(node: Operation, batched: Sequence[bool], rows: int) -> str | No
     other node keeps axis 0 as it is.
     """
     op_type = dfg.node_of(node).op_type(node)
-    if not isinstance(node, dfg.NodeOp) or node.onnx_domain != dfg.DEFAULT_DOMAIN:
+    if not isinstance(node, dfg.NodeOp):
         return f"no batch rule for '{op_type}'"
-    rule = RULES.get(op_type)
+    domain = node.onnx_domain
+    rule = RULES.get(op_type) if domain == dfg.DEFAULT_DOMAIN else CONTRIB_RULES.get(op_type)
     if rule is None:
         return f"no batch rule for '{op_type}'"
     if not dfg.is_deterministic(node):

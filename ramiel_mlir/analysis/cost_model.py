@@ -21,7 +21,14 @@ from xdsl.ir import Attribute, Operation, SSAValue
 
 from ramiel_mlir.analysis.machine import Machine
 from ramiel_mlir.diagnostics import RamielError
+from ramiel_mlir.dialects.annotations import KERNEL
 from ramiel_mlir.dialects.dfg import IfOp, LoopOp, NodeOp, is_node, node_of
+
+ONEDNN = "onednn"
+"""The `dfg.kernel` of a convolution on oneDNN with pre-packed weights (`analysis/kernels.py`)."""
+
+ONEDNN_KIND = "onednn_conv"
+"""The machine model's kind for such a convolution."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,8 @@ def _conv(node: NodeOp) -> Work:
     weight = shape(node.inputs[1])
     per_output = math.prod(weight[1:])
     kind = "pointwise_conv" if all(k == 1 for k in weight[2:]) else "conv"
+    if KERNEL.get(node) == ONEDNN:
+        kind = ONEDNN_KIND  # prepack-weights chose packed oneDNN
     return Work(kind, 2.0 * numel(node.outputs[0]) * per_output, _traffic(node))
 
 
@@ -155,6 +164,7 @@ VIEW_OPS = "Dropout Flatten Identity Reshape Shape Size Squeeze Unsqueeze".split
 
 WORK: dict[str, Callable[[NodeOp], Work]] = {
     "Conv": _conv,
+    "FusedConv": _conv,
     "ConvTranspose": _conv_transpose,
     "Gemm": _gemm,
     "MatMul": _matmul,
@@ -193,7 +203,7 @@ def flops_cost(node: Operation, machine: Machine, *, threaded: bool = False) -> 
     rate = rates.get(work.kind)
     compute = work.amount / (rate * 1e3) if rate else 0.0
     memory = work.bytes / (machine.memory_gbps * 1e3)
-    overhead = machine.overheads[work.kind]
+    overhead = machine.overheads.get(work.kind, 0.0)
     if threaded:
         overhead += machine.threaded_overheads.get(work.kind, 0.0)
     return overhead + max(compute, memory)

@@ -120,7 +120,10 @@ def node_cost(node: Operation) -> float:
     interface = dfg.node_of(node)
     cost = interface.cost(node)
     if cost is None:
-        raise RamielError(f"{interface.describe(node)} has no cost; run estimate-cost first")
+        raise RamielError(
+            f"{interface.describe(node)} has no cost; run estimate-cost first "
+            "(-p 'estimate-cost,linear-cluster,merge-clusters{lanes=2}')"
+        )
     return cost
 
 

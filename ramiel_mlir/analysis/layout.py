@@ -25,6 +25,7 @@ from xdsl.ir import Operation, SSAValue
 from ramiel_mlir.analysis.cost_model import flops_cost, nbytes
 from ramiel_mlir.analysis.machine import Machine
 from ramiel_mlir.dialects.dfg import DEFAULT_DOMAIN, NodeOp, WeightOp
+from ramiel_mlir.onnx.contrib import FUSED_CONV, MS_DOMAIN
 
 LAYOUT_ATTR = "dfg.layout"
 """The node attribute that names the memory format of a node's image results."""
@@ -76,10 +77,17 @@ def _int_attr(node: NodeOp, name: str, default: int) -> int:
     return attr.value.data if isinstance(attr, IntegerAttr) else default
 
 
+def _standard_op_type(node: NodeOp) -> str | None:
+    """The node's default-domain op type; a FusedConv counts as its Conv (None: other domains)."""
+    if (node.onnx_domain, node.op_type.data) == (MS_DOMAIN, FUSED_CONV):
+        return "Conv"  # the activation after it is elementwise
+    return node.op_type.data if node.onnx_domain == DEFAULT_DOMAIN else None
+
+
 def layout_kind(node: NodeOp) -> str | None:
     """The kind of `node` for `CHANNELS_LAST_RATIO`, None if it cannot run channels-last."""
-    op_type = node.op_type.data
-    if node.onnx_domain != DEFAULT_DOMAIN or not node.outputs or not is_image(node.outputs[0]):
+    op_type = _standard_op_type(node)
+    if op_type is None or not node.outputs or not is_image(node.outputs[0]):
         return None
     if any(result.uses for result in node.outputs[1:]):
         return None  # pooling indices, training statistics

@@ -41,7 +41,7 @@ from typing import Any
 
 from ramiel_mlir.diagnostics import RamielError
 
-CACHE_VERSION = 13
+CACHE_VERSION = 14
 """
 Bump when the benchmarks change so that old caches are recalibrated (and
 regenerate `default_machine.json` with `ramiel-calibrate -o` on the reference machine).
@@ -58,6 +58,7 @@ _log = logging.getLogger("ramiel_mlir")
 UNITS = {
     "conv": "FLOP (2 per multiply-add)",
     "pointwise_conv": "FLOP (2 per multiply-add)",
+    "onednn_conv": "FLOP (2 per multiply-add)",
     "matmul": "FLOP (2 per multiply-add)",
     "max_pool": "window elements (outputs x window size)",
     "avg_pool": "window elements (outputs x window size)",
@@ -237,8 +238,15 @@ def load_machine(*, recalibrate: bool = False) -> Machine:
     return machine
 
 
+_NOTED: set[str] = set()
+"""The problems `_use_default` has noted in this process (each is said once)."""
+
+
 def _use_default(problem: str) -> Machine:
-    """The built-in model, with a note on why the calibration cannot be used."""
+    """The built-in model, with a note (once per process) on why the calibration cannot be used."""
+    if problem in _NOTED:
+        return default_machine()
+    _NOTED.add(problem)
     _log.warning(
         "note: %s; estimate-cost uses the built-in machine model (machine=default); "
         "run ramiel-calibrate -o FILE and pass machine=FILE to use a calibrated one",
@@ -397,8 +405,10 @@ def _small_calls() -> dict[str, Callable[[], object]]:
     a, b = torch.randn(32, 96), torch.randn(24, 96)
     s = torch.randn(1, 4, 32, 32)
     mean, var = torch.zeros(16), torch.ones(16)
+    packed = _onednn_weight(w, [1, 1], list(x.shape))
     return {
         "conv": lambda: F.conv2d(x, w, padding=1),
+        "onednn_conv": lambda: _onednn_conv(x, packed, None, [1, 1]),
         "pointwise_conv": lambda: F.conv2d(reduce, to_16),
         "matmul": lambda: F.linear(a, b),
         "max_pool": lambda: F.max_pool2d(x, 3, stride=1, padding=1),
@@ -429,6 +439,8 @@ def _benchmarks() -> dict[str, Benchmark]:
     mean, var = torch.zeros(32), torch.ones(32)
     conv_flops = 2 * x.numel() * 64 * 9
     window = 9 * y.numel()
+    packed_one = _onednn_weight(one, [0, 0], [1, 1, 1, 1])
+    packed_w = _onednn_weight(w, [1, 1], list(x.shape))
     return {
         "conv": (
             lambda: F.conv2d(one, one, ones),
@@ -440,6 +452,12 @@ def _benchmarks() -> dict[str, Benchmark]:
             lambda: F.conv2d(one, one, ones),
             lambda: F.conv2d(wide, pointwise),
             2 * 128 * wide.numel(),
+            9,
+        ),
+        "onednn_conv": (
+            lambda: _onednn_conv(one, packed_one, ones, [0, 0]),
+            lambda: _onednn_conv(x, packed_w, None, [1, 1]),
+            conv_flops,
             9,
         ),
         "matmul": (
@@ -476,6 +494,24 @@ def _benchmarks() -> dict[str, Benchmark]:
         "memory": (lambda: torch.add(ones, ones), lambda: torch.add(u, v), 3 * 4 * u.numel(), 25),
         "view": (lambda: one.reshape([1, 1]), None, 0.0, 0),
     }
+
+
+def _onednn_weight(weight: Any, padding: list[int], input_size: list[int]) -> Any:
+    """`weight` packed for oneDNN as the generated code packs it (`prepack-weights`)."""
+    import torch
+
+    return torch.ops.mkldnn._reorder_convolution_weight(
+        weight, padding, [1, 1], [1, 1], 1, input_size
+    )
+
+
+def _onednn_conv(x: Any, packed: Any, bias: Any, padding: list[int]) -> Any:
+    """A convolution on oneDNN with packed weights, as the generated code calls it."""
+    import torch
+
+    return torch.ops.mkldnn._convolution_pointwise(
+        x, packed, bias, padding, [1, 1], [1, 1], 1, "none", [], ""
+    )
 
 
 def measure_fork_join(rounds: int = 200) -> float:

@@ -29,6 +29,9 @@ from ramiel_mlir.tensors import torch_dtype_name
 
 T = TypeVar("T")
 
+PackSpec = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], int, tuple[int, ...]]
+"""How a convolution weight is packed for oneDNN: padding, stride, dilation, groups, input size."""
+
 
 @dataclass
 class NodeContext:
@@ -44,6 +47,13 @@ class NodeContext:
     b: PyBuilder
     _arg: Callable[[SSAValue], SSAValue]
     _const: Callable[[SSAValue], np.ndarray | None]
+    _packed: Callable[[SSAValue, PackSpec], SSAValue] | None = None
+
+    def packed(self, index: int, spec: PackSpec) -> SSAValue:
+        """Input `index` (a weight) packed for oneDNN once at load time, as `spec` says."""
+        if self._packed is None:
+            self.error("packed weights are not available here")
+        return self._packed(self.node.inputs[index], spec)
 
     @property
     def opset(self) -> int:

@@ -12,7 +12,7 @@ What each node computes comes from the op table in `ramiel_mlir.backend.ops`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,13 +23,14 @@ from ramiel_mlir.analysis.layout import node_layout
 from ramiel_mlir.backend.batch import lower_fork, lower_join
 from ramiel_mlir.backend.builder import PyBuilder, add_import, add_runtime
 from ramiel_mlir.backend.conditional import lower_if
-from ramiel_mlir.backend.context import NodeContext
+from ramiel_mlir.backend.context import NodeContext, PackSpec
 from ramiel_mlir.backend.layout import Layouts, weight_layout
 from ramiel_mlir.backend.loop import lower_loop
-from ramiel_mlir.backend.ops import LOWERINGS
+from ramiel_mlir.backend.ops import lowering_of
 from ramiel_mlir.backend.ops.dtypes import check_element_types
 from ramiel_mlir.backend.ops.known import inline_constant, literal
 from ramiel_mlir.backend.print_python import RESERVED, python_identifier, readable
+from ramiel_mlir.backend.program import add_main
 from ramiel_mlir.backend.runtime_source import Import, runtime_module
 from ramiel_mlir.backend.values import (
     annotation,
@@ -55,6 +56,7 @@ NODE_LINES = "_NODES"
 """The generated file's table of the lines where each node's code starts."""
 
 lanes = runtime_module("lanes")
+onednn = runtime_module("onednn")
 """The lane runtime of threaded files."""
 
 CHANNEL_ATTRIBUTES = frozenset({"error", "failing", "fail"})
@@ -73,6 +75,14 @@ class GraphLowering:
     constants: dict[SSAValue, np.ndarray] = field(default_factory=dict[SSAValue, np.ndarray])
     channels: dict[str, str] = field(default_factory=dict[str, str])
     layouts: Layouts | None = None
+    class_body: PyBuilder | None = None
+    """The class body, where `_pack_weights` goes when a node needs packed weights."""
+    pack: PyBuilder | None = None
+    """The body of `_pack_weights` (None until a node needs it)."""
+    packed: dict[tuple[SSAValue, PackSpec], str] = field(
+        default_factory=dict[tuple[SSAValue, PackSpec], str]
+    )
+    """(weight, how it is packed) -> the attribute holding the packed weight."""
 
     def __post_init__(self) -> None:
         self.layouts = Layouts.of(self.graph)
@@ -102,6 +112,60 @@ class GraphLowering:
             )
         )
         return name
+
+    def packed_weight(self, weight: dfg.WeightOp, spec: PackSpec) -> str:
+        """
+        The attribute holding `weight` packed for oneDNN as `spec` says, set in
+        `_pack_weights` (made on first use; `finish_packing` makes it run).
+        """
+        key = (weight.result, spec)
+        if key in self.packed:
+            return self.packed[key]
+        if self.pack is None:
+            assert self.class_body is not None
+            func = self.class_body.add(
+                py.FuncOp(
+                    "_pack_weights",
+                    ["self"],
+                    [""],
+                    "None",
+                    doc="Reorder the oneDNN convolutions' weights into its blocked "
+                    "format, once per load.",
+                )
+            )
+            self.pack = PyBuilder(func.body.block)
+        pack, pack_self = self.pack, self.pack.block.args[0]
+        buffer = self.buffer(weight)
+        name = unique_name(f"{buffer}_packed", self.buffer_names)
+        self.packed[key] = name
+        packed = pack.call(
+            "torch.ops.mkldnn._reorder_convolution_weight",
+            pack.getattr(pack_self, buffer),
+            *(list(v) for v in spec[:3]),
+            spec[3],
+            list(spec[4]),
+            inline=True,
+        )
+        pack.add(py.SetAttrOp(pack_self, name, packed))
+        return name
+
+    def _packed_value(
+        self, b: PyBuilder, self_value: SSAValue, value: SSAValue, spec: PackSpec
+    ) -> SSAValue:
+        """`self.<packed weight>` for the weight `value`, packed as `spec` says."""
+        if not isinstance(value.owner, dfg.WeightOp):
+            raise RamielError(f"only a weight can be packed, not '{value.name_hint or value}'")
+        return b.getattr(self_value, self.packed_weight(value.owner, spec))
+
+    def finish_packing(self, top: Block) -> None:
+        """Pack the weights at the end of `__init__` and after every `load_state_dict`."""
+        if self.pack is None:
+            return
+        self.init.statement(self.init_self, "_pack_weights")
+        hook = add_runtime(top, onednn._pack_after_load)
+        self.init.statement(
+            self.init_self, "register_load_state_dict_post_hook", self.init.name(hook)
+        )
 
     def constant(self, value: SSAValue) -> np.ndarray | None:
         """The compile-time value of a dfg value, if a weight defines it."""
@@ -184,7 +248,7 @@ class GraphLowering:
     ) -> None:
         """One node of the graph: an operator, a loop or an if/else."""
         if isinstance(op, dfg.NodeOp):
-            self._lower_node(op, b, arg, values, threads)
+            self._lower_node(op, b, self_value, arg, values, threads)
         elif isinstance(op, dfg.LoopOp):
             lower_loop(self, op, b, self_value, arg, values, threads)
         else:
@@ -203,6 +267,7 @@ class GraphLowering:
         self,
         node: dfg.NodeOp,
         b: PyBuilder,
+        self_value: SSAValue,
         arg: Callable[[SSAValue], SSAValue],
         values: dict[SSAValue, SSAValue],
         threads: int | None = None,
@@ -229,9 +294,12 @@ class GraphLowering:
                 given.append(literal(ctx, constant, value.type.get_element_type()))
             return given[-1]
 
-        lower = LOWERINGS.get(node.op_type.data)
-        ctx = NodeContext(node, b, node_arg, self.constant)
-        if lower is None or node.onnx_domain != dfg.DEFAULT_DOMAIN:
+        def packed(value: SSAValue, spec: PackSpec) -> SSAValue:
+            return self._packed_value(b, self_value, value, spec)
+
+        lower = lowering_of(node)
+        ctx = NodeContext(node, b, node_arg, self.constant, packed)
+        if lower is None:
             ctx.unsupported(f"operator '{node.op_type.data}'")
         check_element_types(ctx)
         b.node(readable(node.node_name), readable(node.op_type.data))
@@ -247,18 +315,28 @@ class GraphLowering:
             assert comment is not None
             comment.detach()
             comment.erase()
-        for onnx_value, result in zip(node.outputs, results, strict=True):
-            if result is None:
-                if onnx_value.uses:
-                    ctx.unsupported(f"output '{onnx_value.name_hint}'")
-                continue
-            if result in created and result.name_hint is None:
-                result.name_hint = onnx_value.name_hint
-            owner = result.owner
-            if isinstance(owner, py.CallOp | py.MethodCallOp) and owner.inline is not None:
-                # An ONNX value is bound to its name: it may have several readers.
-                del owner.attributes["inline"]
-            values[onnx_value] = result
+        _bind_results(ctx, results, created, values)
+
+
+def _bind_results(
+    ctx: NodeContext,
+    results: Sequence[SSAValue | None],
+    created: Container[SSAValue],
+    values: dict[SSAValue, SSAValue],
+) -> None:
+    """Map the node's ONNX results to the Python values its lowering returned, named after them."""
+    for onnx_value, result in zip(ctx.node.outputs, results, strict=True):
+        if result is None:
+            if onnx_value.uses:
+                ctx.unsupported(f"output '{onnx_value.name_hint}'")
+            continue
+        if result in created and result.name_hint is None:
+            result.name_hint = onnx_value.name_hint
+        owner = result.owner
+        if isinstance(owner, py.CallOp | py.MethodCallOp) and owner.inline is not None:
+            # An ONNX value is bound to its name: it may have several readers.
+            del owner.attributes["inline"]
+        values[onnx_value] = result
 
 
 def _lower_forks(
@@ -308,23 +386,33 @@ def _threads(count: int) -> str:
     return f"{count} intra-op thread{'s' if count > 1 else ''}"
 
 
-def _header(
-    top: PyBuilder, graph: dfg.GraphOp, clusters: Sequence[dfg.ClusterOp], planned: int | None
-) -> None:
-    source = graph.source.data if graph.source else f"@{graph.sym_name.data}"
-    summary = f"Generated by ramiel-opt from {readable(source)}"
+def _plan_summary(
+    graph: dfg.GraphOp, clusters: Sequence[dfg.ClusterOp], planned: int | None
+) -> str:
+    """The plan the header states (`2 lanes, estimated 6 us (serial 8 us)`); '' if serial."""
+    summary = ""
     if len(clusters) > 1:
-        summary += f": {len(clusters)} lanes"
+        summary = f"{len(clusters)} lanes"
         estimate = PARALLEL_ESTIMATE.get(graph)
         serial = SERIAL_ESTIMATE.get(graph)
         if estimate is not None and serial is not None:
             summary += f", estimated {_duration(estimate)} (serial {_duration(serial)})"
     if len(clusters) == 1 and planned is not None:
-        summary += f": 1 lane, {_threads(planned)}"
+        summary = f"1 lane, {_threads(planned)}"
         own = [THREADS.get(op) for op in clusters[0].block.ops if dfg.is_node(op)]
         counts = [count for count in own if count is not None]
         if counts:
             summary += f" ({_threads(max(counts))} for {len(counts)} of its nodes)"
+    return summary
+
+
+def _header(
+    top: PyBuilder, graph: dfg.GraphOp, plan: str, planned: int | None, lane_count: int
+) -> None:
+    source = graph.source.data if graph.source else f"@{graph.sym_name.data}"
+    summary = f"Generated by ramiel-opt from {readable(source)}"
+    if plan:
+        summary += f": {plan}"
     top.comment(summary + ".")
     _batch_comment(top, graph)
     block = top.block
@@ -340,18 +428,26 @@ def _header(
         add_runtime(block, check)
     if planned is not None:
         add_runtime(block, lanes._with_threads)
-    if len(clusters) > 1:
+    if lane_count > 1:
         add_runtime(block, lanes._Lanes)
 
 
-def _batch_comment(top: PyBuilder, graph: dfg.GraphOp) -> None:
-    """A header line on the batch split: parallelize's choice, or hypercluster's split."""
+def _batch_plan(graph: dfg.GraphOp) -> str | None:
+    """The batch split: parallelize's choice, or hypercluster's split (None: neither)."""
     plan = BATCH_PLAN.get(graph)
     forks = [op for op in graph.block.ops if isinstance(op, dfg.ForkOp)]
     if plan is not None:
-        top.comment(f"Batch plan: {readable(plan)}.")
-    elif forks:
-        top.comment(f"Batch plan: split into {len(forks[0].slices)} hyperclusters.")
+        return readable(plan)
+    if forks:
+        return f"split into {len(forks[0].slices)} hyperclusters"
+    return None
+
+
+def _batch_comment(top: PyBuilder, graph: dfg.GraphOp) -> None:
+    """A header line on the batch split, if there is one."""
+    plan = _batch_plan(graph)
+    if plan is not None:
+        top.comment(f"Batch plan: {plan}.")
 
 
 def _planned_threads(clusters: Sequence[dfg.ClusterOp]) -> int | None:
@@ -366,7 +462,8 @@ def lower_graph(graph: dfg.GraphOp) -> py.ModuleOp:
     planned = _planned_threads(clusters)
     module = py.ModuleOp()
     top = PyBuilder(module.body.block)
-    _header(top, graph, clusters, planned)
+    plan = _plan_summary(graph, clusters, planned)
+    _header(top, graph, plan, planned, len(clusters))
 
     model = top.add(
         py.ClassOp(
@@ -379,7 +476,7 @@ def lower_graph(graph: dfg.GraphOp) -> py.ModuleOp:
     init = class_body.add(py.FuncOp("__init__", ["self"], [""], "None"))
     init_b = PyBuilder(init.body.block)
     init_b.statement(init_b.call("super", inline=True), "__init__")
-    lowering = GraphLowering(graph, init_b, init.body.block.args[0])
+    lowering = GraphLowering(graph, init_b, init.body.block.args[0], class_body=class_body)
 
     params = _params(graph)
     results = [annotation(t) for t in graph.function_type.outputs]
@@ -399,9 +496,12 @@ def lower_graph(graph: dfg.GraphOp) -> py.ModuleOp:
     else:
         _lower_lanes(lowering, class_body, forward_b, forward_args, clusters, params, returns)
 
+    lowering.finish_packing(top.block)
     _load_model(top, weights_path=_global(module, "WEIGHTS_PATH"))
-    if len(clusters) > 1:
-        top.add(py.NodeLinesOp(NODE_LINES))
+    top.add(py.NodeLinesOp(NODE_LINES))
+    batch = _batch_plan(graph)
+    plan = plan or "serial: one forward on the caller's intra-op threads"
+    add_main(top, graph, plan + (f"; batch plan: {batch}" if batch else ""), NODE_LINES)
     return module
 
 

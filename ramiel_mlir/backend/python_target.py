@@ -10,7 +10,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.utils.target import Target
 
 from ramiel_mlir.backend.buffers import write_weights
-from ramiel_mlir.diagnostics import RamielError
+from ramiel_mlir.diagnostics import RamielError, warning
 from ramiel_mlir.dialects import dfg, py
 
 
@@ -29,6 +29,8 @@ class PythonTarget(Target):
     Print the module as a Python source file (lowering it first if needed).
 
     `weights` is where the weights file goes; the driver sets it beside `-o FILE`.
+    Without it (code printed to standard output) a model with weights gets a
+    warning: the code alone cannot be loaded.
     """
 
     name: ClassVar[str] = "python"
@@ -47,3 +49,9 @@ class PythonTarget(Target):
         print_python(modules[0], output)
         if self.weights:
             write_weights(modules[0], self.weights)
+        elif any(isinstance(op, py.BufferOp) for op in modules[0].walk()):
+            warning(
+                "python target: the weights are not written, so load_model() will not find "
+                "them; give -o FILE (they go beside it, as FILE with suffix .weights.pt) or "
+                "-t 'python{weights=PATH}'"
+            )

@@ -156,6 +156,13 @@ LAYOUT = StrAnnotation(
     "none: contiguous.",
 )
 
+KERNEL = StrAnnotation(
+    "dfg.kernel",
+    "How the generated code runs the node where PyTorch offers more than one way: "
+    "`onednn`, a convolution on oneDNN with weights packed once at load time "
+    "(prepack-weights); none: the plain PyTorch call.",
+)
+
 # On `dfg.graph`.
 
 EDGE_COST = F64Annotation(
@@ -188,7 +195,7 @@ BATCH_PLAN = StrAnnotation(
     "How parallelize split the batch into hyperclusters, or why not (the generated header).",
 )
 
-NODE_ANNOTATIONS: tuple[Annotation, ...] = (COST, THREADED_COST, THREADS, LAYOUT)
+NODE_ANNOTATIONS: tuple[Annotation, ...] = (COST, THREADED_COST, THREADS, LAYOUT, KERNEL)
 """The annotations a node may carry."""
 
 GRAPH_ANNOTATIONS: tuple[Annotation, ...] = (

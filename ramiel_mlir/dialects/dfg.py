@@ -25,12 +25,15 @@ dfg.graph @main(%x: tensor<1x3xf32>) -> tensor<1x3xf32> {
 from __future__ import annotations
 
 import abc
+import functools
 import itertools
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from graphlib import CycleError, TopologicalSorter
+from typing import TYPE_CHECKING
 
 from xdsl.dialects.builtin import (
+    DYNAMIC_INDEX,
     I64,
     ArrayAttr,
     DenseIntOrFPElementsAttr,
@@ -99,8 +102,18 @@ from ramiel_mlir.dialects.annotations import (
     verify_annotations,
 )
 from ramiel_mlir.onnx import schema
+from ramiel_mlir.onnx.attributes import to_proto
+from ramiel_mlir.onnx.inference import InferenceRejected, infer_node
 from ramiel_mlir.onnx.schema import DEFAULT_DOMAIN, onnx_schema
-from ramiel_mlir.tensors import StringType
+from ramiel_mlir.tensors import (
+    StringType,
+    element_type_from_onnx,
+    numpy_from_dense,
+    onnx_from_element_type,
+)
+
+if TYPE_CHECKING:
+    from onnx import TypeProto
 
 
 @irdl_attr_definition
@@ -559,6 +572,7 @@ class NodeOp(IRDLOperation):
                     f"output #{index} of '{self.op_type.data}' must be a ranked "
                     f"tensor, a !dfg.sequence or a !dfg.optional, got {result.type}"
                 )
+        _check_result_types(self)
 
 
 @irdl_op_definition
@@ -760,6 +774,147 @@ def _comm_name(op: SendOp | RecvOp) -> str:
     cluster = op.parent_op()
     assert isinstance(cluster, ClusterOp)
     return f"{kind} '{op.channel.data}' (cluster {cluster.id})"
+
+
+def _check_result_types(node: NodeOp) -> None:
+    """
+    Check the node's result types against ONNX shape inference on its input types
+    (and inline constant inputs): a result must have the inferred element type and
+    rank, and each dimension both know must agree. What inference leaves unknown
+    (a dimension, the shape, an operator without inference) is accepted.
+    """
+    data = tuple(
+        operand.owner.value if isinstance(operand.owner, WeightOp) else None
+        for operand in node.inputs
+    )
+    key = (
+        node.op_type.data,
+        node.onnx_domain,
+        node.opset.value.data,
+        node.attrs,
+        tuple(operand.type for operand in node.inputs),
+        data,
+        tuple(not isinstance(result.type, NoneType) for result in node.outputs),
+    )
+    inferred = _inferred_types(*key)
+    if isinstance(inferred, str):
+        raise VerifyException(
+            f"node '{node.node_name}' ({node.op_type.data}): ONNX shape inference "
+            f"rejects its inputs: {inferred}"
+        )
+    for index, (result, expected) in enumerate(zip(node.outputs, inferred, strict=True)):
+        if expected is not None and not _agrees(result.type, expected):
+            raise VerifyException(
+                f"node '{node.node_name}' ({node.op_type.data}): result #{index} has type "
+                f"{result.type}, but ONNX shape inference gives {_describe(expected)}"
+            )
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _inferred_types(
+    op_type: str,
+    domain: str,
+    opset: int,
+    attrs: DictionaryAttr | None,
+    input_types: tuple[Attribute, ...],
+    data: tuple[DenseIntOrFPElementsAttr | None, ...],
+    outputs: tuple[bool, ...],
+) -> tuple[TypeProto | None, ...] | str:
+    """
+    `infer_node` on a node's key (cached: verification runs at every pass
+    boundary, and a model repeats its nodes): the inferred types, or why
+    inference rejects the inputs.
+    """
+    from onnx import numpy_helper
+
+    try:
+        attributes = [
+            to_proto(name, value, op_type, opset, domain)
+            for name, value in (attrs.data.items() if attrs is not None else ())
+        ]
+        inputs = [_type_proto(t) for t in input_types]
+        values = {
+            index: numpy_helper.from_array(numpy_from_dense(value), f"i{index}")
+            for index, value in enumerate(data)
+            if value is not None
+        }
+    except (ValueError, KeyError, TypeError):  # no ONNX form: nothing to check against
+        return (None,) * len(outputs)
+    try:
+        return tuple(infer_node(op_type, domain, opset, attributes, inputs, outputs, values))
+    except InferenceRejected as error:
+        return str(error)
+
+
+def _type_proto(t: Attribute) -> TypeProto | None:
+    """The ONNX type of a dfg value type; None for `none` (an omitted input)."""
+    return None if isinstance(t, NoneType) else _value_type_proto(t)
+
+
+def _value_type_proto(t: Attribute) -> TypeProto:
+    """The ONNX type of a tensor, sequence or optional type (ValueError for another)."""
+    from onnx import helper
+
+    if isinstance(t, SequenceType):
+        return helper.make_sequence_type_proto(_value_type_proto(t.element_type))
+    if isinstance(t, OptionalType):
+        return helper.make_optional_type_proto(_value_type_proto(t.element_type))
+    if isinstance(t, TensorType):
+        shape = [None if d == DYNAMIC_INDEX else d for d in t.get_shape()]
+        return helper.make_tensor_type_proto(onnx_from_element_type(t.get_element_type()), shape)
+    if isinstance(t, UnrankedTensorType):
+        return helper.make_tensor_type_proto(onnx_from_element_type(t.element_type), None)
+    raise ValueError(f"{t} has no ONNX type")
+
+
+def _agrees(given: Attribute, expected: TypeProto) -> bool:
+    """Whether `given` has what `expected` (an inferred ONNX type) knows."""
+    kind = expected.WhichOneof("value")
+    if kind == "sequence_type":
+        inner = expected.sequence_type.elem_type
+        return isinstance(given, SequenceType) and (
+            not inner.WhichOneof("value") or _agrees(given.element_type, inner)
+        )
+    if kind == "optional_type":
+        inner = expected.optional_type.elem_type
+        return isinstance(given, OptionalType) and (
+            not inner.WhichOneof("value") or _agrees(given.element_type, inner)
+        )
+    if kind != "tensor_type":
+        return True
+    tensor = expected.tensor_type
+    if not isinstance(given, TensorType | UnrankedTensorType):
+        return False
+    element = given.get_element_type() if isinstance(given, TensorType) else given.element_type
+    if tensor.elem_type and onnx_from_element_type(element) != tensor.elem_type:
+        return False
+    if not tensor.HasField("shape") or not isinstance(given, TensorType):
+        return True
+    shape = given.get_shape()
+    if len(shape) != len(tensor.shape.dim):
+        return False
+    return all(
+        not dim.HasField("dim_value") or size in (DYNAMIC_INDEX, dim.dim_value)
+        for dim, size in zip(tensor.shape.dim, shape, strict=True)
+    )
+
+
+def _describe(t: TypeProto) -> str:
+    """An inferred ONNX type in MLIR's spelling, `?` (or `*`) where it is unknown."""
+    kind = t.WhichOneof("value")
+    if kind == "sequence_type":
+        return f"!dfg.sequence<{_describe(t.sequence_type.elem_type)}>"
+    if kind == "optional_type":
+        return f"!dfg.optional<{_describe(t.optional_type.elem_type)}>"
+    if kind != "tensor_type":
+        return "an unknown type"
+    tensor = t.tensor_type
+    element = element_type_from_onnx(tensor.elem_type) if tensor.elem_type else None
+    spelled = str(element) if element is not None else "?"
+    if not tensor.HasField("shape"):
+        return f"tensor<*x{spelled}>"
+    dims = [str(d.dim_value) if d.HasField("dim_value") else "?" for d in tensor.shape.dim]
+    return f"tensor<{'x'.join([*dims, spelled])}>"
 
 
 def _check_count(op_type: str, what: str, count: int, low: int, high: int) -> None:

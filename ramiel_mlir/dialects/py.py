@@ -543,12 +543,12 @@ class GetAttrOp(IRDLOperation):
         )
 
 
-BINARY_OPERATORS = frozenset({"+", "-", "*", "/", "//", "%", "**", "@", "or", "and"})
+BINARY_OPERATORS = frozenset({"+", "-", "*", "/", "//", "%", "**", "@", "or", "and", "=="})
 
 
 @irdl_op_definition
 class BinaryOp(IRDLOperation):
-    """`lhs op rhs` for a Python binary operator (parenthesised when nested)."""
+    """`lhs op rhs` for a Python binary operator or `==` (parenthesised when nested)."""
 
     name = "py.binary"
 

@@ -63,10 +63,10 @@ from ramiel_mlir.dialects.dfg import (
     SequenceType,
     WeightOp,
 )
-from ramiel_mlir.frontend.scan import is_scan, lower_scans
+from ramiel_mlir.frontend.scan import lower_scans
 from ramiel_mlir.frontend.shapes import constant_value, infer_static_shapes
 from ramiel_mlir.onnx.attributes import from_proto
-from ramiel_mlir.onnx.support import is_supported
+from ramiel_mlir.onnx.support import op_histogram
 from ramiel_mlir.tensors import (
     ONNX_STRING,
     dense_from_numpy,
@@ -161,15 +161,20 @@ def _describer(path: str, scope: str = "") -> Callable[[NodeProto], str]:
 
 
 def _check_supported(model: ModelProto, path: str) -> None:
-    """Reject the first node without a PyTorch lowering, before any shape work."""
-    for node in _nodes_and_subgraphs(model.graph):
-        domain = "" if node.domain == "ai.onnx" else node.domain
-        if domain != DEFAULT_DOMAIN or not (
-            is_supported(node.op_type) or _is_loop(node) or _is_if(node) or is_scan(node)
-        ):
-            qualified = f"{node.domain}::{node.op_type}" if domain else node.op_type
-            where = f"node '{node.name or node.output[0]}' ({node.op_type})"
-            raise RamielError(f"{path}: {where}: operator '{qualified}' is not supported")
+    """Reject a model with nodes without a PyTorch lowering, listing them all, before shapes."""
+    unsupported = [row for row in op_histogram(model) if not row.supported]
+    if not unsupported:
+        return
+    if len(unsupported) == 1:
+        row = unsupported[0]
+        where = f"node '{row.nodes[0]}' ({row.op_type})"
+        more = f" (opset {row.opset}, {row.node_list()})" if row.count > 1 else ""
+        raise RamielError(f"{path}: {where}: operator '{row.qualified}' is not supported{more}")
+    nodes = sum(row.count for row in unsupported)
+    raise RamielError(
+        f"{path}: {len(unsupported)} unsupported operator{'s' if len(unsupported) > 1 else ''} "
+        f"({nodes} nodes): {'; '.join(row.describe() for row in unsupported)}"
+    )
 
 
 def _graph_inputs(model: ModelProto) -> list[ValueInfoProto]:
@@ -228,12 +233,12 @@ def _set_input_shape(value: ValueInfoProto, shape: Sequence[int]) -> bool:
             f"--input-shape gives {len(shape)} dimensions for '{value.name}', "
             f"which has rank {len(dims)}"
         )
-    for dim, size in zip(dims, shape, strict=False):
+    for index, (dim, size) in enumerate(zip(dims, shape, strict=False)):
         # A declared 0 is read as unknown (see _check_dimensions): any size may replace it.
         if dim.HasField("dim_value") and dim.dim_value not in (0, size):
             raise RamielError(
                 f"--input-shape gives {list(shape)} for '{value.name}', whose "
-                f"dimension {dim.dim_value} is fixed by the model"
+                f"dimension {index} is fixed to {dim.dim_value} by the model (not {size})"
             )
     declared = [dim.dim_value if dim.HasField("dim_value") else None for dim in dims]
     if tensor.HasField("shape") and declared == list(shape):
@@ -909,18 +914,6 @@ def _inline(branch: Block, captures: Sequence[SSAValue], block: Block) -> list[S
 def _is_if(node: NodeProto) -> bool:
     """Whether `node` is an ONNX `If` (imported as a `dfg.if`)."""
     return node.op_type == "If" and node.domain in ("", "ai.onnx")
-
-
-def _nodes_and_subgraphs(graph: GraphProto) -> list[NodeProto]:
-    """The nodes of `graph` and, recursively, of the subgraphs of its Loop, If and Scan nodes."""
-    nodes: list[NodeProto] = []
-    for node in graph.node:
-        nodes.append(node)
-        if _is_loop(node) or _is_if(node) or is_scan(node):
-            for attr in node.attribute:
-                if attr.type == AttributeProto.GRAPH:
-                    nodes += _nodes_and_subgraphs(attr.g)
-    return nodes
 
 
 def _free_names(graph: GraphProto) -> list[str]:

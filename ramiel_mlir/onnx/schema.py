@@ -17,6 +17,9 @@ def onnx_schema(op_type: str, opset: int, domain: str) -> OpSchema | None:
     """The ONNX schema of `op_type` in force at `opset`, or None if there is none."""
     from onnx import defs
 
+    from ramiel_mlir.onnx.contrib import register_contrib_schemas
+
+    register_contrib_schemas()
     try:
         return defs.get_schema(op_type, opset, domain)
     except defs.SchemaError:

@@ -20,7 +20,7 @@ from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.passes import ModulePass
 
 from ramiel_mlir.analysis.layout import CHANNELS_LAST, LAYOUT_ATTR, layout_regions, region_gain
-from ramiel_mlir.diagnostics import RamielError
+from ramiel_mlir.diagnostics import RamielError, remark
 from ramiel_mlir.dialects.dfg import ClusterOp, GraphOp, NodeOp
 
 MODES = ("auto", "contiguous", "channels-last")
@@ -50,6 +50,9 @@ class AssignLayoutPass(ModulePass):
     mode: str = "auto"
     """`auto` (measured estimate per region), `contiguous` or `channels-last`."""
 
+    machine: str = "auto"
+    """`auto`'s machine model: `auto` (cached calibration), `default` (built in) or a JSON file."""
+
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         if self.mode not in MODES:
             raise RamielError(
@@ -57,9 +60,9 @@ class AssignLayoutPass(ModulePass):
             )
         machine = None
         if self.mode == "auto":
-            from ramiel_mlir.analysis.machine import load_machine
+            from ramiel_mlir.analysis.machine import resolve_machine
 
-            machine = load_machine()
+            machine, _ = resolve_machine(self.machine)
         for graph in op.walk():
             if not isinstance(graph, GraphOp):
                 continue
@@ -67,9 +70,23 @@ class AssignLayoutPass(ModulePass):
             for node in nodes:
                 node.attributes.pop(LAYOUT_ATTR, None)
             for region in layout_regions(nodes):
-                if machine is not None and region_gain(region, machine) <= 0.0:
-                    continue
-                if self.mode == "contiguous":
+                gain = region_gain(region, machine) if machine is not None else None
+                chosen = self.mode == "channels-last" or (gain is not None and gain > 0.0)
+                _remark_region(region, chosen, self.mode, gain)
+                if not chosen:
                     continue
                 for node in region:
                     node.attributes[LAYOUT_ATTR] = StringAttr(CHANNELS_LAST)
+
+
+def _remark_region(region: list[NodeOp], chosen: bool, mode: str, gain: float | None) -> None:
+    """Say why a region changed to channels-last or stayed contiguous."""
+    first = region[0]
+    layout = "channels-last" if chosen else "contiguous"
+    why = f"mode={mode}"
+    if gain is not None:
+        why = f"its estimated saving is {gain:.3g} us after converting at its edge"
+    remark(
+        f"assign-layout: region of {len(region)} nodes from {first.node_name} runs {layout}: {why}",
+        at=first,
+    )

@@ -17,6 +17,7 @@ from xdsl.pattern_rewriter import (
 )
 
 from ramiel_mlir.analysis.graph import graph_edge_cost, node_cost
+from ramiel_mlir.diagnostics import remark
 from ramiel_mlir.dialects import dfg
 
 
@@ -112,6 +113,14 @@ class CloneCheapProducer(RewritePattern):
         copies = self.channels.copies[send.value]
         copies[copies.index(op.result)] = result
         self.channels.receivers[channel].remove(op)
+        lane = op.parent_op()
+        remark(
+            f"clone: {dfg.node_of(producer).describe(producer)} recomputed in lane "
+            f"{lane.id if isinstance(lane, dfg.ClusterOp) else '?'} instead of "
+            f"received: it costs {node_cost(producer):.3g} us, at most the threshold "
+            f"{self.threshold:.3g} us (a hand-over between lanes)",
+            at=producer,
+        )
         rewriter.replace_op(op, clone, [result])
         if not self.channels.receivers[channel]:
             rewriter.erase_op(send)

@@ -93,7 +93,8 @@ def hypercluster_graph(graph: dfg.GraphOp, parts: int, *, report: bool = False) 
             if found.blocker is not None:
                 where = f" at {dfg.node_of(found.blocker).describe(found.blocker)}"
             remark(
-                f"hypercluster: graph @{graph.sym_name.data} left unsplit{where}: {found.reason}"
+                f"hypercluster: graph @{graph.sym_name.data} left unsplit{where}: {found.reason}",
+                at=found.blocker or graph,
             )
         return found
     _split(graph, found, slice_sizes(found.batch, parts))

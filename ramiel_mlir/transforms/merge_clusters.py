@@ -16,7 +16,7 @@ from ramiel_mlir.analysis.scheduling import (
     serial_schedule,
     single_lane_threads,
 )
-from ramiel_mlir.diagnostics import RamielError
+from ramiel_mlir.diagnostics import RamielError, remark, warning
 from ramiel_mlir.dialects import dfg
 from ramiel_mlir.dialects.annotations import DISPATCH_COST, FORK_COST, THREADED_COST, THREADS
 from ramiel_mlir.transforms.clusters import annotate_estimate, build_clusters, dissolve_clusters
@@ -72,7 +72,14 @@ class MergeClustersPass(ModulePass):
             raise RamielError(
                 f"merge-clusters: edge-cost must not be negative, got {self.edge_cost}"
             )
-        lanes = self.lanes or os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+        if self.lanes > cores:
+            warning(
+                f"merge-clusters: lanes={self.lanes} plans up to {self.lanes} threads on "
+                f"{cores} cores: lanes beyond the core count only wait for each other "
+                "(lanes=0 is the core count)"
+            )
+        lanes = self.lanes or cores
         for graph in op.ops:
             if isinstance(graph, dfg.GraphOp):
                 merge_graph(graph, lanes, self.min_gain, self.edge_cost, self.runtime_costs)
@@ -134,7 +141,64 @@ def merge_graph(
             if count != base:
                 THREADS.set(node, count)
         annotate_estimate(graph, serial.makespan, one_lane)
+        used = len([lane for lane in schedule.lanes if lane])
+        remark(
+            f"merge-clusters: one lane {_threads(node_threads, lanes)}, estimated "
+            f"{_ms(one_lane)} (serial {_ms(serial.makespan)}): "
+            f"{_one_lane_reason(lanes, (len(clusters), used), (parallel, edge), min_gain)}",
+            at=graph,
+        )
     else:
         orders = [[labelled.items[i] for i in lane] for lane in schedule.lanes if lane]
         build_clusters(graph, orders, [1] * len(orders))
         annotate_estimate(graph, serial.makespan, parallel)
+        if len(orders) == 1:
+            remark(
+                f"merge-clusters: one lane, estimated {_ms(parallel)} (serial "
+                f"{_ms(serial.makespan)}): the list schedule keeps every cluster on lane 0, "
+                f"since a hand-over ({edge:g} us) costs more than running beside",
+                at=graph,
+            )
+            return
+        remark(
+            f"merge-clusters: {len(orders)} lanes, estimated {_ms(parallel)} (serial "
+            f"{_ms(serial.makespan)}): one lane {_threads(node_threads, lanes)} would take "
+            f"{_ms(one_lane)}, and lanes save more than min-gain {min_gain:g} of it",
+            at=graph,
+        )
+
+
+def _ms(microseconds: float) -> str:
+    return f"{microseconds / 1000:.3f} ms"
+
+
+def _threads(counts: list[int], cores: int) -> str:
+    """How a single lane's nodes use intra-op threads, in words."""
+    threaded = sum(1 for count in counts if count > 1)
+    if threaded == 0 or cores == 1:
+        return "on one thread"
+    if threaded == len(counts):
+        return f"on {cores} intra-op threads"
+    return f"with {cores} intra-op threads for {threaded} of its {len(counts)} nodes"
+
+
+def _one_lane_reason(
+    lanes: int, clusters_used: tuple[int, int], parallel_edge: tuple[float, float], min_gain: float
+) -> str:
+    """Why merge-clusters kept one lane: from the cluster count, lanes used, estimate, edge cost."""
+    clusters, used = clusters_used
+    parallel, edge = parallel_edge
+    if lanes == 1:
+        return "lanes=1"
+    if clusters <= 1:
+        return "the graph is one chain (a single cluster): there is nothing to run beside it"
+    if used <= 1:
+        return (
+            f"the list schedule keeps all {clusters} clusters on lane 0, since a hand-over "
+            f"({edge:g} us) costs more than running beside"
+        )
+    return (
+        f"{used} lanes would take {_ms(parallel)}, which does not save min-gain {min_gain:g} "
+        "of the one-lane estimate (runtime-costs=false compares the bare schedule with "
+        "the serial time instead)"
+    )

@@ -1,6 +1,8 @@
 """The `parallelize` pipeline: everything from a flat graph to lanes, in one flag."""
 
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from xdsl.context import Context
@@ -9,15 +11,19 @@ from xdsl.passes import ModulePass, PassPipeline
 from xdsl.transforms.common_subexpression_elimination import CommonSubexpressionElimination
 from xdsl.transforms.dead_code_elimination import DeadCodeElimination
 
+from ramiel_mlir.diagnostics import quiet, remark
 from ramiel_mlir.dialects import dfg
 from ramiel_mlir.dialects.annotations import BATCH_PLAN, PARALLEL_ESTIMATE
+from ramiel_mlir.transforms.assign_layout import AssignLayoutPass
 from ramiel_mlir.transforms.clone import ClonePass
 from ramiel_mlir.transforms.estimate_cost import EstimateCostPass
 from ramiel_mlir.transforms.fold_batchnorm import FoldBatchnormPass
 from ramiel_mlir.transforms.fold_constants import FoldConstantsPass
+from ramiel_mlir.transforms.fuse_conv_activation import FuseConvActivationPass
 from ramiel_mlir.transforms.hypercluster import HyperclusterPass
 from ramiel_mlir.transforms.linear_cluster import LinearClusterPass
 from ramiel_mlir.transforms.merge_clusters import MergeClustersPass
+from ramiel_mlir.transforms.prepack_weights import PrepackWeightsPass
 
 SPLIT_MIN_GAIN = 0.05
 """Fraction of the unsplit estimate that hyperclusters must save to be chosen."""
@@ -27,10 +33,12 @@ SPLIT_MIN_GAIN = 0.05
 class ParallelizePass(ModulePass):
     """
     Run the usual parallelization pipeline: fold-constants, fold-batchnorm, dce, cse,
-    [hypercluster], estimate-cost, linear-cluster, merge-clusters, clone, dce.
+    assign-layout, fuse-conv-activation, prepack-weights, [hypercluster],
+    estimate-cost, linear-cluster, merge-clusters, clone, dce.
 
-    `lanes` (0: the core count) goes to merge-clusters, `model` and `machine` to
-    estimate-cost, `blob-dir` to fold-constants. The default model is `flops`: it
+    `lanes` (0: the core count) goes to merge-clusters, `model` to estimate-cost,
+    `machine` to estimate-cost, assign-layout and prepack-weights, `blob-dir` to
+    fold-constants. The default model is `flops`: it
     needs no torch once the machine is calibrated, and on the benchmark models it
     picks profile's plan, or a faster one (docs/cost-model.md); `model=profile`
     times every node instead. `machine=default` plans with the built-in machine
@@ -76,6 +84,9 @@ class ParallelizePass(ModulePass):
             FoldBatchnormPass(),
             DeadCodeElimination(),
             CommonSubexpressionElimination(),
+            AssignLayoutPass(machine=self.machine),
+            FuseConvActivationPass(),
+            PrepackWeightsPass(machine=self.machine),
         )
 
     def planning(self, parts: int = 1) -> tuple[ModulePass, ...]:
@@ -93,12 +104,41 @@ class ParallelizePass(ModulePass):
         return (*self.cleanup(), *self.planning(parts), ClonePass(), DeadCodeElimination())
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        PassPipeline(self.cleanup()).apply(ctx, op)
-        parts = self.parts if self.parts > 0 else self._choose_parts(ctx, op)
-        PassPipeline((*self.planning(parts), ClonePass(), DeadCodeElimination())).apply(ctx, op)
+        self.apply_observed(ctx, op, None)
 
-    def _choose_parts(self, ctx: Context, op: ModuleOp) -> int:
-        """The number of hyperclusters with the lowest estimate (1: do not split)."""
+    def apply_observed(
+        self,
+        ctx: Context,
+        op: ModuleOp,
+        observe: Callable[[ModulePass, ModuleOp, float], None] | None,
+    ) -> None:
+        """
+        Apply the pipeline; after each of its passes, call `observe(pass, op,
+        seconds)` if given: the driver's --time-passes, --print-ir-after and
+        --dump-dir see the passes this alias runs.
+        """
+
+        def run(passes: tuple[ModulePass, ...]) -> None:
+            for sub in passes:
+                start = time.perf_counter()
+                sub.apply(ctx, op)
+                if observe is not None:
+                    observe(sub, op, time.perf_counter() - start)
+
+        run(self.cleanup())
+        plans: dict[dfg.GraphOp, str] = {}
+        parts = self.parts if self.parts > 0 else self._choose_parts(ctx, op, plans)
+        run((*self.planning(parts), ClonePass(), DeadCodeElimination()))
+        # Recorded after the passes, so that the IR after each of them is what those
+        # passes alone give (--dump-dir's commands reproduce it).
+        for graph, plan in plans.items():
+            BATCH_PLAN.set(graph, plan)
+
+    def _choose_parts(self, ctx: Context, op: ModuleOp, plans: dict[dfg.GraphOp, str]) -> int:
+        """
+        The number of hyperclusters with the lowest estimate (1: do not split); the
+        plan of each graph, in words, goes into `plans`.
+        """
         from ramiel_mlir.analysis.batch import batch_separability
 
         graphs = [g for g in op.ops if isinstance(g, dfg.GraphOp)]
@@ -110,7 +150,11 @@ class ParallelizePass(ModulePass):
         if not all(f.separable for f in found):
             for graph, why in zip(graphs, found, strict=True):
                 where = f"{dfg.node_of(why.blocker).describe(why.blocker)}: " if why.blocker else ""
-                BATCH_PLAN.set(graph, f"batch {why.batch} not split, {where}{why.reason}")
+                plans[graph] = f"batch {why.batch} not split, {where}{why.reason}"
+                remark(
+                    f"parallelize: batch {why.batch} not split, {where}{why.reason}",
+                    at=why.blocker or graph,
+                )
             return 1
         estimates = {k: self._estimate(ctx, op, k) for k in range(1, min(batch, lanes) + 1)}
         best = min(estimates, key=lambda k: (estimates[k], k))
@@ -123,11 +167,17 @@ class ParallelizePass(ModulePass):
         )
         tried = ", ".join(f"{k}: {estimates[k] / 1000:.2f} ms" for k in estimates)
         for graph in graphs:
-            BATCH_PLAN.set(graph, f"{plan} (estimates by parts {tried})")
+            plans[graph] = f"{plan} (estimates by parts {tried})"
+            remark(
+                f"parallelize: {plan} (estimates by parts "
+                f"{tried}; a split must save {SPLIT_MIN_GAIN:g} of the unsplit estimate)",
+                at=graph,
+            )
         return best
 
     def _estimate(self, ctx: Context, op: ModuleOp, parts: int) -> float:
         """The summed parallel estimate (microseconds) of the graphs planned with `parts`."""
         trial = op.clone()
-        PassPipeline(self.planning(parts)).apply(ctx, trial)
+        with quiet():  # the trial's remarks and warnings are not the plan's
+            PassPipeline(self.planning(parts)).apply(ctx, trial)
         return sum(PARALLEL_ESTIMATE.get(g) or 0.0 for g in trial.ops)

@@ -12,11 +12,12 @@ compile time and the generated code gets plain numbers.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from xdsl.ir import SSAValue
 
 from ramiel_mlir.backend.context import NodeContext
+from ramiel_mlir.dialects.dfg import DEFAULT_DOMAIN, NodeOp
 
 Lowering: TypeAlias = Callable[[NodeContext], Sequence[SSAValue | None]]
 
@@ -24,17 +25,32 @@ LOWERINGS: dict[str, Lowering] = {}
 """ONNX op type (default domain) -> its lowering: `ramiel_mlir.onnx.support.SUPPORTED_OPS`."""
 
 
-def lowering(*op_types: str) -> Callable[[Lowering], Lowering]:
-    """Register a lowering for the given ONNX op types."""
+CONTRIB_LOWERINGS: dict[tuple[str, str], Lowering] = {}
+"""(domain, op type) -> the lowering of an operator that passes create (`onnx/contrib.py`)."""
+
+
+def lowering(*op_types: str, domain: str = DEFAULT_DOMAIN) -> Callable[[Lowering], Lowering]:
+    """Register a lowering for the given ONNX op types (of `domain`)."""
 
     def register(function: Lowering) -> Lowering:
         for op_type in op_types:
-            if op_type in LOWERINGS:
+            table: dict[Any, Lowering] = (
+                LOWERINGS if domain == DEFAULT_DOMAIN else CONTRIB_LOWERINGS
+            )
+            key = op_type if domain == DEFAULT_DOMAIN else (domain, op_type)
+            if key in table:
                 raise ValueError(f"two lowerings for {op_type}")
-            LOWERINGS[op_type] = function
+            table[key] = function
         return function
 
     return register
+
+
+def lowering_of(node: NodeOp) -> Lowering | None:
+    """The lowering of `node`'s operator, None if the compiler has none."""
+    if node.onnx_domain == DEFAULT_DOMAIN:
+        return LOWERINGS.get(node.op_type.data)
+    return CONTRIB_LOWERINGS.get((node.onnx_domain, node.op_type.data))
 
 
 # Importing the modules registers their lowerings.

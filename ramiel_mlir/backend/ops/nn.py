@@ -18,11 +18,14 @@ import numpy as np
 from xdsl.dialects.builtin import Float16Type, TensorType
 from xdsl.ir import SSAValue
 
+from ramiel_mlir.analysis.cost_model import ONEDNN
 from ramiel_mlir.backend.builder import Arg
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import lowering
 from ramiel_mlir.backend.runtime_source import runtime_module
 from ramiel_mlir.dialects import py
+from ramiel_mlir.dialects.annotations import KERNEL
+from ramiel_mlir.onnx.contrib import FUSED_ACTIVATIONS, FUSED_CONV, MS_DOMAIN
 from ramiel_mlir.tensors import numpy_dtype
 
 runtime = runtime_module("tensor")
@@ -162,6 +165,31 @@ def _pad(
 
 @lowering("Conv")
 def _conv(ctx: NodeContext) -> list[SSAValue]:
+    return [_convolution(ctx)]
+
+
+@lowering(FUSED_CONV, domain=MS_DOMAIN)
+def _fused_conv(ctx: NodeContext) -> list[SSAValue]:
+    activation = ctx.attr_str("activation", "")
+    if activation not in FUSED_ACTIVATIONS:
+        ctx.unsupported(f"activation '{activation}'")
+    if ctx.has(3):
+        ctx.unsupported("a FusedConv with a Z input")
+    return [_convolution(ctx, activation, ctx.attr_floats("activation_params"))]
+
+
+ONEDNN_POST_OPS = {None: "none", "Relu": "relu", "Clip": "hardtanh", "LeakyRelu": "leaky_relu"}
+"""A FusedConv's activation -> the oneDNN post-op that applies it (the same exact map)."""
+
+
+def _convolution(
+    ctx: NodeContext, activation: str | None = None, params: Sequence[float] = ()
+) -> SSAValue:
+    """
+    A Conv, then `activation` (a FusedConv's) in place on its fresh result; or, where
+    `prepack-weights` chose it, one oneDNN call with packed weights and the activation
+    as a post-op.
+    """
     spatial = _spatial(ctx)
     if spatial not in (1, 2, 3):
         ctx.unsupported(f"a {spatial}-D convolution")
@@ -172,6 +200,22 @@ def _conv(ctx: NodeContext) -> list[SSAValue]:
     pads = _pads(ctx, kernel, strides, dilations)
     begin, end = pads[:spatial], pads[spatial:]
     x = ctx.arg(0)
+    if KERNEL.get(ctx.node) == ONEDNN and begin == end:
+        spec = (tuple(begin), tuple(strides), tuple(dilations), group, tuple(ctx.in_shape(0)))
+        packed = ctx.packed(1, spec)
+        return ctx.b.call(
+            "torch.ops.mkldnn._convolution_pointwise",
+            x,
+            packed,
+            ctx.arg(2) if ctx.has(2) else None,
+            begin,
+            strides,
+            dilations,
+            group,
+            ONEDNN_POST_OPS[activation],
+            list(params),
+            None,
+        )
     if begin != end:
         # PyTorch pads both sides alike: asymmetric zero padding is explicit.
         x, begin = _pad(ctx, x, begin, end, 0.0), [0] * spatial
@@ -185,7 +229,17 @@ def _conv(ctx: NodeContext) -> list[SSAValue]:
         kwargs["dilation"] = _plain(dilations)
     if group != 1:
         kwargs["groups"] = group
-    return [ctx.b.call(f"F.conv{spatial}d", *args, keywords=kwargs)]
+    y = ctx.b.call(f"F.conv{spatial}d", *args, keywords=kwargs)
+    match activation:
+        case "Relu":
+            ctx.b.statement(y, "relu_")
+        case "Clip":
+            ctx.b.statement(y, "clamp_", *params)
+        case "LeakyRelu":
+            ctx.b.call_n("F.leaky_relu_", 0, y, *params)
+        case _:
+            pass
+    return y
 
 
 # Pooling

@@ -125,6 +125,45 @@ def unsupported_op() -> onnx.ModelProto:
     )
 
 
+def unsupported_ops() -> onnx.ModelProto:
+    """Several unsupported operators: two NonZero, one Unique, one of another domain."""
+    node = helper.make_node
+    int64 = TensorProto.INT64
+    model = _model(
+        [
+            node("NonZero", ["x"], ["n1"], name="pick1"),
+            node("NonZero", ["x"], ["n2"], name="pick2"),
+            node("Unique", ["x"], ["u"], name="uniq"),
+            node("Relu", ["x"], ["r"], name="relu"),
+            node("Frobnicate", ["r"], ["f"], name="frob", domain="com.example"),
+        ],
+        [_tensor("x", [2, 3])],
+        [
+            _tensor("n1", [2, "a"], int64),
+            _tensor("n2", [2, "b"], int64),
+            _tensor("u", ["c"]),
+            _tensor("f", [2, 3]),
+        ],
+    )
+    model.opset_import.append(helper.make_opsetid("com.example", 1))
+    return model
+
+
+def branches() -> onnx.ModelProto:
+    """Two branches of named nodes that meet in an Add: x -> relu -> neg, x -> exp."""
+    node = helper.make_node
+    return _model(
+        [
+            node("Relu", ["x"], ["a"], name="left/relu"),
+            node("Neg", ["a"], ["b"], name="left/neg"),
+            node("Exp", ["x"], ["c"], name="right/exp"),
+            node("Add", ["b", "c"], ["y"], name="join"),
+        ],
+        [_tensor("x", [4, 8])],
+        [_tensor("y", [4, 8])],
+    )
+
+
 def if_model(else_op: str = "Neg") -> onnx.ModelProto:
     """An If node whose branches read the outer `x` (a Concat else branch doubles its length)."""
 
@@ -187,6 +226,8 @@ MODELS: dict[str, Callable[[], onnx.ModelProto]] = {
     "locations": locations,
     "symbolic": symbolic,
     "unsupported_op": unsupported_op,
+    "unsupported_ops": unsupported_ops,
+    "branches": branches,
     "if": if_model,
     "if_shapes": if_shapes,
     "tiny": tiny,

@@ -96,6 +96,8 @@ dfg.graph @arithmetic() -> tensor<2xi64> {
 // -----
 
 /// Attributes of every kind reach ONNX: ints, an empty ints list, a string, a float.
+/// (The empty `axes` squeezes no dimension of size 1 here: on one, ONNX's shape
+/// inference keeps it while its reference implementation removes it.)
 
 // CHECK-LABEL: dfg.graph @attributes
 // CHECK-DAG:     dfg.weight "t" dense<{{\[\[}}-1.000000e+00, 4.000000e+00], [2.000000e+00, -5.000000e+00], [-3.000000e+00, 6.000000e+00]]>
@@ -106,8 +108,8 @@ dfg.graph @arithmetic() -> tensor<2xi64> {
 dfg.graph @attributes() -> (tensor<3x2xf32>, tensor<6xf32>, tensor<2x3xf32>) {
   %w = dfg.weight "w" dense<[[-1.0, 2.0, -3.0], [4.0, -5.0, 6.0]]> : tensor<2x3xf32> : tensor<2x3xf32>
   %t = dfg.node "Transpose"(%w) {perm = array<i64: 1, 0>} opset 17 : (tensor<2x3xf32>) -> tensor<3x2xf32>
-  %row = dfg.weight "row" dense<[[1.0, 2.0]]> : tensor<1x2xf32> : tensor<1x2xf32>
-  %s = dfg.node "Squeeze"(%row) {axes = array<i64>} opset 11 : (tensor<1x2xf32>) -> tensor<2xf32>
+  %row = dfg.weight "row" dense<[1.0, 2.0]> : tensor<2xf32> : tensor<2xf32>
+  %s = dfg.node "Squeeze"(%row) {axes = array<i64>} opset 11 : (tensor<2xf32>) -> tensor<2xf32>
   %pads = dfg.weight "pads" dense<[2, 2]> : tensor<2xi64> : tensor<2xi64>
   %p = dfg.node "Pad"(%s, %pads) {mode = "reflect"} opset 17 : (tensor<2xf32>, tensor<2xi64>) -> tensor<6xf32>
   %l = dfg.node "LeakyRelu"(%w) {alpha = 0.5 : f32} opset 16 : (tensor<2x3xf32>) -> tensor<2x3xf32>

@@ -1,12 +1,17 @@
-// RUN: ramiel-opt %s --split-input-file -p 'hypercluster{parts=2}' 2>&1 >/dev/null | filecheck %s --check-prefix=REMARK
+// RUN: ramiel-opt %s --split-input-file --remarks -p 'hypercluster{parts=2}' 2>&1 >/dev/null | filecheck %s --check-prefix=REMARK
 // RUN: ramiel-opt %s --split-input-file -p 'hypercluster{parts=2},dce' 2>/dev/null | filecheck %s
+// RUN: ramiel-opt %s --split-input-file --remarks -p 'parallelize{lanes=2 machine=default}' 2>&1 >/dev/null | filecheck %s --check-prefix=PARALLELIZE
 
-/// A graph that mixes batch entries is left unchanged, with a remark on
-/// standard error naming the node; the pipeline goes on (dce still runs).
+/// A graph that mixes batch entries is left unchanged, with a remark (--remarks)
+/// on standard error located at and naming the node; the pipeline goes on (dce still runs).
 
-// REMARK: ramiel-opt: remark: hypercluster: graph @sum_over_batch left unsplit at node 'total' (ReduceSum): it reduces over axis 0, the batch
-// REMARK: ramiel-opt: remark: hypercluster: graph @unknown_batch left unsplit: the batch size is not known (fix it with --input-shape)
-// REMARK: ramiel-opt: remark: hypercluster: graph @single left unsplit: the batch size is 1
+// REMARK: ramiel-opt: remark: loc("total"): hypercluster: graph @sum_over_batch left unsplit at node 'total' (ReduceSum): it reduces over axis 0, the batch
+// REMARK: ramiel-opt: remark: @unknown_batch: hypercluster: graph @unknown_batch left unsplit: the batch size is not known (fix it with --input-shape)
+// REMARK: ramiel-opt: remark: @single: hypercluster: graph @single left unsplit: the batch size is 1
+
+/// parallelize says why it does not split the batch, at the node that prevents it.
+
+// PARALLELIZE: ramiel-opt: remark: loc("total"): parallelize: batch 4 not split, node 'total' (ReduceSum): it reduces over axis 0, the batch
 
 // CHECK-LABEL: dfg.graph @sum_over_batch
 // CHECK-NOT:     dfg.fork

@@ -161,7 +161,7 @@ dfg.graph @cost_type(%x: tensor<2xf32>) -> tensor<2xf32> {
 
 /// A dfg.-prefixed attribute must be one of the dialect's annotations for that op.
 
-// CHECK: 'dfg.node' has the unknown annotation dfg.edge_cost (expected: dfg.cost, dfg.layout, dfg.threaded_cost, dfg.threads)
+// CHECK: 'dfg.node' has the unknown annotation dfg.edge_cost (expected: dfg.cost, dfg.kernel, dfg.layout, dfg.threaded_cost, dfg.threads)
 dfg.graph @node_edge_cost(%x: tensor<2xf32>) -> tensor<2xf32> {
   %y = dfg.node "Relu"(%x) opset 17 {dfg.edge_cost = 3.0 : f64} : (tensor<2xf32>) -> tensor<2xf32>
   dfg.output %y : tensor<2xf32>

@@ -1,0 +1,113 @@
+"""
+Which kernel runs a convolution: PyTorch's own choice, or oneDNN with pre-packed weights.
+
+`F.conv2d` picks its algorithm per call: oneDNN for most large convolutions, but with
+the weight reordered into oneDNN's blocked format on every call, and otherwise an
+im2col and matrix-product kernel (`_slow_conv2d_forward`), which on a CPU with AVX-512
+but an AMD vendor string runs MKL's AVX2 code at half oneDNN's rate. Calling oneDNN
+directly (`torch.ops.mkldnn._convolution_pointwise`) with the weight packed once at
+load time gets its full rate at a fixed cost of about 19 us a call, measured as
+the machine model's `onednn_conv` kind. `onednn_pays` decides per node from the
+machine model: oneDNN wherever PyTorch would run it anyway (packing only removes
+work), and elsewhere where its rate saves more than its call costs.
+"""
+
+from __future__ import annotations
+
+import math
+
+from xdsl.dialects.builtin import Float32Type, TensorType
+from xdsl.ir import SSAValue
+
+from ramiel_mlir.analysis.cost_model import ONEDNN_KIND, node_work
+from ramiel_mlir.analysis.machine import Machine
+from ramiel_mlir.dialects.dfg import DEFAULT_DOMAIN, NodeOp, WeightOp
+from ramiel_mlir.onnx.contrib import FUSED_CONV, MS_DOMAIN
+
+ATEN_ONEDNN_MIN_ELEMENTS = 20480
+"""Above this input size PyTorch runs a batch-1 convolution of kernel up to 3x3 on oneDNN."""
+
+
+def is_conv(node: NodeOp) -> bool:
+    """A Conv, or a FusedConv from `fuse-conv-activation`."""
+    op_type, domain = node.op_type.data, node.onnx_domain
+    return (op_type, domain) in (("Conv", DEFAULT_DOMAIN), (FUSED_CONV, MS_DOMAIN))
+
+
+def _f32_shape(value: SSAValue) -> tuple[int, ...] | None:
+    value_type = value.type
+    if not isinstance(value_type, TensorType) or not value_type.has_static_shape():
+        return None
+    if not isinstance(value_type.element_type, Float32Type):
+        return None
+    return tuple(value_type.get_shape())
+
+
+def _ints(node: NodeOp, name: str, default: list[int]) -> list[int]:
+    from ramiel_mlir.onnx.attributes import attr_value
+
+    attr = node.onnx_attrs.get(name)
+    if attr is None:
+        return default
+    value = attr_value(attr)
+    return [int(v) for v in value] if isinstance(value, list) else [int(value)]  # type: ignore[arg-type]
+
+
+def onednn_candidate(node: NodeOp) -> bool:
+    """
+    Whether `node` can run on oneDNN with packed weights: a 2-D float32 convolution
+    of static shapes whose weight (and bias) are constants, with explicit symmetric
+    pads, and no Z input.
+    """
+    if not is_conv(node) or len(node.inputs) > 3 or len(node.outputs) != 1:
+        return False
+    x, w = _f32_shape(node.inputs[0]), _f32_shape(node.inputs[1])
+    if x is None or w is None or len(x) != 4 or _f32_shape(node.outputs[0]) is None:
+        return False
+    if not all(isinstance(v.owner, WeightOp) for v in node.inputs[1:]):
+        return False
+    auto_pad = node.onnx_attrs.get("auto_pad")
+    if auto_pad is not None and getattr(auto_pad, "data", "NOTSET") != "NOTSET":
+        return False
+    pads = _ints(node, "pads", [0, 0, 0, 0])
+    return pads[:2] == pads[2:]
+
+
+def aten_runs_onednn(node: NodeOp, threads: int = 1) -> bool:
+    """
+    Whether `F.conv2d` would run `node` on oneDNN anyway: PyTorch's rule
+    (`ConvParams::use_mkldnn`, aten/src/ATen/native/Convolution.cpp) for float32.
+    """
+    x, w = _f32_shape(node.inputs[0]), _f32_shape(node.inputs[1])
+    assert x is not None
+    assert w is not None
+    strided = any(s != 1 for s in _ints(node, "strides", [1, 1]))
+    dilated = any(d != 1 for d in _ints(node, "dilations", [1, 1]))
+    group = _ints(node, "group", [1])[0]
+    pointwise = w[2:] == (1, 1)
+    if not (strided or dilated or x[0] >= 16 or not pointwise or threads > 1):
+        return False
+    return (
+        group > 1 or (w[2] > 3 and w[3] > 3) or x[0] > 1 or math.prod(x) > ATEN_ONEDNN_MIN_ELEMENTS
+    )
+
+
+def onednn_pays(node: NodeOp, machine: Machine, aten_cost: float) -> bool:
+    """
+    Whether packed oneDNN beats `aten_cost` (the node's estimate as `F.conv2d`) on
+    `machine`: always where PyTorch would pick oneDNN itself, else by the estimate.
+    """
+    if not onednn_candidate(node) or ONEDNN_KIND not in machine.rates:
+        return False
+    if aten_runs_onednn(node):
+        return True
+    return onednn_cost(node, machine) < aten_cost
+
+
+def onednn_cost(node: NodeOp, machine: Machine, *, threaded: bool = False) -> float:
+    """The node's estimated time (us) as a packed oneDNN call."""
+    rates = machine.threaded_rates if threaded and machine.threaded_rates else machine.rates
+    overhead = machine.overheads[ONEDNN_KIND]
+    if threaded:
+        overhead += machine.threaded_overheads.get(ONEDNN_KIND, 0.0)
+    return overhead + node_work(node).amount / (rates[ONEDNN_KIND] * 1e3)

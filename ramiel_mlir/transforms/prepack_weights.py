@@ -1,0 +1,76 @@
+"""
+`prepack-weights`: run the convolutions that gain from it on oneDNN with pre-packed weights.
+
+A chosen Conv or FusedConv gets `dfg.kernel = "onednn"`. The generated code then
+reorders its weight into oneDNN's blocked format once, when the weights are loaded,
+and calls `torch.ops.mkldnn._convolution_pointwise` (with a FusedConv's activation as
+a post-op) instead of `F.conv2d`. `analysis/kernels.py` decides per node from the
+machine model: packed oneDNN wherever `F.conv2d` would pick oneDNN itself (and
+reorder the weight on every call), and elsewhere where oneDNN's rate saves more
+than its larger call overhead. The choice is the same on every run of the code, so
+lanes and serial code still run the same kernels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.passes import ModulePass
+
+from ramiel_mlir.diagnostics import remark
+from ramiel_mlir.dialects.annotations import KERNEL
+from ramiel_mlir.dialects.dfg import NodeOp
+
+
+@dataclass(frozen=True)
+class PrepackWeightsPass(ModulePass):
+    """
+    Mark each 2-D float32 convolution with constant weights that the machine model
+    says runs faster on oneDNN with packed weights (`dfg.kernel = "onednn"`).
+    """
+
+    name = "prepack-weights"
+
+    machine: str = "auto"
+    """The machine model: `auto` (cached calibration), `default` (built in) or a JSON file."""
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        from ramiel_mlir.analysis.cost_model import ONEDNN, ONEDNN_KIND, flops_cost
+        from ramiel_mlir.analysis.kernels import (
+            aten_runs_onednn,
+            is_conv,
+            onednn_candidate,
+            onednn_cost,
+            onednn_pays,
+        )
+        from ramiel_mlir.analysis.machine import resolve_machine
+
+        machine, _ = resolve_machine(self.machine)
+        for node in op.walk():
+            if not isinstance(node, NodeOp) or not is_conv(node):
+                continue
+            KERNEL.remove(node)
+            if not onednn_candidate(node) or ONEDNN_KIND not in machine.rates:
+                continue
+            aten = flops_cost(node, machine)
+            packed = onednn_cost(node, machine)
+            if onednn_pays(node, machine, aten):
+                KERNEL.set(node, ONEDNN)
+                why = (
+                    "F.conv2d would run oneDNN and reorder the weight on every call"
+                    if aten_runs_onednn(node)
+                    else "faster"
+                )
+                remark(
+                    f"prepack-weights: oneDNN with packed weights ({why}; estimated "
+                    f"{packed:.1f} us against {aten:.1f} us for F.conv2d)",
+                    node,
+                )
+            else:
+                remark(
+                    f"prepack-weights: F.conv2d (estimated {aten:.1f} us against "
+                    f"{packed:.1f} us for oneDNN's call)",
+                    node,
+                )

@@ -1,0 +1,60 @@
+// RUN: env RAMIEL_CACHE_DIR=%t ramiel-opt %s --split-input-file -p 'prepack-weights{machine=default}' | filecheck %s
+// RUN: env RAMIEL_CACHE_DIR=%t ramiel-opt %s --split-input-file -p 'prepack-weights{machine=default}' -t python | filecheck %s --check-prefix=PY
+// RUN: env RAMIEL_CACHE_DIR=%t ramiel-opt %s --split-input-file -p 'prepack-weights{machine=default}' --remarks 2>&1 >/dev/null | filecheck %s --check-prefix=REMARK
+// RUN: not ramiel-opt %s --prepack-weights=machine=%t/missing.json 2>&1 | filecheck %s --check-prefix=BAD
+
+/// A convolution PyTorch would run on oneDNN anyway (a 7x7 kernel) gets packed weights;
+/// a tiny 1x1 convolution, where oneDNN's call overhead costs more than it saves, does not.
+/// A FusedConv's ReLU becomes oneDNN's post-op.
+
+// CHECK-LABEL: dfg.graph @convs
+// CHECK:         dfg.node "FusedConv"{{.*}}{domain = "com.microsoft", dfg.kernel = "onednn"}
+// CHECK:         dfg.node "Conv"
+// CHECK-NOT:     dfg.kernel
+// CHECK:         dfg.output
+// PY:            self.register_buffer("w7", torch.empty((8, 3, 7, 7), dtype=torch.float32))
+// PY:            self._pack_weights()
+// PY-NEXT:       self.register_load_state_dict_post_hook(_pack_after_load)
+// PY:            # big (FusedConv)
+// PY-NEXT:       y = torch.ops.mkldnn._convolution_pointwise(
+// PY-NEXT:           x,
+// PY-NEXT:           self.w7_packed,
+// PY-NEXT:           self.b7,
+// PY-NEXT:           [3, 3],
+// PY-NEXT:           [2, 2],
+// PY-NEXT:           [1, 1],
+// PY-NEXT:           1,
+// PY-NEXT:           "relu",
+// PY-NEXT:           [],
+// PY-NEXT:           None,
+// PY-NEXT:       )
+// PY:            # small (Conv)
+// PY-NEXT:       z = F.conv2d(y, self.w1)
+// PY:            def _pack_weights(self) -> None:
+// PY:                self.w7_packed = torch.ops.mkldnn._reorder_convolution_weight(self.w7, [3, 3], [2, 2], [1, 1], 1, [1, 3, 32, 32])
+dfg.graph @convs(%x: tensor<1x3x32x32xf32>) -> tensor<1x2x16x16xf32> {
+  %w7 = dfg.weight "w7" dense<0.01> : tensor<8x3x7x7xf32> : tensor<8x3x7x7xf32>
+  %b7 = dfg.weight "b7" dense<0.5> : tensor<8xf32> : tensor<8xf32>
+  %w1 = dfg.weight "w1" dense<0.5> : tensor<2x8x1x1xf32> : tensor<2x8x1x1xf32>
+  %y = dfg.node "FusedConv"(%x, %w7, %b7) {kernel_shape = array<i64: 7, 7>, pads = array<i64: 3, 3, 3, 3>, strides = array<i64: 2, 2>, activation = "Relu"} opset 1 {domain = "com.microsoft"} : (tensor<1x3x32x32xf32>, tensor<8x3x7x7xf32>, tensor<8xf32>) -> tensor<1x8x16x16xf32> loc("big")
+  %z = dfg.node "Conv"(%y, %w1) opset 17 : (tensor<1x8x16x16xf32>, tensor<2x8x1x1xf32>) -> tensor<1x2x16x16xf32> loc("small")
+  dfg.output %z : tensor<1x2x16x16xf32>
+}
+
+// -----
+
+/// Not candidates: a computed weight, and asymmetric pads.
+
+// CHECK-LABEL: dfg.graph @not_packed
+// CHECK-NOT:     dfg.kernel
+dfg.graph @not_packed(%x: tensor<1x3x32x32xf32>, %w: tensor<8x3x7x7xf32>) -> (tensor<1x8x26x26xf32>, tensor<1x8x27x27xf32>) {
+  %v = dfg.weight "v" dense<0.01> : tensor<8x3x7x7xf32> : tensor<8x3x7x7xf32>
+  %a = dfg.node "Conv"(%x, %w) opset 17 : (tensor<1x3x32x32xf32>, tensor<8x3x7x7xf32>) -> tensor<1x8x26x26xf32>
+  %b = dfg.node "Conv"(%x, %v) {pads = array<i64: 1, 1, 0, 0>} opset 17 : (tensor<1x3x32x32xf32>, tensor<8x3x7x7xf32>) -> tensor<1x8x27x27xf32>
+  dfg.output %a, %b : tensor<1x8x26x26xf32>, tensor<1x8x27x27xf32>
+}
+
+// REMARK: remark: loc("big"): prepack-weights: oneDNN with packed weights (F.conv2d would run oneDNN and reorder the weight on every call; estimated {{.*}} us against {{.*}} us for F.conv2d)
+// REMARK: remark: loc("small"): prepack-weights: F.conv2d (estimated {{.*}} us against {{.*}} us for oneDNN's call)
+
+// BAD: cannot read machine model {{.*}}missing.json

@@ -9,6 +9,8 @@ machine), must match ONNX Runtime; the packed copies must follow weights loaded 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -45,7 +47,7 @@ def conv_model(seed: int = 0) -> onnx.ModelProto:
             helper.make_node("Conv", [x, f"{name}_w", f"{name}_b"], [f"{name}_c"], name, **attrs)
         )
         inputs = [f"{name}_c"]
-        extra = {}
+        extra: dict[str, Any] = {}
         if activation == "Clip":
             inits += [
                 numpy_helper.from_array(np.array(0.0, np.float32), f"{name}_lo"),
@@ -76,7 +78,7 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> CompiledModel:
 def onnxruntime_output(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
     """ONNX Runtime's output of `model` on `x`."""
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    return session.run(None, {"x": x})[0]
+    return np.asarray(session.run(None, {"x": x})[0])
 
 
 def test_fused_and_packed_convolutions_match_onnxruntime(compiled: CompiledModel) -> None:

@@ -17,9 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import onnx
 import pytest
-from onnx import TensorProto, helper
+from zoo.branches import branches
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -63,23 +62,6 @@ def doc_commands() -> list[tuple[str, str]]:
     return found
 
 
-def _model(path: Path) -> None:
-    """Two branches of named nodes: x -> relu -> neg, x -> exp, added."""
-    node = helper.make_node
-    graph = helper.make_graph(
-        [
-            node("Relu", ["x"], ["a"], name="left/relu"),
-            node("Neg", ["a"], ["b"], name="left/neg"),
-            node("Exp", ["x"], ["c"], name="right/exp"),
-            node("Add", ["b", "c"], ["y"], name="join"),
-        ],
-        "main",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 8])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 8])],
-    )
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
-
-
 COMMANDS = doc_commands()
 
 
@@ -94,7 +76,7 @@ def test_every_command_is_run_or_listed() -> None:
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("docs")
     for name in ("model.onnx", "m.onnx", "inception_block.onnx"):
-        _model(directory / name)
+        branches(directory / name)
     (directory / "docs").mkdir()  # where commands that draw pictures write them
     return directory
 

@@ -10,9 +10,8 @@ import re
 import shlex
 from pathlib import Path
 
-import onnx
 import pytest
-from onnx import TensorProto, helper
+from zoo.branches import branches
 
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import LOWERINGS
@@ -26,24 +25,6 @@ PARALLEL = (
     "merge-clusters{lanes=2 runtime-costs=false min-gain=0.0 edge-cost=0.0},clone,dce",
 )
 """A plan of two lanes of one thread each, whatever the estimates prefer."""
-
-
-def branches(path: Path) -> Path:
-    """x -> relu -> neg, x -> exp, added: two branches of named nodes."""
-    node = helper.make_node
-    graph = helper.make_graph(
-        [
-            node("Relu", ["x"], ["a"], name="left/relu"),
-            node("Neg", ["a"], ["b"], name="left/neg"),
-            node("Exp", ["x"], ["c"], name="right/exp"),
-            node("Add", ["b", "c"], ["y"], name="join"),
-        ],
-        "main",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 8])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 8])],
-    )
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
-    return path
 
 
 def _wrong_neg(ctx: NodeContext) -> list:  # type: ignore[type-arg]

@@ -138,12 +138,15 @@ class GraphLowering:
         buffer = self.buffer(weight)
         name = unique_name(f"{buffer}_packed", self.buffer_names)
         self.packed[key] = name
+        padding, stride, dilation, groups, input_size = spec
         packed = pack.call(
             "torch.ops.mkldnn._reorder_convolution_weight",
             pack.getattr(pack_self, buffer),
-            *(list(v) for v in spec[:3]),
-            spec[3],
-            list(spec[4]),
+            padding=list(padding),
+            stride=list(stride),
+            dilation=list(dilation),
+            groups=groups,
+            input_size=list(input_size),
             inline=True,
         )
         pack.add(py.SetAttrOp(pack_self, name, packed))

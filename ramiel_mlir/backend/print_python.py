@@ -211,7 +211,7 @@ class PythonPrinter:
             self._print_block(op.body.block)
 
     def _print_setattr(self, op: py.SetAttrOp) -> None:
-        self._line(f"{self.expr(op.target)}.{op.attr.data} = {self.expr(op.value)}")
+        self._statement(f"{self.expr(op.target)}.{op.attr.data} = ", op.value)
 
     def _print_verbatim(self, op: py.VerbatimOp) -> None:
         for line in op.text.data.splitlines():

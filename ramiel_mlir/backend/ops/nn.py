@@ -208,13 +208,13 @@ def _convolution(
             x,
             packed,
             ctx.arg(2) if ctx.has(2) else None,
-            begin,
-            strides,
-            dilations,
-            group,
-            ONEDNN_POST_OPS[activation],
-            list(params),
-            None,
+            padding=begin,
+            stride=strides,
+            dilation=dilations,
+            groups=group,
+            attr=ONEDNN_POST_OPS[activation],
+            scalars=list(params),
+            algorithm=None,
         )
     if begin != end:
         # PyTorch pads both sides alike: asymmetric zero padding is explicit.

@@ -20,18 +20,25 @@
 // PY-NEXT:           x,
 // PY-NEXT:           self.w7_packed,
 // PY-NEXT:           self.b7,
-// PY-NEXT:           [3, 3],
-// PY-NEXT:           [2, 2],
-// PY-NEXT:           [1, 1],
-// PY-NEXT:           1,
-// PY-NEXT:           "relu",
-// PY-NEXT:           [],
-// PY-NEXT:           None,
+// PY-NEXT:           padding=[3, 3],
+// PY-NEXT:           stride=[2, 2],
+// PY-NEXT:           dilation=[1, 1],
+// PY-NEXT:           groups=1,
+// PY-NEXT:           attr="relu",
+// PY-NEXT:           scalars=[],
+// PY-NEXT:           algorithm=None,
 // PY-NEXT:       )
 // PY:            # small (Conv)
 // PY-NEXT:       z = F.conv2d(y, self.w1)
 // PY:            def _pack_weights(self) -> None:
-// PY:                self.w7_packed = torch.ops.mkldnn._reorder_convolution_weight(self.w7, [3, 3], [2, 2], [1, 1], 1, [1, 3, 32, 32])
+// PY:                self.w7_packed = torch.ops.mkldnn._reorder_convolution_weight(
+// PY-NEXT:               self.w7,
+// PY-NEXT:               padding=[3, 3],
+// PY-NEXT:               stride=[2, 2],
+// PY-NEXT:               dilation=[1, 1],
+// PY-NEXT:               groups=1,
+// PY-NEXT:               input_size=[1, 3, 32, 32],
+// PY-NEXT:           )
 dfg.graph @convs(%x: tensor<1x3x32x32xf32>) -> tensor<1x2x16x16xf32> {
   %w7 = dfg.weight "w7" dense<0.01> : tensor<8x3x7x7xf32> : tensor<8x3x7x7xf32>
   %b7 = dfg.weight "b7" dense<0.5> : tensor<8xf32> : tensor<8xf32>

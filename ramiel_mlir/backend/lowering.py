@@ -29,7 +29,12 @@ from ramiel_mlir.backend.loop import lower_loop
 from ramiel_mlir.backend.ops import lowering_of
 from ramiel_mlir.backend.ops.dtypes import check_element_types
 from ramiel_mlir.backend.ops.known import inline_constant, literal
-from ramiel_mlir.backend.print_python import RESERVED, python_identifier, readable
+from ramiel_mlir.backend.print_python import (
+    MODULE_ATTRIBUTES,
+    RESERVED,
+    python_identifier,
+    readable,
+)
 from ramiel_mlir.backend.program import add_main
 from ramiel_mlir.backend.runtime_source import Import, runtime_module
 from ramiel_mlir.backend.values import (
@@ -71,7 +76,8 @@ class GraphLowering:
     init: PyBuilder
     init_self: SSAValue
     buffers: dict[SSAValue, str] = field(default_factory=dict[SSAValue, str])
-    buffer_names: set[str] = field(default_factory=set[str])
+    buffer_names: set[str] = field(default_factory=lambda: set(MODULE_ATTRIBUTES))
+    """The attribute names taken in the generated `Model` (its buffers, and nn.Module's own)."""
     constants: dict[SSAValue, np.ndarray] = field(default_factory=dict[SSAValue, np.ndarray])
     channels: dict[str, str] = field(default_factory=dict[str, str])
     layouts: Layouts | None = None

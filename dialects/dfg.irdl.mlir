@@ -181,6 +181,41 @@ irdl.dialect @dfg {
     irdl.operands(values: variadic %value)
   }
 
+  // dfg.if: an ONNX If; both regions take (captured...) and yield the results.
+  irdl.operation @if {
+    %opset = irdl.base "#builtin.integer"
+    %condition = irdl.base "!builtin.tensor"
+    %capture_tensor = irdl.base "!builtin.tensor"
+    %capture_sequence_element = irdl.any
+    %capture_sequence = irdl.parametric @dfg::@sequence<%capture_sequence_element>
+    %capture_optional_element = irdl.any
+    %capture_optional = irdl.parametric @dfg::@optional<%capture_optional_element>
+    %capture = irdl.any_of(%capture_tensor, %capture_sequence, %capture_optional)
+    %output_tensor = irdl.base "!builtin.tensor"
+    %output_sequence_element = irdl.any
+    %output_sequence = irdl.parametric @dfg::@sequence<%output_sequence_element>
+    %output_optional_element = irdl.any
+    %output_optional = irdl.parametric @dfg::@optional<%output_optional_element>
+    %output = irdl.any_of(%output_tensor, %output_sequence, %output_optional)
+    %then_region = irdl.region with size 1
+    %else_region = irdl.region with size 1
+    irdl.attributes {"opset" = %opset}
+    irdl.operands(condition: %condition, captures: variadic %capture)
+    irdl.results(outputs: variadic %output)
+    irdl.regions(then_region: %then_region, else_region: %else_region)
+  }
+
+  // dfg.if_yield: ends a branch of dfg.if.
+  irdl.operation @if_yield {
+    %value_tensor = irdl.base "!builtin.tensor"
+    %value_sequence_element = irdl.any
+    %value_sequence = irdl.parametric @dfg::@sequence<%value_sequence_element>
+    %value_optional_element = irdl.any
+    %value_optional = irdl.parametric @dfg::@optional<%value_optional_element>
+    %value = irdl.any_of(%value_tensor, %value_sequence, %value_optional)
+    irdl.operands(values: variadic %value)
+  }
+
   // dfg.fork: splits a batched tensor into K >= 2 slices along axis 0.
   irdl.operation @fork {
     %input = irdl.base "!builtin.tensor"

@@ -220,12 +220,21 @@ irdl.dialect @py {
     irdl.regions(body: %body)
   }
 
-  // py.if: `if condition:` (no else).
+  // py.if: `if condition:`, then `else:` when the else body has ops; results are
+  // bound by the py.if_yield that ends each branch.
   irdl.operation @if {
     %object = irdl.parametric @py::@object<>
     %body = irdl.region with size 1
+    %else_body = irdl.region
     irdl.operands(condition: %object)
-    irdl.regions(body: %body)
+    irdl.results(outputs: variadic %object)
+    irdl.regions(body: %body, else_body: %else_body)
+  }
+
+  // py.if_yield: `r0, r1 = v0, v1`, the results of the enclosing py.if.
+  irdl.operation @if_yield {
+    %object = irdl.parametric @py::@object<>
+    irdl.operands(values: variadic %object)
   }
 
   // py.break: leaves the innermost py.for.

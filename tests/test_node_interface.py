@@ -61,3 +61,44 @@ def test_annotations_round_trip_and_are_verified() -> None:
     THREADS.set(node, 2)  # outside a cluster planned with threads
     with pytest.raises(VerifyException, match=r"must be in a dfg\.cluster planned with"):
         node.verify()
+
+
+IF_IR = """
+dfg.graph @if(%c: tensor<i1>, %x: tensor<64x64xf32>) -> tensor<64x64xf32> {
+  %d = dfg.node "Neg"(%x) opset 21 : (tensor<64x64xf32>) -> tensor<64x64xf32>
+  %y = dfg.if %c captures(%d : tensor<64x64xf32>) opset 21
+      : tensor<i1> -> (tensor<64x64xf32>) {
+  ^bb0(%a: tensor<64x64xf32>):
+    %m = dfg.node "MatMul"(%a, %a) opset 21
+        : (tensor<64x64xf32>, tensor<64x64xf32>) -> tensor<64x64xf32>
+    %e = dfg.node "Exp"(%m) opset 21 : (tensor<64x64xf32>) -> tensor<64x64xf32>
+    dfg.if_yield %e : tensor<64x64xf32>
+  } else {
+  ^bb0(%b: tensor<64x64xf32>):
+    %r = dfg.node "Relu"(%b) opset 21 : (tensor<64x64xf32>) -> tensor<64x64xf32>
+    dfg.if_yield %r : tensor<64x64xf32>
+  } loc("choose")
+  dfg.output %y : tensor<64x64xf32>
+}
+"""
+
+
+def test_an_if_is_one_node_costing_its_dearer_branch() -> None:
+    """A dfg.if is one node of type If; the flops model costs it as its dearer branch."""
+    from ramiel_mlir.analysis.cost_model import flops_cost
+    from ramiel_mlir.analysis.machine import default_machine
+
+    graph = parse_graph(IF_IR)
+    nodes = graph_nodes(graph)
+    assert [dfg.node_of(n).op_type(n) for n in nodes] == ["Neg", "If"]
+    assert dfg.node_of(nodes[1]).describe(nodes[1]) == "node 'choose' (If)"
+    machine = default_machine()
+    if_op = nodes[1]
+    assert isinstance(if_op, dfg.IfOp)
+    then_block, else_block = if_op.branches
+    branch_costs = [
+        sum(flops_cost(op, machine) for op in block.ops if dfg.is_node(op))
+        for block in (then_block, else_block)
+    ]
+    assert branch_costs[0] > branch_costs[1] > 0
+    assert flops_cost(if_op, machine) == branch_costs[0]

@@ -397,30 +397,6 @@ def test_awkward_node_names_give_valid_code(tmp_path: Path, x: torch.Tensor) -> 
     assert getattr(fault, "__notes__", [""])[0].startswith("in ONNX node 'c\\nmatmul\\r1' (MatMul)")
 
 
-def test_weights_named_like_module_attributes(tmp_path: Path) -> None:
-    """Initializers called `half`, `to` or `training` do not clash with torch.nn.Module's."""
-    names = ["half", "to", "training"]
-    nodes = [helper.make_node("Add", ["x", names[0]], ["a"])]
-    nodes += [helper.make_node("Mul", ["a", names[1]], ["b"])]
-    nodes += [helper.make_node("Sub", ["b", names[2]], ["y"])]
-    weights = [
-        numpy_helper.from_array(np.full(20, i + 2.0, np.float32), n) for i, n in enumerate(names)
-    ]
-    graph = helper.make_graph(nodes, "names", [_value("x", [20])], [_value("y", [20])], weights)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    module: Any = compile_onnx(model, "", tmp_path).load()
-    x = torch.arange(20, dtype=torch.float32)
-    assert torch.equal(module(x), (x + 2) * 3 - 4)
-
-
-def test_module_attribute_list_is_complete() -> None:
-    from ramiel_mlir.backend.print_python import MODULE_ATTRIBUTES
-
-    public = {n for n in dir(torch.nn.Module) if not n.startswith("_")}
-    public |= {n for n in vars(torch.nn.Module()) if not n.startswith("_")}
-    assert public <= MODULE_ATTRIBUTES
-
-
 # Bad input to ramiel-opt -------------------------------------------------------------
 
 

@@ -22,7 +22,7 @@ from xdsl.ir import Attribute, Operation, SSAValue
 from ramiel_mlir.analysis.machine import Machine
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects.annotations import KERNEL
-from ramiel_mlir.dialects.dfg import LoopOp, NodeOp, is_node, node_of
+from ramiel_mlir.dialects.dfg import IfOp, LoopOp, NodeOp, is_node, node_of
 
 ONEDNN = "onednn"
 """The `dfg.kernel` of a convolution on oneDNN with pre-packed weights (`analysis/kernels.py`)."""
@@ -237,6 +237,8 @@ def flops_cost(node: Operation, machine: Machine, *, threaded: bool = False) -> 
     """
     if isinstance(node, LoopOp):
         return loop_cost(node, machine, threaded=threaded)
+    if isinstance(node, IfOp):
+        return if_cost(node, machine, threaded=threaded)
     if not isinstance(node, NodeOp):
         raise RamielError(
             f"{node_of(node).describe(node)}: the flops model has no cost for {node.name}"
@@ -260,3 +262,14 @@ def loop_cost(loop: LoopOp, machine: Machine, *, threaded: bool = False) -> floa
     body = sum(flops_cost(op, machine, threaded=threaded) for op in loop.block.ops if is_node(op))
     trips = loop.static_trip_count()
     return body * (trips if trips is not None else 1)
+
+
+def if_cost(op: IfOp, machine: Machine, *, threaded: bool = False) -> float:
+    """
+    A `dfg.if`'s time: the cost of its dearer branch (which one runs depends on the
+    condition's value, so the estimate plans for the longer).
+    """
+    return max(
+        sum(flops_cost(node, machine, threaded=threaded) for node in branch.ops if is_node(node))
+        for branch in op.branches
+    )

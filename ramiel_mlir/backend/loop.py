@@ -67,7 +67,9 @@ def lower_loop(
 
     # Names that the iterations rebind: the condition (if read) and the carried values.
     cond_var: SSAValue | None = None
-    if has_condition or cond_arg.uses:
+    terminator = block.last_op
+    passed_through = all(u.operation is terminator and u.index == 0 for u in cond_arg.uses)
+    if has_condition or not passed_through:
         initial = arg(loop.condition) if has_condition else b.value(True)
         cond_var = _variable(b, initial, cond_arg.name_hint or "cond")
     carried_vars = [
@@ -93,6 +95,8 @@ def lower_loop(
     body_values.update(zip(carried_args, carried_vars, strict=True))
     if cond_var is not None:
         body_values[cond_arg] = cond_var
+    elif cond_arg.uses:  # only yielded as the next condition, which nothing reads
+        body_values[cond_arg] = body.value(True)
     if iter_arg.uses:
         body_values[iter_arg] = _iteration_tensor(ctx, body, counter, iter_arg)
     yielded = lowering.lower_ops(block.ops, body, self_value, body_values)

@@ -22,6 +22,7 @@ from xdsl.ir import Block, Operation, SSAValue
 from ramiel_mlir.analysis.layout import node_layout
 from ramiel_mlir.backend.batch import lower_fork, lower_join
 from ramiel_mlir.backend.builder import PyBuilder, add_import, add_runtime
+from ramiel_mlir.backend.conditional import lower_if
 from ramiel_mlir.backend.context import NodeContext, PackSpec
 from ramiel_mlir.backend.layout import Layouts, weight_layout
 from ramiel_mlir.backend.loop import lower_loop
@@ -76,7 +77,7 @@ class GraphLowering:
     init_self: SSAValue
     buffers: dict[SSAValue, str] = field(default_factory=dict[SSAValue, str])
     buffer_names: set[str] = field(default_factory=lambda: set(MODULE_ATTRIBUTES))
-    """The buffers' names, and the `torch.nn.Module` attributes that none may take."""
+    """The attribute names taken in the generated `Model` (its buffers, and nn.Module's own)."""
     constants: dict[SSAValue, np.ndarray] = field(default_factory=dict[SSAValue, np.ndarray])
     channels: dict[str, str] = field(default_factory=dict[str, str])
     layouts: Layouts | None = None
@@ -219,14 +220,11 @@ class GraphLowering:
         current = threads
         for op in ops:
             match op:
-                case dfg.NodeOp() | dfg.LoopOp():
+                case dfg.NodeOp() | dfg.LoopOp() | dfg.IfOp():
                     own = THREADS.get(op)
                     wanted = own if own is not None else threads
                     switch = wanted if wanted != current else None
-                    if isinstance(op, dfg.NodeOp):
-                        self._lower_node(op, b, self_value, arg, values, switch)
-                    else:
-                        lower_loop(self, op, b, self_value, arg, values, switch)
+                    self._lower_dataflow_node(op, b, self_value, arg, values, switch)
                     current = wanted
                 case dfg.SendOp():
                     assert ch is not None
@@ -238,7 +236,7 @@ class GraphLowering:
                     received = b.method(future, "result")
                     received.name_hint = op.result.name_hint
                     values[op.result] = received
-                case dfg.YieldOp() | dfg.OutputOp() | dfg.LoopYieldOp():
+                case dfg.YieldOp() | dfg.OutputOp() | dfg.LoopYieldOp() | dfg.IfYieldOp():
                     yielded = self._yielded(op, b, arg)
                 case dfg.JoinOp():
                     lower_join(op, b, arg, values)
@@ -248,11 +246,28 @@ class GraphLowering:
                     raise RamielError(f"convert-dfg-to-py: cannot lower '{op.name}'")
         return yielded
 
+    def _lower_dataflow_node(
+        self,
+        op: dfg.NodeOp | dfg.LoopOp | dfg.IfOp,
+        b: PyBuilder,
+        self_value: SSAValue,
+        arg: Callable[[SSAValue], SSAValue],
+        values: dict[SSAValue, SSAValue],
+        threads: int | None,
+    ) -> None:
+        """One node of the graph: an operator, a loop or an if/else."""
+        if isinstance(op, dfg.NodeOp):
+            self._lower_node(op, b, self_value, arg, values, threads)
+        elif isinstance(op, dfg.LoopOp):
+            lower_loop(self, op, b, self_value, arg, values, threads)
+        else:
+            lower_if(self, op, b, self_value, arg, values, threads)
+
     def _yielded(
         self, op: Operation, b: PyBuilder, arg: Callable[[SSAValue], SSAValue]
     ) -> list[SSAValue]:
-        """What a lane or the graph yields (contiguous, as graph outputs), or a loop body."""
-        if isinstance(op, dfg.LoopYieldOp):
+        """What a lane or the graph yields (contiguous, as graph outputs), a body or a branch."""
+        if isinstance(op, dfg.LoopYieldOp | dfg.IfYieldOp):
             return [arg(v) for v in op.operands]
         assert self.layouts is not None
         return [self.layouts.convert(b, v, arg(v), None) for v in op.operands]

@@ -43,25 +43,29 @@ takes them (nor the file's other module-level names, see `_module_globals`).
 """
 
 MODULE_ATTRIBUTES = frozenset(
-    {
-        *("T_destination", "add_module", "apply", "bfloat16", "buffers", "call_super_init"),
-        *("children", "compile", "cpu", "cuda", "double", "dump_patches", "eval"),
-        *("extra_repr", "float", "forward", "get_buffer", "get_extra_state", "get_parameter"),
-        *("get_submodule", "half", "ipu", "load_state_dict", "modules", "mtia"),
-        *("named_buffers", "named_children", "named_modules", "named_parameters"),
-        *("parameters", "register_backward_hook", "register_buffer", "register_forward_hook"),
-        *("register_forward_pre_hook", "register_full_backward_hook"),
-        *("register_full_backward_pre_hook", "register_load_state_dict_post_hook"),
-        *("register_load_state_dict_pre_hook", "register_module", "register_parameter"),
-        *("register_state_dict_post_hook", "register_state_dict_pre_hook", "requires_grad_"),
-        *("set_extra_state", "set_submodule", "share_memory", "state_dict", "to", "to_empty"),
-        *("train", "training", "type", "xpu", "zero_grad"),
-    }
+    """T_destination _apply _backward_hooks _backward_pre_hooks _buffers _call_impl
+    _compiled_call_impl _forward_hooks _forward_hooks_always_called _forward_hooks_with_kwargs
+    _forward_pre_hooks _forward_pre_hooks_with_kwargs _get_backward_hooks
+    _get_backward_pre_hooks _get_name _is_full_backward_hook _load_from_state_dict
+    _load_state_dict_post_hooks _load_state_dict_pre_hooks _maybe_warn_non_full_backward_hook
+    _modules _named_members _non_persistent_buffers_set _parameters
+    _register_load_state_dict_pre_hook _register_state_dict_hook _replicate_for_data_parallel
+    _save_to_state_dict _slow_forward _state_dict_hooks _state_dict_pre_hooks _version
+    _wrapped_call_impl add_module apply bfloat16 buffers call_super_init children compile cpu
+    cuda double dump_patches eval extra_repr float forward get_buffer get_extra_state
+    get_parameter get_submodule half ipu load_state_dict modules mtia named_buffers
+    named_children named_modules named_parameters parameters register_backward_hook
+    register_buffer register_forward_hook register_forward_pre_hook
+    register_full_backward_hook register_full_backward_pre_hook
+    register_load_state_dict_post_hook register_load_state_dict_pre_hook register_module
+    register_parameter register_state_dict_post_hook register_state_dict_pre_hook
+    requires_grad_ set_extra_state set_submodule share_memory state_dict to to_empty train
+    training type xpu zero_grad""".split()
 )
 """
-The public attributes of `torch.nn.Module` (torch 2.x): no buffer takes one of these
-names (`register_buffer("half", ...)` fails). tests/test_print_python.py keeps the
-list complete for the installed torch.
+The attributes every `torch.nn.Module` has (torch 2.13): a buffer of the generated
+`Model` may not take one of these names (`register_buffer("half", ...)` fails).
+`tests/test_buffer_names.py` checks the list against the installed torch.
 """
 
 _NOT_IDENTIFIER = re.compile(r"\W")
@@ -375,9 +379,24 @@ class PythonPrinter:
             self._print_block(op.body.block)
 
     def _print_if(self, op: py.IfOp) -> None:
+        for result in op.outputs:
+            self._bind(result)
         self._line(f"if {self.expr(op.condition)}:")
         with self._indented():
             self._print_block(op.body.block)
+        if not op.else_ops:
+            return
+        self._line("else:")
+        with self._indented():
+            self._print_block(op.else_body.block)
+
+    def _print_if_yield(self, op: py.IfYieldOp) -> None:
+        parent = op.parent_op()
+        assert isinstance(parent, py.IfOp)
+        if not parent.outputs:
+            return
+        targets = ", ".join(self.names[r] for r in parent.outputs)
+        self._line(f"{targets} = {', '.join(self.expr(v) for v in op.values)}")
 
     def _print_break(self, op: py.BreakOp) -> None:
         self._line("break")
@@ -477,6 +496,7 @@ _STATEMENT_PRINTERS: dict[type[Operation], Callable[[PythonPrinter, Any], None]]
     py.NodeLinesOp: PythonPrinter._print_node_lines,
     py.ForOp: PythonPrinter._print_for,
     py.IfOp: PythonPrinter._print_if,
+    py.IfYieldOp: PythonPrinter._print_if_yield,
     py.BreakOp: PythonPrinter._print_break,
     py.RebindOp: PythonPrinter._print_rebind,
 }

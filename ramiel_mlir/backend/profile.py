@@ -81,7 +81,7 @@ def lower_node_methods(graph: dfg.GraphOp) -> tuple[py.ModuleOp, list[NodeMethod
     methods: list[NodeMethod] = []
     for index, node in enumerate(graph_nodes(graph)):
         if not isinstance(node, dfg.NodeOp):
-            continue  # a dfg.loop's trip count depends on input values: costed by `flops`
+            continue  # a dfg.loop or dfg.if depends on input values: costed by `flops`
         params = list(dict.fromkeys(v for v in node.operands if _is_computed(v)))
         taken = set(RESERVED)
         names = [unique_name(python_identifier(v.name_hint, "v"), taken) for v in params]

@@ -454,10 +454,20 @@ class NodeOpInterface(NodeInterface):
 
 
 class LoopOpInterface(NodeInterface):
-    """`NodeInterface` of `dfg.loop`: an ONNX `Loop` of the default domain."""
+    """`NodeInterface` of `dfg.loop`: an ONNX `Loop` of the default domain (or a `Scan`)."""
 
     def op_type(self, op: Operation) -> str:
         return "Loop"
+
+    def domain(self, op: Operation) -> str:
+        return DEFAULT_DOMAIN
+
+
+class IfOpInterface(NodeInterface):
+    """`NodeInterface` of `dfg.if`: an ONNX `If` of the default domain."""
+
+    def op_type(self, op: Operation) -> str:
+        return "If"
 
     def domain(self, op: Operation) -> str:
         return DEFAULT_DOMAIN
@@ -1127,6 +1137,108 @@ class LoopYieldOp(IRDLOperation):
         super().__init__(operands=[values])
 
 
+@irdl_op_definition
+class IfOp(IRDLOperation):
+    """
+    An ONNX `If`: runs its `then` or its `else` region, as the condition says.
+
+    Operands are the condition (a one-element `tensor<i1>`) followed by `captures`: the
+    outer values that either branch reads. Both regions are isolated from above and take
+    one block argument per capture, so every dataflow edge into the `If` is an operand
+    that passes see. Each region ends with `dfg.if_yield` of values of the result types.
+
+    Passes treat the `If` as one node of ONNX type `If` (`NodeInterface`): its cost is that
+    of its dearer branch, and `fold-constants` replaces it by the branch taken when the
+    condition is a constant.
+    """
+
+    name = "dfg.if"
+
+    condition = operand_def(TensorType)
+    captures = var_operand_def(TensorType | SequenceType | OptionalType)
+    opset = attr_def(IntegerAttr[I64])
+    outputs = var_result_def(TensorType | SequenceType | OptionalType)
+    then_region = region_def("single_block")
+    else_region = region_def("single_block")
+
+    traits = traits_def(IfOpInterface(), IsolatedFromAbove(), RecursiveMemoryEffect())
+
+    assembly_format = (
+        "$condition (`captures` `(` $captures^ `:` type($captures) `)`)? "
+        "`opset` $opset attr-dict-with-keyword "
+        "`:` type($condition) `->` `(` type($outputs) `)` $then_region `else` $else_region"
+    )
+
+    def __init__(
+        self,
+        condition: SSAValue,
+        captures: Sequence[SSAValue],
+        result_types: Sequence[Attribute],
+        then_region: Region,
+        else_region: Region,
+        *,
+        opset: int,
+    ):
+        super().__init__(
+            operands=[condition, captures],
+            result_types=[result_types],
+            attributes={"opset": IntegerAttr(opset, 64)},
+            regions=[then_region, else_region],
+        )
+
+    @property
+    def node_name(self) -> str:
+        """The ONNX node name (from the location), or `If` if unnamed."""
+        return node_of(self).node_name(self)
+
+    @property
+    def branches(self) -> tuple[Block, Block]:
+        """The blocks of the `then` and `else` regions."""
+        return self.then_region.block, self.else_region.block
+
+    def verify_(self) -> None:
+        where = f"dfg.if '{self.node_name}'"
+        if not _is_scalar(self.condition.type, "i1"):
+            raise VerifyException(
+                f"{where}: the condition must be a one-element tensor of i1, "
+                f"got {self.condition.type}"
+            )
+        captured = list(self.captures.types)
+        results = list(self.outputs.types)
+        for branch, block in zip(("then", "else"), self.branches, strict=True):
+            args = list(block.arg_types)
+            if args != captured:
+                raise VerifyException(
+                    f"{where}: the {branch} branch takes [{', '.join(map(str, args))}], but "
+                    f"the captures are [{', '.join(map(str, captured))}]"
+                )
+            terminator = block.last_op
+            if not isinstance(terminator, IfYieldOp):
+                raise VerifyException(f"{where}: the {branch} branch must end with dfg.if_yield")
+            yielded = list(terminator.values.types)
+            if yielded != results:
+                raise VerifyException(
+                    f"{where}: the {branch} branch yields [{', '.join(map(str, yielded))}], "
+                    f"but the results are [{', '.join(map(str, results))}]"
+                )
+
+
+@irdl_op_definition
+class IfYieldOp(IRDLOperation):
+    """Ends a branch of `dfg.if`: the values the `If` gives when that branch is taken."""
+
+    name = "dfg.if_yield"
+
+    values = var_operand_def(TensorType | SequenceType | OptionalType)
+
+    traits = traits_def(IsTerminator(), HasParent(IfOp), Pure())
+
+    assembly_format = "attr-dict ($values^ `:` type($values))?"
+
+    def __init__(self, values: Sequence[SSAValue]):
+        super().__init__(operands=[values])
+
+
 def _is_scalar(t: Attribute, element: str) -> bool:
     """Whether `t` is a one-element tensor of the element type spelled `element`."""
     if not isinstance(t, TensorType) or str(t.get_element_type()) != element:
@@ -1249,6 +1361,8 @@ DFG = Dialect(
         RecvOp,
         LoopOp,
         LoopYieldOp,
+        IfOp,
+        IfYieldOp,
         ForkOp,
         JoinOp,
     ],

@@ -34,6 +34,7 @@ from xdsl.ir import (
     Attribute,
     Block,
     Dialect,
+    Operation,
     ParametrizedAttribute,
     Region,
     SSAValue,
@@ -634,7 +635,7 @@ class SubscriptOp(IRDLOperation):
         super().__init__(operands=[value, indices], result_types=[OBJECT])
 
 
-# Control flow: what a `dfg.loop` lowers to.
+# Control flow: what a `dfg.loop` and a `dfg.if` lower to.
 
 
 @irdl_op_definition
@@ -665,19 +666,69 @@ class ForOp(IRDLOperation):
 
 @irdl_op_definition
 class IfOp(IRDLOperation):
-    """`if condition:` and an indented body (no `else`)."""
+    """
+    `if condition:` and an indented body, then `else:` and the `else_body` if it has ops.
+
+    With results, each branch ends with `py.if_yield`, which assigns the values the branch
+    gives to the names of the results (`res = then_out` / `res = else_out`).
+    """
 
     name = "py.if"
 
     condition = operand_def(ObjectType)
+    outputs = var_result_def(ObjectType)
     body = region_def("single_block")
+    else_body = region_def()
 
     traits = traits_def(NoTerminator())
 
-    assembly_format = "$condition attr-dict-with-keyword $body"
+    assembly_format = (
+        "$condition attr-dict-with-keyword (`->` type($outputs)^)? $body `else` $else_body"
+    )
 
-    def __init__(self, condition: SSAValue) -> None:
-        super().__init__(operands=[condition], regions=[Region(Block())])
+    def __init__(self, condition: SSAValue, result_count: int = 0, *, has_else: bool = False):
+        else_body = Region(Block()) if has_else or result_count else Region()
+        super().__init__(
+            operands=[condition],
+            result_types=[[OBJECT] * result_count],
+            regions=[Region(Block()), else_body],
+        )
+
+    @property
+    def else_ops(self) -> Sequence[Operation]:
+        """The statements of the else body (none when it has no block)."""
+        return list(self.else_body.block.ops) if self.else_body.blocks else []
+
+    def verify_(self) -> None:
+        if len(self.else_body.blocks) > 1:
+            raise VerifyException(
+                f"py.if: the else body has {len(self.else_body.blocks)} blocks, at most 1"
+            )
+        for branch, ops in (("body", list(self.body.block.ops)), ("else_body", self.else_ops)):
+            last = ops[-1] if ops else None
+            if not self.outputs and not isinstance(last, IfYieldOp):
+                continue
+            if not isinstance(last, IfYieldOp) or len(last.values) != len(self.outputs):
+                raise VerifyException(
+                    f"py.if with {len(self.outputs)} results: its {branch} must end with "
+                    f"py.if_yield of {len(self.outputs)} values"
+                )
+
+
+@irdl_op_definition
+class IfYieldOp(IRDLOperation):
+    """`r0, r1 = v0, v1`: ends a `py.if` branch, binding the `py.if` results' names."""
+
+    name = "py.if_yield"
+
+    values = var_operand_def(ObjectType)
+
+    traits = traits_def(HasParent(IfOp))
+
+    assembly_format = "$values attr-dict"
+
+    def __init__(self, values: Sequence[SSAValue]) -> None:
+        super().__init__(operands=[values])
 
 
 @irdl_op_definition
@@ -787,6 +838,7 @@ PY = Dialect(
         SubscriptOp,
         ForOp,
         IfOp,
+        IfYieldOp,
         BreakOp,
         RebindOp,
         UnaryOp,

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import IO, ClassVar
+from typing import IO, ClassVar, NoReturn
 
 import numpy as np
 import onnx
@@ -28,6 +28,7 @@ from onnx import (
     TypeProto,
     ValueInfoProto,
     helper,
+    numpy_helper,
 )
 from xdsl.context import Context
 from xdsl.dialects.builtin import (
@@ -52,6 +53,8 @@ from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects.dfg import (
     DEFAULT_DOMAIN,
     GraphOp,
+    IfOp,
+    IfYieldOp,
     LoopOp,
     LoopYieldOp,
     NodeOp,
@@ -61,7 +64,8 @@ from ramiel_mlir.dialects.dfg import (
     SequenceType,
     WeightOp,
 )
-from ramiel_mlir.frontend.shapes import infer_static_shapes
+from ramiel_mlir.frontend.scan import lower_scans
+from ramiel_mlir.frontend.shapes import constant_value, infer_static_shapes
 from ramiel_mlir.onnx.attributes import from_proto
 from ramiel_mlir.onnx.support import op_histogram
 from ramiel_mlir.tensors import (
@@ -145,8 +149,17 @@ def import_onnx(path: str, input_shapes: Mapping[str, Sequence[int]] | None = No
     shapes = dict(input_shapes or {})
     _fix_input_shapes(model, path, shapes)
     _check_dimensions(model, path, shapes)
-    model = _infer_shapes(model, path)
+    model = lower_scans(_infer_shapes(model, path), _describer(path))
     return _GraphBuilder(model, path).build()
+
+
+def _describer(path: str, scope: str = "") -> Callable[[NodeProto], str]:
+    """How a Scan rewritten as a Loop names a node in errors."""
+
+    def where(node: NodeProto) -> str:
+        return f"{path}: node '{node.name or node.output[0]}' ({node.op_type}){scope}"
+
+    return where
 
 
 def _check_supported(model: ModelProto, path: str) -> None:
@@ -337,6 +350,8 @@ class _GraphBuilder:
     """Names that some node or the graph output reads."""
     scope: str = ""
     """Where the graph is, for messages: empty for the model, else which Loop body."""
+    learned: dict[str, Attribute] = field(default_factory=dict[str, Attribute])
+    """Types of Loop and If results that shape inference left unknown, for `_reinfer`."""
 
     def _read_graph_types(self) -> None:
         """The types the model's value infos give, and which names are read."""
@@ -364,11 +379,13 @@ class _GraphBuilder:
         self._read_graph_types()
         inputs = _graph_inputs(self.model)
         input_types = [self._require_type(i.name, "graph input") for i in inputs]
-        # A Loop's outputs are typed when the Loop is imported (from its body).
-        loop_outputs = {n for node in graph_proto.node if _is_loop(node) for n in node.output}
+        # A Loop's or an If's outputs are typed when it is imported (from its subgraphs),
+        # and the values after it may be typed only then (`_reinfer`): with control flow,
+        # an output's type is its value's, and a node whose type stays unknown says so.
+        control_flow = any(_is_loop(node) or _is_if(node) for node in graph_proto.node)
         output_types = [
             self.types.get(o.name, NoneType())
-            if o.name in loop_outputs
+            if control_flow
             else self._require_type(o.name, "graph output")
             for o in graph_proto.output
         ]
@@ -384,7 +401,7 @@ class _GraphBuilder:
         self._fill_block(block, inputs)
         outputs = [self._use(o.name, "graph output") for o in graph_proto.output]
         block.add_op(OutputOp(outputs))
-        if loop_outputs:
+        if control_flow:
             graph.function_type = FunctionType.from_lists(input_types, [v.type for v in outputs])
         module = ModuleOp([graph])
         try:
@@ -467,11 +484,38 @@ class _GraphBuilder:
         """The type of a node output; `none` for one that is omitted or never read."""
         if not name or (name not in self.types and name not in self.read):
             return NoneType()
+        if name not in self.types and self.learned:
+            self._reinfer()
         if name not in self.types:
             raise RamielError(
                 f"{self.path}: {where}: cannot infer a static shape for output '{name}'"
             )
         return self.types[name]
+
+    def _reinfer(self) -> None:
+        """
+        Shape inference again, given the types of Loop and If results learned from their
+        imported bodies (ONNX's inference of a Loop's scan outputs, or of a body that reads
+        outer constants, leaves them unknown): the values after them get static types.
+        """
+        model = ModelProto()
+        model.CopyFrom(self.model)
+        graph = model.graph
+        kept = [info for info in graph.value_info if info.name not in self.learned]
+        del graph.value_info[:]
+        graph.value_info.extend(kept)
+        graph.value_info.extend(
+            helper.make_value_info(name, _type_proto(t)) for name, t in self.learned.items()
+        )
+        self.learned.clear()
+        try:
+            inferred = infer_static_shapes(model, os.path.dirname(self.path))
+        except (onnx.shape_inference.InferenceError, onnx.checker.ValidationError) as e:
+            message = " ".join(str(e).split())
+            raise RamielError(f"{self.path}: shape inference failed: {message}") from None
+        for info in [*inferred.graph.value_info, *inferred.graph.output]:
+            if info.name not in self.types and (t := self._value_type(info.type, info.name)):
+                self.types[info.name] = t
 
     def _use(self, name: str, user: str) -> SSAValue:
         if name not in self.values:
@@ -517,6 +561,9 @@ class _GraphBuilder:
             return
         if _is_loop(node):
             self._add_loop(block, node, where)
+            return
+        if _is_if(node):
+            self._add_if(block, node, where)
             return
         operands = [self._operand(block, name, where) for name in node.input]
         result_types = [self._result_type(name, where) for name in node.output]
@@ -574,8 +621,111 @@ class _GraphBuilder:
             result.name_hint = _valid_name(name)
             if name:
                 self.values[name] = result
+                if name not in self.types:
+                    self.learned[name] = result.type
                 self.types[name] = result.type  # type: ignore[assignment]
         block.add_op(op)
+
+    def _add_if(self, block: Block, node: NodeProto, where: str) -> None:
+        """
+        Import an `If` as a `dfg.if` whose regions are its imported branches.
+
+        The outer-scope names either branch reads become explicit captures, the
+        arguments of both regions. Each branch's types come from shape inference on
+        the branch alone; the `If`'s results take the types both branches yield.
+        """
+        branches = {a.name: a.g for a in node.attribute if a.type == AttributeProto.GRAPH}
+        condition = self._use(node.input[0], where)
+        free = _free_names(branches["then_branch"]) + _free_names(branches["else_branch"])
+        captured = [name for name in dict.fromkeys(free) if name in self.values]
+        captures = [self._use(name, where) for name in captured]
+        regions: list[Region] = []
+        yielded_types: list[list[Attribute]] = []
+        for key, label in (("then_branch", "then"), ("else_branch", "else")):
+            branch_model = self._branch_model(branches[key], captured, captures, where, label)
+            scope = f" in the {label} branch of {where}"
+            builder = _GraphBuilder(branch_model, self.path, scope=scope)
+            region, types = builder.build_branch(f"{where}, {label} branch output")
+            regions.append(region)
+            yielded_types.append(types)
+        then_types, else_types = yielded_types
+        if len(then_types) != len(node.output) or len(else_types) != len(node.output):
+            raise RamielError(
+                f"{self.path}: {where}: the branches yield {len(then_types)} and "
+                f"{len(else_types)} values for {len(node.output)} outputs"
+            )
+        if then_types != else_types:
+            # Only possible when the condition is known: import the branch it takes.
+            types = {
+                name: _type_proto(t)
+                for name, t in self.types.items()
+                if isinstance(t, TensorType | SequenceType | OptionalType)
+            }
+            directory = os.path.dirname(self.path)
+            known = constant_value(self.model, node.input[0], types, directory)
+            if known is None or known.size != 1:
+                self._branch_type_error(node, then_types, else_types, where)
+            taken = regions[0] if bool(known.reshape(-1)[0]) else regions[1]
+            self._bind_results(node, _inline(taken.block, captures, block))
+            return
+        op = IfOp(condition, captures, then_types, *regions, opset=self._opset(""))
+        op.location = NameLoc(StringAttr(node.name or node.output[0]), NoneAttr())
+        block.add_op(op)
+        self._bind_results(node, list(op.outputs))
+
+    def _bind_results(self, node: NodeProto, results: Sequence[SSAValue]) -> None:
+        """Name the values of a control-flow node's outputs; learn the types inference lacks."""
+        for result, name in zip(results, node.output, strict=True):
+            if not name:
+                continue
+            result.name_hint = result.name_hint or _valid_name(name)
+            self.values[name] = result
+            if name not in self.types:
+                self.learned[name] = result.type
+            self.types[name] = result.type
+
+    def _branch_type_error(
+        self,
+        node: NodeProto,
+        then_types: Sequence[Attribute],
+        else_types: Sequence[Attribute],
+        where: str,
+    ) -> NoReturn:
+        for name, then_type, else_type in zip(node.output, then_types, else_types, strict=True):
+            if then_type != else_type:
+                raise RamielError(
+                    f"{self.path}: {where}: output '{name}' is {then_type} in the then branch "
+                    f"and {else_type} in the else branch: an output must have one static type "
+                    "(or the condition be known at compile time)"
+                )
+        raise AssertionError("the branches' types differ")
+
+    def _branch_model(
+        self,
+        branch: GraphProto,
+        captured: Sequence[str],
+        captures: Sequence[SSAValue],
+        where: str,
+        label: str,
+    ) -> ModelProto:
+        """A branch of an If as a model of its own (captures as inputs), types inferred."""
+        graph = GraphProto()
+        graph.CopyFrom(branch)
+        del graph.input[:]
+        del graph.value_info[:]
+        for name, value in zip(captured, captures, strict=True):
+            graph.input.append(helper.make_value_info(name, _type_proto(value.type)))
+        return self._infer_subgraph(graph, captured, f"{label} branch", where)
+
+    def build_branch(self, where: str) -> tuple[Region, list[Attribute]]:
+        """The region of an If branch (this builder's model) and the types it yields."""
+        graph_proto = self.model.graph
+        self._read_graph_types()
+        block = Block(arg_types=[self.types[i.name] for i in graph_proto.input])
+        self._fill_block(block, graph_proto.input)
+        yielded = [self._use(o.name, where) for o in graph_proto.output]
+        block.add_op(IfYieldOp(yielded))
+        return Region(block), [v.type for v in yielded]
 
     def _body_model(
         self,
@@ -600,17 +750,50 @@ class _GraphBuilder:
             graph.input.append(_value_info(info.name, tensor_type))
         for name, tensor_type in zip(captured, arg_types[len(carried) :], strict=True):
             graph.input.append(_value_info(name, tensor_type))
+        return self._infer_subgraph(graph, captured, "body", where)
+
+    def _infer_subgraph(
+        self, graph: GraphProto, captured: Sequence[str], part: str, where: str
+    ) -> ModelProto:
+        """
+        A subgraph (captures among its inputs) as a model of its own, its types inferred;
+        `part` (`body`, `then branch`) and `where` (the node) name it in errors.
+
+        Captures that are small constants (shape arithmetic read by a body's Unsqueeze
+        or Reshape) are given to inference as initializers, so that the shapes they
+        determine are static; the model returned keeps them as inputs.
+        """
+        constants = {
+            name: array
+            for name in captured
+            if (array := _known_array(self.values[name])) is not None
+        }
+        probe = GraphProto()
+        probe.CopyFrom(graph)
+        if constants:
+            del probe.input[:]
+            probe.input.extend(i for i in graph.input if i.name not in constants)
+            probe.initializer.extend(
+                numpy_helper.from_array(array, name) for name, array in constants.items()
+            )
         model = helper.make_model(
-            graph, opset_imports=list(self.model.opset_import), ir_version=self.model.ir_version
+            probe, opset_imports=list(self.model.opset_import), ir_version=self.model.ir_version
         )
         model.functions.extend(self.model.functions)
         try:
-            return infer_static_shapes(model, os.path.dirname(self.path))
+            inferred = infer_static_shapes(model, os.path.dirname(self.path))
         except (onnx.shape_inference.InferenceError, onnx.checker.ValidationError) as e:
             message = " ".join(str(e).split())
             raise RamielError(
-                f"{self.path}: {where}: shape inference of the body failed: {message}"
+                f"{self.path}: {where}: shape inference of the {part} failed: {message}"
             ) from None
+        if constants:
+            kept = [t for t in inferred.graph.initializer if t.name not in constants]
+            del inferred.graph.initializer[:]
+            inferred.graph.initializer.extend(kept)
+            del inferred.graph.input[:]
+            inferred.graph.input.extend(graph.input)
+        return lower_scans(inferred, _describer(self.path, f" in the {part} of {where}"))
 
     def build_body(self, carried: int, where: str) -> tuple[Region, list[Attribute]]:
         """The region of a Loop body (this builder's model) and the types it yields."""
@@ -745,6 +928,26 @@ def _is_loop(node: NodeProto) -> bool:
     return node.op_type == "Loop" and node.domain in ("", "ai.onnx")
 
 
+def _inline(branch: Block, captures: Sequence[SSAValue], block: Block) -> list[SSAValue]:
+    """Move the ops of `branch` to the end of `block`, reading `captures`; what it yields."""
+    terminator = branch.last_op
+    assert isinstance(terminator, IfYieldOp)
+    results = list(terminator.values)
+    terminator.detach()
+    terminator.erase()
+    for argument, capture in zip(branch.args, captures, strict=True):
+        argument.replace_all_uses_with(capture)
+    for op in list(branch.ops):
+        op.detach()
+        block.add_op(op)
+    return results
+
+
+def _is_if(node: NodeProto) -> bool:
+    """Whether `node` is an ONNX `If` (imported as a `dfg.if`)."""
+    return node.op_type == "If" and node.domain in ("", "ai.onnx")
+
+
 def _free_names(graph: GraphProto) -> list[str]:
     """The outer-scope names that `graph` (or a subgraph of it) reads, in first-use order."""
     defined = {i.name for i in graph.input} | {t.name for t in graph.initializer}
@@ -768,25 +971,45 @@ def _tensor(value: SSAValue, where: str, path: str) -> TensorType:
     return value.type
 
 
+def _type_proto(t: Attribute) -> TypeProto:
+    """The ONNX type of a dfg value type (a tensor, a `!dfg.sequence`, a `!dfg.optional`)."""
+    if isinstance(t, SequenceType | OptionalType):
+        inner = _type_proto(t.element_type)
+        if isinstance(t, SequenceType):
+            return helper.make_sequence_type_proto(inner)
+        return helper.make_optional_type_proto(inner)
+    assert isinstance(t, TensorType | UnrankedTensorType)
+    element = onnx_from_element_type(t.get_element_type())
+    shape = list(t.get_shape()) if isinstance(t, TensorType) else None
+    dims = None if shape is None else [d if d >= 0 else None for d in shape]
+    return helper.make_tensor_type_proto(element, dims)
+
+
 def _value_info(name: str, tensor_type: TensorType) -> ValueInfoProto:
     element = onnx_from_element_type(tensor_type.get_element_type())
     return helper.make_tensor_value_info(name, element, list(tensor_type.get_shape()))
 
 
-def _known_int(value: SSAValue) -> int | None:
-    """The value of a one-element integer constant (weight or Constant node), else None."""
+def _known_array(value: SSAValue) -> np.ndarray | None:
+    """The value of a small constant (an inline weight or a Constant node), else None."""
     owner = value.owner
     if isinstance(owner, WeightOp) and owner.value is not None:
-        array = numpy_from_dense(owner.value)
-    elif (
+        return numpy_from_dense(owner.value)
+    if (
         isinstance(owner, NodeOp)
         and owner.op_type.data == "Constant"
         and isinstance(attr := owner.onnx_attrs.get("value"), DenseIntOrFPElementsAttr)
     ):
-        array = numpy_from_dense(attr)
-    else:
+        return numpy_from_dense(attr)
+    return None
+
+
+def _known_int(value: SSAValue) -> int | None:
+    """The value of a one-element integer constant (weight or Constant node), else None."""
+    array = _known_array(value)
+    if array is None or array.size != 1:
         return None
-    return int(array.reshape(-1)[0]) if array.size == 1 else None
+    return int(array.reshape(-1)[0])
 
 
 @dataclass(frozen=True)

@@ -124,6 +124,24 @@ def _has_rank(t: TypeProto) -> bool:
     return t.tensor_type.HasField("shape")
 
 
+def constant_value(
+    model: ModelProto, name: str, types: Mapping[str, TypeProto], base_dir: str = ""
+) -> np.ndarray | None:
+    """
+    The compile-time value of `name` in `model`, whose values have the `types` given
+    (beside those `model` records): computed from constants and static shapes as
+    `infer_static_shapes` computes them; None if it depends on input data (or on a
+    random or subgraph node).
+    """
+    evaluator = _ConstantEvaluator(model, base_dir)
+    if name in evaluator.initializers:
+        return evaluator._value(name)  # pyright: ignore[reportPrivateUsage]
+    known_types = value_types(model.graph) | dict(types)
+    while name not in evaluator.known and evaluator.evaluate(known_types, [name]):
+        pass
+    return evaluator.known.get(name)
+
+
 def _infer(model: ModelProto) -> ModelProto:
     return onnx.shape_inference.infer_shapes(
         model, check_type=True, strict_mode=True, data_prop=True

@@ -187,7 +187,14 @@ SUPPORTED_OPS = frozenset(
         "Xor",
     }
 )
-"""ONNX op types of the default domain that lower to PyTorch (`Loop` is a `dfg.loop`)."""
+"""ONNX op types of the default domain that lower to PyTorch (`Loop`, `If` and `Scan`, which
+the frontend imports as `dfg.loop` and `dfg.if`, are not listed)."""
+
+
+CONTROL_FLOW_OPS = frozenset({"If", "Loop", "Scan"})
+"""ONNX op types of the default domain with subgraphs that the frontend imports (as a
+`dfg.if`, a `dfg.loop`, and a Scan as the equivalent Loop): supported when their
+subgraphs' nodes are."""
 
 
 def is_supported(op_type: str) -> bool:
@@ -236,17 +243,17 @@ def _default(domain: str) -> str:
 
 
 def _nodes(graph: onnx.GraphProto) -> Iterator[onnx.NodeProto]:
-    """The nodes of `graph` and, recursively, of the bodies of its Loop nodes."""
+    """The nodes of `graph` and, recursively, of the subgraphs of its Loop, If and Scan nodes."""
     for node in graph.node:
         yield node
-        if node.op_type == "Loop" and _default(node.domain) == "":
+        if node.op_type in CONTROL_FLOW_OPS and _default(node.domain) == "":
             for attr in node.attribute:
-                if attr.name == "body" and attr.type == onnx.AttributeProto.GRAPH:
+                if attr.type == onnx.AttributeProto.GRAPH:
                     yield from _nodes(attr.g)
 
 
 def op_histogram(model: onnx.ModelProto) -> list[OpCount]:
-    """The op types of `model` (Loop bodies included), most frequent first."""
+    """The op types of `model` (Loop, If and Scan subgraphs included), most frequent first."""
     opsets = {_default(entry.domain): entry.version for entry in model.opset_import}
     found: dict[tuple[str, str], list[str]] = {}
     for node in _nodes(model.graph):
@@ -259,7 +266,7 @@ def op_histogram(model: onnx.ModelProto) -> list[OpCount]:
             opsets.get(domain, 0),
             len(names),
             tuple(names[:FIRST_NODES]),
-            domain == "" and (is_supported(op_type) or op_type == "Loop"),
+            domain == "" and (is_supported(op_type) or op_type in CONTROL_FLOW_OPS),
         )
         for (domain, op_type), names in found.items()
     ]

@@ -73,7 +73,8 @@ def cheap_producer(send: dfg.SendOp, threshold: float) -> dfg.NodeOp | None:
     """
     The node computing a sent value, if it is deterministic and costs at most `threshold`.
 
-    Only a `dfg.node` qualifies: whether a `dfg.loop` is deterministic depends on its body.
+    Only a `dfg.node` qualifies: whether a `dfg.loop` or `dfg.if` is deterministic depends
+    on its regions.
     """
     producer = send.value.owner
     if not isinstance(producer, dfg.NodeOp):

@@ -80,7 +80,7 @@ class EstimateCostPass(ModulePass):
                 measured = profile_graph_threads(graph, sorted({1, cores}))  # once on 1 core
                 costs, threaded = measured[1], measured[cores]
                 for node in graph_nodes(graph):
-                    if node not in costs:  # a dfg.loop: not profiled (see backend/profile.py)
+                    if node not in costs:  # a dfg.loop or dfg.if: not profiled (backend/profile.py)
                         costs[node] = flops_cost(node, machine)
                         threaded[node] = flops_cost(node, machine, threaded=True)
             else:

@@ -7,7 +7,8 @@ implementation and replaced by `dfg.weight` ops. `Shape` and `Size` are folded
 from the static type of their input even when its data is computed, and
 `Identity` forwards its operand. Since folded results feed the next node, shape
 arithmetic (`Shape -> Gather -> Unsqueeze -> Concat -> Cast -> Reshape`) collapses
-into constants. Dead producers are left for `dce`.
+into constants. A `dfg.if` whose condition is a constant is replaced by the ops of
+the branch it takes. Dead producers are left for `dce`.
 
 This is the only pass that evaluates ONNX nodes (through the ONNX layer's
 evaluator, `ramiel_mlir.onnx.evaluate`); `convert-dfg-to-py` runs it in its
@@ -33,9 +34,10 @@ from xdsl.pattern_rewriter import (
     RewritePattern,
     op_type_rewrite_pattern,
 )
+from xdsl.rewriter import InsertPoint
 
 from ramiel_mlir.diagnostics import RamielError
-from ramiel_mlir.dialects.dfg import NodeOp, NoneOp, WeightOp, is_deterministic
+from ramiel_mlir.dialects.dfg import IfOp, IfYieldOp, NodeOp, NoneOp, WeightOp, is_deterministic
 from ramiel_mlir.onnx.attributes import to_proto
 from ramiel_mlir.onnx.evaluate import SHAPE_ONLY_OPS, EvaluationError
 from ramiel_mlir.onnx.evaluate import evaluate as onnx_evaluate
@@ -270,6 +272,26 @@ class ForwardIdentity(RewritePattern):
         rewriter.replace(op, [], [operand])
 
 
+class InlineConstantIf(RewritePattern):
+    """A `dfg.if` whose condition is a constant is the branch it takes, inlined."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: IfOp, rewriter: PatternRewriter, /) -> None:
+        owner = op.condition.owner
+        if not isinstance(owner, WeightOp) and not is_constant_node(owner):
+            return
+        condition = materialize(owner)
+        assert condition is not None  # a weight or a Constant node
+        assert condition.size == 1  # verified: a one-element tensor<i1>
+        taken = op.branches[0] if bool(condition.reshape(-1)[0]) else op.branches[1]
+        terminator = taken.last_op
+        assert isinstance(terminator, IfYieldOp)  # verified
+        results = list(terminator.values)
+        rewriter.erase_op(terminator)
+        rewriter.inline_block(taken, InsertPoint.before(op), op.captures)
+        rewriter.replace_op(op, [], results)
+
+
 @dataclass(frozen=True)
 class FoldNode(RewritePattern):
     """Replace a node computable at compile time by the weights it computes."""
@@ -294,7 +316,8 @@ class FoldConstantsPass(ModulePass):
 
     Deterministic nodes whose inputs are all weights are evaluated with ONNX's
     reference implementation; Shape and Size are folded from static types and
-    Identity forwards its operand. Results with more than `max-elements` elements
+    Identity forwards its operand; a `dfg.if` on a constant condition becomes the
+    branch it takes. Results with more than `max-elements` elements
     are not computed (Constant nodes excepted); results above the inline limit go
     to the blob store `blob-dir`, as `.npy` files named by their content that the
     IR refers to by absolute path (default: `$RAMIEL_CACHE_DIR/blobs`, else
@@ -327,6 +350,7 @@ class FoldConstantsPass(ModulePass):
             GreedyRewritePatternApplier(
                 [
                     ForwardIdentity(),
+                    InlineConstantIf(),
                     FoldNode(self.max_elements, self.blob_dir, self.exact, self.keep_constants),
                 ],
                 dce_enabled=False,

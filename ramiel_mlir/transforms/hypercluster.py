@@ -189,7 +189,7 @@ def _copy(
             rows = size * found.factor(node.outputs[0])
             shapes[key] = _sliced_shape(node, operands[shape_input], rows)
         operands[shape_input] = shapes[key]
-    if isinstance(node, dfg.LoopOp):  # never batched (no batch rule): only its inputs differ
+    if isinstance(node, dfg.LoopOp | dfg.IfOp):  # never batched (no rule): only inputs differ
         copy = node.clone(dict(mapping))
     else:
         result_types = [

@@ -180,15 +180,18 @@ def branches() -> onnx.ModelProto:
     )
 
 
-def subgraph() -> onnx.ModelProto:
-    """An If node: its branches are subgraphs."""
+def if_model(else_op: str = "Neg") -> onnx.ModelProto:
+    """An If node whose branches read the outer `x` (a Concat else branch doubles its length)."""
 
     def branch(name: str, op: str) -> onnx.GraphProto:
+        attrs = {"axis": 0} if op == "Concat" else {}
+        inputs = ["x", "x"] if op == "Concat" else ["x"]
+        size = 4 if op == "Concat" else 2
         return helper.make_graph(
-            [helper.make_node(op, ["x"], [f"{name}_y"], name=f"{name}/op")],
+            [helper.make_node(op, inputs, [f"{name}_y"], name=f"{name}/op", **attrs)],
             name,
             [],
-            [_tensor(f"{name}_y", [2])],
+            [_tensor(f"{name}_y", [size])],
         )
 
     return _model(
@@ -199,12 +202,17 @@ def subgraph() -> onnx.ModelProto:
                 ["y"],
                 name="choose",
                 then_branch=branch("then", "Relu"),
-                else_branch=branch("else", "Neg"),
+                else_branch=branch("else", else_op),
             )
         ],
         [_tensor("cond", [], TensorProto.BOOL), _tensor("x", [2])],
-        [_tensor("y", [2])],
+        [_tensor("y", ["n"])],
     )
+
+
+def if_shapes() -> onnx.ModelProto:
+    """An If whose branches give different shapes on a condition only known at run time."""
+    return if_model("Concat")
 
 
 def tiny() -> onnx.ModelProto:
@@ -237,7 +245,8 @@ MODELS: dict[str, Callable[[], onnx.ModelProto]] = {
     "unsupported_op": unsupported_op,
     "unsupported_ops": unsupported_ops,
     "branches": branches,
-    "subgraph": subgraph,
+    "if": if_model,
+    "if_shapes": if_shapes,
     "tiny": tiny,
 }
 

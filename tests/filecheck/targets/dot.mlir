@@ -52,3 +52,25 @@ dfg.graph @loop(%start: tensor<f32>, %delta: tensor<f32>, %n: tensor<i64>) -> te
   %e = dfg.node "Exp"(%output) opset 21 {dfg.cost = 1.0 : f64} : (tensor<2xf32>) -> tensor<2xf32> loc("exp")
   dfg.output %e : tensor<2xf32>
 }
+
+// -----
+
+/// A dfg.if is one node too: drawn with its captures' edges, its branches' nodes not.
+
+// FLAT-LABEL: digraph "if"
+// FLAT:         [[N:n[0-9]+]] [label="neg\nNeg\n1 us"];
+// FLAT-NEXT:    [[I:n[0-9]+]] [label="choose\nIf\n3 us"];
+// FLAT-NEXT:    [[N]] -> [[I]];
+// FLAT-NEXT:  }
+dfg.graph @if(%c: tensor<i1>, %x: tensor<f32>) -> tensor<f32> {
+  %d = dfg.node "Neg"(%x) opset 21 {dfg.cost = 1.0 : f64} : (tensor<f32>) -> tensor<f32> loc("neg")
+  %y = dfg.if %c captures(%d : tensor<f32>) opset 21 attributes {dfg.cost = 3.0 : f64} : tensor<i1> -> (tensor<f32>) {
+  ^bb0(%a: tensor<f32>):
+    %e = dfg.node "Exp"(%a) opset 21 : (tensor<f32>) -> tensor<f32> loc("inner_exp")
+    dfg.if_yield %e : tensor<f32>
+  } else {
+  ^bb0(%b: tensor<f32>):
+    dfg.if_yield %b : tensor<f32>
+  } loc("choose")
+  dfg.output %y : tensor<f32>
+}

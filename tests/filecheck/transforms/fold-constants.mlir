@@ -204,3 +204,60 @@ dfg.graph @exact() -> (tensor<2xi64>, tensor<f32>) {
   %p = dfg.node "Mul"(%h, %two) opset 17 : (tensor<f32>, tensor<f32>) -> tensor<f32>
   dfg.output %sum, %p : tensor<2xi64>, tensor<f32>
 }
+
+// -----
+
+/// An If whose condition folds to a constant (here from a static shape) is the
+/// branch it takes: its ops move before the If, reading the captured values.
+
+// CHECK-LABEL: dfg.graph @constant_if
+// CHECK-NOT:     dfg.if
+// CHECK:         %[[NEG:.*]] = dfg.node "Neg"(%x)
+// CHECK-NOT:     dfg.if
+// CHECK:         dfg.output %[[NEG]]
+// EXACT-LABEL: dfg.graph @constant_if
+// EXACT-NOT:     dfg.if
+// EXACT:         dfg.output
+dfg.graph @constant_if(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  %size = dfg.node "Size"(%x) opset 21 : (tensor<2x3xf32>) -> tensor<i64>
+  %six = dfg.weight "six" dense<6> : tensor<i64> : tensor<i64>
+  %c = dfg.node "Equal"(%size, %six) opset 21 : (tensor<i64>, tensor<i64>) -> tensor<i1>
+  %y = dfg.if %c captures(%x : tensor<2x3xf32>) opset 21 : tensor<i1> -> (tensor<2x3xf32>) {
+  ^bb0(%a: tensor<2x3xf32>):
+    %n = dfg.node "Neg"(%a) opset 21 : (tensor<2x3xf32>) -> tensor<2x3xf32>
+    dfg.if_yield %n : tensor<2x3xf32>
+  } else {
+  ^bb0(%b: tensor<2x3xf32>):
+    %m = dfg.node "Abs"(%b) opset 21 : (tensor<2x3xf32>) -> tensor<2x3xf32>
+    dfg.if_yield %m : tensor<2x3xf32>
+  }
+  dfg.output %y : tensor<2x3xf32>
+}
+
+// -----
+
+/// A false constant takes the else branch; a condition computed from data stays an If.
+
+// CHECK-LABEL: dfg.graph @false_and_computed_if
+// CHECK:         %[[ABS:.*]] = dfg.node "Abs"(%x)
+// CHECK:         dfg.if %d captures(%[[ABS]] : tensor<2xf32>)
+dfg.graph @false_and_computed_if(%x: tensor<2xf32>, %d: tensor<i1>) -> tensor<2xf32> {
+  %c = dfg.weight "no" dense<false> : tensor<i1> : tensor<i1>
+  %y = dfg.if %c captures(%x : tensor<2xf32>) opset 21 : tensor<i1> -> (tensor<2xf32>) {
+  ^bb0(%a: tensor<2xf32>):
+    dfg.if_yield %a : tensor<2xf32>
+  } else {
+  ^bb0(%b: tensor<2xf32>):
+    %m = dfg.node "Abs"(%b) opset 21 : (tensor<2xf32>) -> tensor<2xf32>
+    dfg.if_yield %m : tensor<2xf32>
+  }
+  %z = dfg.if %d captures(%y : tensor<2xf32>) opset 21 : tensor<i1> -> (tensor<2xf32>) {
+  ^bb0(%a: tensor<2xf32>):
+    dfg.if_yield %a : tensor<2xf32>
+  } else {
+  ^bb0(%b: tensor<2xf32>):
+    %m = dfg.node "Neg"(%b) opset 21 : (tensor<2xf32>) -> tensor<2xf32>
+    dfg.if_yield %m : tensor<2xf32>
+  }
+  dfg.output %z : tensor<2xf32>
+}

@@ -136,3 +136,19 @@ py.module {
     py.return %x : i32
   }
 }
+
+// -----
+
+/// A py.if with results binds them at the end of each branch with py.if_yield.
+
+// CHECK: py.if with 1 results: its else_body must end with py.if_yield of 1 values
+py.module {
+  py.func "f"(["c", "x"] : ["", ""]) {
+  ^bb0(%c: !py.object, %x: !py.object):
+    %y = py.if %c -> !py.object {
+      py.if_yield %x
+    } else {
+    }
+    py.return %y : !py.object
+  }
+}

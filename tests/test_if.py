@@ -397,3 +397,68 @@ def test_loop_nested_in_if(model_cache: Path, lanes: int | None) -> None:
         feeds = {"c": np.array(flag), "x": RNG.standard_normal((2, 2)).astype(np.float32)}
         (got,) = _run(module, feeds)
         np.testing.assert_allclose(got, _reference(model, feeds)[0], rtol=1e-6)
+
+
+def rank_switch_model() -> onnx.ModelProto:
+    """
+    AffineGrid's expanded function in small: an If on the length of the run-time
+    `size`, known at compile time, whose untaken branch has no static shapes (a
+    Squeeze of an Expand to `size`), and a ConstantOfShape after it whose rank only
+    the branch taken gives (ONNX merges both branches' `size` pieces to `?` length).
+    """
+
+    def branch(name: str, nodes: list[onnx.NodeProto], output: str) -> onnx.GraphProto:
+        return helper.make_graph(
+            nodes, name, [], [helper.make_tensor_value_info(output, I64, None)]
+        )
+
+    return _model(
+        [
+            helper.make_node("Size", ["size"], ["length"]),
+            helper.make_node("Equal", ["length", "four"], ["is_four"]),
+            helper.make_node(
+                "If",
+                ["is_four"],
+                ["head"],
+                then_branch=branch(
+                    "halves",
+                    [helper.make_node("Split", ["size"], ["first", "second"], num_outputs=2)],
+                    "first",
+                ),
+                else_branch=branch(
+                    "unknown",
+                    [
+                        helper.make_node("Expand", ["x", "size"], ["expanded"]),
+                        helper.make_node("Squeeze", ["expanded"], ["squeezed"]),
+                        helper.make_node("Shape", ["squeezed"], ["kept"]),
+                    ],
+                    "kept",
+                ),
+                name="rank_if",
+            ),
+            helper.make_node("ConstantOfShape", ["head"], ["zeros"]),
+            helper.make_node("Add", ["zeros", "one"], ["z"]),
+        ],
+        [
+            helper.make_tensor_value_info("x", F32, [2, 3]),
+            helper.make_tensor_value_info("size", I64, [4]),
+        ],
+        [helper.make_tensor_value_info("z", F32, [2, 1])],
+        [
+            numpy_helper.from_array(np.array(4, np.int64), "four"),
+            numpy_helper.from_array(np.array(1.0, np.float32), "one"),
+        ],
+    )
+
+
+def test_known_condition_imports_the_branch_taken_alone(model_cache: Path) -> None:
+    """The untaken branch is never imported; the values after the If take its types."""
+    model = rank_switch_model()
+    compiled = compile_onnx(model, "", model_cache / "if_rank_switch")
+    assert "if " not in _forward(compiled.source)
+    feeds = {
+        "x": RNG.standard_normal((2, 3)).astype(np.float32),
+        "size": np.array([2, 1, 3, 4], np.int64),
+    }
+    (got,) = _run(compiled.load(), feeds)
+    np.testing.assert_array_equal(got, _reference(model, feeds)[0])

@@ -51,18 +51,24 @@ def numel(value: SSAValue) -> int:
     if t.has_static_shape():
         return math.prod(t.get_shape())
     bound = dynamic_bound(value)
-    return math.prod(bound if d < 0 else d for d in t.get_shape())
+    return min(math.prod(bound if d < 0 else d for d in t.get_shape()), DYNAMIC_ELEMENTS)
+
+
+DYNAMIC_ELEMENTS = 2**32
+"""The most elements assumed for a value with `?` dimensions: without a cap, a chain of
+values whose `?` dimensions each take the element count of the last (Range, then
+ConstantOfShape, then Transpose ...) would grow as a tower of powers, past a float."""
 
 
 def dynamic_bound(value: SSAValue) -> int:
     """
     The size assumed for each `?` dimension of `value` (a size known only at run
     time): the largest element count among the inputs of the node computing it,
-    recursively, and at least 1. For the ops whose result sizes depend on the
-    data it is an upper bound: NonZero, Compress and Unique select from their
-    input's elements, NonMaxSuppression from batches x classes x boxes (its
-    scores' count), and what they feed (element-wise ops, Gather, Slice ...)
-    is no larger. For a size computed from values (a Range over computed
+    recursively, at least 1 and at most `DYNAMIC_ELEMENTS`. For the ops whose
+    result sizes depend on the data it is an upper bound: NonZero, Compress and
+    Unique select from their input's elements, NonMaxSuppression from batches x
+    classes x boxes (its scores' count), and what they feed (element-wise ops,
+    Gather, Slice ...) is no larger. For a size computed from values (a Range over computed
     bounds) it is only an estimate.
     """
     memo: dict[SSAValue, int] = {}
@@ -85,7 +91,7 @@ def dynamic_bound(value: SSAValue) -> int:
             for v in inputs
             if isinstance(v.type, TensorType)
         ]
-        memo[current] = max([1, *counts])
+        memo[current] = min(max([1, *counts]), DYNAMIC_ELEMENTS)
     return memo[value]
 
 

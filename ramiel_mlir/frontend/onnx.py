@@ -352,6 +352,9 @@ class _GraphBuilder:
     """Where the graph is, for messages: empty for the model, else which Loop body."""
     learned: dict[str, Attribute] = field(default_factory=dict[str, Attribute])
     """Types of Loop and If results that shape inference left unknown, for `_reinfer`."""
+    refined: bool = False
+    """Whether some `learned` type makes one that inference gave more static: the values
+    after it may be typed more statically too, so `_reinfer` runs before the next node."""
 
     def _read_graph_types(self) -> None:
         """The types the model's value infos give, and which names are read."""
@@ -371,7 +374,7 @@ class _GraphBuilder:
             self.values[info.name] = value
         for tensor in self.model.graph.initializer:
             self._add_weight(block, tensor)
-        for node in self.model.graph.node:
+        for node in list(self.model.graph.node):  # `_reinfer` replaces the model
             self._add_node(block, node)
 
     def build(self) -> ModuleOp:
@@ -484,7 +487,7 @@ class _GraphBuilder:
         """The type of a node output; `none` for one that is omitted or never read."""
         if not name or (name not in self.types and name not in self.read):
             return NoneType()
-        if name not in self.types and self.learned:
+        if self.refined or (name not in self.types and self.learned):
             self._reinfer()
         if name not in self.types:
             raise RamielError(
@@ -508,13 +511,18 @@ class _GraphBuilder:
             helper.make_value_info(name, _type_proto(t)) for name, t in self.learned.items()
         )
         self.learned.clear()
+        self.refined = False
+        self.model = model  # the types learned so far hold for every later inference
         try:
             inferred = infer_static_shapes(model, os.path.dirname(self.path))
         except (onnx.shape_inference.InferenceError, onnx.checker.ValidationError) as e:
             message = " ".join(str(e).split())
             raise RamielError(f"{self.path}: shape inference failed: {message}") from None
         for info in [*inferred.graph.value_info, *inferred.graph.output]:
-            if info.name not in self.types and (t := self._value_type(info.type, info.name)):
+            t = self._value_type(info.type, info.name)
+            if t is None or info.name in self.values:
+                continue  # not known, or imported already
+            if info.name not in self.types or _refines(t, self.types[info.name]):
                 self.types[info.name] = t
 
     def _use(self, name: str, user: str) -> SSAValue:
@@ -633,45 +641,77 @@ class _GraphBuilder:
         The outer-scope names either branch reads become explicit captures, the
         arguments of both regions. Each branch's types come from shape inference on
         the branch alone; the `If`'s results take the types both branches yield.
+
+        A condition known at compile time (computed from constants and static shapes)
+        imports the branch it takes alone, inlined: the other branch may be one that
+        has no static types for these inputs (an expanded function's branch for
+        another rank), and it never runs.
         """
         branches = {a.name: a.g for a in node.attribute if a.type == AttributeProto.GRAPH}
         condition = self._use(node.input[0], where)
-        free = _free_names(branches["then_branch"]) + _free_names(branches["else_branch"])
-        captured = [name for name in dict.fromkeys(free) if name in self.values]
-        captures = [self._use(name, where) for name in captured]
+        known = self._known_condition(node)
+        if known is not None:
+            key, label = ("then_branch", "then") if known else ("else_branch", "else")
+            captured, captures = self._captures(where, branches[key])
+            region, _ = self._import_branch(node, branches[key], label, captured, captures, where)
+            self._bind_results(node, _inline(region.block, captures, block))
+            return
+        captured, captures = self._captures(where, branches["then_branch"], branches["else_branch"])
         regions: list[Region] = []
         yielded_types: list[list[Attribute]] = []
         for key, label in (("then_branch", "then"), ("else_branch", "else")):
-            branch_model = self._branch_model(branches[key], captured, captures, where, label)
-            scope = f" in the {label} branch of {where}"
-            builder = _GraphBuilder(branch_model, self.path, scope=scope)
-            region, types = builder.build_branch(f"{where}, {label} branch output")
+            region, types = self._import_branch(
+                node, branches[key], label, captured, captures, where
+            )
             regions.append(region)
             yielded_types.append(types)
         then_types, else_types = yielded_types
-        if len(then_types) != len(node.output) or len(else_types) != len(node.output):
-            raise RamielError(
-                f"{self.path}: {where}: the branches yield {len(then_types)} and "
-                f"{len(else_types)} values for {len(node.output)} outputs"
-            )
         if then_types != else_types:
-            # Only possible when the condition is known: import the branch it takes.
-            types = {
-                name: _type_proto(t)
-                for name, t in self.types.items()
-                if isinstance(t, TensorType | SequenceType | OptionalType)
-            }
-            directory = os.path.dirname(self.path)
-            known = constant_value(self.model, node.input[0], types, directory)
-            if known is None or known.size != 1:
-                self._branch_type_error(node, then_types, else_types, where)
-            taken = regions[0] if bool(known.reshape(-1)[0]) else regions[1]
-            self._bind_results(node, _inline(taken.block, captures, block))
-            return
+            self._branch_type_error(node, then_types, else_types, where)
         op = IfOp(condition, captures, then_types, *regions, opset=self._opset(""))
         op.location = NameLoc(StringAttr(node.name or node.output[0]), NoneAttr())
         block.add_op(op)
         self._bind_results(node, list(op.outputs))
+
+    def _known_condition(self, node: NodeProto) -> bool | None:
+        """The value of an If's condition if it is known at compile time, else None."""
+        types = {
+            name: _type_proto(t)
+            for name, t in self.types.items()
+            if isinstance(t, TensorType | SequenceType | OptionalType)
+        }
+        directory = os.path.dirname(self.path)
+        known = constant_value(self.model, node.input[0], types, directory)
+        if known is None or known.size != 1:
+            return None
+        return bool(known.reshape(-1)[0])
+
+    def _captures(self, where: str, *graphs: GraphProto) -> tuple[list[str], list[SSAValue]]:
+        """The outer-scope names `graphs` read, in first-use order, and their values."""
+        free = [name for graph in graphs for name in _free_names(graph)]
+        captured = [name for name in dict.fromkeys(free) if name in self.values]
+        return captured, [self._use(name, where) for name in captured]
+
+    def _import_branch(
+        self,
+        node: NodeProto,
+        branch: GraphProto,
+        label: str,
+        captured: Sequence[str],
+        captures: Sequence[SSAValue],
+        where: str,
+    ) -> tuple[Region, list[Attribute]]:
+        """One branch of an If as a region, and the types it yields (one per output)."""
+        branch_model = self._branch_model(branch, captured, captures, where, label)
+        scope = f" in the {label} branch of {where}"
+        builder = _GraphBuilder(branch_model, self.path, scope=scope)
+        region, types = builder.build_branch(f"{where}, {label} branch output")
+        if len(types) != len(node.output):
+            raise RamielError(
+                f"{self.path}: {where}: the {label} branch yields {len(types)} values "
+                f"for {len(node.output)} outputs"
+            )
+        return region, types
 
     def _bind_results(self, node: NodeProto, results: Sequence[SSAValue]) -> None:
         """Name the values of a control-flow node's outputs; learn the types inference lacks."""
@@ -682,6 +722,10 @@ class _GraphBuilder:
             self.values[name] = result
             if name not in self.types:
                 self.learned[name] = result.type
+            elif _refines(result.type, self.types[name]):
+                # The branch taken gives a static type where inference merged both.
+                self.learned[name] = result.type
+                self.refined = True
             self.types[name] = result.type
 
     def _branch_type_error(
@@ -921,6 +965,18 @@ class _GraphBuilder:
 
 _SHAPE_PRESERVING = frozenset({"Cast", "CastLike", "Identity"})
 """Operators whose output has the shape of their first input."""
+
+
+def _refines(new: Attribute, old: Attribute) -> bool:
+    """Whether tensor type `new` is `old` with some of its `?` dimensions known."""
+    if not isinstance(new, TensorType) or not isinstance(old, TensorType):
+        return False
+    if new.get_element_type() != old.get_element_type() or new.get_num_dims() != old.get_num_dims():
+        return False
+    pairs = list(zip(new.get_shape(), old.get_shape(), strict=True))
+    if any(o != DYNAMIC_INDEX and n != o for n, o in pairs):
+        return False
+    return any(o == DYNAMIC_INDEX and n != DYNAMIC_INDEX for n, o in pairs)
 
 
 def _is_loop(node: NodeProto) -> bool:

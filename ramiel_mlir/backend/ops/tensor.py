@@ -282,6 +282,8 @@ def _constant_of_shape(ctx: NodeContext) -> list[SSAValue]:
     fill = number(value) if isinstance(value, np.ndarray) else 0.0
     out_type = ctx.out_type()
     dtype = ctx.dtype(out_type)
+    if not out_type.has_static_shape():  # the shape is computed when the code runs
+        return [ctx.b.call(ctx.helper(runtime._constant_of_shape), ctx.arg(0), fill, dtype)]
     if fill in (0, 1) and not isinstance(fill, bool):
         return [ctx.b.call("torch.ones" if fill else "torch.zeros", ctx.out_shape(), dtype=dtype)]
     return [ctx.b.call("torch.full", ctx.out_shape(), fill, dtype=dtype)]

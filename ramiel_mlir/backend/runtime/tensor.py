@@ -94,6 +94,11 @@ def _expand(x: torch.Tensor, shape: torch.Tensor) -> torch.Tensor:
     return torch.broadcast_to(x, torch.broadcast_shapes(x.shape, tuple(shape.tolist())))
 
 
+def _constant_of_shape(shape: torch.Tensor, fill: float | int | bool, dtype: torch.dtype):
+    """ONNX ConstantOfShape of a shape computed at run time: `fill` everywhere."""
+    return torch.full([int(size) for size in shape.tolist()], fill, dtype=dtype)
+
+
 def _has_element(optional: object) -> torch.Tensor:
     """ONNX OptionalHasElement of an optional value (None when empty)."""
     return torch.tensor(optional is not None)

@@ -14,7 +14,7 @@ from ramiel_mlir.analysis.batch import Separability, batch_separability
 from ramiel_mlir.analysis.graph import graph_nodes
 from ramiel_mlir.diagnostics import RamielError, remark
 from ramiel_mlir.dialects import dfg
-from ramiel_mlir.dialects.annotations import NODE_ANNOTATIONS
+from ramiel_mlir.dialects.annotations import COST, THREADED_COST, THREADS
 from ramiel_mlir.tensors import dense_from_numpy
 from ramiel_mlir.transforms.clusters import is_clustered
 from ramiel_mlir.weights import weight_value
@@ -22,8 +22,11 @@ from ramiel_mlir.weights import weight_value
 SHAPE_INPUTS = {"Reshape": 1, "Expand": 1, "Resize": 3}
 """The input that holds the output shape (sizes), which names the batch, by op type."""
 
-COST_ATTRIBUTES = tuple(a.name for a in NODE_ANNOTATIONS)
-"""What estimate-cost and merge-clusters wrote for the whole batch: wrong for a slice."""
+COST_ATTRIBUTES = tuple(a.name for a in (COST, THREADED_COST, THREADS))
+"""
+What estimate-cost and merge-clusters wrote for the whole batch: wrong for a slice. (A
+node's memory format and kernel, `dfg.layout` and `dfg.kernel`, hold for its slices too.)
+"""
 
 
 @dataclass(frozen=True)

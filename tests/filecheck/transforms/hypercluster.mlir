@@ -98,3 +98,19 @@ dfg.graph @per_entry_constant(%x: tensor<4x3xf32>) -> tensor<4x3xf32> {
   %y = dfg.node "Add"(%x, %pos) opset 17 : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<4x3xf32>
   dfg.output %y : tensor<4x3xf32>
 }
+
+// -----
+
+/// A node's memory format and kernel (assign-layout, prepack-weights) hold for each of its
+/// slices; its cost does not (estimate-cost runs again on the split graph).
+
+// CHECK-LABEL: dfg.graph @annotated
+// CHECK:         dfg.node "FusedConv"{{.*}}{domain = "com.microsoft", dfg.layout = "channels_last", dfg.kernel = "onednn"} : (tensor<1x3x8x8xf32>
+// CHECK:         dfg.node "FusedConv"{{.*}}{domain = "com.microsoft", dfg.layout = "channels_last", dfg.kernel = "onednn"} : (tensor<1x3x8x8xf32>
+// CHECK-NOT:     dfg.cost
+// CHECK:         dfg.join
+dfg.graph @annotated(%x: tensor<2x3x8x8xf32>) -> tensor<2x4x8x8xf32> {
+  %w = dfg.weight "w" dense<0.5> : tensor<4x3x3x3xf32> : tensor<4x3x3x3xf32>
+  %y = dfg.node "FusedConv"(%x, %w) {pads = array<i64: 1, 1, 1, 1>, activation = "Relu"} opset 1 {domain = "com.microsoft", dfg.layout = "channels_last", dfg.kernel = "onednn", dfg.cost = 5.0 : f64} : (tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<2x4x8x8xf32>
+  dfg.output %y : tensor<2x4x8x8xf32>
+}

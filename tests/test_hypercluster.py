@@ -12,10 +12,7 @@ or matrix product may choose another kernel for another batch size
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,7 +21,7 @@ import onnxruntime
 import pytest
 import torch
 from torch import nn
-from zoo.torch_models import build
+from zoo.torch_models import build, export_batched
 
 from ramiel_mlir.api import CompiledModel, compile_onnx
 from ramiel_mlir.diagnostics import REMARKS
@@ -119,23 +116,7 @@ def export(name: str, directory: Path, dynamo: bool) -> Path:
         return path
     build, shape = MODELS[name]
     torch.manual_seed(0)
-    model = build().eval()
-    example = (torch.randn(2, *shape),)
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), torch.no_grad():
-        warnings.simplefilter("ignore")
-        if dynamo:
-            batch = torch.export.Dim("batch", min=2, max=64)
-            torch.onnx.export(model, example, path, dynamo=True, dynamic_shapes={"x": {0: batch}})
-        else:
-            torch.onnx.export(
-                model,
-                example,
-                path,
-                dynamo=False,
-                input_names=["x"],
-                dynamic_axes={"x": {0: "batch"}},
-            )
-    return path
+    return export_batched(build().eval(), shape, path, dynamo)
 
 
 def _input(name: str, batch: int) -> np.ndarray:

@@ -28,12 +28,9 @@ Writes a Markdown table to stdout and JSON under `--out` (docs/benchmarks-batch.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import os
 import sys
-import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -69,18 +66,7 @@ def export(name: str, directory: Path) -> Path:
         return path
     build, shape = MODELS[name]
     torch.manual_seed(0)
-    model = build().eval()
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), torch.no_grad():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            model,
-            (torch.randn(2, *shape),),
-            path,
-            dynamo=False,
-            input_names=["x"],
-            dynamic_axes={"x": {0: "batch"}},
-        )
-    return path
+    return torch_models.export_batched(build().eval(), shape, path)
 
 
 @dataclass

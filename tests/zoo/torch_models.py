@@ -20,7 +20,7 @@ import contextlib
 import io
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -628,11 +628,40 @@ def export(
     path = Path(path)
     model = build(module_name)
     args = (example_input(module_name),)
-    with (
-        warnings.catch_warnings(),
-        contextlib.redirect_stdout(io.StringIO()),
-        torch.no_grad(),
-    ):
-        warnings.simplefilter("ignore")
+    with _quiet_export():
         torch.onnx.export(model, args, path, dynamo=dynamo, opset_version=opset)
+    return path
+
+
+@contextlib.contextmanager
+def _quiet_export() -> Iterator[None]:
+    """Silence the exporters' progress messages and warnings; no autograd."""
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), torch.no_grad():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def export_batched(
+    model: nn.Module, shape: tuple[int, ...], path: str | Path, dynamo: bool = False
+) -> Path:
+    """
+    Export `model`, whose input is a batch of `shape`, to `path` with a symbolic batch
+    dimension (`dim_param`): `dynamic_shapes` for the dynamo exporter, `dynamic_axes`
+    for the TorchScript one. The example batch is 2 random rows.
+    """
+    path = Path(path)
+    example = (torch.randn(2, *shape),)
+    with _quiet_export():
+        if dynamo:
+            batch = torch.export.Dim("batch", min=2, max=64)
+            torch.onnx.export(model, example, path, dynamo=True, dynamic_shapes={"x": {0: batch}})
+        else:
+            torch.onnx.export(
+                model,
+                example,
+                path,
+                dynamo=False,
+                input_names=["x"],
+                dynamic_axes={"x": {0: "batch"}},
+            )
     return path

@@ -120,7 +120,8 @@ def _traffic(node: NodeOp) -> float:
     return float(sum(nbytes(v) for v in (*node.inputs, *node.outputs)))
 
 
-def _int_list(attr: Attribute | None) -> list[int]:
+def int_list(attr: Attribute | None) -> list[int]:
+    """An integer or integer-list ONNX attribute as a list ([] if absent)."""
     from ramiel_mlir.onnx.attributes import attr_value
 
     if attr is None:
@@ -153,7 +154,7 @@ def _conv_transpose(node: NodeOp) -> Work:
 
 def _gemm(node: NodeOp) -> Work:
     a = shape(node.inputs[0])
-    trans_a = _int_list(node.onnx_attrs.get("transA")) == [1]
+    trans_a = int_list(node.onnx_attrs.get("transA")) == [1]
     inner = a[0] if trans_a else a[1]
     return Work("matmul", 2.0 * numel(node.outputs[0]) * inner, _traffic(node))
 
@@ -165,7 +166,7 @@ def _matmul(node: NodeOp) -> Work:
 
 def _pool(kind: str) -> Callable[[NodeOp], Work]:
     def work(node: NodeOp) -> Work:
-        window = math.prod(_int_list(node.onnx_attrs.get("kernel_shape")))
+        window = math.prod(int_list(node.onnx_attrs.get("kernel_shape")))
         return Work(kind, float(numel(node.outputs[0]) * window), _traffic(node))
 
     return work
@@ -173,7 +174,7 @@ def _pool(kind: str) -> Callable[[NodeOp], Work]:
 
 def _lrn(node: NodeOp) -> Work:
     """Each output averages the squares of `size` neighbouring channels."""
-    size = _int_list(node.onnx_attrs.get("size"))[0]
+    size = int_list(node.onnx_attrs.get("size"))[0]
     return Work("lrn", float(numel(node.outputs[0]) * size), _traffic(node))
 
 

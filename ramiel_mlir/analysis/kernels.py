@@ -7,7 +7,7 @@ im2col and matrix-product kernel (`_slow_conv2d_forward`), which on a CPU with A
 but an AMD vendor string runs MKL's AVX2 code at half oneDNN's rate. Calling oneDNN
 directly (`torch.ops.mkldnn._convolution_pointwise`) with the weight packed once at
 load time gets its full rate at a fixed cost of about 19 us a call, measured as
-the machine model's `onednn_conv` kind. `onednn_pays` decides per node from the
+the machine model's `onednn_conv` kind. `choose_kernel` decides per node from the
 machine model: oneDNN wherever PyTorch would run it anyway (packing only removes
 work), and elsewhere where its rate saves more than its call costs.
 """
@@ -15,11 +15,12 @@ work), and elsewhere where its rate saves more than its call costs.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from xdsl.dialects.builtin import Float32Type, TensorType
 from xdsl.ir import SSAValue
 
-from ramiel_mlir.analysis.cost_model import ONEDNN_KIND, node_work
+from ramiel_mlir.analysis.cost_model import ONEDNN_KIND, flops_cost, int_list, node_work
 from ramiel_mlir.analysis.machine import Machine
 from ramiel_mlir.dialects.dfg import DEFAULT_DOMAIN, NodeOp, WeightOp
 from ramiel_mlir.onnx.contrib import FUSED_CONV, MS_DOMAIN
@@ -44,13 +45,8 @@ def _f32_shape(value: SSAValue) -> tuple[int, ...] | None:
 
 
 def _ints(node: NodeOp, name: str, default: list[int]) -> list[int]:
-    from ramiel_mlir.onnx.attributes import attr_value
-
-    attr = node.onnx_attrs.get(name)
-    if attr is None:
-        return default
-    value = attr_value(attr)
-    return [int(v) for v in value] if isinstance(value, list) else [int(value)]  # type: ignore[arg-type]
+    """The node's integer-list attribute `name`, `default` if absent."""
+    return int_list(node.onnx_attrs.get(name)) or default
 
 
 def onednn_candidate(node: NodeOp) -> bool:
@@ -92,16 +88,33 @@ def aten_runs_onednn(node: NodeOp, threads: int = 1) -> bool:
     )
 
 
-def onednn_pays(node: NodeOp, machine: Machine, aten_cost: float) -> bool:
+@dataclass(frozen=True)
+class KernelChoice:
+    """A convolution's kernel, and the estimates (us) it was chosen from."""
+
+    onednn: bool
+    """Packed oneDNN (else `F.conv2d`)."""
+    forced: bool
+    """`F.conv2d` would run oneDNN itself (and reorder the weight on every call)."""
+    aten_us: float
+    onednn_us: float
+
+
+def choose_kernel(node: NodeOp, machine: Machine) -> KernelChoice | None:
     """
-    Whether packed oneDNN beats `aten_cost` (the node's estimate as `F.conv2d`) on
-    `machine`: always where PyTorch would pick oneDNN itself, else by the estimate.
+    Packed oneDNN or `F.conv2d` for `node` on `machine` (None: not a candidate, or the
+    machine model has no `onednn_conv` kind): oneDNN wherever PyTorch would pick it
+    itself, else where its estimate is the lower. `node` carries no `dfg.kernel` yet
+    (its cost model estimate is then the `F.conv2d` one).
     """
     if not onednn_candidate(node) or ONEDNN_KIND not in machine.rates:
-        return False
-    if aten_runs_onednn(node):
-        return True
-    return onednn_cost(node, machine) < aten_cost
+        return None
+    aten, packed, forced = (
+        flops_cost(node, machine),
+        onednn_cost(node, machine),
+        aten_runs_onednn(node),
+    )
+    return KernelChoice(forced or packed < aten, forced, aten, packed)
 
 
 def onednn_cost(node: NodeOp, machine: Machine, *, threaded: bool = False) -> float:

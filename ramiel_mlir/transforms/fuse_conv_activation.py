@@ -31,6 +31,7 @@ from xdsl.pattern_rewriter import (
 )
 from xdsl.rewriter import InsertPoint
 
+from ramiel_mlir.dialects.annotations import PREFIX
 from ramiel_mlir.dialects.dfg import DEFAULT_DOMAIN, NodeOp, NoneOp
 from ramiel_mlir.onnx.contrib import FUSED_ACTIVATIONS, FUSED_CONV, FUSED_CONV_OPSET, MS_DOMAIN
 from ramiel_mlir.transforms.fold_batchnorm import attr_number, constant
@@ -97,7 +98,7 @@ class FuseConvActivation(RewritePattern):
         )
         fused.location = conv.location
         fused.attributes.update(
-            (name, value) for name, value in conv.attributes.items() if name.startswith("dfg.")
+            (name, value) for name, value in conv.attributes.items() if name.startswith(PREFIX)
         )
         fused.outputs[0].name_hint = op.outputs[0].name_hint
         rewriter.insert_op(fused, InsertPoint.before(conv))

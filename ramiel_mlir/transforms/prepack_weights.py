@@ -37,14 +37,8 @@ class PrepackWeightsPass(ModulePass):
     """The machine model: `auto` (cached calibration), `default` (built in) or a JSON file."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        from ramiel_mlir.analysis.cost_model import ONEDNN, ONEDNN_KIND, flops_cost
-        from ramiel_mlir.analysis.kernels import (
-            aten_runs_onednn,
-            is_conv,
-            onednn_candidate,
-            onednn_cost,
-            onednn_pays,
-        )
+        from ramiel_mlir.analysis.cost_model import ONEDNN
+        from ramiel_mlir.analysis.kernels import choose_kernel, is_conv
         from ramiel_mlir.analysis.machine import resolve_machine
 
         machine, _ = resolve_machine(self.machine)
@@ -52,25 +46,24 @@ class PrepackWeightsPass(ModulePass):
             if not isinstance(node, NodeOp) or not is_conv(node):
                 continue
             KERNEL.remove(node)
-            if not onednn_candidate(node) or ONEDNN_KIND not in machine.rates:
+            choice = choose_kernel(node, machine)
+            if choice is None:
                 continue
-            aten = flops_cost(node, machine)
-            packed = onednn_cost(node, machine)
-            if onednn_pays(node, machine, aten):
+            if choice.onednn:
                 KERNEL.set(node, ONEDNN)
                 why = (
                     "F.conv2d would run oneDNN and reorder the weight on every call"
-                    if aten_runs_onednn(node)
+                    if choice.forced
                     else "faster"
                 )
                 remark(
                     f"prepack-weights: oneDNN with packed weights ({why}; estimated "
-                    f"{packed:.1f} us against {aten:.1f} us for F.conv2d)",
+                    f"{choice.onednn_us:.1f} us against {choice.aten_us:.1f} us for F.conv2d)",
                     node,
                 )
             else:
                 remark(
-                    f"prepack-weights: F.conv2d (estimated {aten:.1f} us against "
-                    f"{packed:.1f} us for oneDNN's call)",
+                    f"prepack-weights: F.conv2d (estimated {choice.aten_us:.1f} us against "
+                    f"{choice.onednn_us:.1f} us for oneDNN's call)",
                     node,
                 )

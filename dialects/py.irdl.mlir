@@ -47,7 +47,7 @@ irdl.dialect @py {
     irdl.attributes {"target" = %string}
   }
 
-  // py.runtime: a runtime definition copied from its module (ramiel_mlir/backend/runtime/).
+  // py.runtime: a runtime definition copied from its module (ramiel_mlir/runtime/).
   irdl.operation @runtime {
     %sym_name = irdl.base "#builtin.string"
     %module = irdl.base "#builtin.string"

@@ -32,15 +32,28 @@ HARNESSES = (
 """Test harnesses: the compiler never imports them."""
 
 ALLOWED: dict[str, frozenset[str]] = {
-    "onnx": frozenset({"onnx"}),
-    "dialects": frozenset({"onnx", "dialects"}),
-    "frontend": frozenset({"onnx", "dialects", "frontend"}),
-    "analysis": frozenset({"onnx", "dialects", "analysis"}),
-    "backend": frozenset({"onnx", "dialects", "analysis", "backend"}),
-    "passes": frozenset({"onnx", "dialects", "analysis", "backend", "passes"}),
-    "targets": frozenset({"onnx", "dialects", "analysis", "backend", "passes", "targets"}),
+    "runtime": frozenset({"runtime"}),
+    "onnx": frozenset({"runtime", "onnx"}),
+    "dialects": frozenset({"runtime", "onnx", "dialects"}),
+    "frontend": frozenset({"runtime", "onnx", "dialects", "frontend"}),
+    "analysis": frozenset({"runtime", "onnx", "dialects", "analysis"}),
+    "backend": frozenset({"runtime", "onnx", "dialects", "analysis", "backend"}),
+    "passes": frozenset({"runtime", "onnx", "dialects", "analysis", "backend", "passes"}),
+    "targets": frozenset(
+        {"runtime", "onnx", "dialects", "analysis", "backend", "passes", "targets"}
+    ),
     "top": frozenset(
-        {"onnx", "dialects", "frontend", "analysis", "backend", "passes", "targets", "top"}
+        {
+            "runtime",
+            "onnx",
+            "dialects",
+            "frontend",
+            "analysis",
+            "backend",
+            "passes",
+            "targets",
+            "top",
+        }
     ),
 }
 """Layer -> the layers its modules may import."""
@@ -65,7 +78,7 @@ def layer(module: str) -> str:
         return "onnx"
     if head in ("dialects", "weights"):
         return "dialects"
-    if head in ("frontend", "analysis", "backend"):
+    if head in ("runtime", "frontend", "analysis", "backend"):
         return head
     if head == "transforms":
         return "passes"

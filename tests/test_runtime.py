@@ -1,5 +1,5 @@
 """
-The runtime of the generated code (`ramiel_mlir/backend/runtime/`), called directly.
+The runtime of the generated code (`ramiel_mlir/runtime/`), called directly.
 
 Each function is what a generated file carries; here it runs on small tensors
 whose answers are known (by hand, or by numpy doing the same ONNX definition).
@@ -27,8 +27,8 @@ import numpy as np
 import pytest
 import torch
 
-from ramiel_mlir.backend import runtime
-from ramiel_mlir.backend.runtime import (
+from ramiel_mlir import runtime
+from ramiel_mlir.runtime import (
     attention,
     cast,
     checks,

@@ -1,5 +1,5 @@
 """
-What a generated file carries of the runtime (`backend/runtime/`): definitions and imports.
+What a generated file carries of the runtime (`ramiel_mlir/runtime/`): definitions and imports.
 
 A lowering names the runtime function or class that the generated code calls,
 as an attribute of its module's handle (`resize._resize`, with `resize =
@@ -27,7 +27,7 @@ from pathlib import Path
 
 from ramiel_mlir.diagnostics import RamielError
 
-PACKAGE = "ramiel_mlir.backend.runtime"
+PACKAGE = "ramiel_mlir.runtime"
 """The package whose modules hold the runtime definitions."""
 
 
@@ -68,7 +68,7 @@ class _Module:
 
 
 def _path(module: str) -> Path:
-    return Path(__file__).with_name("runtime") / f"{module}.py"
+    return Path(__file__).parent.parent / "runtime" / f"{module}.py"
 
 
 @cache
@@ -111,7 +111,7 @@ class RuntimeModule:
 
 
 def runtime_module(module: str) -> RuntimeModule:
-    """The handle of `ramiel_mlir.backend.runtime.<module>` (checked to exist)."""
+    """The handle of `ramiel_mlir.runtime.<module>` (checked to exist)."""
     _parsed(module)
     return RuntimeModule(module)
 

@@ -144,8 +144,8 @@ class NodeLinesOp(IRDLOperation):
 @irdl_op_definition
 class RuntimeOp(IRDLOperation):
     """
-    A definition of the generated code's runtime (`ramiel_mlir/backend/runtime/`),
-    copied from its module: `py.runtime "_resize" from "ramiel_mlir.backend.runtime.resize"`.
+    A definition of the generated code's runtime (`ramiel_mlir/runtime/`),
+    copied from its module: `py.runtime "_resize" from "ramiel_mlir.runtime.resize"`.
     """
 
     name = "py.runtime"

@@ -27,7 +27,8 @@ from ramiel_mlir.transforms.estimate_cost import EstimateCostPass
 
 NODES = """
 dfg.graph @shapes(%x: tensor<1x3x224x224xf32>, %d: tensor<1x32x56x56xf32>,
-                  %a: tensor<1x1024xf32>, %m: tensor<2x3x4xf32>, %ids: tensor<3xi64>)
+                  %a: tensor<1x1024xf32>, %m: tensor<2x3x4xf32>, %ids: tensor<3xi64>,
+                  %s: tensor<1x16x20x20xf32>)
                   -> tensor<1x64x112x112xf32> {
   %w = dfg.weight "w" from "unused.onnx" : tensor<64x3x7x7xf32>
   %dw = dfg.weight "dw" from "unused.onnx" : tensor<32x1x3x3xf32>
@@ -40,6 +41,14 @@ dfg.graph @shapes(%x: tensor<1x3x224x224xf32>, %d: tensor<1x32x56x56xf32>,
   %depthwise = dfg.node "Conv"(%d, %dw) {group = 32 : i64, pads = array<i64: 1, 1, 1, 1>,
       kernel_shape = array<i64: 3, 3>} opset 13
       : (tensor<1x32x56x56xf32>, tensor<32x1x3x3xf32>) -> tensor<1x32x56x56xf32>
+  %w3 = dfg.weight "w3" from "unused.onnx" : tensor<48x16x3x3xf32>
+  %w17 = dfg.weight "w17" from "unused.onnx" : tensor<48x16x1x7xf32>
+  %small = dfg.node "Conv"(%s, %w3) {pads = array<i64: 1, 1, 1, 1>,
+      kernel_shape = array<i64: 3, 3>} opset 13
+      : (tensor<1x16x20x20xf32>, tensor<48x16x3x3xf32>) -> tensor<1x48x20x20xf32>
+  %row = dfg.node "Conv"(%s, %w17) {pads = array<i64: 0, 3, 0, 3>,
+      kernel_shape = array<i64: 1, 7>} opset 13
+      : (tensor<1x16x20x20xf32>, tensor<48x16x1x7xf32>) -> tensor<1x48x20x20xf32>
   %gemm = dfg.node "Gemm"(%a, %b) {transB = 1 : i64} opset 13
       : (tensor<1x1024xf32>, tensor<1000x1024xf32>) -> tensor<1x1000xf32>
   %matmul = dfg.node "MatMul"(%m, %mw) opset 13
@@ -78,6 +87,17 @@ def test_conv_flops_and_bytes(nodes: dict[str, dfg.NodeOp]) -> None:
     assert work.kind == "conv"
     assert work.amount == 2 * CONV_OUT * 3 * 7 * 7 == 236_027_904
     assert work.bytes == 4 * (3 * 224 * 224 + 64 * 3 * 7 * 7 + CONV_OUT)
+
+
+def test_conv_kind_follows_the_path_torch_takes(nodes: dict[str, dfg.NodeOp]) -> None:
+    """
+    `F.conv2d` runs a small or a 1x7 convolution as im2col and a matrix product (the
+    `pointwise_conv` rate), a large 3x3 or a 7x7 on oneDNN (the `conv` rate).
+    """
+    assert node_work(nodes["small"]).kind == "pointwise_conv"
+    assert node_work(nodes["depthwise"]).kind == "conv"
+    assert node_work(nodes["conv"]).kind == "conv"
+    assert node_work(nodes["row"]).kind == "pointwise_conv"
 
 
 def test_grouped_conv_counts_one_group(nodes: dict[str, dfg.NodeOp]) -> None:

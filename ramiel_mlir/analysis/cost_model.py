@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from xdsl.dialects.builtin import TensorType
+from xdsl.dialects.builtin import Float32Type, TensorType
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from ramiel_mlir.analysis.machine import Machine
@@ -130,16 +130,60 @@ def int_list(attr: Attribute | None) -> list[int]:
     return [int(v) for v in value] if isinstance(value, list) else [int(value)]  # type: ignore[arg-type]
 
 
+ATEN_ONEDNN_MIN_ELEMENTS = 20480
+"""Above this input size PyTorch runs a batch-1 convolution of kernel up to 3x3 on oneDNN."""
+
+
+def f32_shape(value: SSAValue) -> tuple[int, ...] | None:
+    """The static shape of a float32 tensor value (None for any other value)."""
+    value_type = value.type
+    if not isinstance(value_type, TensorType) or not value_type.has_static_shape():
+        return None
+    if not isinstance(value_type.element_type, Float32Type):
+        return None
+    return tuple(value_type.get_shape())
+
+
+def conv_ints(node: NodeOp, name: str, default: list[int]) -> list[int]:
+    """The node's integer-list attribute `name`, `default` if absent."""
+    return int_list(node.onnx_attrs.get(name)) or default
+
+
+def aten_runs_onednn(node: NodeOp, threads: int = 1) -> bool:
+    """
+    Whether `F.conv2d` would run the 2-D float32 convolution `node` on oneDNN (with
+    the weight reordered on every call), else on its im2col and matrix-product path:
+    PyTorch's rule (`ConvParams::use_mkldnn`, aten/src/ATen/native/Convolution.cpp).
+    True for a convolution the rule does not cover (other ranks, types, `?` sizes).
+    """
+    x, w = f32_shape(node.inputs[0]), f32_shape(node.inputs[1])
+    if x is None or w is None or len(x) != 4 or len(w) != 4:
+        return True
+    strided = any(s != 1 for s in conv_ints(node, "strides", [1, 1]))
+    dilated = any(d != 1 for d in conv_ints(node, "dilations", [1, 1]))
+    group = conv_ints(node, "group", [1])[0]
+    pointwise = w[2:] == (1, 1)
+    if not (strided or dilated or x[0] >= 16 or not pointwise or threads > 1):
+        return False
+    return (
+        group > 1 or (w[2] > 3 and w[3] > 3) or x[0] > 1 or math.prod(x) > ATEN_ONEDNN_MIN_ELEMENTS
+    )
+
+
 def _conv(node: NodeOp) -> Work:
     """
     Each output element sums (C / group) x kernel products.
 
     A 1x1 kernel is its own kind (`pointwise_conv`): torch runs it as a matrix
-    product, and a small one is twice as slow on two threads as on one.
+    product, and a small one is twice as slow on two threads as on one. So is a
+    convolution that `F.conv2d` runs on the same im2col and matrix-product path
+    rather than on oneDNN (small ones, and 1x7 and 7x1 kernels): at its rate, not
+    oneDNN's (a 3x3 16 -> 48 on 20x20 takes 71 us there, the `conv` rate says 30).
     """
     weight = shape(node.inputs[1])
     per_output = math.prod(weight[1:])
-    kind = "pointwise_conv" if all(k == 1 for k in weight[2:]) else "conv"
+    pointwise = all(k == 1 for k in weight[2:])
+    kind = "pointwise_conv" if pointwise or not aten_runs_onednn(node) else "conv"
     if KERNEL.get(node) == ONEDNN:
         kind = ONEDNN_KIND  # prepack-weights chose packed oneDNN
     return Work(kind, 2.0 * numel(node.outputs[0]) * per_output, _traffic(node))

@@ -14,39 +14,25 @@ work), and elsewhere where its rate saves more than its call costs.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-from xdsl.dialects.builtin import Float32Type, TensorType
-from xdsl.ir import SSAValue
-
-from ramiel_mlir.analysis.cost_model import ONEDNN_KIND, flops_cost, int_list, node_work
+from ramiel_mlir.analysis.cost_model import (
+    ONEDNN_KIND,
+    aten_runs_onednn,
+    conv_ints,
+    f32_shape,
+    flops_cost,
+    node_work,
+)
 from ramiel_mlir.analysis.machine import Machine
 from ramiel_mlir.dialects.dfg import DEFAULT_DOMAIN, NodeOp, WeightOp
 from ramiel_mlir.onnx.contrib import FUSED_CONV, MS_DOMAIN
-
-ATEN_ONEDNN_MIN_ELEMENTS = 20480
-"""Above this input size PyTorch runs a batch-1 convolution of kernel up to 3x3 on oneDNN."""
 
 
 def is_conv(node: NodeOp) -> bool:
     """A Conv, or a FusedConv from `fuse-conv-activation`."""
     op_type, domain = node.op_type.data, node.onnx_domain
     return (op_type, domain) in (("Conv", DEFAULT_DOMAIN), (FUSED_CONV, MS_DOMAIN))
-
-
-def _f32_shape(value: SSAValue) -> tuple[int, ...] | None:
-    value_type = value.type
-    if not isinstance(value_type, TensorType) or not value_type.has_static_shape():
-        return None
-    if not isinstance(value_type.element_type, Float32Type):
-        return None
-    return tuple(value_type.get_shape())
-
-
-def _ints(node: NodeOp, name: str, default: list[int]) -> list[int]:
-    """The node's integer-list attribute `name`, `default` if absent."""
-    return int_list(node.onnx_attrs.get(name)) or default
 
 
 def onednn_candidate(node: NodeOp) -> bool:
@@ -57,35 +43,16 @@ def onednn_candidate(node: NodeOp) -> bool:
     """
     if not is_conv(node) or len(node.inputs) > 3 or len(node.outputs) != 1:
         return False
-    x, w = _f32_shape(node.inputs[0]), _f32_shape(node.inputs[1])
-    if x is None or w is None or len(x) != 4 or _f32_shape(node.outputs[0]) is None:
+    x, w = f32_shape(node.inputs[0]), f32_shape(node.inputs[1])
+    if x is None or w is None or len(x) != 4 or f32_shape(node.outputs[0]) is None:
         return False
     if not all(isinstance(v.owner, WeightOp) for v in node.inputs[1:]):
         return False
     auto_pad = node.onnx_attrs.get("auto_pad")
     if auto_pad is not None and getattr(auto_pad, "data", "NOTSET") != "NOTSET":
         return False
-    pads = _ints(node, "pads", [0, 0, 0, 0])
+    pads = conv_ints(node, "pads", [0, 0, 0, 0])
     return pads[:2] == pads[2:]
-
-
-def aten_runs_onednn(node: NodeOp, threads: int = 1) -> bool:
-    """
-    Whether `F.conv2d` would run `node` on oneDNN anyway: PyTorch's rule
-    (`ConvParams::use_mkldnn`, aten/src/ATen/native/Convolution.cpp) for float32.
-    """
-    x, w = _f32_shape(node.inputs[0]), _f32_shape(node.inputs[1])
-    assert x is not None
-    assert w is not None
-    strided = any(s != 1 for s in _ints(node, "strides", [1, 1]))
-    dilated = any(d != 1 for d in _ints(node, "dilations", [1, 1]))
-    group = _ints(node, "group", [1])[0]
-    pointwise = w[2:] == (1, 1)
-    if not (strided or dilated or x[0] >= 16 or not pointwise or threads > 1):
-        return False
-    return (
-        group > 1 or (w[2] > 3 and w[3] > 3) or x[0] > 1 or math.prod(x) > ATEN_ONEDNN_MIN_ELEMENTS
-    )
 
 
 @dataclass(frozen=True)

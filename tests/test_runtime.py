@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
+import math
 import inspect
 import pkgutil
 import sys
@@ -33,6 +34,7 @@ from ramiel_mlir.runtime import (
     cast,
     checks,
     lanes,
+    nn,
     program,
     recurrent,
     resize,
@@ -511,3 +513,42 @@ def test_traced_lane_times_each_node_wait_and_send(tmp_path: Path) -> None:
     ]
     assert all(start <= end for _, start, end in log)
     assert "_trace" not in inspect.getsource(module.Lanes._lane1)
+
+
+def lrn_spec(x: np.ndarray, size: int, alpha: float, beta: float, bias: float) -> np.ndarray:
+    """LRN as the ONNX spec words it, channel by channel, in float64."""
+    squares = x.astype(np.float64) ** 2
+    total = np.zeros_like(squares)
+    channels = x.shape[1]
+    for c in range(channels):
+        low = max(0, c - (size - 1) // 2)
+        high = min(channels - 1, c + math.ceil((size - 1) / 2))
+        total[:, c] = squares[:, low : high + 1].sum(axis=1)
+    return x / (bias + alpha / size * total) ** beta
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 4, 5, 7])
+@pytest.mark.parametrize("shape", [(2, 6, 5), (1, 6, 4, 3), (1, 5, 3, 2, 2)])
+def test_local_response_norm_matches_the_spec(size: int, shape: tuple[int, ...]) -> None:
+    """
+    ONNX's window (even sizes included), any rank, contiguous or channels-last; and
+    ONNX Runtime, where it runs LRN (odd sizes of rank-4 inputs).
+    """
+    x = np.random.default_rng(size).standard_normal(shape).astype(np.float32) * 3
+    expected = lrn_spec(x, size, 0.2, 0.6, 1.5)
+    if len(shape) == 4 and size % 2:
+        import onnxruntime
+        from onnx import TensorProto, helper
+
+        node = helper.make_node("LRN", ["x"], ["y"], size=size, alpha=0.2, beta=0.6, bias=1.5)
+        info = [helper.make_tensor_value_info(n, TensorProto.FLOAT, shape) for n in "xy"]
+        graph = helper.make_graph([node], "lrn", info[:1], info[1:])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+        session = onnxruntime.InferenceSession(model.SerializeToString())
+        np.testing.assert_allclose(session.run(None, {"x": x})[0], expected, rtol=1e-5)
+    formats = [torch.contiguous_format] + ([torch.channels_last] if len(shape) == 4 else [])
+    for memory_format in formats:
+        xt = torch.from_numpy(x).contiguous(memory_format=memory_format)
+        got = nn._local_response_norm(xt, size, 0.2, 0.6, 1.5)
+        assert got.is_contiguous(memory_format=memory_format)
+        np.testing.assert_allclose(got.numpy(), expected, rtol=1e-5, atol=1e-6)

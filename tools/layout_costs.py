@@ -19,6 +19,8 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from ramiel_mlir.runtime.nn import _local_response_norm
+
 CL = torch.channels_last
 
 
@@ -91,7 +93,7 @@ def cases() -> dict[str, tuple[str, Callable[[torch.memory_format], Callable[[],
         "concat 2x64 @112": ("concat", unary_case(lambda x: torch.cat([x, x], 1))),
         "relu 64 @112": ("pointwise", unary_case(torch.relu)),
         "add 64 @112": ("pointwise", unary_case(lambda x: x + x)),
-        "lrn 64 @112": ("(not a candidate)", unary_case(lambda x: F.local_response_norm(x, 5))),
+        "lrn 64 @112": ("lrn", unary_case(lambda x: _local_response_norm(x, 5, 1e-4, 0.75, 1.0))),
     }
 
 

@@ -40,9 +40,9 @@ POINTWISE = frozenset(
 """Elementwise ops: torch gives their result the memory format of their image inputs."""
 
 SPATIAL = frozenset(
-    "Conv MaxPool AveragePool GlobalAveragePool GlobalMaxPool BatchNormalization".split()
+    "Conv MaxPool AveragePool GlobalAveragePool GlobalMaxPool BatchNormalization LRN".split()
 )
-"""Image ops whose PyTorch kernels have channels-last implementations."""
+"""Image ops whose PyTorch kernels (or runtime functions) have channels-last implementations."""
 
 CHANNELS_LAST_RATIO = {
     "conv": 0.87,
@@ -54,6 +54,7 @@ CHANNELS_LAST_RATIO = {
     "norm": 1.6,
     "concat": 0.7,
     "pointwise": 1.08,
+    "lrn": 1.02,
 }
 """
 Kind -> channels-last time / contiguous time of one node (tools/layout_costs.py,
@@ -110,6 +111,8 @@ def layout_kind(node: NodeOp) -> str | None:
             return "avg_pool"
         case "BatchNormalization":
             return "norm"
+        case "LRN":
+            return "lrn"
         case _:
             return "global_pool"
 

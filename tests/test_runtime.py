@@ -14,8 +14,8 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
-import math
 import inspect
+import math
 import pkgutil
 import sys
 import threading
@@ -29,6 +29,14 @@ import pytest
 import torch
 
 from ramiel_mlir import runtime
+from ramiel_mlir.backend.runtime_source import (
+    Definition,
+    Import,
+    requirements,
+    runtime_module,
+    source,
+)
+from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.runtime import (
     attention,
     cast,
@@ -41,14 +49,6 @@ from ramiel_mlir.runtime import (
     signal,
     tensor,
 )
-from ramiel_mlir.backend.runtime_source import (
-    Definition,
-    Import,
-    requirements,
-    runtime_module,
-    source,
-)
-from ramiel_mlir.diagnostics import RamielError
 
 MODULES: list[ModuleType] = [
     importlib.import_module(f"{runtime.__name__}.{info.name}")

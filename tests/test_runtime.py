@@ -17,6 +17,8 @@ import importlib.util
 import inspect
 import math
 import pkgutil
+import platform
+import subprocess
 import sys
 import threading
 from collections.abc import Callable
@@ -148,15 +150,46 @@ def test_requirements_follow_uses_and_derive_imports() -> None:
     needed, imports = requirements(handle(lanes._Lanes))
     assert [d.name for d in needed] == [
         "_with_threads",
+        "_keep_freed_memory",
         "_Channels",
         "_name_failing_node",
         "_Lanes",
     ]
     assert Import("concurrent.futures", name="Future") in imports
+    assert Import("ctypes") in imports
     assert Import("threading") in imports
     assert Import("torch") in imports
     _, imports = requirements(handle(tensor._dropout))
     assert Import("numpy", alias="np") in imports
+
+
+MAPPED_BYTES = """
+import ctypes, sys, torch
+from ramiel_mlir.runtime.lanes import _keep_freed_memory
+class MallInfo2(ctypes.Structure):
+    names = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost"
+    _fields_ = [(name, ctypes.c_size_t) for name in names.split()]
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = MallInfo2
+if sys.argv[1] == "keep":
+    _keep_freed_memory()
+before = libc.mallinfo2().hblkhd
+tensor = torch.empty(2**20)  # 4 MiB
+print(libc.mallinfo2().hblkhd - before)
+"""
+"""Prints the bytes glibc maps for a fresh 4 MiB tensor, after `_keep_freed_memory` or not."""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
+def test_keep_freed_memory_serves_tensors_from_the_heap() -> None:
+    """In a fresh process a 4 MiB tensor is mapped on its own; after the call, it is not."""
+
+    def mapped(mode: str) -> int:
+        command = [sys.executable, "-c", MAPPED_BYTES, mode]
+        return int(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+
+    assert mapped("default") >= 4 * 2**20
+    assert mapped("keep") == 0
 
 
 def test_channel_attributes_are_reserved_for_channel_names() -> None:

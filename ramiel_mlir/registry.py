@@ -131,6 +131,7 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "fold-batchnorm": _lazy_pass("fold_batchnorm", "FoldBatchnormPass"),
         "fold-constants": get_fold_constants,
         "fuse-conv-activation": _lazy_pass("fuse_conv_activation", "FuseConvActivationPass"),
+        "fuse-sibling-convs": _lazy_pass("fuse_sibling_convs", "FuseSiblingConvsPass"),
         "hypercluster": get_hypercluster,
         "linear-cluster": get_linear_cluster,
         "merge-clusters": get_merge_clusters,

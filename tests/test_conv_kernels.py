@@ -9,6 +9,7 @@ machine), must match ONNX Runtime; the packed copies must follow weights loaded 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -111,3 +112,53 @@ def test_packed_weights_follow_loaded_weights(compiled: CompiledModel) -> None:
     bias = state["asymmetric_b"]
     expected = torch.relu(bias).reshape(1, -1, 1, 1).expand_as(y)
     assert torch.equal(y, expected)
+
+
+def inception_block(seed: int = 0) -> onnx.ModelProto:
+    """Three 1x1 convolutions of one input (one without bias), a 3x3 after one, a Concat."""
+    rng = np.random.default_rng(seed)
+    inits = []
+    nodes = []
+    for name, cout, bias in (("one", 8, True), ("reduce", 6, False), ("other", 4, True)):
+        w = rng.normal(0, 0.3, (cout, 16, 1, 1)).astype(np.float32)
+        inits.append(numpy_helper.from_array(w, f"{name}_w"))
+        inputs = ["x", f"{name}_w"]
+        if bias:
+            inits.append(
+                numpy_helper.from_array(rng.normal(0, 0.1, cout).astype(np.float32), f"{name}_b")
+            )
+            inputs.append(f"{name}_b")
+        nodes.append(helper.make_node("Conv", inputs, [f"{name}_c"], name))
+        nodes.append(helper.make_node("Relu", [f"{name}_c"], [f"{name}_y"], f"{name}_relu"))
+    inits.append(
+        numpy_helper.from_array(rng.normal(0, 0.3, (10, 6, 3, 3)).astype(np.float32), "w3")
+    )
+    nodes.append(helper.make_node("Conv", ["reduce_y", "w3"], ["wide"], "wide", pads=[1, 1, 1, 1]))
+    nodes.append(helper.make_node("Concat", ["one_y", "wide", "other_y"], ["y"], "concat", axis=1))
+    graph = helper.make_graph(
+        nodes,
+        "block",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16, 20, 20])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    return onnx.shape_inference.infer_shapes(model)
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "channels-last"])
+def test_fused_sibling_convolutions_match_onnxruntime(tmp_path: Path, layout: str) -> None:
+    """The three 1x1 siblings run as one convolution and a Split, in either memory format."""
+    passes = (
+        f"fold-constants,assign-layout{{mode={layout}}},fuse-conv-activation,"
+        "fuse-sibling-convs,prepack-weights{machine=default},dce"
+    )
+    compiled = compile_onnx(inception_block(), passes, tmp_path)
+    assert compiled.source.count("torch.split(") == 1
+    module = import_generated(compiled.source_path)
+    x = np.random.default_rng(2).normal(size=(1, 16, 20, 20)).astype(np.float32)
+    with torch.no_grad():
+        got = module.load_model(compiled.weights_path)(torch.from_numpy(x)).numpy()
+    expected = onnxruntime_output(inception_block(), x)
+    scale = max(1.0, float(np.abs(expected).max()))
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5 * scale)

@@ -284,7 +284,10 @@ def _example_dir(work: Path) -> Path:
 
 COSTS = "estimate-cost{model=flops}"
 
-FOLDED = "fold-constants,fold-batchnorm,dce,cse,assign-layout,fuse-conv-activation,prepack-weights"
+FOLDED = (
+    "fold-constants,fold-batchnorm,dce,cse,assign-layout,fuse-conv-activation,"
+    "fuse-sibling-convs,prepack-weights"
+)
 """
 The passes of `parallelize` before its scheduling passes: they change how nodes
 compute (folded weights, memory formats, fused activations, oneDNN kernels), so

@@ -91,7 +91,8 @@ class Row:
 
 
 NODE_PASSES = (
-    "fold-constants,fold-batchnorm,dce,cse,assign-layout,fuse-conv-activation,prepack-weights"
+    "fold-constants,fold-batchnorm,dce,cse,assign-layout,fuse-conv-activation,"
+    "fuse-sibling-convs,prepack-weights"
 )
 """parallelize's passes before planning: what each node runs, the same in every column."""
 

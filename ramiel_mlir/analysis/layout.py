@@ -55,10 +55,12 @@ CHANNELS_LAST_RATIO = {
     "concat": 0.7,
     "pointwise": 1.08,
     "lrn": 1.02,
+    "split": 1.0,
 }
 """
 Kind -> channels-last time / contiguous time of one node (tools/layout_costs.py,
-one intra-op thread, batch 1, typical CNN sizes; see docs/passes.md).
+one intra-op thread, batch 1, typical CNN sizes; see docs/passes.md). A Split along
+the channels makes views, the same in both formats.
 """
 
 
@@ -90,6 +92,9 @@ def layout_kind(node: NodeOp) -> str | None:
     op_type = _standard_op_type(node)
     if op_type is None or not node.outputs or not is_image(node.outputs[0]):
         return None
+    if op_type == "Split":  # parts along the channels are views in either format
+        channels = _int_attr(node, "axis", 0) in (1, -3)
+        return "split" if channels and all(is_image(part) for part in node.outputs) else None
     if any(result.uses for result in node.outputs[1:]):
         return None  # pooling indices, training statistics
     if op_type in POINTWISE:
@@ -98,6 +103,11 @@ def layout_kind(node: NodeOp) -> str | None:
         return "concat" if _int_attr(node, "axis", 0) in (1, -3) else None
     if op_type not in SPATIAL or not is_image(node.inputs[0]):
         return None
+    return _spatial_kind(node, op_type)
+
+
+def _spatial_kind(node: NodeOp, op_type: str) -> str:
+    """The kind of an image node of `SPATIAL`."""
     match op_type:
         case "Conv":
             if _int_attr(node, "group", 1) > 1:
@@ -160,8 +170,8 @@ def boundary_values(region: Sequence[NodeOp]) -> list[SSAValue]:
             owner = operand.owner
             if is_image(operand) and not isinstance(owner, WeightOp) and owner not in inside:
                 crossing.append(operand)
-        for result in node.outputs[:1]:
-            if any(use.operation not in inside for use in result.uses):
+        for result in node.outputs:
+            if is_image(result) and any(use.operation not in inside for use in result.uses):
                 crossing.append(result)
     return list(dict.fromkeys(crossing))
 

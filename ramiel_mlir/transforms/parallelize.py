@@ -20,6 +20,7 @@ from ramiel_mlir.transforms.estimate_cost import EstimateCostPass
 from ramiel_mlir.transforms.fold_batchnorm import FoldBatchnormPass
 from ramiel_mlir.transforms.fold_constants import FoldConstantsPass
 from ramiel_mlir.transforms.fuse_conv_activation import FuseConvActivationPass
+from ramiel_mlir.transforms.fuse_sibling_convs import FuseSiblingConvsPass
 from ramiel_mlir.transforms.hypercluster import HyperclusterPass
 from ramiel_mlir.transforms.linear_cluster import LinearClusterPass
 from ramiel_mlir.transforms.merge_clusters import MergeClustersPass
@@ -33,7 +34,7 @@ SPLIT_MIN_GAIN = 0.05
 class ParallelizePass(ModulePass):
     """
     Run the usual parallelization pipeline: fold-constants, fold-batchnorm, dce, cse,
-    assign-layout, fuse-conv-activation, prepack-weights, [hypercluster],
+    assign-layout, fuse-conv-activation, fuse-sibling-convs, prepack-weights, [hypercluster],
     estimate-cost, linear-cluster, merge-clusters, clone, dce.
 
     `lanes` (0: the core count) goes to merge-clusters, `model` to estimate-cost,
@@ -86,6 +87,7 @@ class ParallelizePass(ModulePass):
             CommonSubexpressionElimination(),
             AssignLayoutPass(machine=self.machine),
             FuseConvActivationPass(),
+            FuseSiblingConvsPass(),
             PrepackWeightsPass(machine=self.machine),
         )
 

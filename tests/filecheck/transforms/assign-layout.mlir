@@ -74,3 +74,21 @@ dfg.graph @concat_axes(%x: tensor<1x2x4x4xf32>) -> (tensor<1x4x4x4xf32>, tensor<
   %d = dfg.node "Concat"(%x, %x) {axis = 2 : i64} opset 17 : (tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>) -> tensor<1x2x8x4xf32>
   dfg.output %c, %d : tensor<1x4x4x4xf32>, tensor<1x2x8x4xf32>
 }
+
+// -----
+
+/// A Split along the channels hands out views in the region's format: it is a member of
+/// the region, and its parts need no conversion before the next channels-last node.
+
+// CHECK-LABEL: dfg.graph @channel_split
+// CHECK:         dfg.node "Split"({{.*}}) {axis = 1 : i64, split = array<i64: 1, 1>} opset 11 {dfg.layout = "channels_last"}
+// PY:            torch.split(
+// PY-NOT:        contiguous(memory_format
+// PY:            torch.relu(
+dfg.graph @channel_split(%x: tensor<1x2x4x4xf32>) -> tensor<1x1x4x4xf32> {
+  %r = dfg.node "Relu"(%x) opset 17 : (tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %a, %b = dfg.node "Split"(%r) {axis = 1 : i64, split = array<i64: 1, 1>} opset 11 : (tensor<1x2x4x4xf32>) -> (tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>)
+  %s = dfg.node "Relu"(%a) opset 17 : (tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xf32>
+  %t = dfg.node "Add"(%s, %b) opset 14 : (tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xf32>
+  dfg.output %t : tensor<1x1x4x4xf32>
+}

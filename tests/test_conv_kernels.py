@@ -19,7 +19,17 @@ import pytest
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
-from ramiel_mlir.api import CompiledModel, compile_onnx, import_generated
+from ramiel_mlir.analysis.cost_model import ONEDNN
+from ramiel_mlir.api import (
+    CompiledModel,
+    compile_onnx,
+    import_generated,
+    make_context,
+    run_pipeline,
+)
+from ramiel_mlir.dialects import dfg
+from ramiel_mlir.dialects.annotations import COST, KERNEL
+from ramiel_mlir.frontend.onnx import import_onnx
 
 PASSES = "fold-constants,fuse-conv-activation,prepack-weights{machine=default},dce"
 
@@ -162,3 +172,14 @@ def test_fused_sibling_convolutions_match_onnxruntime(tmp_path: Path, layout: st
     expected = onnxruntime_output(inception_block(), x)
     scale = max(1.0, float(np.abs(expected).max()))
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5 * scale)
+
+
+def test_profile_model_times_packed_convolutions(tmp_path: Path) -> None:
+    """`estimate-cost{model=profile}` after prepack-weights runs the packed kernels."""
+    path = tmp_path / "convs.onnx"
+    onnx.save(conv_model(), path)
+    module = import_onnx(str(path))
+    run_pipeline(make_context(), module, f"{PASSES},estimate-cost{{model=profile}}")
+    nodes = [op for op in module.walk() if isinstance(op, dfg.NodeOp)]
+    assert any(KERNEL.get(node) == ONEDNN for node in nodes)
+    assert all((COST.get(node) or 0.0) > 0.0 for node in nodes)

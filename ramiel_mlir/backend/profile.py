@@ -76,7 +76,7 @@ def lower_node_methods(graph: dfg.GraphOp) -> tuple[py.ModuleOp, list[NodeMethod
     init = class_body.add(py.FuncOp("__init__", ["self"], [""], "None"))
     init_b = PyBuilder(init.body.block)
     init_b.statement(init_b.call("super", inline=True), "__init__")
-    lowering = GraphLowering(graph, init_b, init.body.block.args[0])
+    lowering = GraphLowering(graph, init_b, init.body.block.args[0], class_body=class_body)
 
     methods: list[NodeMethod] = []
     for index, node in enumerate(graph_nodes(graph)):
@@ -93,6 +93,7 @@ def lower_node_methods(graph: dfg.GraphOp) -> tuple[py.ModuleOp, list[NodeMethod
         results: list[SSAValue] = [v for v in node.outputs if v in values]
         b.add(py.ReturnOp([values[v] for v in results]))
         methods.append(NodeMethod(node, f"node_{index}", params, results))
+    lowering.finish_packing(top.block)  # packed oneDNN weights, repacked when loaded
     return module, methods
 
 

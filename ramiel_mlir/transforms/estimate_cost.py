@@ -28,7 +28,9 @@ class EstimateCostPass(ModulePass):
     Annotate every node with its cost in microseconds, and every graph with its edge cost.
 
     `model=flops` (default) counts each node's FLOPs and bytes from its static
-    shapes and converts them with this machine's calibrated rates;
+    shapes and converts them with this machine's calibrated rates (measured on
+    contiguous tensors: a node `assign-layout` put in channels-last costs that times its
+    kind's measured ratio, `analysis/layout.py:layout_cost`);
     `model=profile` runs each node alone with the generated PyTorch code and the
     model's weights, on one intra-op thread and on every core, and takes the
     median times: `dfg.cost`. Every node also gets `dfg.threaded_cost`: its time with
@@ -66,8 +68,8 @@ class EstimateCostPass(ModulePass):
             )
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        from ramiel_mlir.analysis.cost_model import flops_cost
         from ramiel_mlir.analysis.graph import graph_nodes
+        from ramiel_mlir.analysis.layout import layout_cost
         from ramiel_mlir.analysis.machine import resolve_machine
         from ramiel_mlir.backend.profile import profile_graph_threads
 
@@ -81,11 +83,11 @@ class EstimateCostPass(ModulePass):
                 costs, threaded = measured[1], measured[cores]
                 for node in graph_nodes(graph):
                     if node not in costs:  # a dfg.loop or dfg.if: not profiled (backend/profile.py)
-                        costs[node] = flops_cost(node, machine)
-                        threaded[node] = flops_cost(node, machine, threaded=True)
+                        costs[node] = layout_cost(node, machine)
+                        threaded[node] = layout_cost(node, machine, threaded=True)
             else:
-                costs = {node: flops_cost(node, machine) for node in graph_nodes(graph)}
-                threaded = {node: flops_cost(node, machine, threaded=True) for node in costs}
+                costs = {node: layout_cost(node, machine) for node in graph_nodes(graph)}
+                threaded = {node: layout_cost(node, machine, threaded=True) for node in costs}
             for node, cost in costs.items():
                 COST.set(node, round(cost, 3))
                 THREADED_COST.set(node, round(threaded[node], 3))

@@ -1,0 +1,102 @@
+"""The memory-format analysis (`analysis/layout.py`) on a small hand-made graph."""
+
+from __future__ import annotations
+
+import pytest
+from xdsl.dialects.builtin import StringAttr
+from xdsl.parser import Parser
+
+from ramiel_mlir.analysis.cost_model import flops_cost
+from ramiel_mlir.analysis.layout import (
+    CHANNELS_LAST,
+    CHANNELS_LAST_RATIO,
+    LAYOUT_ATTR,
+    boundary_values,
+    layout_cost,
+    layout_kind,
+    layout_regions,
+)
+from ramiel_mlir.analysis.machine import default_machine
+from ramiel_mlir.api import make_context
+from ramiel_mlir.dialects import dfg
+
+GRAPH = """
+dfg.graph @images(%x: tensor<1x4x8x8xf32>) -> (tensor<1x4x8x8xf32>, tensor<1x2x8x4xf32>) {
+  %w = dfg.weight "w" dense<0.5> : tensor<4x4x3x3xf32> : tensor<4x4x3x3xf32>
+  %dw = dfg.weight "dw" dense<0.5> : tensor<4x1x3x3xf32> : tensor<4x1x3x3xf32>
+  %conv = dfg.node "Conv"(%x, %w) {pads = array<i64: 1, 1, 1, 1>} opset 17
+      : (tensor<1x4x8x8xf32>, tensor<4x4x3x3xf32>) -> tensor<1x4x8x8xf32>
+  %depthwise = dfg.node "Conv"(%conv, %dw) {group = 4 : i64, pads = array<i64: 1, 1, 1, 1>}
+      opset 17 : (tensor<1x4x8x8xf32>, tensor<4x1x3x3xf32>) -> tensor<1x4x8x8xf32>
+  %pool = dfg.node "MaxPool"(%depthwise) {kernel_shape = array<i64: 3, 3>,
+      pads = array<i64: 1, 1, 1, 1>} opset 12 : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
+  %a, %b = dfg.node "Split"(%pool) {axis = 1 : i64, split = array<i64: 2, 2>} opset 11
+      : (tensor<1x4x8x8xf32>) -> (tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>)
+  %exp = dfg.node "Exp"(%a) opset 13 : (tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  %lrn = dfg.node "LRN"(%exp) {size = 3 : i64} opset 13
+      : (tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  %c, %d = dfg.node "Split"(%b) {axis = 3 : i64, split = array<i64: 4, 4>} opset 11
+      : (tensor<1x2x8x8xf32>) -> (tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>)
+  %cat = dfg.node "Concat"(%lrn, %a) {axis = 1 : i64} opset 13
+      : (tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>) -> tensor<1x4x8x8xf32>
+  dfg.output %cat, %c : tensor<1x4x8x8xf32>, tensor<1x2x8x4xf32>
+}
+"""
+
+
+@pytest.fixture
+def nodes() -> dict[str, dfg.NodeOp]:
+    module = Parser(make_context(), GRAPH).parse_module()
+    return {
+        node.results[0].name_hint or "": node
+        for node in module.walk()
+        if isinstance(node, dfg.NodeOp)
+    }
+
+
+def test_kinds(nodes: dict[str, dfg.NodeOp]) -> None:
+    """Each image node's kind; a channel Split is one, a width Split and an Exp are not."""
+    kinds = {name: layout_kind(node) for name, node in nodes.items()}
+    assert kinds == {
+        "conv": "conv",
+        "depthwise": "depthwise_conv",
+        "pool": "max_pool",
+        "a": "split",
+        "exp": None,
+        "lrn": "lrn",
+        "c": None,
+        "cat": "concat",
+    }
+
+
+def test_regions_and_their_edges(nodes: dict[str, dfg.NodeOp]) -> None:
+    """
+    The Concat reads a Split part, so the candidates form one region; the values that
+    cross its edge are the input, the parts read by the Exp and by the width Split, the
+    Exp's result, and the graph output.
+    """
+    (region,) = layout_regions(nodes.values())
+    assert sorted(node.results[0].name_hint or "" for node in region) == [
+        "a",
+        "cat",
+        "conv",
+        "depthwise",
+        "lrn",
+        "pool",
+    ]
+    crossing = {value.name_hint for value in boundary_values(region)}
+    assert crossing == {"x", "a", "b", "exp", "cat"}
+
+
+def test_layout_cost_applies_the_measured_ratio(nodes: dict[str, dfg.NodeOp]) -> None:
+    """A channels-last pool costs its contiguous estimate times the max-pool ratio."""
+    machine = default_machine()
+    pool = nodes["pool"]
+    contiguous = flops_cost(pool, machine)
+    assert layout_cost(pool, machine) == contiguous
+    pool.attributes[LAYOUT_ATTR] = StringAttr(CHANNELS_LAST)
+    assert layout_cost(pool, machine) == pytest.approx(contiguous * CHANNELS_LAST_RATIO["max_pool"])
+    threaded = flops_cost(pool, machine, threaded=True)
+    assert layout_cost(pool, machine, threaded=True) == pytest.approx(
+        threaded * CHANNELS_LAST_RATIO["max_pool"]
+    )

@@ -95,9 +95,26 @@ def test_conv_kind_follows_the_path_torch_takes(nodes: dict[str, dfg.NodeOp]) ->
     `pointwise_conv` rate), a large 3x3 or a 7x7 on oneDNN (the `conv` rate).
     """
     assert node_work(nodes["small"]).kind == "pointwise_conv"
-    assert node_work(nodes["depthwise"]).kind == "conv"
+    assert node_work(nodes["depthwise"]).kind == "depthwise_conv"
     assert node_work(nodes["conv"]).kind == "conv"
     assert node_work(nodes["row"]).kind == "pointwise_conv"
+
+
+def test_depthwise_falls_back_to_conv_on_an_older_machine_model(
+    nodes: dict[str, dfg.NodeOp],
+) -> None:
+    """A machine file calibrated before the `depthwise_conv` kind costs it as a `conv`."""
+    machine = machine_module.default_machine()
+    older = dataclasses.replace(
+        machine,
+        rates={k: v for k, v in machine.rates.items() if k != "depthwise_conv"},
+    )
+    depthwise, conv = nodes["depthwise"], node_work(nodes["depthwise"])
+    as_conv = machine.overheads["conv"] + max(
+        conv.amount / (machine.rates["conv"] * 1e3), conv.bytes / (machine.memory_gbps * 1e3)
+    )
+    assert flops_cost(depthwise, older) == pytest.approx(as_conv)
+    assert flops_cost(depthwise, machine) > flops_cost(depthwise, older)
 
 
 def test_grouped_conv_counts_one_group(nodes: dict[str, dfg.NodeOp]) -> None:

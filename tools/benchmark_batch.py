@@ -182,6 +182,34 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def plot(rows: list[Row], path: Path) -> None:
+    """Bars of each configuration's speedup over serial 1-thread code, per model and batch."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    x = np.arange(len(rows))
+    width = 0.16
+    figure, axes = plt.subplots(figsize=(max(8, len(rows) * 0.9), 4.5))
+    series = [
+        (f"serial, {CORES} intra-op threads", [r.serial_1t_ms / r.serial_2t_ms for r in rows]),
+        (f"{CORES} lanes", [r.serial_1t_ms / r.lanes_ms for r in rows]),
+        (f"{CORES} hyperclusters", [r.serial_1t_ms / r.hyper_ms for r in rows]),
+        ("parallelize's choice", [r.choice_over_1t for r in rows]),
+        ("ONNX Runtime", [r.ort_over_1t for r in rows]),
+    ]
+    for index, (label, values) in enumerate(series):
+        axes.bar(x + (index - 2) * width, values, width, label=label)
+    axes.axhline(1.0, color="black", linewidth=0.8)
+    axes.set_xticks(x, [f"{r.model} b{r.batch}" for r in rows], rotation=30, ha="right")
+    axes.set_ylabel("speedup over serial, 1 thread")
+    axes.set_title(f"Batches > 1, {CORES} cores")
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -203,6 +231,7 @@ def main() -> None:
     machine = machine_facts() | {"calls": args.calls, "load": os.getloadavg()}
     out = args.out / "benchmarks-batch.json"
     out.write_text(json.dumps({"machine": machine, "rows": [asdict(r) for r in rows]}, indent=2))
+    plot(rows, args.out / "benchmarks-batch.png")
 
 
 if __name__ == "__main__":

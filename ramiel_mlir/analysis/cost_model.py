@@ -30,6 +30,13 @@ ONEDNN = "onednn"
 ONEDNN_KIND = "onednn_conv"
 """The machine model's kind for such a convolution."""
 
+DEPTHWISE_KIND = "depthwise_conv"
+"""
+The machine model's kind for a depthwise convolution: oneDNN runs it (PyTorch's rule
+picks oneDNN for every grouped one), bound by memory, at a fraction of a dense one's
+FLOP rate.
+"""
+
 
 @dataclass(frozen=True)
 class Work:
@@ -170,6 +177,12 @@ def aten_runs_onednn(node: NodeOp, threads: int = 1) -> bool:
     )
 
 
+def is_depthwise(node: NodeOp) -> bool:
+    """A convolution with one input channel per group, and more than one group."""
+    weight = shape(node.inputs[1])
+    return len(weight) > 1 and weight[1] == 1 and conv_ints(node, "group", [1])[0] > 1
+
+
 def _conv(node: NodeOp) -> Work:
     """
     Each output element sums (C / group) x kernel products.
@@ -179,6 +192,7 @@ def _conv(node: NodeOp) -> Work:
     convolution that `F.conv2d` runs on the same im2col and matrix-product path
     rather than on oneDNN (small ones, and 1x7 and 7x1 kernels): at its rate, not
     oneDNN's (a 3x3 16 -> 48 on 20x20 takes 71 us there, the `conv` rate says 30).
+    A depthwise convolution has its own kind on either kernel (`DEPTHWISE_KIND`).
     """
     weight = shape(node.inputs[1])
     per_output = math.prod(weight[1:])
@@ -186,6 +200,8 @@ def _conv(node: NodeOp) -> Work:
     kind = "pointwise_conv" if pointwise or not aten_runs_onednn(node) else "conv"
     if KERNEL.get(node) == ONEDNN:
         kind = ONEDNN_KIND  # prepack-weights chose packed oneDNN
+    if is_depthwise(node):
+        kind = DEPTHWISE_KIND
     return Work(kind, 2.0 * numel(node.outputs[0]) * per_output, _traffic(node))
 
 
@@ -295,6 +311,8 @@ def flops_cost(node: Operation, machine: Machine, *, threaded: bool = False) -> 
             f"{node_of(node).describe(node)}: the flops model has no cost for {node.name}"
         )
     work = node_work(node)
+    if work.kind == DEPTHWISE_KIND and DEPTHWISE_KIND not in machine.rates:
+        work = Work("conv", work.amount, work.bytes)  # a model calibrated before the kind
     rates = machine.threaded_rates if threaded and machine.threaded_rates else machine.rates
     rate = rates.get(work.kind)
     compute = work.amount / (rate * 1e3) if rate else 0.0

@@ -17,11 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ramiel_mlir.analysis.cost_model import (
+    DEPTHWISE_KIND,
     ONEDNN_KIND,
     aten_runs_onednn,
     conv_ints,
     f32_shape,
     flops_cost,
+    is_depthwise,
     node_work,
 )
 from ramiel_mlir.analysis.machine import Machine
@@ -87,7 +89,8 @@ def choose_kernel(node: NodeOp, machine: Machine) -> KernelChoice | None:
 def onednn_cost(node: NodeOp, machine: Machine, *, threaded: bool = False) -> float:
     """The node's estimated time (us) as a packed oneDNN call."""
     rates = machine.threaded_rates if threaded and machine.threaded_rates else machine.rates
-    overhead = machine.overheads[ONEDNN_KIND]
+    kind = DEPTHWISE_KIND if is_depthwise(node) and DEPTHWISE_KIND in rates else ONEDNN_KIND
+    overhead = machine.overheads[kind]
     if threaded:
-        overhead += machine.threaded_overheads.get(ONEDNN_KIND, 0.0)
-    return overhead + node_work(node).amount / (rates[ONEDNN_KIND] * 1e3)
+        overhead += machine.threaded_overheads.get(kind, 0.0)
+    return overhead + node_work(node).amount / (rates[kind] * 1e3)

@@ -41,7 +41,7 @@ from typing import Any
 
 from ramiel_mlir.diagnostics import RamielError
 
-CACHE_VERSION = 16
+CACHE_VERSION = 17
 """
 Bump when the benchmarks change so that old caches are recalibrated (and
 regenerate `default_machine.json` with `ramiel-calibrate -o` on the reference machine).
@@ -59,6 +59,7 @@ UNITS = {
     "conv": "FLOP (2 per multiply-add)",
     "pointwise_conv": "FLOP (2 per multiply-add)",
     "onednn_conv": "FLOP (2 per multiply-add)",
+    "depthwise_conv": "FLOP (2 per multiply-add)",
     "matmul": "FLOP (2 per multiply-add)",
     "max_pool": "window elements (outputs x window size)",
     "avg_pool": "window elements (outputs x window size)",
@@ -411,9 +412,11 @@ def _small_calls() -> dict[str, Callable[[], object]]:
     s = torch.randn(1, 4, 32, 32)
     mean, var = torch.zeros(16), torch.ones(16)
     packed = _onednn_weight(w, [1, 1], list(x.shape))
+    depthwise = _onednn_weight(torch.randn(16, 1, 3, 3), [1, 1], list(x.shape), groups=16)
     return {
         "conv": lambda: F.conv2d(x, w, padding=1),
         "onednn_conv": lambda: _onednn_conv(x, packed, None, [1, 1]),
+        "depthwise_conv": lambda: _onednn_conv(x, depthwise, None, [1, 1], groups=16),
         "pointwise_conv": lambda: F.conv2d(reduce, to_16),
         "matmul": lambda: F.linear(a, b),
         "max_pool": lambda: F.max_pool2d(x, 3, stride=1, padding=1),
@@ -448,6 +451,8 @@ def _benchmarks() -> dict[str, Benchmark]:
     window = 9 * y.numel()
     packed_one = _onednn_weight(one, [0, 0], [1, 1, 1, 1])
     packed_w = _onednn_weight(w, [1, 1], list(x.shape))
+    channels = torch.randn(1, 96, 28, 28)
+    packed_dw = _onednn_weight(torch.randn(96, 1, 3, 3), [1, 1], list(channels.shape), groups=96)
     return {
         "conv": (
             lambda: F.conv2d(one, one, ones),
@@ -465,6 +470,12 @@ def _benchmarks() -> dict[str, Benchmark]:
             lambda: _onednn_conv(one, packed_one, ones, [0, 0]),
             lambda: _onednn_conv(x, packed_w, None, [1, 1]),
             conv_flops,
+            9,
+        ),
+        "depthwise_conv": (
+            lambda: _onednn_conv(one, packed_one, ones, [0, 0]),
+            lambda: _onednn_conv(channels, packed_dw, None, [1, 1], groups=96),
+            2 * 9 * channels.numel(),
             9,
         ),
         "matmul": (
@@ -503,21 +514,21 @@ def _benchmarks() -> dict[str, Benchmark]:
     }
 
 
-def _onednn_weight(weight: Any, padding: list[int], input_size: list[int]) -> Any:
+def _onednn_weight(weight: Any, padding: list[int], input_size: list[int], groups: int = 1) -> Any:
     """`weight` packed for oneDNN as the generated code packs it (`prepack-weights`)."""
     import torch
 
     return torch.ops.mkldnn._reorder_convolution_weight(
-        weight, padding, [1, 1], [1, 1], 1, input_size
+        weight, padding, [1, 1], [1, 1], groups, input_size
     )
 
 
-def _onednn_conv(x: Any, packed: Any, bias: Any, padding: list[int]) -> Any:
+def _onednn_conv(x: Any, packed: Any, bias: Any, padding: list[int], groups: int = 1) -> Any:
     """A convolution on oneDNN with packed weights, as the generated code calls it."""
     import torch
 
     return torch.ops.mkldnn._convolution_pointwise(
-        x, packed, bias, padding, [1, 1], [1, 1], 1, "none", [], ""
+        x, packed, bias, padding, [1, 1], [1, 1], groups, "none", [], ""
     )
 
 

@@ -24,15 +24,20 @@ print(code, sorted(m for m in sys.modules if m.split(".")[0] == "torch"))
 
 
 def _two_branch_model(path: Path) -> None:
-    """x -> two convolutions (weights in the file) -> concat: worth two lanes."""
+    """
+    x -> two convolutions (weights in the file) -> concat: worth two lanes. Their
+    dilations differ, so `fuse-sibling-convs` leaves them (and their weights) alone.
+    """
     rng = np.random.default_rng(0)
     weights = [
         numpy_helper.from_array(rng.standard_normal((32, 32, 3, 3), np.float32), f"w{i}")
         for i in range(2)
     ]
     nodes = [
-        helper.make_node("Conv", ["x", f"w{i}"], [f"c{i}"], name=f"conv{i}", pads=[1, 1, 1, 1])
-        for i in range(2)
+        helper.make_node(
+            "Conv", ["x", f"w{i}"], [f"c{i}"], name=f"conv{i}", pads=[d] * 4, dilations=[d, d]
+        )
+        for i, d in enumerate((1, 2))
     ]
     nodes.append(helper.make_node("Concat", ["c0", "c1"], ["y"], name="cat", axis=1))
     graph = helper.make_graph(

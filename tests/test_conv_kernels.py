@@ -92,6 +92,18 @@ def onnxruntime_output(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
     return np.asarray(session.run(None, {"x": x})[0])
 
 
+def assert_matches_onnxruntime(compiled: CompiledModel, model: onnx.ModelProto, seed: int) -> None:
+    """The compiled code's output on a seeded input is within 1e-4 of ONNX Runtime's."""
+    shape = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+    x = np.random.default_rng(seed).normal(size=shape).astype(np.float32)
+    module = import_generated(compiled.source_path)
+    with torch.no_grad():
+        got = module.load_model(compiled.weights_path)(torch.from_numpy(x)).numpy()
+    expected = onnxruntime_output(model, x)
+    scale = max(1.0, float(np.abs(expected).max()))
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5 * scale)
+
+
 def test_fused_and_packed_convolutions_match_onnxruntime(compiled: CompiledModel) -> None:
     source = compiled.source
     # The built-in machine model packs the large convolutions and keeps the small ones on
@@ -100,13 +112,7 @@ def test_fused_and_packed_convolutions_match_onnxruntime(compiled: CompiledModel
     assert "F.conv2d" in source
     assert "torch.relu" not in source
     assert "torch.clamp" not in source
-    module = import_generated(compiled.source_path)
-    x = np.random.default_rng(1).normal(size=(1, 3, 64, 64)).astype(np.float32)
-    with torch.no_grad():
-        got = module.load_model(compiled.weights_path)(torch.from_numpy(x)).numpy()
-    expected = onnxruntime_output(conv_model(), x)
-    scale = max(1.0, float(np.abs(expected).max()))
-    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5 * scale)
+    assert_matches_onnxruntime(compiled, conv_model(), seed=1)
 
 
 def test_packed_weights_follow_loaded_weights(compiled: CompiledModel) -> None:
@@ -165,13 +171,7 @@ def test_fused_sibling_convolutions_match_onnxruntime(tmp_path: Path, layout: st
     )
     compiled = compile_onnx(inception_block(), passes, tmp_path)
     assert compiled.source.count("torch.split(") == 1
-    module = import_generated(compiled.source_path)
-    x = np.random.default_rng(2).normal(size=(1, 16, 20, 20)).astype(np.float32)
-    with torch.no_grad():
-        got = module.load_model(compiled.weights_path)(torch.from_numpy(x)).numpy()
-    expected = onnxruntime_output(inception_block(), x)
-    scale = max(1.0, float(np.abs(expected).max()))
-    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5 * scale)
+    assert_matches_onnxruntime(compiled, inception_block(), seed=2)
 
 
 def test_profile_model_times_packed_convolutions(tmp_path: Path) -> None:

@@ -413,16 +413,31 @@ NOT_CONVOLUTIONAL = frozenset({"transformer_block"})
 """Benchmark models that are not convolutional networks (left out of the geometric mean)."""
 
 
-def plot(rows: list[Row], path: Path) -> None:
-    """A bar chart of the speedups over serial 1-thread code, with the bound."""
+def speedup_bars(
+    labels: list[str], series: list[tuple[str, list[float]]], title: str, path: Path
+) -> None:
+    """A bar chart of speedups over serial 1-thread code: one group of bars per label."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    x = np.arange(len(rows))
+    x = np.arange(len(labels))
     width = 0.16
-    figure, axes = plt.subplots(figsize=(max(8, len(rows) * 1.1), 4.5))
+    figure, axes = plt.subplots(figsize=(max(8, len(labels) * 1.0), 4.5))
+    for index, (label, values) in enumerate(series):
+        axes.bar(x + (index - 2) * width, values, width, label=label)
+    axes.axhline(1.0, color="black", linewidth=0.8)
+    axes.set_xticks(x, labels, rotation=30, ha="right")
+    axes.set_ylabel("speedup over serial, 1 thread")
+    axes.set_title(title)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
+def plot(rows: list[Row], path: Path) -> None:
+    """A bar chart of the speedups over serial 1-thread code, with the bound."""
     series = [
         ("Ramiel (parallelize)", [r.speedup for r in rows]),
         (f"{CORES} lanes forced", [r.speedup_lanes for r in rows]),
@@ -430,15 +445,8 @@ def plot(rows: list[Row], path: Path) -> None:
         ("ONNX Runtime", [r.speedup_ort for r in rows]),
         ("bound (profile)", [r.bound_profile for r in rows]),
     ]
-    for index, (label, values) in enumerate(series):
-        axes.bar(x + (index - 2) * width, values, width, label=label)
-    axes.axhline(1.0, color="black", linewidth=0.8)
-    axes.set_xticks(x, [r.model for r in rows], rotation=30, ha="right")
-    axes.set_ylabel("speedup over serial, 1 thread")
-    axes.set_title(f"Batch 1, {CORES} cores ({platform.processor() or platform.machine()})")
-    axes.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    title = f"Batch 1, {CORES} cores ({platform.processor() or platform.machine()})"
+    speedup_bars([r.model for r in rows], series, title, path)
 
 
 def cpu_model() -> str:

@@ -41,7 +41,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test models
 
-from benchmark import machine_facts, measure, ramiel_opt
+from benchmark import machine_facts, measure, ramiel_opt, speedup_bars
 from zoo import torch_models
 
 from ramiel_mlir.api import import_generated
@@ -184,14 +184,6 @@ def table(rows: list[Row]) -> str:
 
 def plot(rows: list[Row], path: Path) -> None:
     """Bars of each configuration's speedup over serial 1-thread code, per model and batch."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    x = np.arange(len(rows))
-    width = 0.16
-    figure, axes = plt.subplots(figsize=(max(8, len(rows) * 0.9), 4.5))
     series = [
         (f"serial, {CORES} intra-op threads", [r.serial_1t_ms / r.serial_2t_ms for r in rows]),
         (f"{CORES} lanes", [r.serial_1t_ms / r.lanes_ms for r in rows]),
@@ -199,15 +191,8 @@ def plot(rows: list[Row], path: Path) -> None:
         ("parallelize's choice", [r.choice_over_1t for r in rows]),
         ("ONNX Runtime", [r.ort_over_1t for r in rows]),
     ]
-    for index, (label, values) in enumerate(series):
-        axes.bar(x + (index - 2) * width, values, width, label=label)
-    axes.axhline(1.0, color="black", linewidth=0.8)
-    axes.set_xticks(x, [f"{r.model} b{r.batch}" for r in rows], rotation=30, ha="right")
-    axes.set_ylabel("speedup over serial, 1 thread")
-    axes.set_title(f"Batches > 1, {CORES} cores")
-    axes.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    labels = [f"{r.model} b{r.batch}" for r in rows]
+    speedup_bars(labels, series, f"Batches > 1, {CORES} cores", path)
 
 
 def main() -> None:

@@ -10,10 +10,11 @@ convolution that computes all their outputs at once, at the rate of a larger
 matrix product; a `Split` along the channel axis hands each former reader its
 part, as views of the one result.
 
-Siblings fuse when they are Convs (or `FusedConv`s with the same activation) in the
-same block, reading the same input as input 0 with the same attributes (kernel,
-strides, pads, dilations, `group` 1) and the same `dfg.*` annotations, and their
-weights and biases are constants. The fused weight and bias are the siblings'
+Siblings fuse when they are Convs (or `FusedConv`s with the same activation) at the
+graph's top level (where weights live: not in clusters or loop bodies), reading the
+same input as input 0 with the same attributes (kernel, strides, pads, dilations,
+`group` 1) and the same `dfg.*` annotations, and their weights and biases are
+constants. The fused weight and bias are the siblings'
 concatenated, so every output channel is computed from the same numbers as
 before.
 """
@@ -48,7 +49,7 @@ from xdsl.rewriter import InsertPoint
 
 from ramiel_mlir.analysis.layout import LAYOUT_ATTR
 from ramiel_mlir.dialects.annotations import PREFIX
-from ramiel_mlir.dialects.dfg import DEFAULT_DOMAIN, NodeOp, NoneOp, WeightOp
+from ramiel_mlir.dialects.dfg import DEFAULT_DOMAIN, GraphOp, NodeOp, NoneOp, WeightOp
 from ramiel_mlir.onnx.contrib import FUSED_CONV, MS_DOMAIN
 from ramiel_mlir.transforms.fold_batchnorm import float_tensor, new_weight
 from ramiel_mlir.weights import weight_value
@@ -66,6 +67,8 @@ def _fusable(node: NodeOp) -> bool:
         return False
     if not 2 <= len(node.inputs) <= 3 or len(node.outputs) != 1:
         return False
+    if not isinstance(node.parent_op(), GraphOp):
+        return False  # weights live at the graph's top level only (not in clusters)
     if float_tensor(node.inputs[0]) is None or float_tensor(node.outputs[0]) is None:
         return False
     group = node.onnx_attrs.get("group")

@@ -50,3 +50,22 @@ dfg.graph @mixed(%x: tensor<1x2x3x3xf32>) -> (tensor<1x2x3x3xf32>, tensor<1x2x3x
   %computed = dfg.node "Conv"(%x, %neg) {kernel_shape = array<i64: 1, 1>} opset 17 : (tensor<1x2x3x3xf32>, tensor<2x2x1x1xf32>) -> tensor<1x2x3x3xf32> loc("computed")
   dfg.output %p, %q, %one, %relu, %grouped, %computed : tensor<1x2x3x3xf32>, tensor<1x2x3x3xf32>, tensor<1x2x3x3xf32>, tensor<1x2x3x3xf32>, tensor<1x2x3x3xf32>, tensor<1x2x3x3xf32>
 }
+
+// -----
+
+/// Siblings inside a cluster stay apart: new weights belong at the graph's top level.
+
+// CHECK-LABEL: dfg.graph @clustered
+// CHECK:         dfg.cluster 0
+// CHECK-NEXT:      dfg.node "Conv"(%x, %w)
+// CHECK-NEXT:      dfg.node "Conv"(%x, %w)
+// CHECK-NOT:     "Split"
+dfg.graph @clustered(%x: tensor<1x2x3x3xf32>) -> (tensor<1x2x3x3xf32>, tensor<1x2x3x3xf32>) {
+  %w = dfg.weight "w" dense<0.5> : tensor<2x2x1x1xf32> : tensor<2x2x1x1xf32>
+  %a, %b = dfg.cluster 0 threads 1 -> tensor<1x2x3x3xf32>, tensor<1x2x3x3xf32> {
+    %c = dfg.node "Conv"(%x, %w) {kernel_shape = array<i64: 1, 1>} opset 17 : (tensor<1x2x3x3xf32>, tensor<2x2x1x1xf32>) -> tensor<1x2x3x3xf32>
+    %d = dfg.node "Conv"(%x, %w) {kernel_shape = array<i64: 1, 1>} opset 17 : (tensor<1x2x3x3xf32>, tensor<2x2x1x1xf32>) -> tensor<1x2x3x3xf32>
+    dfg.yield %c, %d : tensor<1x2x3x3xf32>, tensor<1x2x3x3xf32>
+  }
+  dfg.output %a, %b : tensor<1x2x3x3xf32>, tensor<1x2x3x3xf32>
+}

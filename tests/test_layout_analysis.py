@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from xdsl.dialects.builtin import StringAttr
 from xdsl.parser import Parser
@@ -12,6 +14,7 @@ from ramiel_mlir.analysis.layout import (
     CHANNELS_LAST_RATIO,
     LAYOUT_ATTR,
     boundary_values,
+    channels_last_ratio,
     layout_cost,
     layout_kind,
     layout_regions,
@@ -88,6 +91,15 @@ def test_regions_and_their_edges(nodes: dict[str, dfg.NodeOp]) -> None:
     assert crossing == {"x", "a", "b", "exp", "cat"}
 
 
+def test_ratios_come_from_the_machine_model() -> None:
+    """A calibrated model's ratio wins; an older model without ratios gets the table's."""
+    machine = default_machine()
+    assert set(machine.channels_last_ratios) == set(CHANNELS_LAST_RATIO)
+    assert channels_last_ratio("norm", machine) == machine.channels_last_ratios["norm"]
+    older = dataclasses.replace(machine, channels_last_ratios={})
+    assert channels_last_ratio("norm", older) == CHANNELS_LAST_RATIO["norm"]
+
+
 def test_layout_cost_applies_the_measured_ratio(nodes: dict[str, dfg.NodeOp]) -> None:
     """A channels-last pool costs its contiguous estimate times the max-pool ratio."""
     machine = default_machine()
@@ -95,8 +107,7 @@ def test_layout_cost_applies_the_measured_ratio(nodes: dict[str, dfg.NodeOp]) ->
     contiguous = flops_cost(pool, machine)
     assert layout_cost(pool, machine) == contiguous
     pool.attributes[LAYOUT_ATTR] = StringAttr(CHANNELS_LAST)
-    assert layout_cost(pool, machine) == pytest.approx(contiguous * CHANNELS_LAST_RATIO["max_pool"])
+    ratio = channels_last_ratio("max_pool", machine)
+    assert layout_cost(pool, machine) == pytest.approx(contiguous * ratio)
     threaded = flops_cost(pool, machine, threaded=True)
-    assert layout_cost(pool, machine, threaded=True) == pytest.approx(
-        threaded * CHANNELS_LAST_RATIO["max_pool"]
-    )
+    assert layout_cost(pool, machine, threaded=True) == pytest.approx(threaded * ratio)

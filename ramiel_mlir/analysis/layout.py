@@ -10,9 +10,11 @@ one format, and values are converted only where they enter or leave it.
 `assign-layout` records the choice as the node attribute `dfg.layout`, which the
 lowering reads (`backend/lowering.py`).
 
-The estimate of what channels-last gains is measured, per kind of node, by
-`tools/layout_costs.py`: `CHANNELS_LAST_RATIO` holds its figures (channels-last
-time / contiguous time, one intra-op thread, batch 1).
+The estimate of what channels-last gains is measured, per kind of node, by the
+machine calibration (`machine.measure_channels_last`: channels-last time /
+contiguous time, one intra-op thread, batch 1); `tools/layout_costs.py` prints the
+same measurements as a table. `CHANNELS_LAST_RATIO` holds the development
+machine's figures, for a machine model calibrated before the ratios were part of it.
 """
 
 from __future__ import annotations
@@ -59,9 +61,16 @@ CHANNELS_LAST_RATIO = {
 }
 """
 Kind -> channels-last time / contiguous time of one node (tools/layout_costs.py,
-one intra-op thread, batch 1, typical CNN sizes; see docs/passes.md). A Split along
-the channels makes views, the same in both formats.
+one intra-op thread, batch 1, typical CNN sizes; see docs/passes.md), measured on the
+development machine: the ratios of a machine model calibrated before they were part
+of it (`Machine.channels_last_ratios`). A Split along the channels makes views, the
+same in both formats.
 """
+
+
+def channels_last_ratio(kind: str, machine: Machine) -> float:
+    """The machine model's channels-last ratio of `kind`, else `CHANNELS_LAST_RATIO`'s."""
+    return machine.channels_last_ratios.get(kind, CHANNELS_LAST_RATIO[kind])
 
 
 def is_image(value: SSAValue) -> bool:
@@ -186,7 +195,7 @@ def region_gain(region: Sequence[NodeOp], machine: Machine) -> float:
     for node in region:
         kind = layout_kind(node)
         assert kind is not None
-        saved += flops_cost(node, machine) * (1.0 - CHANNELS_LAST_RATIO[kind])
+        saved += flops_cost(node, machine) * (1.0 - channels_last_ratio(kind, machine))
     conversions = sum(2.0 * nbytes(value) for value in boundary_values(region))
     return saved - conversions / (machine.memory_gbps * 1e3)
 
@@ -194,7 +203,7 @@ def region_gain(region: Sequence[NodeOp], machine: Machine) -> float:
 def layout_cost(node: Operation, machine: Machine, *, threaded: bool = False) -> float:
     """
     `flops_cost` in the memory format `assign-layout` chose: a channels-last node's
-    estimate times its kind's `CHANNELS_LAST_RATIO`. The machine model's rates are
+    estimate times its kind's `channels_last_ratio`. The machine model's rates are
     measured on contiguous tensors, where pooling runs 20x slower (GoogLeNet's 13
     channels-last max pools: 6.3 ms by the contiguous rate, 0.42 ms profiled).
     """
@@ -202,5 +211,5 @@ def layout_cost(node: Operation, machine: Machine, *, threaded: bool = False) ->
     if isinstance(node, NodeOp) and node_layout(node) == CHANNELS_LAST:
         kind = layout_kind(node)
         if kind is not None:
-            return cost * CHANNELS_LAST_RATIO[kind]
+            return cost * channels_last_ratio(kind, machine)
     return cost

@@ -41,7 +41,7 @@ from typing import Any
 
 from ramiel_mlir.diagnostics import RamielError
 
-CACHE_VERSION = 17
+CACHE_VERSION = 18
 """
 Bump when the benchmarks change so that old caches are recalibrated (and
 regenerate `default_machine.json` with `ramiel-calibrate -o` on the reference machine).
@@ -96,6 +96,12 @@ class Machine:
     The time (us) a small call costs when every core's Python thread makes such
     calls at once: the GIL serialises them, and each hand-over of it wakes a
     thread. Lanes cannot overlap this part of any node (`measure_contended_dispatch`).
+    """
+    channels_last_ratios: dict[str, float] = dataclasses.field(default_factory=dict[str, float])
+    """
+    Layout kind (`analysis/layout.py`) -> a node's time on channels-last tensors over
+    its time on contiguous ones, one thread (`measure_channels_last`): what
+    `assign-layout{mode=auto}` weighs and `estimate-cost` applies.
     """
 
     @property
@@ -331,7 +337,70 @@ def calibrate() -> Machine:
         measure_fork_join(),
         measure_team_wakeup(cores),
         measure_contended_dispatch(cores),
+        measure_channels_last(),
     )
+
+
+def layout_cases() -> dict[str, Callable[[Any], Callable[[], object]]]:
+    """
+    Layout kind -> a typical batch-1 CNN node of that kind, made for a given torch
+    memory format (its input, and its weight, in that format).
+    """
+    import torch
+    import torch.nn.functional as F
+
+    from ramiel_mlir.runtime.nn import _local_response_norm
+
+    def conv(cin: int, cout: int, size: int, kernel: int, groups: int = 1) -> Any:
+        x, w = torch.randn(1, cin, size, size), torch.randn(cout, cin // groups, kernel, kernel)
+
+        def make(memory_format: Any) -> Callable[[], object]:
+            xf, wf = (t.contiguous(memory_format=memory_format) for t in (x, w))
+            return lambda: F.conv2d(xf, wf, padding=kernel // 2, groups=groups)
+
+        return make
+
+    def image(function: Callable[[Any], object], channels: int = 64, size: int = 56) -> Any:
+        x = torch.randn(1, channels, size, size)
+
+        def make(memory_format: Any) -> Callable[[], object]:
+            xf = x.contiguous(memory_format=memory_format)
+            return lambda: function(xf)
+
+        return make
+
+    zeros, ones = torch.zeros(64), torch.ones(64)
+    return {
+        "conv": conv(64, 64, 28, 3),
+        "pointwise_conv": conv(256, 64, 28, 1),
+        "depthwise_conv": conv(128, 128, 28, 3, groups=128),
+        "max_pool": image(lambda x: F.max_pool2d(x, 3, 2, ceil_mode=True)),
+        "avg_pool": image(lambda x: F.avg_pool2d(x, 3, 1, 1)),
+        "global_pool": image(lambda x: F.adaptive_avg_pool2d(x, 1)),
+        "norm": image(lambda x: F.batch_norm(x, zeros, ones, ones, zeros)),
+        "concat": image(lambda x: torch.cat([x, x], 1)),
+        "split": image(lambda x: torch.split(x, 32, dim=1)),
+        "pointwise": image(torch.relu),
+        "lrn": image(lambda x: _local_response_norm(x, 5, 1e-4, 0.75, 1.0)),
+    }
+
+
+def measure_channels_last(repeats: int = 15) -> dict[str, float]:
+    """
+    Per layout kind, the fastest channels-last call over the fastest contiguous one
+    (one intra-op thread, `layout_cases`, interleaved so that both see the same machine).
+    """
+    import torch
+
+    ratios: dict[str, float] = {}
+    with torch_threads(1), torch.inference_mode():
+        for kind, make in layout_cases().items():
+            contiguous, channels_last = make(torch.contiguous_format), make(torch.channels_last)
+            first = call_times_us(contiguous, repeats, warmup=3)
+            cl = call_times_us(channels_last, repeats, warmup=3)
+            second = call_times_us(contiguous, repeats, warmup=0)
+            ratios[kind] = round(min(cl) / min(*first, *second), 3)
+    return ratios
 
 
 def measure_contended_dispatch(

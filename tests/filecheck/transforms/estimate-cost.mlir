@@ -27,7 +27,7 @@
 
 // DEFAULT-LABEL: dfg.graph @small_cnn
 // DEFAULT-SAME:    dfg.machine = "default"
-// DEFAULT:         dfg.node "Conv"{{.*}} {dfg.cost = 2.596000e+00 : f64
+// DEFAULT:         dfg.node "Conv"{{.*}} {dfg.cost = 2.577000e+00 : f64
 // DEFAULT-LABEL: dfg.graph @clustered
 // DEFAULT-SAME:    dfg.machine = "default"
 

@@ -113,9 +113,7 @@ def siblings(node: NodeOp) -> list[NodeOp]:
 
 
 def _bias(node: NodeOp, channels: int) -> np.ndarray:
-    """The node's bias, zeros if it has none."""
-    weight_type = node.inputs[1].type
-    assert isinstance(weight_type, TensorType)
+    """The node's bias, zeros of its weight's type if it has none."""
     if len(node.inputs) == 3 and isinstance(owner := node.inputs[2].owner, WeightOp):
         return weight_value(owner)
     return np.zeros(channels, dtype=weight_value(_weight(node)).dtype)

@@ -126,6 +126,10 @@ def test_reshape_keeping_the_batch_first_is_separable() -> None:
             "an unbatched input spans axis 0 of the output",
         ),
         (
+            '"Expand"(%x, %s3) opset 17 : (tensor<4x3xf32>, tensor<3xi64>) -> tensor<2x4x3xf32>',
+            "it adds leading axes, so the batch moves off axis 0",
+        ),
+        (
             '"Shape"(%x) opset 17 : (tensor<4x3xf32>) -> tensor<2xi64>',
             "its result holds the batch size",
         ),
@@ -143,6 +147,7 @@ def test_nodes_that_mix_batch_entries(node: str, reason: str) -> None:
       %w = dfg.weight "w" dense<1.0> : tensor<3x4xf32> : tensor<3x4xf32>
       %w4 = dfg.weight "w4" dense<1.0> : tensor<4x3xf32> : tensor<4x3xf32>
       %n4 = dfg.node "Neg"(%w4) opset 17 : (tensor<4x3xf32>) -> tensor<4x3xf32>
+      %s3 = dfg.weight "s3" dense<[2, 4, 3]> : tensor<3xi64> : tensor<3xi64>
       %y = dfg.node {node}
       dfg.output %y : {result}
     }}""")
@@ -162,6 +167,7 @@ def test_nodes_that_mix_batch_entries(node: str, reason: str) -> None:
         "(tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<4x6xf32>",
         '"Unsqueeze"(%x, %one) opset 17 : (tensor<4x3xf32>, tensor<1xi64>) -> tensor<4x1x3xf32>',
         '"Flatten"(%x) {axis = 1 : i64} opset 17 : (tensor<4x3xf32>) -> tensor<4x3xf32>',
+        '"Expand"(%x, %s2) opset 17 : (tensor<4x3xf32>, tensor<2xi64>) -> tensor<4x3xf32>',
     ],
 )
 def test_nodes_that_keep_batch_entries_apart(node: str) -> None:
@@ -170,6 +176,7 @@ def test_nodes_that_keep_batch_entries_apart(node: str) -> None:
     dfg.graph @g(%x: tensor<4x3xf32>) -> {result} {{
       %one = dfg.weight "one" dense<1> : tensor<1xi64> : tensor<1xi64>
       %w = dfg.weight "w" dense<1.0> : tensor<3x4xf32> : tensor<3x4xf32>
+      %s2 = dfg.weight "s2" dense<[1, 3]> : tensor<2xi64> : tensor<2xi64>
       %y = dfg.node {node}
       dfg.output %y : {result}
     }}""")

@@ -245,6 +245,16 @@ def _reshape_like(node: dfg.NodeOp, batched: Sequence[bool]) -> None:
         raise _Mixes("its target shape is computed at run time")
 
 
+def _expand(node: dfg.NodeOp, batched: Sequence[bool]) -> None:
+    """
+    Expand broadcasts numpy's way, aligning shapes from the last axis: with more
+    output axes than input axes, the input's axis 0 lands on a later one.
+    """
+    _reshape_like(node, batched)
+    if _rank(node.outputs[0]) != _rank(node.inputs[0]):
+        raise _Mixes("it adds leading axes, so the batch moves off axis 0")
+
+
 def _tile(node: dfg.NodeOp, batched: Sequence[bool]) -> None:
     _first_input_only(node, batched)
     repeats = _constant(node.inputs[1])
@@ -309,7 +319,7 @@ RULES: dict[str, Rule] = {
     "Gemm": _gemm,
     "Transpose": _transpose,
     "Reshape": _reshape_like,
-    "Expand": _reshape_like,
+    "Expand": _expand,
     "Tile": _tile,
     "Slice": _slice,
     "Shape": _shape_op,

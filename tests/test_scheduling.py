@@ -135,6 +135,20 @@ def test_single_lane_threads_prefers_a_uniform_plan() -> None:
     assert single_lane_threads([2.0, 3.0], [4.0, 3.0], 2, 0.1) == ([1, 1], 5.0)
 
 
+def test_one_thread_lane_equals_the_serial_estimate_to_the_last_bit() -> None:
+    """
+    Ten nodes of 0.1 us: a running sum gives 0.9999999999999999, the exact sum 1.0.
+    The serial schedule and the one-thread lane must agree, or a plan that keeps the
+    serial order reads as slower than it once rounded (tests/test_properties.py).
+    """
+    costs = [0.1] * 10
+    chain = dag(costs, [[i + 1] for i in range(9)] + [[]], 0.0)
+    serial = serial_schedule(chain).makespan
+    counts, one_lane = single_lane_threads(costs, [1.0] * 10, 2, 0.1)
+    assert counts == [1] * 10
+    assert serial == one_lane == 1.0
+
+
 def test_gil_bound_overlaps_only_what_is_beyond_the_held_part() -> None:
     # Nodes of 1, 10 and 30 us, each holding the GIL for up to 5 us: 1 + 5 + 5
     # are serial on any number of lanes, the other 5 + 25 split over them.

@@ -10,6 +10,7 @@ to cluster 0, which runs on the calling thread and yields them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
@@ -183,6 +184,12 @@ def _yield_exits(
 
 
 def annotate_estimate(graph: dfg.GraphOp, serial: float, parallel: float) -> None:
-    """Record the schedule's estimates (microseconds) on the graph."""
+    """
+    Record the schedule's estimates (microseconds) on the graph. A parallel estimate
+    within float noise of the serial one (the same costs added in another order) is
+    the serial one, so that rounding cannot put it 0.1 us above.
+    """
+    if math.isclose(parallel, serial, rel_tol=1e-9):
+        parallel = serial
     SERIAL_ESTIMATE.set(graph, round(serial, 1))
     PARALLEL_ESTIMATE.set(graph, round(parallel, 1))

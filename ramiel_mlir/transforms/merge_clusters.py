@@ -1,5 +1,6 @@
 """The `merge-clusters` pass: map clusters onto a fixed number of lanes."""
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -133,7 +134,9 @@ def merge_graph(
         parallel = max(parallel, gil) + (FORK_COST.get(graph) or 0.0)
         if any(THREADED_COST.get(node) is not None for node in labelled.items):
             node_threads, one_lane = single_lane_threads(dag.costs, threaded, lanes, min_gain)
-    if lanes == 1 or parallel > one_lane * (1.0 - min_gain):
+    target = one_lane * (1.0 - min_gain)
+    # Sums of the same costs in another order differ in the last bit: that is a tie.
+    if lanes == 1 or (parallel > target and not math.isclose(parallel, target, rel_tol=1e-9)):
         base = lanes if all(count == lanes for count in node_threads) else 1
         orders = [[labelled.items[i] for i in lane] for lane in serial.lanes if lane]
         build_clusters(graph, orders, [base])

@@ -47,10 +47,11 @@ from xdsl.pattern_rewriter import (
 )
 from xdsl.rewriter import InsertPoint
 
+from ramiel_mlir.analysis.cost_model import conv_ints
+from ramiel_mlir.analysis.kernels import is_conv
 from ramiel_mlir.analysis.layout import LAYOUT_ATTR
 from ramiel_mlir.dialects.annotations import PREFIX
-from ramiel_mlir.dialects.dfg import DEFAULT_DOMAIN, GraphOp, NodeOp, NoneOp, WeightOp
-from ramiel_mlir.onnx.contrib import FUSED_CONV, MS_DOMAIN
+from ramiel_mlir.dialects.dfg import GraphOp, NodeOp, NoneOp, WeightOp
 from ramiel_mlir.transforms.fold_batchnorm import float_tensor, new_weight
 from ramiel_mlir.weights import weight_value
 
@@ -60,10 +61,7 @@ SPLIT_OPSET = 11
 
 def _fusable(node: NodeOp) -> bool:
     """A Conv or FusedConv of one group with a constant weight and a constant or no bias."""
-    if (node.onnx_domain, node.op_type.data) not in (
-        (DEFAULT_DOMAIN, "Conv"),
-        (MS_DOMAIN, FUSED_CONV),
-    ):
+    if not is_conv(node):
         return False
     if not 2 <= len(node.inputs) <= 3 or len(node.outputs) != 1:
         return False
@@ -71,8 +69,7 @@ def _fusable(node: NodeOp) -> bool:
         return False  # weights live at the graph's top level only (not in clusters)
     if float_tensor(node.inputs[0]) is None or float_tensor(node.outputs[0]) is None:
         return False
-    group = node.onnx_attrs.get("group")
-    if isinstance(group, IntegerAttr) and group.value.data != 1:
+    if conv_ints(node, "group", [1])[0] != 1:
         return False
     if not isinstance(node.inputs[1].owner, WeightOp):
         return False

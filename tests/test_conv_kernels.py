@@ -17,9 +17,10 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
+import torch.nn.functional as F
 from onnx import TensorProto, helper, numpy_helper
 
-from ramiel_mlir.analysis.cost_model import ONEDNN
+from ramiel_mlir.analysis.cost_model import ONEDNN, ONEDNN_LINEAR
 from ramiel_mlir.api import (
     CompiledModel,
     compile_onnx,
@@ -172,6 +173,69 @@ def test_fused_sibling_convolutions_match_onnxruntime(tmp_path: Path, layout: st
     compiled = compile_onnx(inception_block(), passes, tmp_path)
     assert compiled.source.count("torch.split(") == 1
     assert_matches_onnxruntime(compiled, inception_block(), seed=2)
+
+
+def pixel_model(seed: int = 0) -> onnx.ModelProto:
+    """
+    1x1 convolutions of the two channel slices of a Split (views, not contiguous
+    matrices): 48 -> 64 with LeakyRelu, and 16 -> 24 without bias, then a Concat.
+    """
+    rng = np.random.default_rng(seed)
+    inits = [
+        numpy_helper.from_array(rng.normal(0, 0.3, (64, 48, 1, 1)).astype(np.float32), "wide_w"),
+        numpy_helper.from_array(rng.normal(0, 0.1, 64).astype(np.float32), "wide_b"),
+        numpy_helper.from_array(rng.normal(0, 0.3, (24, 16, 1, 1)).astype(np.float32), "thin_w"),
+        numpy_helper.from_array(np.array([16, 48], np.int64), "parts"),
+    ]
+    nodes = [
+        helper.make_node("Split", ["x", "parts"], ["low", "high"], "split", axis=1),
+        helper.make_node("Conv", ["high", "wide_w", "wide_b"], ["wide_c"], "wide"),
+        helper.make_node("LeakyRelu", ["wide_c"], ["wide_y"], "wide_act", alpha=0.1),
+        helper.make_node("Conv", ["low", "thin_w"], ["thin_c"], "thin"),
+        helper.make_node("Concat", ["wide_y", "thin_c"], ["y"], "concat", axis=1),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "pixels",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64, 56, 56])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    return onnx.shape_inference.infer_shapes(model)
+
+
+def test_pointwise_convolutions_as_matrix_products(tmp_path: Path) -> None:
+    """
+    Channels-last 1x1 convolutions run as oneDNN matrix products over the pixels, on
+    channel-slice views too, match ONNX Runtime, and repack after `load_state_dict`.
+    """
+    passes = (
+        "fold-constants,assign-layout{mode=channels-last},fuse-conv-activation,"
+        "prepack-weights{machine=default},dce"
+    )
+    path = tmp_path / "pixels.onnx"
+    onnx.save(pixel_model(), path)
+    module = import_onnx(str(path))
+    run_pipeline(make_context(), module, passes)
+    kernels = {
+        node.node_name: KERNEL.get(node) for node in module.walk() if isinstance(node, dfg.NodeOp)
+    }
+    assert kernels["wide"] == kernels["thin"] == ONEDNN_LINEAR
+    compiled = compile_onnx(pixel_model(), passes, tmp_path / "out")
+    assert compiled.source.count("torch.ops.mkldnn._linear_pointwise(") == 2
+    assert_matches_onnxruntime(compiled, pixel_model(), seed=3)
+
+    model = import_generated(compiled.source_path).load_model(compiled.weights_path)
+    state = {
+        k: torch.zeros_like(v) if k.endswith("_w") else v for k, v in model.state_dict().items()
+    }
+    model.load_state_dict(state)
+    with torch.no_grad():
+        y = model(torch.ones(1, 64, 56, 56))
+    bias = F.leaky_relu(state["wide_b"], 0.1)
+    expected = torch.cat([bias, torch.zeros(24)]).reshape(1, -1, 1, 1).expand_as(y)
+    assert torch.equal(y, expected)
 
 
 def test_profile_model_times_packed_convolutions(tmp_path: Path) -> None:

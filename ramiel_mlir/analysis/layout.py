@@ -24,8 +24,9 @@ from collections.abc import Iterable, Sequence
 from xdsl.dialects.builtin import AnyFloat, IntegerAttr, StringAttr, TensorType
 from xdsl.ir import Operation, SSAValue
 
-from ramiel_mlir.analysis.cost_model import flops_cost, nbytes
+from ramiel_mlir.analysis.cost_model import ONEDNN_LINEAR, flops_cost, nbytes
 from ramiel_mlir.analysis.machine import Machine
+from ramiel_mlir.dialects.annotations import KERNEL
 from ramiel_mlir.dialects.dfg import DEFAULT_DOMAIN, NodeOp, WeightOp
 from ramiel_mlir.onnx.contrib import FUSED_CONV, MS_DOMAIN
 
@@ -208,6 +209,8 @@ def layout_cost(node: Operation, machine: Machine, *, threaded: bool = False) ->
     channels-last max pools: 6.3 ms by the contiguous rate, 0.42 ms profiled).
     """
     cost = flops_cost(node, machine, threaded=threaded)
+    if KERNEL.get(node) == ONEDNN_LINEAR:
+        return cost  # its kind is measured on channels-last images
     if isinstance(node, NodeOp) and node_layout(node) == CHANNELS_LAST:
         kind = layout_kind(node)
         if kind is not None:

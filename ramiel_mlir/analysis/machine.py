@@ -41,7 +41,7 @@ from typing import Any
 
 from ramiel_mlir.diagnostics import RamielError
 
-CACHE_VERSION = 18
+CACHE_VERSION = 19
 """
 Bump when the benchmarks change so that old caches are recalibrated (and
 regenerate `default_machine.json` with `ramiel-calibrate -o` on the reference machine).
@@ -59,6 +59,7 @@ UNITS = {
     "conv": "FLOP (2 per multiply-add)",
     "pointwise_conv": "FLOP (2 per multiply-add)",
     "onednn_conv": "FLOP (2 per multiply-add)",
+    "onednn_linear": "FLOP (2 per multiply-add)",
     "depthwise_conv": "FLOP (2 per multiply-add)",
     "matmul": "FLOP (2 per multiply-add)",
     "max_pool": "window elements (outputs x window size)",
@@ -102,6 +103,12 @@ class Machine:
     Layout kind (`analysis/layout.py`) -> a node's time on channels-last tensors over
     its time on contiguous ones, one thread (`measure_channels_last`): what
     `assign-layout{mode=auto}` weighs and `estimate-cost` applies.
+    """
+
+    vector_floats: int = 0
+    """
+    float32 lanes of the SIMD unit torch's kernels use: 16 with AVX-512, 8 with
+    AVX2 (`simd_floats`); 0 for a model calibrated before it (no padding).
     """
 
     @property
@@ -338,7 +345,16 @@ def calibrate() -> Machine:
         measure_team_wakeup(cores),
         measure_contended_dispatch(cores),
         measure_channels_last(),
+        simd_floats(),
     )
+
+
+def simd_floats() -> int:
+    """The float32 lanes of the vector ISA torch dispatches its CPU kernels to."""
+    import torch
+
+    capability = torch.backends.cpu.get_cpu_capability()
+    return {"AVX512": 16, "AVX2": 8}.get(capability, 4)
 
 
 def layout_cases() -> dict[str, Callable[[Any], Callable[[], object]]]:
@@ -482,9 +498,12 @@ def _small_calls() -> dict[str, Callable[[], object]]:
     mean, var = torch.zeros(16), torch.ones(16)
     packed = _onednn_weight(w, [1, 1], list(x.shape))
     depthwise = _onednn_weight(torch.randn(16, 1, 3, 3), [1, 1], list(x.shape), groups=16)
+    reduce_cl = reduce.contiguous(memory_format=torch.channels_last)
+    to_16_packed = _linear_weight(to_16, reduce_cl)
     return {
         "conv": lambda: F.conv2d(x, w, padding=1),
         "onednn_conv": lambda: _onednn_conv(x, packed, None, [1, 1]),
+        "onednn_linear": lambda: _onednn_linear(reduce_cl, to_16_packed),
         "depthwise_conv": lambda: _onednn_conv(x, depthwise, None, [1, 1], groups=16),
         "pointwise_conv": lambda: F.conv2d(reduce, to_16),
         "matmul": lambda: F.linear(a, b),
@@ -522,6 +541,8 @@ def _benchmarks() -> dict[str, Benchmark]:
     packed_w = _onednn_weight(w, [1, 1], list(x.shape))
     channels = torch.randn(1, 96, 28, 28)
     packed_dw = _onednn_weight(torch.randn(96, 1, 3, 3), [1, 1], list(channels.shape), groups=96)
+    wide_cl = wide.contiguous(memory_format=torch.channels_last)
+    linear_one, linear_wide = _linear_weight(one, one), _linear_weight(pointwise, wide_cl)
     return {
         "conv": (
             lambda: F.conv2d(one, one, ones),
@@ -539,6 +560,12 @@ def _benchmarks() -> dict[str, Benchmark]:
             lambda: _onednn_conv(one, packed_one, ones, [0, 0]),
             lambda: _onednn_conv(x, packed_w, None, [1, 1]),
             conv_flops,
+            9,
+        ),
+        "onednn_linear": (
+            lambda: _onednn_linear(one, linear_one, ones),
+            lambda: _onednn_linear(wide_cl, linear_wide),
+            2 * 128 * wide.numel(),
             9,
         ),
         "depthwise_conv": (
@@ -599,6 +626,24 @@ def _onednn_conv(x: Any, packed: Any, bias: Any, padding: list[int], groups: int
     return torch.ops.mkldnn._convolution_pointwise(
         x, packed, bias, padding, [1, 1], [1, 1], groups, "none", [], ""
     )
+
+
+def _linear_weight(weight: Any, x: Any) -> Any:
+    """A 1x1 convolution `weight` packed for oneDNN's matrix product over `x`'s pixels."""
+    import torch
+
+    n, _, h, w = x.shape
+    return torch.ops.mkldnn._reorder_linear_weight(weight.flatten(1), batch_size=n * h * w)
+
+
+def _onednn_linear(x: Any, packed: Any, bias: Any = None) -> Any:
+    """A 1x1 convolution of channels-last `x` as oneDNN's matrix product, as the code runs it."""
+    import torch
+
+    rows = torch.ops.mkldnn._linear_pointwise(
+        x.permute(0, 2, 3, 1), packed, bias, attr="none", scalars=[], algorithm=None
+    )
+    return rows.permute(0, 3, 1, 2)
 
 
 def measure_fork_join(rounds: int = 200) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NoReturn, TypeVar, overload
+from typing import NamedTuple, NoReturn, TypeVar, overload
 
 import numpy as np
 from xdsl.dialects.builtin import (
@@ -29,8 +29,25 @@ from ramiel_mlir.tensors import torch_dtype_name
 
 T = TypeVar("T")
 
-PackSpec = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], int, tuple[int, ...]]
-"""How a convolution weight is packed for oneDNN: padding, stride, dilation, groups, input size."""
+
+class ConvPacking(NamedTuple):
+    """A convolution weight packed for oneDNN's convolution on inputs of `input_size`."""
+
+    padding: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    groups: int
+    input_size: tuple[int, ...]
+
+
+class LinearPacking(NamedTuple):
+    """A 1x1 convolution weight packed for oneDNN's matrix product over `rows` pixels."""
+
+    rows: int
+
+
+PackSpec = ConvPacking | LinearPacking
+"""How a convolution weight is packed for oneDNN."""
 
 
 @dataclass

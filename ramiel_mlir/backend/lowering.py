@@ -23,7 +23,7 @@ from ramiel_mlir.analysis.layout import node_layout
 from ramiel_mlir.backend.batch import lower_fork, lower_join
 from ramiel_mlir.backend.builder import PyBuilder, add_import, add_runtime
 from ramiel_mlir.backend.conditional import lower_if
-from ramiel_mlir.backend.context import NodeContext, PackSpec
+from ramiel_mlir.backend.context import ConvPacking, LinearPacking, NodeContext, PackSpec
 from ramiel_mlir.backend.layout import Layouts, weight_layout
 from ramiel_mlir.backend.loop import lower_loop
 from ramiel_mlir.backend.ops import lowering_of
@@ -144,17 +144,24 @@ class GraphLowering:
         buffer = self.buffer(weight)
         name = unique_name(f"{buffer}_packed", self.buffer_names)
         self.packed[key] = name
-        padding, stride, dilation, groups, input_size = spec
-        packed = pack.call(
-            "torch.ops.mkldnn._reorder_convolution_weight",
-            pack.getattr(pack_self, buffer),
-            padding=list(padding),
-            stride=list(stride),
-            dilation=list(dilation),
-            groups=groups,
-            input_size=list(input_size),
-            inline=True,
-        )
+        weight_value = pack.getattr(pack_self, buffer)
+        match spec:
+            case ConvPacking(padding, stride, dilation, groups, input_size):
+                packed = pack.call(
+                    "torch.ops.mkldnn._reorder_convolution_weight",
+                    weight_value,
+                    padding=list(padding),
+                    stride=list(stride),
+                    dilation=list(dilation),
+                    groups=groups,
+                    input_size=list(input_size),
+                    inline=True,
+                )
+            case LinearPacking(rows):
+                matrix = pack.method(weight_value, "flatten", 1, inline=True)
+                packed = pack.call(
+                    "torch.ops.mkldnn._reorder_linear_weight", matrix, batch_size=rows, inline=True
+                )
         pack.add(py.SetAttrOp(pack_self, name, packed))
         return name
 

@@ -160,7 +160,9 @@ KERNEL = StrAnnotation(
     "dfg.kernel",
     "How the generated code runs the node where PyTorch offers more than one way: "
     "`onednn`, a convolution on oneDNN with weights packed once at load time "
-    "(prepack-weights); none: the plain PyTorch call.",
+    "(prepack-weights); `onednn_linear`, a 1x1 convolution of channels-last images as "
+    "oneDNN's matrix product over the pixels, weights packed likewise; none: the plain "
+    "PyTorch call.",
 )
 
 # On `dfg.graph`.

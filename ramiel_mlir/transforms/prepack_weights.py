@@ -4,7 +4,10 @@
 A chosen Conv or FusedConv gets `dfg.kernel = "onednn"`. The generated code then
 reorders its weight into oneDNN's blocked format once, when the weights are loaded,
 and calls `torch.ops.mkldnn._convolution_pointwise` (with a FusedConv's activation as
-a post-op) instead of `F.conv2d`. `analysis/kernels.py` decides per node from the
+a post-op) instead of `F.conv2d`. A 1x1 convolution of channels-last images may get
+`dfg.kernel = "onednn_linear"` instead: the same, as oneDNN's matrix product over the
+pixels (`torch.ops.mkldnn._linear_pointwise`), whose call is cheaper.
+`analysis/kernels.py` decides per node from the
 machine model: packed oneDNN wherever `F.conv2d` would pick oneDNN itself (and
 reorder the weight on every call), and elsewhere where oneDNN's rate saves more
 than its larger call overhead. The choice is the same on every run of the code, so
@@ -37,7 +40,7 @@ class PrepackWeightsPass(ModulePass):
     """The machine model: `auto` (cached calibration), `default` (built in) or a JSON file."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        from ramiel_mlir.analysis.cost_model import ONEDNN
+        from ramiel_mlir.analysis.cost_model import ONEDNN_LINEAR
         from ramiel_mlir.analysis.kernels import choose_kernel, is_conv
         from ramiel_mlir.analysis.machine import resolve_machine
 
@@ -49,15 +52,16 @@ class PrepackWeightsPass(ModulePass):
             choice = choose_kernel(node, machine)
             if choice is None:
                 continue
-            if choice.onednn:
-                KERNEL.set(node, ONEDNN)
+            if choice.kernel is not None:
+                KERNEL.set(node, choice.kernel)
                 why = (
                     "F.conv2d would run oneDNN and reorder the weight on every call"
                     if choice.forced
                     else "faster"
                 )
+                how = "matrix product" if choice.kernel == ONEDNN_LINEAR else "convolution"
                 remark(
-                    f"prepack-weights: oneDNN with packed weights ({why}; estimated "
+                    f"prepack-weights: oneDNN {how} with packed weights ({why}; estimated "
                     f"{choice.onednn_us:.1f} us against {choice.aten_us:.1f} us for F.conv2d)",
                     node,
                 )

@@ -18,9 +18,9 @@ import numpy as np
 from xdsl.dialects.builtin import Float16Type, TensorType
 from xdsl.ir import SSAValue
 
-from ramiel_mlir.analysis.cost_model import ONEDNN
+from ramiel_mlir.analysis.cost_model import ONEDNN, ONEDNN_LINEAR
 from ramiel_mlir.backend.builder import Arg
-from ramiel_mlir.backend.context import NodeContext
+from ramiel_mlir.backend.context import ConvPacking, LinearPacking, NodeContext
 from ramiel_mlir.backend.ops import lowering
 from ramiel_mlir.backend.runtime_source import runtime_module
 from ramiel_mlir.dialects import py
@@ -201,13 +201,32 @@ def _convolution(
     pads = _pads(ctx, kernel, strides, dilations)
     begin, end = pads[:spatial], pads[spatial:]
     x = ctx.arg(0)
-    if KERNEL.get(ctx.node) == ONEDNN and begin == end:
-        spec = (tuple(begin), tuple(strides), tuple(dilations), group, tuple(ctx.in_shape(0)))
-        packed = ctx.packed(1, spec)
+    kernel = KERNEL.get(ctx.node)
+    if kernel == ONEDNN_LINEAR:
+        # The NHWC view of a channels-last image is a (pixels, channels) matrix: a
+        # 1x1 convolution is one matrix product, and permuting back gives the
+        # channels-last result.
+        n, _, h, w = ctx.in_shape(0)
+        pixels = ctx.b.method(x, "permute", 0, 2, 3, 1, inline=True)
+        rows = ctx.b.call(
+            "torch.ops.mkldnn._linear_pointwise",
+            pixels,
+            ctx.packed(1, LinearPacking(n * h * w)),
+            ctx.arg(2) if ctx.has(2) else None,
+            attr=ONEDNN_POST_OPS[activation],
+            scalars=list(params),
+            algorithm=None,
+        )
+        rows.name_hint = "nhwc"
+        return ctx.b.method(rows, "permute", 0, 3, 1, 2)
+    if kernel == ONEDNN and begin == end:
+        spec = ConvPacking(
+            tuple(begin), tuple(strides), tuple(dilations), group, tuple(ctx.in_shape(0))
+        )
         return ctx.b.call(
             "torch.ops.mkldnn._convolution_pointwise",
             x,
-            packed,
+            ctx.packed(1, spec),
             ctx.arg(2) if ctx.has(2) else None,
             padding=begin,
             stride=strides,

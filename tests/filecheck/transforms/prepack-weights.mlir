@@ -50,6 +50,39 @@ dfg.graph @convs(%x: tensor<1x3x32x32xf32>) -> tensor<1x2x16x16xf32> {
 
 // -----
 
+/// A 1x1 convolution of channels-last images runs as oneDNN's matrix product over the
+/// pixels: the NHWC view of the input is a (pixels, channels) matrix, the weight is
+/// packed for that many rows, and permuting the product back gives channels-last.
+/// A contiguous one of the same size stays a oneDNN convolution.
+
+// CHECK-LABEL: dfg.graph @pixels
+// CHECK:         dfg.node "FusedConv"{{.*}}{domain = "com.microsoft", dfg.layout = "channels_last", dfg.kernel = "onednn_linear"}
+// CHECK:         dfg.node "Conv"{{.*}}{dfg.kernel = "onednn"}
+// PY:            # pixels (FusedConv)
+// PY-NEXT:       x_cl = x.contiguous(memory_format=torch.channels_last)
+// PY-NEXT:       nhwc = torch.ops.mkldnn._linear_pointwise(
+// PY-NEXT:           x_cl.permute(0, 2, 3, 1),
+// PY-NEXT:           self.w_packed,
+// PY-NEXT:           self.b,
+// PY-NEXT:           attr="relu",
+// PY-NEXT:           scalars=[],
+// PY-NEXT:           algorithm=None,
+// PY-NEXT:       )
+// PY-NEXT:       y = nhwc.permute(0, 3, 1, 2)
+// PY:            # plain (Conv)
+// PY-NEXT:       z = torch.ops.mkldnn._convolution_pointwise(
+// PY:                self.w_packed = torch.ops.mkldnn._reorder_linear_weight(self.w.flatten(1), batch_size=3136)
+// PY:                self.w_packed_1 = torch.ops.mkldnn._reorder_convolution_weight(
+dfg.graph @pixels(%x: tensor<1x32x56x56xf32>) -> (tensor<1x64x56x56xf32>, tensor<1x64x56x56xf32>) {
+  %w = dfg.weight "w" dense<0.01> : tensor<64x32x1x1xf32> : tensor<64x32x1x1xf32>
+  %b = dfg.weight "b" dense<0.5> : tensor<64xf32> : tensor<64xf32>
+  %y = dfg.node "FusedConv"(%x, %w, %b) {kernel_shape = array<i64: 1, 1>, activation = "Relu"} opset 1 {domain = "com.microsoft", dfg.layout = "channels_last"} : (tensor<1x32x56x56xf32>, tensor<64x32x1x1xf32>, tensor<64xf32>) -> tensor<1x64x56x56xf32> loc("pixels")
+  %z = dfg.node "Conv"(%x, %w) opset 17 : (tensor<1x32x56x56xf32>, tensor<64x32x1x1xf32>) -> tensor<1x64x56x56xf32> loc("plain")
+  dfg.output %y, %z : tensor<1x64x56x56xf32>, tensor<1x64x56x56xf32>
+}
+
+// -----
+
 /// Not candidates: a computed weight, and asymmetric pads.
 
 // CHECK-LABEL: dfg.graph @not_packed
@@ -61,7 +94,8 @@ dfg.graph @not_packed(%x: tensor<1x3x32x32xf32>, %w: tensor<8x3x7x7xf32>) -> (te
   dfg.output %a, %b : tensor<1x8x26x26xf32>, tensor<1x8x27x27xf32>
 }
 
-// REMARK: remark: loc("big"): prepack-weights: oneDNN with packed weights (F.conv2d would run oneDNN and reorder the weight on every call; estimated {{.*}} us against {{.*}} us for F.conv2d)
+// REMARK: remark: loc("big"): prepack-weights: oneDNN convolution with packed weights (F.conv2d would run oneDNN and reorder the weight on every call; estimated {{.*}} us against {{.*}} us for F.conv2d)
 // REMARK: remark: loc("small"): prepack-weights: F.conv2d (estimated {{.*}} us against {{.*}} us for oneDNN's call)
+// REMARK: remark: loc("pixels"): prepack-weights: oneDNN matrix product with packed weights (faster; estimated {{.*}} us against {{.*}} us for F.conv2d)
 
 // BAD: cannot read machine model {{.*}}missing.json

@@ -28,9 +28,11 @@ SERIAL = "fold-constants,fold-batchnorm,dce,cse"
 
 # The parallelize pipeline spelled out, so that the IR is verified after each
 # pass; free hand-overs and no minimum gain, so that every model with parallel
-# paths really runs on two lanes.
+# paths really runs on two lanes. The built-in machine model makes the plans the
+# same on every machine (a calibration could plan intra-op threads for a one-lane
+# graph, whose results then need not be bitwise those of one thread).
 FORCED_LANES = (
-    f"{SERIAL},estimate-cost{{model=flops}},linear-cluster{{edge-cost=0.0}},"
+    f"{SERIAL},estimate-cost{{model=flops machine=default}},linear-cluster{{edge-cost=0.0}},"
     "merge-clusters{lanes=2 edge-cost=0.0 min-gain=0.0 runtime-costs=false},clone,dce"
 )
 

@@ -8,6 +8,7 @@ from typing import NamedTuple, NoReturn, TypeVar, overload
 
 import numpy as np
 from xdsl.dialects.builtin import (
+    AnyFloat,
     ArrayAttr,
     DenseArrayBase,
     FloatAttr,
@@ -22,9 +23,10 @@ from ramiel_mlir.backend.builder import PyBuilder, add_import, add_runtime
 from ramiel_mlir.backend.runtime_source import Definition, Import
 from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import py
-from ramiel_mlir.dialects.dfg import NodeOp
+from ramiel_mlir.dialects.dfg import DEFAULT_DOMAIN, NodeOp
 from ramiel_mlir.onnx.attributes import AttrValue, attr_value
 from ramiel_mlir.onnx.attributes import shortest_f32 as _f32
+from ramiel_mlir.onnx.contrib import FUSED_CONV, MS_DOMAIN
 from ramiel_mlir.tensors import torch_dtype_name
 
 T = TypeVar("T")
@@ -49,6 +51,23 @@ class LinearPacking(NamedTuple):
 PackSpec = ConvPacking | LinearPacking
 """How a convolution weight is packed for oneDNN."""
 
+ALLOCATING_OPS = frozenset(
+    {
+        ("Conv", DEFAULT_DOMAIN),
+        (FUSED_CONV, MS_DOMAIN),
+        *(
+            (op_type, DEFAULT_DOMAIN)
+            for op_type in ("Add", "Sub", "Mul", "Relu", "BatchNormalization")
+        ),
+    }
+)
+"""
+(op type, domain) of the nodes whose lowering returns a tensor it allocated (or a
+view of one that nothing else holds) for a float result: what `overwritable` may
+let a reader overwrite. Ops whose lowering can return an input (Identity, Reshape,
+a one-input Concat) are not in it.
+"""
+
 
 @dataclass
 class NodeContext:
@@ -65,6 +84,28 @@ class NodeContext:
     _arg: Callable[[SSAValue], SSAValue]
     _const: Callable[[SSAValue], np.ndarray | None]
     _packed: Callable[[SSAValue, PackSpec], SSAValue] | None = None
+    in_place: bool = False
+    """Whether the code may overwrite inputs (`overwritable`); off where nodes rerun."""
+
+    def overwritable(self, index: int) -> bool:
+        """
+        Whether the node may write its result into input `index`: in-place code is
+        allowed, no other op reads the input, and it is a fresh float tensor of the
+        result's type, made by a node whose lowering allocates it (`ALLOCATING_OPS`).
+        A value that another lane receives, the graph returns or a loop carries has
+        another reader.
+        """
+        value = self.node.inputs[index]
+        owner = value.owner
+        return (
+            self.in_place
+            and value.has_one_use()
+            and isinstance(owner, NodeOp)
+            and (owner.op_type.data, owner.onnx_domain) in ALLOCATING_OPS
+            and value.type == self.node.outputs[0].type
+            and isinstance(value.type, TensorType)
+            and isinstance(value.type.get_element_type(), AnyFloat)
+        )
 
     def packed(self, index: int, spec: PackSpec) -> SSAValue:
         """Input `index` (a weight) packed for oneDNN once at load time, as `spec` says."""

@@ -83,6 +83,8 @@ class GraphLowering:
     layouts: Layouts | None = None
     class_body: PyBuilder | None = None
     """The class body, where `_pack_weights` goes when a node needs packed weights."""
+    in_place: bool = True
+    """Whether element-wise nodes may overwrite inputs no other op reads (`overwritable`)."""
     pack: PyBuilder | None = None
     """The body of `_pack_weights` (None until a node needs it)."""
     packed: dict[tuple[SSAValue, PackSpec], str] = field(
@@ -314,7 +316,7 @@ class GraphLowering:
             return self._packed_value(b, self_value, value, spec)
 
         lower = lowering_of(node)
-        ctx = NodeContext(node, b, node_arg, self.constant, packed)
+        ctx = NodeContext(node, b, node_arg, self.constant, packed, self.in_place)
         if lower is None:
             ctx.unsupported(f"operator '{node.op_type.data}'")
         check_element_types(ctx)

@@ -76,7 +76,10 @@ def lower_node_methods(graph: dfg.GraphOp) -> tuple[py.ModuleOp, list[NodeMethod
     init = class_body.add(py.FuncOp("__init__", ["self"], [""], "None"))
     init_b = PyBuilder(init.body.block)
     init_b.statement(init_b.call("super", inline=True), "__init__")
-    lowering = GraphLowering(graph, init_b, init.body.block.args[0], class_body=class_body)
+    # Each node method runs many times on the same inputs: none may overwrite them.
+    lowering = GraphLowering(
+        graph, init_b, init.body.block.args[0], class_body=class_body, in_place=False
+    )
 
     methods: list[NodeMethod] = []
     for index, node in enumerate(graph_nodes(graph)):

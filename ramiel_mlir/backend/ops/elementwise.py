@@ -100,7 +100,30 @@ def _is_integer(t: TensorType) -> bool:
     return isinstance(t.get_element_type(), IntegerType)
 
 
+IN_PLACE_UNARY: dict[str, str] = {
+    "Relu": "relu_",
+    "Sigmoid": "sigmoid_",
+    "Tanh": "tanh_",
+    "Exp": "exp_",
+    "Sqrt": "sqrt_",
+    "Abs": "abs_",
+    "Neg": "neg_",
+    "Reciprocal": "reciprocal_",
+    "Erf": "erf_",
+}
+"""
+Unary ops whose tensor method writes the same values in place: on an input no other
+op reads (`NodeContext.overwritable`) they save an allocation and a pass over memory.
+"""
+
+IN_PLACE_BINARY: dict[str, str] = {"Add": "add_", "Sub": "sub_", "Mul": "mul_"}
+"""Binary ops written in place into their first input (or the second: Add and Mul commute)."""
+
+
 def _unary(ctx: NodeContext) -> list[SSAValue]:
+    op_type = ctx.node.op_type.data
+    if op_type in IN_PLACE_UNARY and ctx.overwritable(0):
+        return [ctx.b.method(ctx.arg(0), IN_PLACE_UNARY[op_type])]
     width = unsigned_width(ctx.in_type(0).get_element_type())
     if width is not None and ctx.node.op_type.data == "BitwiseNot":
         # torch has no bitwise_not for uint16/32/64: the same bits as signed.
@@ -115,6 +138,12 @@ UNSIGNED_BINARY = frozenset({"Add", "Sub", "Less", "Greater", "LessOrEqual", "Gr
 
 def _binary(ctx: NodeContext) -> list[SSAValue]:
     op_type = ctx.node.op_type.data
+    if op_type in IN_PLACE_BINARY:
+        # IEEE addition and multiplication commute exactly.
+        for target in (0, 1) if op_type in MIRRORED else (0,):
+            if ctx.overwritable(target):
+                other = operand(ctx, 1 - target)
+                return [ctx.b.method(ctx.arg(target), IN_PLACE_BINARY[op_type], other)]
     if is_string(ctx.in_type(0).get_element_type()):
         return [_string_equal(ctx)]
     width = unsigned_width(ctx.in_type(0).get_element_type())

@@ -23,7 +23,7 @@
 // PY:            [[X:[a-z_0-9]+]] = x.contiguous(memory_format=torch.channels_last)
 // PY-NEXT:       [[C:[a-z_0-9]+]] = F.conv2d([[X]], self.w)
 // PY-NOT:        contiguous
-// PY:            torch.add([[X]], [[C]])
+// PY:            [[C]].add_([[X]])
 // PY-NOT:        contiguous
 // PY:            [[P:[a-z_0-9]+]] = F.max_pool2d(
 // PY:            [[Y:[a-z_0-9]+]] = [[P]].contiguous()
@@ -42,7 +42,8 @@ dfg.graph @region(%x: tensor<1x2x4x4xf32>) -> tensor<1x8xf32> {
 // -----
 
 /// Two regions, split by an Exp (not a candidate: no channels-last figure): each
-/// converts on entry and on exit; the graph output leaves contiguous.
+/// converts on entry and on exit; the graph output leaves contiguous. The Exp runs in
+/// place on the converted copy of a value nothing else reads.
 
 // CHECK-LABEL: dfg.graph @two_regions
 // CHECK:         dfg.node "Relu"({{.*}}) opset 17 {dfg.layout = "channels_last"}
@@ -50,7 +51,7 @@ dfg.graph @region(%x: tensor<1x2x4x4xf32>) -> tensor<1x8xf32> {
 // CHECK:         dfg.node "Relu"({{.*}}) opset 17 {dfg.layout = "channels_last"}
 // PY:            x.contiguous(memory_format=torch.channels_last)
 // PY:            .contiguous()
-// PY-NEXT:       torch.exp(
+// PY-NEXT:       l = r_nchw.exp_()
 // PY:            .contiguous(memory_format=torch.channels_last)
 // PY:            [[R:[a-z_0-9]+]] = torch.relu(
 // PY:            [[O:[a-z_0-9]+]] = [[R]].contiguous()

@@ -70,11 +70,22 @@ def conv_model(seed: int = 0) -> onnx.ModelProto:
             extra = {"alpha": 0.2}
         nodes.append(helper.make_node(activation, inputs, [f"{name}_y"], f"{name}_act", **extra))
         x = f"{name}_y"
+    return image_model("convs", nodes, inits, [1, 3, 64, 64], output=x)
+
+
+def image_model(
+    name: str,
+    nodes: list[onnx.NodeProto],
+    inits: list[onnx.TensorProto],
+    shape: list[int],
+    output: str = "y",
+) -> onnx.ModelProto:
+    """An opset-17 model of `nodes` from the float input `x` of `shape` to `output`."""
     graph = helper.make_graph(
         nodes,
-        "convs",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 64, 64])],
-        [helper.make_tensor_value_info(x, TensorProto.FLOAT, None)],
+        name,
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+        [helper.make_tensor_value_info(output, TensorProto.FLOAT, None)],
         inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
@@ -152,15 +163,7 @@ def inception_block(seed: int = 0) -> onnx.ModelProto:
     )
     nodes.append(helper.make_node("Conv", ["reduce_y", "w3"], ["wide"], "wide", pads=[1, 1, 1, 1]))
     nodes.append(helper.make_node("Concat", ["one_y", "wide", "other_y"], ["y"], "concat", axis=1))
-    graph = helper.make_graph(
-        nodes,
-        "block",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16, 20, 20])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
-        inits,
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    return onnx.shape_inference.infer_shapes(model)
+    return image_model("block", nodes, inits, [1, 16, 20, 20])
 
 
 @pytest.mark.parametrize("layout", ["contiguous", "channels-last"])
@@ -194,15 +197,7 @@ def pixel_model(seed: int = 0) -> onnx.ModelProto:
         helper.make_node("Conv", ["low", "thin_w"], ["thin_c"], "thin"),
         helper.make_node("Concat", ["wide_y", "thin_c"], ["y"], "concat", axis=1),
     ]
-    graph = helper.make_graph(
-        nodes,
-        "pixels",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64, 56, 56])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
-        inits,
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    return onnx.shape_inference.infer_shapes(model)
+    return image_model("pixels", nodes, inits, [1, 64, 56, 56])
 
 
 def test_pointwise_convolutions_as_matrix_products(tmp_path: Path) -> None:

@@ -57,7 +57,7 @@ ALLOCATING_OPS = frozenset(
         (FUSED_CONV, MS_DOMAIN),
         *(
             (op_type, DEFAULT_DOMAIN)
-            for op_type in ("Add", "Sub", "Mul", "Relu", "BatchNormalization")
+            for op_type in ("Add", "Sub", "Mul", "Relu", "BatchNormalization", "MatMul", "Gemm")
         ),
     }
 )

@@ -426,7 +426,7 @@ def speedup_bars(
     width = 0.16
     figure, axes = plt.subplots(figsize=(max(8, len(labels) * 1.0), 4.5))
     for index, (label, values) in enumerate(series):
-        axes.bar(x + (index - 2) * width, values, width, label=label)
+        axes.bar(x + (index - (len(series) - 1) / 2) * width, values, width, label=label)
     axes.axhline(1.0, color="black", linewidth=0.8)
     axes.set_xticks(x, labels, rotation=30, ha="right")
     axes.set_ylabel("speedup over serial, 1 thread")

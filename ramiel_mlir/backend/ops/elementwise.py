@@ -125,11 +125,11 @@ def _unary(ctx: NodeContext) -> list[SSAValue]:
     if op_type in IN_PLACE_UNARY and ctx.overwritable(0):
         return [ctx.b.method(ctx.arg(0), IN_PLACE_UNARY[op_type])]
     width = unsigned_width(ctx.in_type(0).get_element_type())
-    if width is not None and ctx.node.op_type.data == "BitwiseNot":
+    if width is not None and op_type == "BitwiseNot":
         # torch has no bitwise_not for uint16/32/64: the same bits as signed.
         flipped = ctx.b.call("torch.bitwise_not", signed_view(ctx, ctx.arg(0), width), inline=True)
         return [ctx.b.method(flipped, "view", ctx.dtype(ctx.out_type()))]
-    return [ctx.b.call(UNARY[ctx.node.op_type.data], ctx.arg(0))]
+    return [ctx.b.call(UNARY[op_type], ctx.arg(0))]
 
 
 UNSIGNED_BINARY = frozenset({"Add", "Sub", "Less", "Greater", "LessOrEqual", "GreaterOrEqual"})

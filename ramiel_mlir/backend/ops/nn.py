@@ -201,8 +201,8 @@ def _convolution(
     pads = _pads(ctx, kernel, strides, dilations)
     begin, end = pads[:spatial], pads[spatial:]
     x = ctx.arg(0)
-    kernel = KERNEL.get(ctx.node)
-    if kernel == ONEDNN_LINEAR:
+    chosen = KERNEL.get(ctx.node)
+    if chosen == ONEDNN_LINEAR:
         # The NHWC view of a channels-last image is a (pixels, channels) matrix: a
         # 1x1 convolution is one matrix product, and permuting back gives the
         # channels-last result.
@@ -219,7 +219,7 @@ def _convolution(
         )
         rows.name_hint = "nhwc"
         return ctx.b.method(rows, "permute", 0, 3, 1, 2)
-    if kernel == ONEDNN and begin == end:
+    if chosen == ONEDNN and begin == end:
         spec = ConvPacking(
             tuple(begin), tuple(strides), tuple(dilations), group, tuple(ctx.in_shape(0))
         )

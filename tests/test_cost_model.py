@@ -14,14 +14,22 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.parser import Parser
 
 from ramiel_mlir.analysis import machine as machine_module
-from ramiel_mlir.analysis.cost_model import Work, flops_cost, node_work
+from ramiel_mlir.analysis.cost_model import (
+    ONEDNN,
+    ONEDNN_KIND,
+    ONEDNN_LINEAR,
+    Work,
+    flops_cost,
+    node_work,
+    vector_amount,
+)
 from ramiel_mlir.analysis.graph import graph_dag, graph_nodes
 from ramiel_mlir.analysis.levels import parallelism_bound
 from ramiel_mlir.analysis.machine import UNITS, Machine, cache_path, load_machine, machine_key
 from ramiel_mlir.api import make_context
 from ramiel_mlir.backend.profile import profile_graph
 from ramiel_mlir.dialects import dfg
-from ramiel_mlir.dialects.annotations import COST, EDGE_COST
+from ramiel_mlir.dialects.annotations import COST, EDGE_COST, KERNEL
 from ramiel_mlir.frontend.onnx import import_onnx
 from ramiel_mlir.transforms.estimate_cost import EstimateCostPass
 
@@ -115,6 +123,42 @@ def test_depthwise_falls_back_to_conv_on_an_older_machine_model(
     )
     assert flops_cost(depthwise, older) == pytest.approx(as_conv)
     assert flops_cost(depthwise, machine) > flops_cost(depthwise, older)
+
+
+def test_output_channels_count_in_whole_simd_vectors(nodes: dict[str, dfg.NodeOp]) -> None:
+    """
+    A dense convolution's output channels are padded to whole vectors of the machine
+    (16 floats in the built-in model); a depthwise one and a model without the
+    figure are not padded.
+    """
+    machine = machine_module.default_machine()
+    assert machine.vector_floats == 16
+    small = node_work(nodes["small"])  # 48 output channels: three whole vectors
+    assert small.vector == 48
+    assert vector_amount(small, machine) == small.amount
+    assert vector_amount(Work("conv", 100.0, vector=8), machine) == 200.0
+    assert vector_amount(Work("conv", 100.0, vector=24), machine) == pytest.approx(400.0 / 3)
+    assert node_work(nodes["depthwise"]).vector == 0
+    unknown = dataclasses.replace(machine, vector_floats=0)
+    assert vector_amount(Work("conv", 100.0, vector=8), unknown) == 100.0
+
+
+def test_matrix_product_kernel_falls_back_on_an_older_machine_model(
+    nodes: dict[str, dfg.NodeOp],
+) -> None:
+    """A 1x1 `onednn_linear` node costs as `onednn_conv` where the model lacks the kind."""
+    machine = machine_module.default_machine()
+    older = dataclasses.replace(
+        machine, rates={k: v for k, v in machine.rates.items() if k != ONEDNN_LINEAR}
+    )
+    product = nodes["small"].clone()
+    KERNEL.set(product, ONEDNN_LINEAR)
+    assert node_work(product).kind == ONEDNN_LINEAR
+    convolution = nodes["small"].clone()
+    KERNEL.set(convolution, ONEDNN)
+    assert node_work(convolution).kind == ONEDNN_KIND
+    assert flops_cost(product, older) == flops_cost(convolution, machine)
+    assert flops_cost(product, machine) < flops_cost(convolution, machine)
 
 
 def test_grouped_conv_counts_one_group(nodes: dict[str, dfg.NodeOp]) -> None:

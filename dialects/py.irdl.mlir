@@ -250,6 +250,12 @@ irdl.dialect @py {
     irdl.operands(targets: variadic %object, values: variadic %object)
   }
 
+  // py.del: `del a, b`, names no later statement reads.
+  irdl.operation @del {
+    %object = irdl.parametric @py::@object<>
+    irdl.operands(values: variadic %object)
+  }
+
   // py.unary: `not x`, `-x`.
   irdl.operation @unary {
     %string = irdl.base "#builtin.string"

@@ -70,17 +70,6 @@ The attributes every `torch.nn.Module` has (torch 2.13): a buffer of the generat
 
 _NOT_IDENTIFIER = re.compile(r"\W")
 
-_INLINE = (
-    py.ConstantOp,
-    py.NameOp,
-    py.GetAttrOp,
-    py.BinaryOp,
-    py.SliceOp,
-    py.ListOp,
-    py.UnaryOp,
-)
-"""Expression ops that are printed where they are used."""
-
 _DEFINITIONS = (py.ClassOp, py.FuncOp, py.VerbatimOp, py.RuntimeOp, py.NodeLinesOp)
 """Statements set apart by blank lines."""
 
@@ -187,7 +176,7 @@ class PythonPrinter:
     def _print_block(self, block: Block, top_level: bool = False) -> None:
         printed = False
         for op in block.ops:
-            if isinstance(op, _INLINE) or _is_inline_call(op):
+            if py.is_expression(op):
                 continue
             is_definition = isinstance(op, _DEFINITIONS)
             if is_definition and printed:
@@ -401,6 +390,18 @@ class PythonPrinter:
     def _print_break(self, op: py.BreakOp) -> None:
         self._line("break")
 
+    def _print_del(self, op: py.DelOp) -> None:
+        names = [self.expr(v) for v in op.values]
+        line = f"del {', '.join(names)}"
+        if len(line) + 4 * self.indent <= MAX_LINE:
+            self._line(line)
+            return
+        self._line("del (")
+        with self._indented():
+            for name in names:
+                self._line(f"{name},")
+        self._line(")")
+
     def _print_rebind(self, op: py.RebindOp) -> None:
         targets = ", ".join(self.expr(t) for t in op.targets)
         self._line(f"{targets} = {', '.join(self.expr(v) for v in op.values)}")
@@ -417,7 +418,7 @@ class PythonPrinter:
         if value in self.names:
             return self.names[value]
         owner = value.owner
-        if isinstance(owner, Operation) and (isinstance(owner, _INLINE) or _is_inline_call(owner)):
+        if isinstance(owner, Operation) and py.is_expression(owner):
             text = self._render(owner)
             if nested and isinstance(owner, py.BinaryOp | py.UnaryOp):
                 return f"({text})"
@@ -499,6 +500,7 @@ _STATEMENT_PRINTERS: dict[type[Operation], Callable[[PythonPrinter, Any], None]]
     py.IfYieldOp: PythonPrinter._print_if_yield,
     py.BreakOp: PythonPrinter._print_break,
     py.RebindOp: PythonPrinter._print_rebind,
+    py.DelOp: PythonPrinter._print_del,
 }
 """How each statement op prints; expression ops print at their uses instead."""
 

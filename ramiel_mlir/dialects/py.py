@@ -783,6 +783,40 @@ class RebindOp(IRDLOperation):
                 raise VerifyException("py.rebind targets must be py.assign results")
 
 
+@irdl_op_definition
+class DelOp(IRDLOperation):
+    """
+    `del a, b`: unbinds names that no later statement reads, so that the tensors they
+    held can be freed before the function returns (Python keeps every local alive
+    until then). Each operand is a named value: a statement's result or a parameter.
+    """
+
+    name = "py.del"
+
+    values = var_operand_def(ObjectType)
+
+    assembly_format = "$values attr-dict"
+
+    def __init__(self, values: Sequence[SSAValue]) -> None:
+        super().__init__(operands=[values])
+
+    def verify_(self) -> None:
+        if not self.values:
+            raise VerifyException("py.del needs at least one value")
+        block = self.parent_block()
+        for value in self.values:
+            if isinstance(value.owner, Operation) and is_expression(value.owner):
+                raise VerifyException(
+                    f"py.del of the result of {value.owner.name}, an expression with no name"
+                )
+            for use in value.uses:
+                reader = block.find_ancestor_op_in_block(use.operation) if block else None
+                if reader is not None and reader is not self and self.is_before_in_block(reader):
+                    raise VerifyException(
+                        f"py.del: a value is read after it is deleted (by {reader.name})"
+                    )
+
+
 UNARY_OPERATORS = frozenset({"not", "-"})
 
 
@@ -841,7 +875,15 @@ PY = Dialect(
         IfYieldOp,
         BreakOp,
         RebindOp,
+        DelOp,
         UnaryOp,
     ],
     [ObjectType],
 )
+
+
+def is_expression(op: Operation) -> bool:
+    """Whether `op` is an expression, printed inline where it is used, rather than a statement."""
+    if isinstance(op, CallOp | MethodCallOp):
+        return op.inline is not None
+    return isinstance(op, ConstantOp | NameOp | GetAttrOp | BinaryOp | SliceOp | ListOp | UnaryOp)

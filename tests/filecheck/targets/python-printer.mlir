@@ -21,6 +21,7 @@
 // CHECK-NEXT:         y = F.linear(x, self.w)
 // CHECK-NEXT:         s = torch.sum(y * scale, dim=1)
 // CHECK-NEXT:         a = s
+// CHECK-NEXT:         del y, s
 // CHECK-NEXT:         sub = a[:1, 1]
 // CHECK-NEXT:         p, q = sub.split(1)
 // CHECK:              assert x is not None
@@ -48,6 +49,7 @@ py.module {
       %one = py.constant 1 : i64
       %s = py.call "torch.sum"(%z, %one) keywords ["dim"] : (!py.object, !py.object) -> !py.object
       %a = py.assign %s
+      py.del %y, %s
       %none = py.constant unit
       %slice = py.slice %none : %one : %none
       %sub = py.subscript %a[%slice, %one]

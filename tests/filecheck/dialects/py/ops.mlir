@@ -26,6 +26,7 @@
 // CHECK-NEXT:        %[[ONE:.*]] = py.constant 1 : i64
 // CHECK-NEXT:        %[[S:.*]] = py.call "torch.sum"(%[[Z]], %[[ONE]]) keywords ["dim"] : (!py.object, !py.object) -> !py.object
 // CHECK-NEXT:        %[[A:.*]] = py.assign %[[S]]
+// CHECK-NEXT:        py.del %[[Y]], %[[S]]
 // CHECK-NEXT:        %[[NONE2:.*]] = py.constant unit
 // CHECK-NEXT:        %[[SL:.*]] = py.slice %[[NONE2]] : %[[ONE]] : %[[NONE2]]
 // CHECK-NEXT:        %[[SUB:.*]] = py.subscript %[[A]][%[[SL]], %[[ONE]]]
@@ -57,6 +58,7 @@ py.module {
       %one = py.constant 1 : i64
       %s = py.call "torch.sum"(%z, %one) keywords ["dim"] : (!py.object, !py.object) -> !py.object
       %a = py.assign %s
+      py.del %y, %s
       %none = py.constant unit
       %slice = py.slice %none : %one : %none
       %sub = py.subscript %a[%slice, %one]

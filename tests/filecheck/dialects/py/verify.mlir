@@ -152,3 +152,57 @@ py.module {
     py.return %y : !py.object
   }
 }
+
+// -----
+
+/// py.del unbinds names: no statement after it may read a deleted value.
+
+// CHECK: py.del: a value is read after it is deleted (by py.return)
+py.module {
+  py.func "f"(["x"] : [""]) {
+  ^bb0(%x: !py.object):
+    %y = py.call "g"(%x) : (!py.object) -> !py.object
+    py.del %y
+    py.return %y : !py.object
+  }
+}
+
+// -----
+
+/// A read inside a later loop counts too.
+
+// CHECK: py.del: a value is read after it is deleted (by py.for)
+py.module {
+  py.func "f"(["x"] : [""]) {
+  ^bb0(%x: !py.object):
+    %y = py.call "g"(%x) : (!py.object) -> !py.object
+    py.del %y
+    py.for %x {
+    ^bb0(%i: !py.object):
+      py.call "h"(%y) : (!py.object) -> ()
+    }
+  }
+}
+
+// -----
+
+/// Only named values can be deleted: an expression has no name.
+
+// CHECK: py.del of the result of py.constant, an expression with no name
+py.module {
+  py.func "f"(["x"] : [""]) {
+  ^bb0(%x: !py.object):
+    %one = py.constant 1 : i64
+    py.del %one
+  }
+}
+
+// -----
+
+// CHECK: py.del needs at least one value
+py.module {
+  py.func "f"(["x"] : [""]) {
+  ^bb0(%x: !py.object):
+    py.del
+  }
+}

@@ -36,6 +36,7 @@ from ramiel_mlir.backend.print_python import (
     readable,
 )
 from ramiel_mlir.backend.program import add_main
+from ramiel_mlir.backend.release import release_dead_values
 from ramiel_mlir.backend.runtime_source import Import, runtime_module
 from ramiel_mlir.backend.values import (
     annotation,
@@ -514,6 +515,9 @@ def lower_graph(graph: dfg.GraphOp) -> py.ModuleOp:
     else:
         _lower_lanes(lowering, class_body, forward_b, forward_args, clusters, params, returns)
 
+    for method in class_body.block.ops:
+        if isinstance(method, py.FuncOp) and _holds_nodes(method):
+            release_dead_values(method.body.block)
     lowering.finish_packing(top.block)
     _load_model(top, weights_path=_global(module, "WEIGHTS_PATH"))
     top.add(py.NodeLinesOp(NODE_LINES))
@@ -521,6 +525,12 @@ def lower_graph(graph: dfg.GraphOp) -> py.ModuleOp:
     plan = plan or "serial: one forward on the caller's intra-op threads"
     add_main(top, graph, plan + (f"; batch plan: {batch}" if batch else ""), NODE_LINES)
     return module
+
+
+def _holds_nodes(method: py.FuncOp) -> bool:
+    """Whether `method` is `forward` or a lane: the methods that run the graph's nodes."""
+    name = method.sym_name.data
+    return name == "forward" or name.startswith("_lane")
 
 
 def _check_inputs(b: PyBuilder, graph: dfg.GraphOp, params: Sequence[SSAValue]) -> None:

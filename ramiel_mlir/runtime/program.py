@@ -146,6 +146,9 @@ def _timed_body(
 
     groups: list[tuple[tuple[str, str, str] | None, list[Any]]] = []
     for statement in body:
+        if isinstance(statement, ast.Delete) and groups:
+            groups[-1][1].append(statement)  # freeing belongs to what ran before it
+            continue
         label = _statement_label(statement, starts, nodes)
         if groups and label is not None and label[0] == "node" and groups[-1][0] == label:
             groups[-1][1].append(statement)

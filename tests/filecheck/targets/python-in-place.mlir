@@ -4,7 +4,8 @@
 /// node allocated (a Conv, or an Add, Sub, Mul or Relu): the residual Add into the
 /// convolution's result, the ReLU into the Add's, the scale into the second operand of
 /// a Mul (multiplication commutes exactly). A value with two readers (the ReLU's
-/// result), a graph input and a weight are never overwritten.
+/// result), a graph input and a weight are never overwritten. A value overwritten in
+/// place lives on under its new name; the ReLU's result is deleted after its last reader.
 
 // CHECK:      c = F.conv2d(x, self.w, self.b, padding=1)
 // CHECK-NEXT: # add (Add)
@@ -17,6 +18,7 @@
 // CHECK-NEXT: s = d.mul_(self.k)
 // CHECK-NEXT: # diff (Sub)
 // CHECK-NEXT: m = torch.sub(x, r)
+// CHECK-NEXT: del r
 // CHECK-NEXT: # gate (Sigmoid)
 // CHECK-NEXT: t = torch.sigmoid(x)
 // CHECK-NEXT: return s, m, t

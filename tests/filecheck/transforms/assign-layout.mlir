@@ -27,6 +27,7 @@
 // PY-NOT:        contiguous
 // PY:            [[P:[a-z_0-9]+]] = F.max_pool2d(
 // PY:            [[Y:[a-z_0-9]+]] = [[P]].contiguous()
+// PY-NEXT:       del [[P]]
 // PY-NEXT:       [[Y]].reshape([1, 8])
 // DOT:           Conv\nchannels_last
 dfg.graph @region(%x: tensor<1x2x4x4xf32>) -> tensor<1x8xf32> {
@@ -50,7 +51,8 @@ dfg.graph @region(%x: tensor<1x2x4x4xf32>) -> tensor<1x8xf32> {
 // CHECK:         dfg.node "Exp"({{.*}}) opset 17 :
 // CHECK:         dfg.node "Relu"({{.*}}) opset 17 {dfg.layout = "channels_last"}
 // PY:            x.contiguous(memory_format=torch.channels_last)
-// PY:            .contiguous()
+// PY:            r_nchw = r.contiguous()
+// PY-NEXT:       del r
 // PY-NEXT:       l = r_nchw.exp_()
 // PY:            .contiguous(memory_format=torch.channels_last)
 // PY:            [[R:[a-z_0-9]+]] = torch.relu(

@@ -68,6 +68,7 @@ dfg.graph @convs(%x: tensor<1x3x32x32xf32>) -> tensor<1x2x16x16xf32> {
 // PY-NEXT:           scalars=[],
 // PY-NEXT:           algorithm=None,
 // PY-NEXT:       )
+// PY-NEXT:       del x_cl
 // PY-NEXT:       y = nhwc.permute(0, 3, 1, 2)
 // PY:            # plain (Conv)
 // PY-NEXT:       z = torch.ops.mkldnn._convolution_pointwise(

@@ -30,6 +30,7 @@
 // PY-NEXT:     cur = torch.add(prev, delta)
 // PY-NEXT:     output_items.append(prev)
 // PY-NEXT:     prev = cur
+// PY-NEXT: del prev
 // PY-NEXT: output = _scan_output(output_items, (2,), torch.float32, "range_loop")
 
 dfg.graph @range(%start: tensor<f32>, %delta: tensor<f32>, %n: tensor<i64>) -> tensor<2xf32> {

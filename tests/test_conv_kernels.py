@@ -233,6 +233,52 @@ def test_pointwise_convolutions_as_matrix_products(tmp_path: Path) -> None:
     assert torch.equal(y, expected)
 
 
+def pooled_norm_model(seed: int = 0) -> onnx.ModelProto:
+    """A BatchNormalization after a MaxPool (nothing to fold it into), then a ReLU."""
+    rng = np.random.default_rng(seed)
+    inits = [
+        numpy_helper.from_array(rng.normal(1, 0.3, 8).astype(np.float32), "gamma"),
+        numpy_helper.from_array(rng.normal(0, 0.3, 8).astype(np.float32), "beta"),
+        numpy_helper.from_array(rng.normal(0, 0.3, 8).astype(np.float32), "mean"),
+        numpy_helper.from_array(rng.uniform(0.5, 2.0, 8).astype(np.float32), "var"),
+    ]
+    nodes = [
+        helper.make_node("MaxPool", ["x"], ["p"], "pool", kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node(
+            "BatchNormalization", ["p", "gamma", "beta", "mean", "var"], ["n"], "norm"
+        ),
+        helper.make_node("Relu", ["n"], ["y"], "relu"),
+    ]
+    return image_model("pooled_norm", nodes, inits, [1, 8, 16, 16])
+
+
+def test_channels_last_batchnorm_as_per_channel_affine(tmp_path: Path) -> None:
+    """
+    An unfolded channels-last BatchNormalization runs as `torch.addcmul` with a scale
+    and shift derived at load time, matches ONNX Runtime, and derives them again after
+    `load_state_dict`.
+    """
+    passes = "fold-constants,fold-batchnorm,assign-layout{mode=channels-last},dce"
+    compiled = compile_onnx(pooled_norm_model(), passes, tmp_path)
+    assert "torch.addcmul(" in compiled.source
+    assert "F.batch_norm(" not in compiled.source
+    assert_matches_onnxruntime(compiled, pooled_norm_model(), seed=5)
+
+    model = import_generated(compiled.source_path).load_model(compiled.weights_path)
+    state = model.state_dict() | {
+        "gamma": torch.full((8,), 2.0),
+        "beta": torch.zeros(8),
+        "mean": torch.full((8,), 0.5),
+        "var": torch.full((8,), 4.0 - 1e-5),
+    }
+    model.load_state_dict(state)
+    x = torch.randn(1, 8, 16, 16)
+    with torch.no_grad():
+        y = model(x)
+    expected = torch.relu(F.max_pool2d(x, 2) - 0.5)  # 2 * (p - 0.5) / sqrt(4)
+    torch.testing.assert_close(y, expected, rtol=1e-5, atol=1e-6)
+
+
 def test_profile_model_times_packed_convolutions(tmp_path: Path) -> None:
     """`estimate-cost{model=profile}` after prepack-weights runs the packed kernels."""
     path = tmp_path / "convs.onnx"

@@ -48,8 +48,24 @@ class LinearPacking(NamedTuple):
     rows: int
 
 
-PackSpec = ConvPacking | LinearPacking
-"""How a convolution weight is packed for oneDNN."""
+class NormPacking(NamedTuple):
+    """
+    Inference batch normalization as `shift + x * scale`, per channel: the `part`
+    "scale" (gamma / sqrt(var + epsilon)) or "shift" (beta - mean * scale), shaped to
+    broadcast over an input of `rank` dimensions. The four statistics are weights.
+    """
+
+    part: str
+    gamma: SSAValue
+    beta: SSAValue
+    mean: SSAValue
+    var: SSAValue
+    epsilon: float
+    rank: int
+
+
+PackSpec = ConvPacking | LinearPacking | NormPacking
+"""How a weight is prepared once at load time: packed for oneDNN, or derived."""
 
 ALLOCATING_OPS = frozenset(
     {

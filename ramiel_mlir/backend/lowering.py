@@ -23,7 +23,13 @@ from ramiel_mlir.analysis.layout import node_layout
 from ramiel_mlir.backend.batch import lower_fork, lower_join
 from ramiel_mlir.backend.builder import PyBuilder, add_import, add_runtime
 from ramiel_mlir.backend.conditional import lower_if
-from ramiel_mlir.backend.context import ConvPacking, LinearPacking, NodeContext, PackSpec
+from ramiel_mlir.backend.context import (
+    ConvPacking,
+    LinearPacking,
+    NodeContext,
+    NormPacking,
+    PackSpec,
+)
 from ramiel_mlir.backend.layout import Layouts, weight_layout
 from ramiel_mlir.backend.loop import lower_loop
 from ramiel_mlir.backend.ops import lowering_of
@@ -124,26 +130,17 @@ class GraphLowering:
 
     def packed_weight(self, weight: dfg.WeightOp, spec: PackSpec) -> str:
         """
-        The attribute holding `weight` packed for oneDNN as `spec` says, set in
-        `_pack_weights` (made on first use; `finish_packing` makes it run).
+        The attribute holding `weight` prepared as `spec` says (packed for oneDNN, or
+        a batch normalization's scale or shift), set in `_pack_weights` (made on first
+        use; `finish_packing` makes it run).
         """
         key = (weight.result, spec)
         if key in self.packed:
             return self.packed[key]
-        if self.pack is None:
-            assert self.class_body is not None
-            func = self.class_body.add(
-                py.FuncOp(
-                    "_pack_weights",
-                    ["self"],
-                    [""],
-                    "None",
-                    doc="Reorder the oneDNN convolutions' weights into its blocked "
-                    "format, once per load.",
-                )
-            )
-            self.pack = PyBuilder(func.body.block)
-        pack, pack_self = self.pack, self.pack.block.args[0]
+        if isinstance(spec, NormPacking):
+            self._norm_affine(spec)
+            return self.packed[key]
+        pack, pack_self = self._packing()
         buffer = self.buffer(weight)
         name = unique_name(f"{buffer}_packed", self.buffer_names)
         self.packed[key] = name
@@ -168,13 +165,52 @@ class GraphLowering:
         pack.add(py.SetAttrOp(pack_self, name, packed))
         return name
 
+    def _norm_affine(self, spec: NormPacking) -> None:
+        """
+        A batch normalization's per-channel scale and shift, both set in `_pack_weights`
+        (`scale = gamma / sqrt(var + eps)`, `shift = beta - mean * scale`, as torch's
+        inference kernel computes them), shaped to broadcast over its input.
+        """
+        pack, pack_self = self._packing()
+
+        def read(value: SSAValue) -> SSAValue:
+            return pack.getattr(pack_self, self.buffer(_weight(value)))
+
+        std = pack.call("torch.sqrt", pack.binary("+", read(spec.var), spec.epsilon))
+        scale = pack.add(py.AssignOp(pack.binary("/", read(spec.gamma), std))).res
+        mean = pack.binary("*", read(spec.mean), scale)
+        shift = pack.add(py.AssignOp(pack.binary("-", read(spec.beta), mean))).res
+        std.name_hint, scale.name_hint, shift.name_hint = "std", "scale", "shift"
+        shape = [-1] + [1] * (spec.rank - 2)
+        for part, value, weight in (("scale", scale, spec.gamma), ("shift", shift, spec.beta)):
+            name = unique_name(f"{self.buffer(_weight(weight))}_{part}", self.buffer_names)
+            self.packed[(weight, spec._replace(part=part))] = name
+            per_channel = pack.method(value, "reshape", *shape, inline=True)
+            pack.add(py.SetAttrOp(pack_self, name, per_channel))
+
+    def _packing(self) -> tuple[PyBuilder, SSAValue]:
+        """The builder of `_pack_weights` (made on first use) and its `self`."""
+        if self.pack is None:
+            assert self.class_body is not None
+            func = self.class_body.add(
+                py.FuncOp(
+                    "_pack_weights",
+                    ["self"],
+                    [""],
+                    "None",
+                    doc="Derive what the nodes run with from the weights, once per load: "
+                    "oneDNN's blocked convolution weights, batch normalizations' "
+                    "scales and shifts.",
+                )
+            )
+            self.pack = PyBuilder(func.body.block)
+        return self.pack, self.pack.block.args[0]
+
     def _packed_value(
         self, b: PyBuilder, self_value: SSAValue, value: SSAValue, spec: PackSpec
     ) -> SSAValue:
         """`self.<packed weight>` for the weight `value`, packed as `spec` says."""
-        if not isinstance(value.owner, dfg.WeightOp):
-            raise RamielError(f"only a weight can be packed, not '{value.name_hint or value}'")
-        return b.getattr(self_value, self.packed_weight(value.owner, spec))
+        return b.getattr(self_value, self.packed_weight(_weight(value), spec))
 
     def finish_packing(self, top: Block) -> None:
         """Pack the weights at the end of `__init__` and after every `load_state_dict`."""
@@ -335,6 +371,13 @@ class GraphLowering:
             comment.detach()
             comment.erase()
         _bind_results(ctx, results, created, values)
+
+
+def _weight(value: SSAValue) -> dfg.WeightOp:
+    """The weight that defines `value`; an error for a computed value."""
+    if not isinstance(value.owner, dfg.WeightOp):
+        raise RamielError(f"only a weight can be packed, not '{value.name_hint or value}'")
+    return value.owner
 
 
 def _bind_results(

@@ -19,8 +19,9 @@ from xdsl.dialects.builtin import Float16Type, TensorType
 from xdsl.ir import SSAValue
 
 from ramiel_mlir.analysis.cost_model import ONEDNN, ONEDNN_LINEAR
+from ramiel_mlir.analysis.layout import CHANNELS_LAST, node_layout
 from ramiel_mlir.backend.builder import Arg
-from ramiel_mlir.backend.context import ConvPacking, LinearPacking, NodeContext
+from ramiel_mlir.backend.context import ConvPacking, LinearPacking, NodeContext, NormPacking
 from ramiel_mlir.backend.ops import lowering
 from ramiel_mlir.backend.runtime_source import runtime_module
 from ramiel_mlir.dialects import py
@@ -523,6 +524,14 @@ def _batch_norm(ctx: NodeContext) -> list[SSAValue | None]:
         normalized = ctx.b.binary("/", ctx.b.binary("-", x, mean), std)
         result = ctx.b.binary("+", ctx.b.binary("*", normalized, scale), bias)
         return [_assign(ctx, result), *outputs]
+    on_weights = all(ctx.const(i) is not None for i in range(1, 5))
+    if on_weights and node_layout(ctx.node) == CHANNELS_LAST:
+        # Channels-last, per-channel affine: addcmul runs at about twice F.batch_norm's
+        # speed there (and at a third of it on contiguous images).
+        gamma, beta, mean_value, var_value = ctx.node.inputs[1:5]
+        spec = NormPacking("scale", gamma, beta, mean_value, var_value, epsilon, ctx.rank(0))
+        shift = ctx.packed(2, spec._replace(part="shift"))
+        return [ctx.b.call("torch.addcmul", shift, x, ctx.packed(1, spec)), *outputs]
     kwargs: dict[str, Any] = {"eps": epsilon} if epsilon != 1e-5 else {}
     result = ctx.b.call("F.batch_norm", x, mean, var, scale, bias, **kwargs)
     return [result, *outputs]

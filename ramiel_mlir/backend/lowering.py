@@ -168,8 +168,8 @@ class GraphLowering:
     def _norm_affine(self, spec: NormPacking) -> None:
         """
         A batch normalization's per-channel scale and shift, both set in `_pack_weights`
-        (`scale = gamma / sqrt(var + eps)`, `shift = beta - mean * scale`, as torch's
-        inference kernel computes them), shaped to broadcast over its input.
+        (`scale = gamma / sqrt(var + eps)`, `shift = beta - mean * scale`: the affine
+        form torch's inference kernel applies), shaped to broadcast over its input.
         """
         pack, pack_self = self._packing()
 

@@ -361,6 +361,12 @@ def finish(bench: Bench) -> Row:
     )
 
 
+def markdown_table(header: list[str], rows: list[list[str]], numeric_from: int = 1) -> str:
+    """A Markdown table; the columns from `numeric_from` on are right-aligned."""
+    rule = ["---" if i < numeric_from else "---:" for i in range(len(header))]
+    return "\n".join(f"| {' | '.join(cells)} |" for cells in [header, rule, *rows])
+
+
 def table(rows: list[Row]) -> str:
     """The Markdown table of the results."""
     lines = [

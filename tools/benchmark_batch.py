@@ -41,7 +41,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test models
 
-from benchmark import machine_facts, measure, ramiel_opt, speedup_bars
+from benchmark import machine_facts, markdown_table, measure, ramiel_opt, speedup_bars
 from zoo import torch_models
 
 from ramiel_mlir.api import import_generated
@@ -167,19 +167,17 @@ def bench(name: str, batch: int, work: Path, calls: int) -> Row:
 
 def table(rows: list[Row]) -> str:
     """The Markdown table of the rows."""
-    lines = [
-        "| model | batch | serial 1t | serial 2t | lanes | hyper | choice | ORT | "
-        "choice / 1t | choice / 2t | hyper / 2t | parallelize's choice |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    header = ["model", "batch", "serial 1t", "serial 2t", "lanes", "hyper", "choice", "ORT"]
+    header += ["choice / 1t", "choice / 2t", "hyper / 2t", "parallelize's choice"]
+    cells = [
+        [r.model, str(r.batch)]
+        + [f"{t:.1f}" for t in (r.serial_1t_ms, r.serial_2t_ms, r.lanes_ms, r.hyper_ms)]
+        + [f"{r.choice_ms:.1f}", f"{r.ort_ms:.1f}"]
+        + [f"{x:.2f}x" for x in (r.choice_over_1t, r.choice_over_2t, r.hyper_over_2t)]
+        + [r.choice]
+        for r in rows
     ]
-    for r in rows:
-        lines.append(
-            f"| {r.model} | {r.batch} | {r.serial_1t_ms:.1f} | {r.serial_2t_ms:.1f} | "
-            f"{r.lanes_ms:.1f} | {r.hyper_ms:.1f} | {r.choice_ms:.1f} | {r.ort_ms:.1f} | "
-            f"{r.choice_over_1t:.2f}x | {r.choice_over_2t:.2f}x | {r.hyper_over_2t:.2f}x | "
-            f"{r.choice} |"
-        )
-    return "\n".join(lines)
+    return markdown_table(header, cells, numeric_from=len(header))
 
 
 def plot(rows: list[Row], path: Path) -> None:

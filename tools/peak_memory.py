@@ -34,7 +34,7 @@ from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test models
 
-from benchmark import machine_facts, measure, ramiel_opt
+from benchmark import machine_facts, markdown_table, measure, ramiel_opt
 from benchmark_batch import MODELS, export
 
 from ramiel_mlir.api import import_generated
@@ -150,17 +150,21 @@ def compile_onnx(path: Path, work: Path) -> Path:
 
 def table(rows: list[Row]) -> str:
     """The Markdown table of the results."""
-    lines = [
-        "| model | batch | peak, all kept (MiB) | peak, released (MiB) | kept / released "
-        "| time, kept (ms) | time, released (ms) |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+    header = ["model", "batch", "peak, all kept (MiB)", "peak, released (MiB)"]
+    header += ["kept / released", "time, kept (ms)", "time, released (ms)"]
+    cells = [
+        [
+            r.model,
+            str(r.batch),
+            f"{r.kept_mib:.1f}",
+            f"{r.released_mib:.1f}",
+            f"{r.kept_mib / r.released_mib:.1f}x",
+            f"{r.kept_ms:.2f}",
+            f"{r.released_ms:.2f}",
+        ]
+        for r in rows
     ]
-    for r in rows:
-        lines.append(
-            f"| {r.model} | {r.batch} | {r.kept_mib:.1f} | {r.released_mib:.1f} | "
-            f"{r.kept_mib / r.released_mib:.1f}x | {r.kept_ms:.2f} | {r.released_ms:.2f} |"
-        )
-    return "\n".join(lines)
+    return markdown_table(header, cells)
 
 
 def main() -> None:

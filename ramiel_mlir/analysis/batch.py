@@ -215,11 +215,14 @@ def _squeeze(node: dfg.NodeOp, batched: Sequence[bool]) -> None:
 
 
 def _matmul(node: dfg.NodeOp, batched: Sequence[bool]) -> None:
-    """Batch rows of A (rank 2) or a leading batch axis (rank >= 3) stay independent."""
+    """
+    Batch rows of A (rank 2) or a leading batch axis (rank >= 3) stay independent; the
+    one axis of a vector A is contracted.
+    """
     out_rank = _rank(node.outputs[0])
     for index, (operand, carries) in enumerate(zip(node.inputs, batched, strict=True)):
         rank = _rank(operand)
-        if carries and (rank != out_rank or (rank < 3 and index != 0)):
+        if carries and (rank != out_rank or rank < 2 or (rank < 3 and index != 0)):
             raise _Mixes("the batch axis of an input is contracted or broadcast")
         if not carries and rank == out_rank and rank >= 3 and _shape(operand)[0] != 1:
             raise _Mixes("an unbatched input spans axis 0 of the output")

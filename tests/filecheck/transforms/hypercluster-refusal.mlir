@@ -8,6 +8,7 @@
 // REMARK: ramiel-opt: remark: loc("total"): hypercluster: graph @sum_over_batch left unsplit at node 'total' (ReduceSum): it reduces over axis 0, the batch
 // REMARK: ramiel-opt: remark: @unknown_batch: hypercluster: graph @unknown_batch left unsplit: the batch size is not known (fix it with --input-shape)
 // REMARK: ramiel-opt: remark: @single: hypercluster: graph @single left unsplit: the batch size is 1
+// REMARK: ramiel-opt: remark: loc("dot"): hypercluster: graph @vector_matmul left unsplit at node 'dot' (MatMul): the batch axis of an input is contracted or broadcast
 
 /// parallelize says why it does not split the batch, at the node that prevents it.
 
@@ -41,4 +42,17 @@ dfg.graph @unknown_batch(%x: tensor<?x3xf32>) -> tensor<?x3xf32> {
 dfg.graph @single(%x: tensor<1x3xf32>) -> tensor<1x3xf32> {
   %r = dfg.node "Relu"(%x) opset 17 : (tensor<1x3xf32>) -> tensor<1x3xf32>
   dfg.output %r : tensor<1x3xf32>
+}
+
+// -----
+
+/// A vector times a matrix: the vector's one axis is the one MatMul contracts, not a
+/// batch (found by tools/fuzz.py, seed 6262: the split made two 1-element MatMuls).
+
+// CHECK-LABEL: dfg.graph @vector_matmul
+// CHECK-NOT:     dfg.fork
+dfg.graph @vector_matmul(%x: tensor<5xf32>) -> tensor<5xf32> {
+  %w = dfg.weight "w" dense<0.5> : tensor<5x5xf32> : tensor<5x5xf32>
+  %y = dfg.node "MatMul"(%x, %w) opset 17 : (tensor<5xf32>, tensor<5x5xf32>) -> tensor<5xf32> loc("dot")
+  dfg.output %y : tensor<5xf32>
 }

@@ -285,12 +285,8 @@ class PythonPrinter:
         self.names, self.taken = saved_names, saved_taken
 
     def _print_assignment(self, op: Operation) -> None:
-        if not op.results or (
-            all(not r.uses for r in op.results) and not isinstance(op, py.AssignOp)
-        ):
-            targets = ""
-        else:
-            targets = ", ".join(self._bind(r) for r in op.results) + " = "
+        named = py.named_results(op)
+        targets = ", ".join(self._bind(r) for r in named) + " = " if named else ""
         if isinstance(op, py.AssignOp):
             self._statement(targets, op.value)
         else:
@@ -368,7 +364,7 @@ class PythonPrinter:
             self._print_block(op.body.block)
 
     def _print_if(self, op: py.IfOp) -> None:
-        for result in op.outputs:
+        for result in py.named_results(op):
             self._bind(result)
         self._line(f"if {self.expr(op.condition)}:")
         with self._indented():

@@ -45,13 +45,6 @@ def _reads(statement: Operation) -> Iterator[SSAValue]:
             yield from _named(operand)
 
 
-def _binds(statement: Operation) -> list[SSAValue]:
-    """The values `statement` gives a name to, as the python target prints it."""
-    if isinstance(statement, py.AssignOp | py.IfOp) or any(r.uses for r in statement.results):
-        return list(statement.results)
-    return []
-
-
 def _in_place_on(statement: Operation, value: SSAValue) -> bool:
     """
     Whether `statement` is an in-place method on `value` (`a = c.add_(x)`): PyTorch's
@@ -72,7 +65,7 @@ def release_dead_values(block: Block) -> None:
     for statement in statements:
         for value in _reads(statement):
             last[value] = statement
-        for value in _binds(statement):
+        for value in py.named_results(statement):
             last.setdefault(value, statement)  # never read: released at once
             bound.append(value)
     # The function's exit frees what its last statement (before a return) read.

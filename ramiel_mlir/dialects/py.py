@@ -887,3 +887,13 @@ def is_expression(op: Operation) -> bool:
     if isinstance(op, CallOp | MethodCallOp):
         return op.inline is not None
     return isinstance(op, ConstantOp | NameOp | GetAttrOp | BinaryOp | SliceOp | ListOp | UnaryOp)
+
+
+def named_results(op: Operation) -> list[SSAValue]:
+    """
+    The results a statement gives Python names to: all of them when one is read (a call's
+    unused results are then unpacked too), a `py.assign`'s and a `py.if`'s always.
+    """
+    if isinstance(op, AssignOp | IfOp) or any(r.uses for r in op.results):
+        return list(op.results)
+    return []

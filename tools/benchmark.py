@@ -528,6 +528,7 @@ def main() -> None:
         "min_seconds": args.min_seconds,
         "rounds": args.rounds,
     }
+    args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "benchmarks.json").write_text(
         json.dumps({"machine": machine, "rows": [asdict(r) for r in rows]}, indent=2) + "\n"
     )

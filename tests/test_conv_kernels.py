@@ -288,3 +288,40 @@ def test_profile_model_times_packed_convolutions(tmp_path: Path) -> None:
     nodes = [op for op in module.walk() if isinstance(op, dfg.NodeOp)]
     assert any(KERNEL.get(node) == ONEDNN for node in nodes)
     assert all((COST.get(node) or 0.0) > 0.0 for node in nodes)
+
+
+def shuffle_model(seed: int = 0) -> onnx.ModelProto:
+    """
+    A ShuffleNet unit's start: a grouped 1x1 convolution, a channel shuffle of its 4
+    groups (Reshape, Transpose, Reshape) and a depthwise 3x3 convolution.
+    """
+    rng = np.random.default_rng(seed)
+    inits = [
+        numpy_helper.from_array(rng.normal(0, 0.3, (24, 4, 1, 1)).astype(np.float32), "group_w"),
+        numpy_helper.from_array(rng.normal(0, 0.3, (24, 1, 3, 3)).astype(np.float32), "dw_w"),
+        numpy_helper.from_array(np.array([1, 4, 6, 10, 10], np.int64), "groups"),
+        numpy_helper.from_array(np.array([1, 24, 10, 10], np.int64), "image"),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["x", "group_w"], ["g"], "grouped", group=4),
+        helper.make_node("Relu", ["g"], ["r"], "relu"),
+        helper.make_node("Reshape", ["r", "groups"], ["split"], "split"),
+        helper.make_node("Transpose", ["split"], ["swapped"], "swap", perm=[0, 2, 1, 3, 4]),
+        helper.make_node("Reshape", ["swapped", "image"], ["shuffled"], "merge"),
+        helper.make_node("Conv", ["shuffled", "dw_w"], ["y"], "dw", group=24, pads=[1, 1, 1, 1]),
+    ]
+    return image_model("shuffle", nodes, inits, [1, 16, 10, 10])
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "channels-last"])
+def test_channel_shuffle_in_either_format(tmp_path: Path, layout: str) -> None:
+    """
+    The shuffle matches ONNX Runtime in either format; channels-last, its Reshapes join
+    the regions around it, so no image is converted between the two convolutions.
+    """
+    passes = f"fold-constants,assign-layout{{mode={layout}}},dce"
+    compiled = compile_onnx(shuffle_model(), passes, tmp_path)
+    between = compiled.source.split("# relu (Relu)")[1].split("# dw (Conv)")[0]
+    if layout == "channels-last":
+        assert "contiguous(" not in between
+    assert_matches_onnxruntime(compiled, shuffle_model(), seed=6)

@@ -10,10 +10,12 @@ from xdsl.parser import Parser
 
 from ramiel_mlir.analysis.cost_model import flops_cost
 from ramiel_mlir.analysis.layout import (
+    CHANNEL_RESHAPE,
     CHANNELS_LAST,
     CHANNELS_LAST_RATIO,
     LAYOUT_ATTR,
     boundary_values,
+    channel_reshape,
     channels_last_ratio,
     layout_cost,
     layout_kind,
@@ -111,3 +113,50 @@ def test_layout_cost_applies_the_measured_ratio(nodes: dict[str, dfg.NodeOp]) ->
     assert layout_cost(pool, machine) == pytest.approx(contiguous * ratio)
     threaded = flops_cost(pool, machine, threaded=True)
     assert layout_cost(pool, machine, threaded=True) == pytest.approx(threaded * ratio)
+
+
+RESHAPES = """
+dfg.graph @reshapes(%x: tensor<1x6x4x4xf32>, %p: tensor<1x2x3x4x4xf32>)
+    -> (tensor<1x2x3x4x4xf32>, tensor<1x6x4x4xf32>, tensor<1x6x2x2x4xf32>,
+        tensor<2x3x4x4xf32>, tensor<1x6x16xf32>) {
+  %s5 = dfg.weight "s5" dense<[1, 2, 3, 4, 4]> : tensor<5xi64> : tensor<5xi64>
+  %s4 = dfg.weight "s4" dense<[1, 6, 4, 4]> : tensor<4xi64> : tensor<4xi64>
+  %h5 = dfg.weight "h5" dense<[1, 6, 2, 2, 4]> : tensor<5xi64> : tensor<5xi64>
+  %b4 = dfg.weight "b4" dense<[2, 3, 4, 4]> : tensor<4xi64> : tensor<4xi64>
+  %f3 = dfg.weight "f3" dense<[1, 6, 16]> : tensor<3xi64> : tensor<3xi64>
+  %split = dfg.node "Reshape"(%x, %s5) opset 17
+      : (tensor<1x6x4x4xf32>, tensor<5xi64>) -> tensor<1x2x3x4x4xf32>
+  %merge = dfg.node "Reshape"(%p, %s4) opset 17
+      : (tensor<1x2x3x4x4xf32>, tensor<4xi64>) -> tensor<1x6x4x4xf32>
+  %rows = dfg.node "Reshape"(%x, %h5) opset 17
+      : (tensor<1x6x4x4xf32>, tensor<5xi64>) -> tensor<1x6x2x2x4xf32>
+  %batch = dfg.node "Reshape"(%p, %b4) opset 17
+      : (tensor<1x2x3x4x4xf32>, tensor<4xi64>) -> tensor<2x3x4x4xf32>
+  %flat = dfg.node "Reshape"(%x, %f3) opset 17
+      : (tensor<1x6x4x4xf32>, tensor<3xi64>) -> tensor<1x6x16xf32>
+  dfg.output %split, %merge, %rows, %batch, %flat : tensor<1x2x3x4x4xf32>, tensor<1x6x4x4xf32>,
+      tensor<1x6x2x2x4xf32>, tensor<2x3x4x4xf32>, tensor<1x6x16xf32>
+}
+"""
+
+
+def test_channel_reshapes_are_layout_members() -> None:
+    """
+    Splitting an image's channels in two, and merging axes 1 and 2 into an image's
+    channels, are members of a region (the ends of a channel shuffle); splitting a
+    spatial axis, folding into the batch or flattening are not.
+    """
+    module = Parser(make_context(), RESHAPES).parse_module()
+    reshapes = {
+        node.results[0].name_hint: node for node in module.walk() if isinstance(node, dfg.NodeOp)
+    }
+    assert {name: channel_reshape(node) for name, node in reshapes.items()} == {
+        "split": True,
+        "merge": True,
+        "rows": False,
+        "batch": False,
+        "flat": False,
+    }
+    assert layout_kind(reshapes["split"]) == CHANNEL_RESHAPE
+    assert layout_kind(reshapes["rows"]) is None
+    assert channels_last_ratio(CHANNEL_RESHAPE, default_machine()) == 1.0

@@ -69,8 +69,17 @@ same in both formats.
 """
 
 
+CHANNEL_RESHAPE = "channel_reshape"
+"""
+The layout kind of a Reshape that splits an image's channel axis or merges two axes
+into one (`channel_reshape`): the same work in either format, so it has no ratio.
+"""
+
+
 def channels_last_ratio(kind: str, machine: Machine) -> float:
     """The machine model's channels-last ratio of `kind`, else `CHANNELS_LAST_RATIO`'s."""
+    if kind == CHANNEL_RESHAPE:
+        return 1.0
     return machine.channels_last_ratios.get(kind, CHANNELS_LAST_RATIO[kind])
 
 
@@ -97,9 +106,47 @@ def _standard_op_type(node: NodeOp) -> str | None:
     return node.op_type.data if node.onnx_domain == DEFAULT_DOMAIN else None
 
 
+def _static_shape(value: SSAValue) -> tuple[int, ...] | None:
+    """The static shape of a float tensor value (None: another type, or `?` sizes)."""
+    value_type = value.type
+    if (
+        not isinstance(value_type, TensorType)
+        or not value_type.has_static_shape()
+        or not isinstance(value_type.element_type, AnyFloat)
+    ):
+        return None
+    return value_type.get_shape()
+
+
+def channel_reshape(node: NodeOp) -> bool:
+    """
+    Whether `node` is a Reshape that splits an image's channels in two, (N, C, H, W) ->
+    (N, G, C/G, H, W), or merges axes 1 and 2 of such a 5-D tensor into an image's
+    channels: the two ends of a channel shuffle (ShuffleNet), with a Transpose of the
+    two channel axes between them. `Tensor.reshape` splits a channels-last image as a
+    view, and the lowering writes a merged image channels-last with the one copy a
+    contiguous one costs (`backend/ops/tensor.py`), so in a channels-last region
+    neither converts its image: a shuffle costs one copy instead of three.
+    """
+    if _standard_op_type(node) != "Reshape" or len(node.outputs) != 1:
+        return False
+    before, after = _static_shape(node.inputs[0]), _static_shape(node.outputs[0])
+    if before is None or after is None:
+        return False
+    if len(before) == 4 and len(after) == 5:
+        image, parts = before, after
+    elif len(before) == 5 and len(after) == 4:
+        image, parts = after, before
+    else:
+        return False
+    return parts[0] == image[0] and parts[3:] == image[2:] and parts[1] * parts[2] == image[1]
+
+
 def layout_kind(node: NodeOp) -> str | None:
     """The kind of `node` for `CHANNELS_LAST_RATIO`, None if it cannot run channels-last."""
     op_type = _standard_op_type(node)
+    if channel_reshape(node):
+        return CHANNEL_RESHAPE
     if op_type is None or not node.outputs or not is_image(node.outputs[0]):
         return None
     if op_type == "Split":  # parts along the channels are views in either format

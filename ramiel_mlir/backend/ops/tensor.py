@@ -15,6 +15,7 @@ import numpy as np
 from xdsl.dialects.builtin import DYNAMIC_INDEX, IntegerType, TensorType
 from xdsl.ir import SSAValue
 
+from ramiel_mlir.analysis.layout import CHANNELS_LAST, channel_reshape, node_layout
 from ramiel_mlir.backend.builder import Arg
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import lowering
@@ -111,6 +112,13 @@ def _reshape(ctx: NodeContext) -> list[SSAValue]:
             f"cannot reshape {ctx.in_shape(0)} ({math.prod(ctx.in_shape(0))} elements) "
             f"to {ctx.out_shape()} ({math.prod(ctx.out_shape())} elements)"
         )
+    if node_layout(ctx.node) == CHANNELS_LAST and channel_reshape(ctx.node) and ctx.rank(0) == 5:
+        # Channels merged into a channels-last image: gather each pixel's channels in
+        # (N, H, W, C) order, then view that as the (N, C, H, W) image it stores.
+        n, channels, h, w = ctx.out_shape()
+        pixels = ctx.b.method(ctx.arg(0), "permute", 0, 3, 4, 1, 2, inline=True)
+        nhwc = ctx.b.method(pixels, "reshape", n, h, w, channels, inline=True)
+        return [ctx.b.method(nhwc, "permute", 0, 3, 1, 2)]
     return [ctx.b.method(ctx.arg(0), "reshape", ctx.out_shape())]
 
 

@@ -95,3 +95,40 @@ dfg.graph @channel_split(%x: tensor<1x2x4x4xf32>) -> tensor<1x1x4x4xf32> {
   %t = dfg.node "Add"(%s, %b) opset 14 : (tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xf32>
   dfg.output %t : tensor<1x1x4x4xf32>
 }
+
+// -----
+
+/// A channel shuffle (ShuffleNet): the Reshape that splits the channels and the one
+/// that merges them back are in the regions on either side, so the channels-last
+/// images are not converted. The split is a view; the merge writes the shuffled image
+/// channels-last in its one copy. A Reshape that splits a spatial axis is not a member.
+
+// CHECK-LABEL: dfg.graph @channel_shuffle
+// CHECK:         dfg.node "Reshape"({{.*}}) opset 17 {dfg.layout = "channels_last"} : (tensor<1x4x2x2xf32>, tensor<5xi64>) -> tensor<1x2x2x2x2xf32>
+// CHECK:         dfg.node "Transpose"({{.*}}) {perm = array<i64: 0, 2, 1, 3, 4>} opset 17 :
+// CHECK:         dfg.node "Reshape"({{.*}}) opset 17 {dfg.layout = "channels_last"} : (tensor<1x2x2x2x2xf32>, tensor<4xi64>) -> tensor<1x4x2x2xf32>
+// CHECK:         dfg.node "Reshape"({{.*}}) opset 17 : (tensor<1x4x2x2xf32>, tensor<5xi64>) -> tensor<1x4x2x1x2xf32>
+// NCHW-LABEL:  dfg.graph @channel_shuffle
+// NCHW-NOT:      dfg.layout
+// PY:            _check_input("x", x, (1, 4, 2, 2), torch.float32)
+// PY:            [[R:[a-z_0-9]+]] = torch.relu(
+// PY-NOT:        contiguous
+// PY:            [[G:[a-z_0-9]+]] = [[R]].reshape([1, 2, 2, 2, 2])
+// PY:            [[T:[a-z_0-9]+]] = [[G]].permute([0, 2, 1, 3, 4])
+// PY:            [[M:[a-z_0-9]+]] = [[T]].permute(0, 3, 4, 1, 2).reshape(1, 2, 2, 4).permute(0, 3, 1, 2)
+// PY-NOT:        contiguous(memory_format
+// PY:            torch.relu([[M]])
+// PY:            [[R]].contiguous()
+// PY:            .reshape([1, 4, 2, 1, 2])
+dfg.graph @channel_shuffle(%x: tensor<1x4x2x2xf32>) -> (tensor<1x4x2x2xf32>, tensor<1x4x2x1x2xf32>) {
+  %groups = dfg.weight "groups" dense<[1, 2, 2, 2, 2]> : tensor<5xi64> : tensor<5xi64>
+  %image = dfg.weight "image" dense<[1, 4, 2, 2]> : tensor<4xi64> : tensor<4xi64>
+  %rows = dfg.weight "rows" dense<[1, 4, 2, 1, 2]> : tensor<5xi64> : tensor<5xi64>
+  %r = dfg.node "Relu"(%x) opset 17 : (tensor<1x4x2x2xf32>) -> tensor<1x4x2x2xf32>
+  %g = dfg.node "Reshape"(%r, %groups) opset 17 : (tensor<1x4x2x2xf32>, tensor<5xi64>) -> tensor<1x2x2x2x2xf32>
+  %t = dfg.node "Transpose"(%g) {perm = array<i64: 0, 2, 1, 3, 4>} opset 17 : (tensor<1x2x2x2x2xf32>) -> tensor<1x2x2x2x2xf32>
+  %m = dfg.node "Reshape"(%t, %image) opset 17 : (tensor<1x2x2x2x2xf32>, tensor<4xi64>) -> tensor<1x4x2x2xf32>
+  %s = dfg.node "Relu"(%m) opset 17 : (tensor<1x4x2x2xf32>) -> tensor<1x4x2x2xf32>
+  %h = dfg.node "Reshape"(%r, %rows) opset 17 : (tensor<1x4x2x2xf32>, tensor<5xi64>) -> tensor<1x4x2x1x2xf32>
+  dfg.output %s, %h : tensor<1x4x2x2xf32>, tensor<1x4x2x1x2xf32>
+}

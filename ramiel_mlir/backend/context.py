@@ -73,15 +73,30 @@ ALLOCATING_OPS = frozenset(
         (FUSED_CONV, MS_DOMAIN),
         *(
             (op_type, DEFAULT_DOMAIN)
-            for op_type in ("Add", "Sub", "Mul", "Relu", "BatchNormalization", "MatMul", "Gemm")
+            for op_type in (
+                "Add",
+                "Sub",
+                "Mul",
+                "Sum",
+                "Relu",
+                "BatchNormalization",
+                "MatMul",
+                "Gemm",
+                "Concat",
+                "MaxPool",
+                "AveragePool",
+                "GlobalAveragePool",
+                "GlobalMaxPool",
+            )
         ),
     }
 )
 """
 (op type, domain) of the nodes whose lowering returns a tensor it allocated (or a
 view of one that nothing else holds) for a float result: what `overwritable` may
-let a reader overwrite. Ops whose lowering can return an input (Identity, Reshape,
-a one-input Concat) are not in it.
+let a reader overwrite. `torch.cat` copies even one tensor, and a one-input Sum is
+cloned. Ops whose lowering can return an input or a view of one (Identity, Reshape,
+Clip without bounds) are not in it.
 """
 
 

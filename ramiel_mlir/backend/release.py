@@ -47,14 +47,18 @@ def _reads(statement: Operation) -> Iterator[SSAValue]:
 
 def _in_place_on(statement: Operation, value: SSAValue) -> bool:
     """
-    Whether `statement` is an in-place method on `value` (`a = c.add_(x)`): PyTorch's
-    trailing underscore, whose result is `value` itself, so deleting `c` frees nothing.
+    Whether `statement` is an in-place method on `value` (`a = c.add_(x)`, or a chain
+    of them, `a = c.add_(x).add_(y)`): PyTorch's trailing underscore, whose result is
+    `value` itself, so deleting `c` frees nothing.
     """
-    return (
-        isinstance(statement, py.MethodCallOp)
-        and statement.receiver == value
-        and statement.method.data.endswith("_")
-    )
+    while isinstance(statement, py.MethodCallOp) and statement.method.data.endswith("_"):
+        if statement.receiver == value:
+            return True
+        receiver = statement.receiver.owner
+        if not (isinstance(receiver, Operation) and py.is_expression(receiver)):
+            return False
+        statement = receiver
+    return False
 
 
 def release_dead_values(block: Block) -> None:

@@ -299,6 +299,17 @@ def _variadic(ctx: NodeContext) -> list[SSAValue]:
         "Min": "torch.minimum",
     }[ctx.node.op_type.data]
     args = ctx.args()
+    if ctx.node.op_type.data == "Sum" and len(args) > 1:
+        # In place into the first addend, or into the second of two (IEEE addition of
+        # two numbers commutes exactly; more are added in their order either way).
+        for target in (0, 1) if len(args) == 2 else (0,):
+            if ctx.overwritable(target):
+                others = [arg for index, arg in enumerate(args) if index != target]
+                result = args[target]
+                for position, arg in enumerate(others):
+                    last = position == len(others) - 1
+                    result = ctx.b.method(result, "add_", arg, inline=not last)
+                return [result]
     result = args[0]
     width = unsigned_width(ctx.out_type().get_element_type())
     for arg in args[1:]:

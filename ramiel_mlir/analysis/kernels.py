@@ -38,7 +38,8 @@ from ramiel_mlir.analysis.cost_model import (
 )
 from ramiel_mlir.analysis.layout import CHANNELS_LAST, node_layout
 from ramiel_mlir.analysis.machine import Machine
-from ramiel_mlir.dialects.dfg import DEFAULT_DOMAIN, NodeOp, WeightOp
+from ramiel_mlir.dialects.annotations import THREADS
+from ramiel_mlir.dialects.dfg import DEFAULT_DOMAIN, ClusterOp, NodeOp, WeightOp
 from ramiel_mlir.onnx.contrib import FUSED_CONV, MS_DOMAIN
 
 
@@ -99,13 +100,29 @@ class KernelChoice:
     """The estimate of the cheaper oneDNN kernel."""
 
 
+def planned_threads(node: NodeOp) -> int:
+    """
+    The intra-op threads `merge-clusters` planned for `node`: its own `dfg.threads`,
+    else its lane's (`dfg.cluster` `threads`), else one (not planned yet).
+    """
+    own = THREADS.get(node)
+    if own is not None:
+        return own
+    lane = node.parent_op()
+    if isinstance(lane, ClusterOp) and lane.threads is not None:
+        return lane.threads.value.data
+    return 1
+
+
 def choose_kernel(node: NodeOp, machine: Machine) -> KernelChoice | None:
     """
     Packed oneDNN or `F.conv2d` for `node` on `machine` (None: not a candidate, or the
     machine model has no `onednn_conv` kind): oneDNN wherever PyTorch would pick it
-    itself, else where its estimate is the lower; of oneDNN's convolution and (for a
-    `linear_candidate`) its matrix product, the cheaper. `node` carries no
-    `dfg.kernel` yet (its cost model estimate is then the `F.conv2d` one).
+    itself at the node's `planned_threads` (on more than one thread it picks oneDNN for
+    all but the smallest convolutions), else where its estimate is the lower; of
+    oneDNN's convolution and (for a `linear_candidate`) its matrix product, the
+    cheaper. `node` carries no `dfg.kernel` yet (its cost model estimate is then the
+    `F.conv2d` one).
     """
     if not onednn_candidate(node) or ONEDNN_KIND not in machine.rates:
         return None
@@ -113,7 +130,7 @@ def choose_kernel(node: NodeOp, machine: Machine) -> KernelChoice | None:
     if linear_candidate(node) and ONEDNN_LINEAR in machine.rates:
         options.append((onednn_cost(node, machine, kind=ONEDNN_LINEAR), ONEDNN_LINEAR))
     packed, kernel = min(options)
-    aten, forced = flops_cost(node, machine), aten_runs_onednn(node)
+    aten, forced = flops_cost(node, machine), aten_runs_onednn(node, planned_threads(node))
     return KernelChoice(kernel if forced or packed < aten else None, forced, aten, packed)
 
 

@@ -42,7 +42,8 @@ class ParallelizePass(ModulePass):
     """
     Run the usual parallelization pipeline: fold-constants, fold-batchnorm, dce, cse,
     assign-layout, fuse-conv-activation, fuse-sibling-convs, prepack-weights, [hypercluster],
-    estimate-cost, linear-cluster, merge-clusters, clone, dce.
+    estimate-cost, linear-cluster, merge-clusters, prepack-weights (with the planned
+    thread counts), clone, dce.
 
     `lanes` (0: the core count) goes to merge-clusters, `model` to estimate-cost,
     `machine` to estimate-cost, assign-layout and prepack-weights, `blob-dir` to
@@ -110,7 +111,15 @@ class ParallelizePass(ModulePass):
 
     def passes(self, parts: int = 1) -> tuple[ModulePass, ...]:
         """The passes this alias runs, in order, with `parts` hyperclusters."""
-        return (*self.cleanup(), *self.planning(parts), ClonePass(), DeadCodeElimination())
+        return (*self.cleanup(), *self.planning(parts), *self.finishing())
+
+    def finishing(self) -> tuple[ModulePass, ...]:
+        """
+        The passes after the plan: prepack-weights again, which now sees each node's
+        planned thread count (on two threads `F.conv2d` runs oneDNN, reordering the
+        weight on every call, where on one it would not), then clone and dce.
+        """
+        return (PrepackWeightsPass(machine=self.machine), ClonePass(), DeadCodeElimination())
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         self.apply_observed(ctx, op, None)
@@ -137,7 +146,7 @@ class ParallelizePass(ModulePass):
         run(self.cleanup())
         plans: dict[dfg.GraphOp, str] = {}
         parts = self.parts if self.parts > 0 else self._choose_parts(ctx, op, plans)
-        run((*self.planning(parts), ClonePass(), DeadCodeElimination()))
+        run((*self.planning(parts), *self.finishing()))
         # Recorded after the passes, so that the IR after each of them is what those
         # passes alone give (--dump-dir's commands reproduce it).
         for graph, plan in plans.items():

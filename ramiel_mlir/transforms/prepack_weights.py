@@ -12,6 +12,12 @@ machine model: packed oneDNN wherever `F.conv2d` would pick oneDNN itself (and
 reorder the weight on every call), and elsewhere where oneDNN's rate saves more
 than its larger call overhead. The choice is the same on every run of the code, so
 lanes and serial code still run the same kernels.
+
+PyTorch's own pick depends on the thread count: on more than one intra-op thread
+`F.conv2d` runs oneDNN for all but the smallest convolutions. After `merge-clusters`
+the pass sees each node's planned threads (`planned_threads`), and `parallelize` runs
+it again there, so that a convolution planned on two threads gets packed weights
+instead of a per-call reorder.
 """
 
 from __future__ import annotations

@@ -100,3 +100,30 @@ dfg.graph @not_packed(%x: tensor<1x3x32x32xf32>, %w: tensor<8x3x7x7xf32>) -> (te
 // REMARK: remark: loc("pixels"): prepack-weights: oneDNN matrix product with packed weights (faster; estimated {{.*}} us against {{.*}} us for F.conv2d)
 
 // BAD: cannot read machine model {{.*}}missing.json
+
+// -----
+
+/// PyTorch's pick depends on the thread count: a 1x1 convolution of a 64x28x28 image
+/// runs on F.conv2d's matrix-product path on one thread, but on two `F.conv2d` runs
+/// oneDNN and reorders the weight on every call. Planned on two threads (its lane's),
+/// it gets packed weights; planned on one (its own `dfg.threads`), it keeps F.conv2d.
+
+// CHECK-LABEL: dfg.graph @planned_threads
+// CHECK:         dfg.cluster 0 threads 2
+// CHECK-NEXT:      %y = dfg.node "Conv"(%x, %w) opset 17 {dfg.kernel = "onednn"} : (
+// CHECK-NEXT:      %z = dfg.node "Conv"(%x, %w) opset 17 {dfg.threads = 1 : i64} : (
+// PY:            # lane (Conv)
+// PY-NEXT:       y = torch.ops.mkldnn._convolution_pointwise(
+// PY:            # own (Conv)
+// PY-NEXT:       torch.set_num_threads(1)
+// PY-NEXT:       z = F.conv2d(x, self.w)
+// REMARK:        prepack-weights: oneDNN convolution with packed weights (F.conv2d would run oneDNN and reorder the weight on every call;
+dfg.graph @planned_threads(%x: tensor<1x64x28x28xf32>) -> (tensor<1x16x28x28xf32>, tensor<1x16x28x28xf32>) {
+  %w = dfg.weight "w" dense<0.1> : tensor<16x64x1x1xf32> : tensor<16x64x1x1xf32>
+  %a, %b = dfg.cluster 0 threads 2 -> tensor<1x16x28x28xf32>, tensor<1x16x28x28xf32> {
+    %y = dfg.node "Conv"(%x, %w) opset 17 : (tensor<1x64x28x28xf32>, tensor<16x64x1x1xf32>) -> tensor<1x16x28x28xf32> loc("lane")
+    %z = dfg.node "Conv"(%x, %w) opset 17 {dfg.threads = 1 : i64} : (tensor<1x64x28x28xf32>, tensor<16x64x1x1xf32>) -> tensor<1x16x28x28xf32> loc("own")
+    dfg.yield %y, %z : tensor<1x16x28x28xf32>, tensor<1x16x28x28xf32>
+  }
+  dfg.output %a, %b : tensor<1x16x28x28xf32>, tensor<1x16x28x28xf32>
+}

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from xdsl.ir import Operation
+
 from ramiel_mlir.analysis.cost_model import (
     DEPTHWISE_KIND,
     ONEDNN,
@@ -36,9 +38,9 @@ from ramiel_mlir.analysis.cost_model import (
     node_work,
     vector_amount,
 )
-from ramiel_mlir.analysis.layout import CHANNELS_LAST, node_layout
+from ramiel_mlir.analysis.layout import CHANNELS_LAST, layout_cost, node_layout
 from ramiel_mlir.analysis.machine import Machine
-from ramiel_mlir.dialects.annotations import THREADS
+from ramiel_mlir.dialects.annotations import KERNEL, THREADS
 from ramiel_mlir.dialects.dfg import DEFAULT_DOMAIN, ClusterOp, NodeOp, WeightOp
 from ramiel_mlir.onnx.contrib import FUSED_CONV, MS_DOMAIN
 
@@ -126,17 +128,57 @@ def choose_kernel(node: NodeOp, machine: Machine) -> KernelChoice | None:
     """
     if not onednn_candidate(node) or ONEDNN_KIND not in machine.rates:
         return None
-    options = [(onednn_cost(node, machine), ONEDNN)]
-    if linear_candidate(node) and ONEDNN_LINEAR in machine.rates:
-        options.append((onednn_cost(node, machine, kind=ONEDNN_LINEAR), ONEDNN_LINEAR))
-    packed, kernel = min(options)
+    packed, kernel = _packed(node, machine)
     aten, forced = flops_cost(node, machine), aten_runs_onednn(node, planned_threads(node))
     return KernelChoice(kernel if forced or packed < aten else None, forced, aten, packed)
 
 
-def onednn_cost(node: NodeOp, machine: Machine, *, kind: str = ONEDNN_KIND) -> float:
-    """The node's estimated time (us) as a packed oneDNN call of `kind`, on one thread."""
+def _packed(node: NodeOp, machine: Machine) -> tuple[float, str]:
+    """
+    The cheaper packed oneDNN kernel for a candidate `node` on one thread, and its
+    estimate: the convolution, or (for a `linear_candidate`) the matrix product.
+    """
+    options = [(onednn_cost(node, machine), ONEDNN)]
+    if linear_candidate(node) and ONEDNN_LINEAR in machine.rates:
+        options.append((onednn_cost(node, machine, kind=ONEDNN_LINEAR), ONEDNN_LINEAR))
+    cost, kernel = min(options)
+    return cost, kernel
+
+
+def onednn_cost(
+    node: NodeOp, machine: Machine, *, kind: str = ONEDNN_KIND, threaded: bool = False
+) -> float:
+    """
+    The node's estimated time (us) as a packed oneDNN call of `kind`, on one thread
+    or, with `threaded`, on all the machine's cores.
+    """
     if is_depthwise(node) and DEPTHWISE_KIND in machine.rates:
         kind = DEPTHWISE_KIND
     work = vector_amount(node_work(node), machine)
-    return machine.overheads[kind] + work / (machine.rates[kind] * 1e3)
+    rates = machine.threaded_rates if threaded and machine.threaded_rates else machine.rates
+    overhead = machine.overheads[kind]
+    if threaded:
+        overhead += machine.threaded_overheads.get(kind, 0.0)
+    return overhead + work / (rates[kind] * 1e3)
+
+
+def threaded_cost(node: Operation, machine: Machine, cores: int) -> float:
+    """
+    The node's estimate (us) on `cores` intra-op threads, with the kernel it runs there.
+    A convolution left on `F.conv2d` that PyTorch would run on oneDNN at that thread
+    count (reordering its weight on every call) gets packed weights from
+    `prepack-weights` once `merge-clusters` plans it there, so it is costed packed.
+    """
+    cost = layout_cost(node, machine, threaded=True)
+    if (
+        cores < 2
+        or not isinstance(node, NodeOp)
+        or KERNEL.get(node) is not None
+        or not onednn_candidate(node)
+        or ONEDNN_KIND not in machine.rates
+        or not aten_runs_onednn(node, cores)
+    ):
+        return cost
+    _, kernel = _packed(node, machine)
+    kind = ONEDNN_LINEAR if kernel == ONEDNN_LINEAR else ONEDNN_KIND
+    return min(cost, onednn_cost(node, machine, kind=kind, threaded=True))

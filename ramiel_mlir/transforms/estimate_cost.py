@@ -69,6 +69,7 @@ class EstimateCostPass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         from ramiel_mlir.analysis.graph import graph_nodes
+        from ramiel_mlir.analysis.kernels import threaded_cost
         from ramiel_mlir.analysis.layout import layout_cost
         from ramiel_mlir.analysis.machine import resolve_machine
         from ramiel_mlir.backend.profile import profile_graph_threads
@@ -87,7 +88,7 @@ class EstimateCostPass(ModulePass):
                         threaded[node] = layout_cost(node, machine, threaded=True)
             else:
                 costs = {node: layout_cost(node, machine) for node in graph_nodes(graph)}
-                threaded = {node: layout_cost(node, machine, threaded=True) for node in costs}
+                threaded = {node: threaded_cost(node, machine, cores) for node in costs}
             for node, cost in costs.items():
                 COST.set(node, round(cost, 3))
                 THREADED_COST.set(node, round(threaded[node], 3))

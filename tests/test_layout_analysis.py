@@ -8,7 +8,7 @@ import pytest
 from xdsl.dialects.builtin import StringAttr
 from xdsl.parser import Parser
 
-from ramiel_mlir.analysis.cost_model import flops_cost
+from ramiel_mlir.analysis.cost_model import flops_cost, nbytes
 from ramiel_mlir.analysis.layout import (
     CHANNEL_RESHAPE,
     CHANNELS_LAST,
@@ -20,6 +20,7 @@ from ramiel_mlir.analysis.layout import (
     layout_cost,
     layout_kind,
     layout_regions,
+    region_gain,
 )
 from ramiel_mlir.analysis.machine import default_machine
 from ramiel_mlir.api import make_context
@@ -160,3 +161,23 @@ def test_channel_reshapes_are_layout_members() -> None:
     assert layout_kind(reshapes["split"]) == CHANNEL_RESHAPE
     assert layout_kind(reshapes["rows"]) is None
     assert channels_last_ratio(CHANNEL_RESHAPE, default_machine()) == 1.0
+
+
+def test_region_gain_charges_conversions_at_the_conversion_rate(
+    nodes: dict[str, dfg.NodeOp],
+) -> None:
+    """
+    Each image crossing the region's edge costs a read and a write at the measured
+    conversion rate (a transposing copy), or at the memory bandwidth for a machine
+    model calibrated before that rate was part of it.
+    """
+    (region,) = layout_regions(nodes.values())
+    machine = default_machine()
+    crossing = sum(2.0 * nbytes(value) for value in boundary_values(region))
+    slow = dataclasses.replace(machine, conversion_gbps=machine.conversion_gbps / 2)
+    assert region_gain(region, machine) - region_gain(region, slow) == pytest.approx(
+        crossing / (machine.conversion_gbps * 1e3)
+    )
+    older = dataclasses.replace(machine, conversion_gbps=0.0)
+    assert older.layout_conversion_gbps == machine.memory_gbps
+    assert region_gain(region, older) > region_gain(region, machine)

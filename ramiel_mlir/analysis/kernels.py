@@ -167,7 +167,9 @@ def threaded_cost(node: Operation, machine: Machine, cores: int) -> float:
     The node's estimate (us) on `cores` intra-op threads, with the kernel it runs there.
     A convolution left on `F.conv2d` that PyTorch would run on oneDNN at that thread
     count (reordering its weight on every call) gets packed weights from
-    `prepack-weights` once `merge-clusters` plans it there, so it is costed packed.
+    `prepack-weights` once `merge-clusters` plans it there, so it is costed packed
+    (the `pointwise_conv` team wake-up is measured below that size, where torch keeps
+    its matrix-product path on every thread count).
     """
     cost = layout_cost(node, machine, threaded=True)
     if (
@@ -181,4 +183,4 @@ def threaded_cost(node: Operation, machine: Machine, cores: int) -> float:
         return cost
     _, kernel = _packed(node, machine)
     kind = ONEDNN_LINEAR if kernel == ONEDNN_LINEAR else ONEDNN_KIND
-    return min(cost, onednn_cost(node, machine, kind=kind, threaded=True))
+    return onednn_cost(node, machine, kind=kind, threaded=True)

@@ -237,7 +237,8 @@ def region_gain(region: Sequence[NodeOp], machine: Machine) -> float:
     """
     Microseconds channels-last saves on the region: each node's estimated time times
     (1 - its kind's ratio), less one conversion (a read and a write of the image at
-    memory bandwidth) per value crossing the region's edge.
+    the machine's measured conversion rate, a transposing copy) per value crossing
+    the region's edge.
     """
     saved = 0.0
     for node in region:
@@ -245,7 +246,7 @@ def region_gain(region: Sequence[NodeOp], machine: Machine) -> float:
         assert kind is not None
         saved += flops_cost(node, machine) * (1.0 - channels_last_ratio(kind, machine))
     conversions = sum(2.0 * nbytes(value) for value in boundary_values(region))
-    return saved - conversions / (machine.memory_gbps * 1e3)
+    return saved - conversions / (machine.layout_conversion_gbps * 1e3)
 
 
 def layout_cost(node: Operation, machine: Machine, *, threaded: bool = False) -> float:

@@ -41,7 +41,7 @@ from typing import Any
 
 from ramiel_mlir.diagnostics import RamielError
 
-CACHE_VERSION = 20
+CACHE_VERSION = 21
 """
 Bump when the benchmarks change so that old caches are recalibrated (and
 regenerate `default_machine.json` with `ramiel-calibrate -o` on the reference machine).
@@ -110,6 +110,18 @@ class Machine:
     float32 lanes of the SIMD unit torch's kernels use: 16 with AVX-512, 8 with
     AVX2 (`simd_floats`); 0 for a model calibrated before it (no padding).
     """
+
+    conversion_gbps: float = 0.0
+    """
+    Bytes read and written per second (GB/s) converting an image between contiguous
+    and channels-last (`measure_conversion`): a transposing copy, several times slower
+    than streaming memory. 0 for a model calibrated before it (`memory_gbps`).
+    """
+
+    @property
+    def layout_conversion_gbps(self) -> float:
+        """The rate of a memory-format conversion, else (an older model) the memory bandwidth."""
+        return self.conversion_gbps or self.memory_gbps
 
     @property
     def memory_gbps(self) -> float:
@@ -346,6 +358,7 @@ def calibrate() -> Machine:
         measure_contended_dispatch(cores),
         measure_channels_last(),
         simd_floats(),
+        measure_conversion(),
     )
 
 
@@ -410,6 +423,24 @@ def layout_cases() -> dict[str, Callable[[Any], Callable[[], object]]]:
         "pointwise": image(torch.relu),
         "lrn": image(lambda x: _local_response_norm(x, 5, 1e-4, 0.75, 1.0)),
     }
+
+
+def measure_conversion(repeats: int = 30) -> float:
+    """
+    GB/s read and written converting a 64x56x56 image to channels-last and back, one
+    intra-op thread: the fastest of `repeats` calls each way, over the bytes of both.
+    """
+    import torch
+
+    image = torch.randn(1, 64, 56, 56)
+    nhwc = image.contiguous(memory_format=torch.channels_last)
+    with torch_threads(1), torch.inference_mode():
+        there = min(
+            call_times_us(lambda: image.contiguous(memory_format=torch.channels_last), repeats)
+        )
+        back = min(call_times_us(nhwc.contiguous, repeats))
+    moved = 2 * 2 * image.numel() * image.element_size()  # each way reads and writes it
+    return round(moved / (there + back) / 1e3, 3)
 
 
 def measure_channels_last(repeats: int = 15) -> dict[str, float]:
@@ -501,20 +532,23 @@ def _small_calls() -> dict[str, Callable[[], object]]:
     from ramiel_mlir.runtime.nn import _local_response_norm
 
     x, w = torch.randn(1, 16, 14, 14), torch.randn(16, 16, 3, 3)
-    # A pointwise conv down to 16 channels, the reduce layer of Inception, SqueezeNet
-    # and fire modules: twice as slow on two threads as on one.
-    reduce, to_16 = torch.randn(1, 96, 28, 28), torch.randn(16, 96, 1, 1)
+    # A pointwise conv down to 16 channels, a reduce layer of Inception, SqueezeNet and
+    # fire modules, small enough (16,384 elements) that F.conv2d keeps its matrix-product
+    # path on two threads; a larger one runs oneDNN there, which the threaded estimate
+    # costs as the packed kernel `prepack-weights` gives it (`kernels.threaded_cost`).
+    reduce, to_16 = torch.randn(1, 64, 16, 16), torch.randn(16, 64, 1, 1)
+    wide, wide_to_16 = torch.randn(1, 96, 28, 28), torch.randn(16, 96, 1, 1)
     a, b = torch.randn(32, 96), torch.randn(24, 96)
     s = torch.randn(1, 4, 32, 32)
     mean, var = torch.zeros(16), torch.ones(16)
     packed = _onednn_weight(w, [1, 1], list(x.shape))
     depthwise = _onednn_weight(torch.randn(16, 1, 3, 3), [1, 1], list(x.shape), groups=16)
-    reduce_cl = reduce.contiguous(memory_format=torch.channels_last)
-    to_16_packed = _linear_weight(to_16, reduce_cl)
+    wide_cl = wide.contiguous(memory_format=torch.channels_last)
+    to_16_packed = _linear_weight(wide_to_16, wide_cl)
     return {
         "conv": lambda: F.conv2d(x, w, padding=1),
         "onednn_conv": lambda: _onednn_conv(x, packed, None, [1, 1]),
-        "onednn_linear": lambda: _onednn_linear(reduce_cl, to_16_packed),
+        "onednn_linear": lambda: _onednn_linear(wide_cl, to_16_packed),
         "depthwise_conv": lambda: _onednn_conv(x, depthwise, None, [1, 1], groups=16),
         "pointwise_conv": lambda: F.conv2d(reduce, to_16),
         "matmul": lambda: F.linear(a, b),

@@ -83,15 +83,22 @@ def channels_last_ratio(kind: str, machine: Machine) -> float:
     return machine.channels_last_ratios.get(kind, CHANNELS_LAST_RATIO[kind])
 
 
+def _static_shape(value: SSAValue) -> tuple[int, ...] | None:
+    """The static shape of a float tensor value (None: another type, or `?` sizes)."""
+    value_type = value.type
+    if (
+        not isinstance(value_type, TensorType)
+        or not value_type.has_static_shape()
+        or not isinstance(value_type.element_type, AnyFloat)
+    ):
+        return None
+    return value_type.get_shape()
+
+
 def is_image(value: SSAValue) -> bool:
     """Whether `value` is a static rank-4 float tensor."""
-    value_type = value.type
-    return (
-        isinstance(value_type, TensorType)
-        and value_type.get_num_dims() == 4
-        and value_type.has_static_shape()
-        and isinstance(value_type.element_type, AnyFloat)
-    )
+    shape = _static_shape(value)
+    return shape is not None and len(shape) == 4
 
 
 def _int_attr(node: NodeOp, name: str, default: int) -> int:
@@ -104,18 +111,6 @@ def _standard_op_type(node: NodeOp) -> str | None:
     if (node.onnx_domain, node.op_type.data) == (MS_DOMAIN, FUSED_CONV):
         return "Conv"  # the activation after it is elementwise
     return node.op_type.data if node.onnx_domain == DEFAULT_DOMAIN else None
-
-
-def _static_shape(value: SSAValue) -> tuple[int, ...] | None:
-    """The static shape of a float tensor value (None: another type, or `?` sizes)."""
-    value_type = value.type
-    if (
-        not isinstance(value_type, TensorType)
-        or not value_type.has_static_shape()
-        or not isinstance(value_type.element_type, AnyFloat)
-    ):
-        return None
-    return value_type.get_shape()
 
 
 def channel_reshape(node: NodeOp) -> bool:

@@ -26,6 +26,7 @@ from ramiel_mlir.backend.ops import lowering
 from ramiel_mlir.backend.runtime_source import runtime_module
 from ramiel_mlir.dialects import py
 from ramiel_mlir.dialects.annotations import KERNEL
+from ramiel_mlir.dialects.dfg import WeightOp
 from ramiel_mlir.onnx.contrib import FUSED_ACTIVATIONS, FUSED_CONV, MS_DOMAIN
 from ramiel_mlir.tensors import numpy_dtype
 
@@ -524,7 +525,7 @@ def _batch_norm(ctx: NodeContext) -> list[SSAValue | None]:
         normalized = ctx.b.binary("/", ctx.b.binary("-", x, mean), std)
         result = ctx.b.binary("+", ctx.b.binary("*", normalized, scale), bias)
         return [_assign(ctx, result), *outputs]
-    on_weights = all(ctx.const(i) is not None for i in range(1, 5))
+    on_weights = all(isinstance(v.owner, WeightOp) for v in ctx.node.inputs[1:5])
     if on_weights and node_layout(ctx.node) == CHANNELS_LAST:
         # Channels-last, per-channel affine: addcmul runs at about twice F.batch_norm's
         # speed there (and at a third of it on contiguous images).

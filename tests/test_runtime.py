@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from ramiel_mlir import runtime
 from ramiel_mlir.backend.runtime_source import (
@@ -45,6 +46,7 @@ from ramiel_mlir.runtime import (
     checks,
     lanes,
     nn,
+    onednn,
     program,
     recurrent,
     resize,
@@ -586,3 +588,50 @@ def test_local_response_norm_matches_the_spec(size: int, shape: tuple[int, ...])
         got = nn._local_response_norm(xt, size, 0.2, 0.6, 1.5)
         assert got.is_contiguous(memory_format=memory_format)
         np.testing.assert_allclose(got.numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("post_op", "scalars", "activation"),
+    [
+        ("none", (), lambda y: y),
+        ("relu", (), torch.relu),
+        ("hardtanh", (0.0, 6.0), lambda y: y.clamp(0.0, 6.0)),
+    ],
+)
+def test_onednn_helpers_compute_the_convolution_and_its_post_op(
+    post_op: str, scalars: tuple[float, ...], activation: Callable[[torch.Tensor], torch.Tensor]
+) -> None:
+    """
+    `_onednn_conv` (a strided, padded, grouped convolution) and `_onednn_linear` (a 1x1
+    convolution over the pixels of a channels-last image) with packed weights give
+    F.conv2d's result, the post-op applied; also without a bias.
+    """
+    generator = torch.Generator().manual_seed(7)
+    x = torch.randn(1, 8, 9, 9, generator=generator).contiguous(memory_format=torch.channels_last)
+    weight = torch.randn(12, 4, 3, 3, generator=generator)
+    bias = torch.randn(12, generator=generator)
+    packed = torch.ops.mkldnn._reorder_convolution_weight(
+        weight, padding=[1, 1], stride=[2, 2], dilation=[1, 1], groups=2, input_size=[1, 8, 9, 9]
+    )
+    for b in (bias, None):
+        got = onednn._onednn_conv(
+            x,
+            packed,
+            b,
+            padding=(1, 1),
+            stride=(2, 2),
+            dilation=(1, 1),
+            groups=2,
+            post_op=post_op,
+            scalars=scalars,
+        )
+        expected = activation(F.conv2d(x, weight, b, stride=2, padding=1, groups=2))
+        torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
+    pointwise = torch.randn(6, 8, generator=generator)
+    rows = torch.ops.mkldnn._reorder_linear_weight(pointwise, batch_size=81)
+    for b in (bias[:6], None):
+        got = onednn._onednn_linear(
+            x.permute(0, 2, 3, 1), rows, b, post_op=post_op, scalars=scalars
+        ).permute(0, 3, 1, 2)
+        expected = activation(F.conv2d(x, pointwise[:, :, None, None], b))
+        torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)

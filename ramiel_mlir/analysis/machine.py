@@ -41,7 +41,7 @@ from typing import Any
 
 from ramiel_mlir.diagnostics import RamielError
 
-CACHE_VERSION = 21
+CACHE_VERSION = 22
 """
 Bump when the benchmarks change so that old caches are recalibrated (and
 regenerate `default_machine.json` with `ramiel-calibrate -o` on the reference machine).
@@ -665,11 +665,11 @@ def _onednn_weight(weight: Any, padding: list[int], input_size: list[int], group
 
 
 def _onednn_conv(x: Any, packed: Any, bias: Any, padding: list[int], groups: int = 1) -> Any:
-    """A convolution on oneDNN with packed weights, as the generated code calls it."""
-    import torch
+    """A convolution on oneDNN with packed weights, through the generated code's helper."""
+    from ramiel_mlir.runtime import onednn
 
-    return torch.ops.mkldnn._convolution_pointwise(
-        x, packed, bias, padding, [1, 1], [1, 1], groups, "none", [], ""
+    return onednn._onednn_conv(
+        x, packed, bias, padding=tuple(padding), stride=(1, 1), dilation=(1, 1), groups=groups
     )
 
 
@@ -683,12 +683,9 @@ def _linear_weight(weight: Any, x: Any) -> Any:
 
 def _onednn_linear(x: Any, packed: Any, bias: Any = None) -> Any:
     """A 1x1 convolution of channels-last `x` as oneDNN's matrix product, as the code runs it."""
-    import torch
+    from ramiel_mlir.runtime import onednn
 
-    rows = torch.ops.mkldnn._linear_pointwise(
-        x.permute(0, 2, 3, 1), packed, bias, attr="none", scalars=[], algorithm=None
-    )
-    return rows.permute(0, 3, 1, 2)
+    return onednn._onednn_linear(x.permute(0, 2, 3, 1), packed, bias).permute(0, 3, 1, 2)
 
 
 def measure_fork_join(rounds: int = 200) -> float:

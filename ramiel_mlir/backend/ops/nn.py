@@ -32,6 +32,7 @@ from ramiel_mlir.tensors import numpy_dtype
 
 runtime = runtime_module("tensor")
 nn_runtime = runtime_module("nn")
+onednn_runtime = runtime_module("onednn")
 """The runtime modules whose functions this file's lowerings call."""
 
 
@@ -185,6 +186,16 @@ ONEDNN_POST_OPS = {None: "none", "Relu": "relu", "Clip": "hardtanh", "LeakyRelu"
 """A FusedConv's activation -> the oneDNN post-op that applies it (the same exact map)."""
 
 
+def _post_op(ctx: NodeContext, activation: str | None, params: Sequence[float]) -> dict[str, Arg]:
+    """The `post_op` and `scalars` keywords of a oneDNN call (none for no activation)."""
+    keywords: dict[str, Arg] = {}
+    if activation is not None:
+        keywords["post_op"] = ONEDNN_POST_OPS[activation]
+    if params:
+        keywords["scalars"] = ctx.b.list(list(params), as_tuple=True)
+    return keywords
+
+
 def _convolution(
     ctx: NodeContext, activation: str | None = None, params: Sequence[float] = ()
 ) -> SSAValue:
@@ -211,13 +222,11 @@ def _convolution(
         n, _, h, w = ctx.in_shape(0)
         pixels = ctx.b.method(x, "permute", 0, 2, 3, 1, inline=True)
         rows = ctx.b.call(
-            "torch.ops.mkldnn._linear_pointwise",
+            ctx.helper(onednn_runtime._onednn_linear),
             pixels,
             ctx.packed(1, LinearPacking(n * h * w)),
             ctx.arg(2) if ctx.has(2) else None,
-            attr=ONEDNN_POST_OPS[activation],
-            scalars=list(params),
-            algorithm=None,
+            keywords=_post_op(ctx, activation, params),
         )
         rows.name_hint = "nhwc"
         return ctx.b.method(rows, "permute", 0, 3, 1, 2)
@@ -226,17 +235,17 @@ def _convolution(
             tuple(begin), tuple(strides), tuple(dilations), group, tuple(ctx.in_shape(0))
         )
         return ctx.b.call(
-            "torch.ops.mkldnn._convolution_pointwise",
+            ctx.helper(onednn_runtime._onednn_conv),
             x,
             ctx.packed(1, spec),
             ctx.arg(2) if ctx.has(2) else None,
-            padding=begin,
-            stride=strides,
-            dilation=dilations,
-            groups=group,
-            attr=ONEDNN_POST_OPS[activation],
-            scalars=list(params),
-            algorithm=None,
+            keywords={
+                "padding": ctx.b.list(begin, as_tuple=True),
+                "stride": ctx.b.list(strides, as_tuple=True),
+                "dilation": ctx.b.list(dilations, as_tuple=True),
+                "groups": group,
+                **_post_op(ctx, activation, params),
+            },
         )
     if begin != end:
         # PyTorch pads both sides alike: asymmetric zero padding is explicit.

@@ -12,21 +12,23 @@
 // CHECK:         dfg.node "Conv"
 // CHECK-NOT:     dfg.kernel
 // CHECK:         dfg.output
+// PY:            def _onednn_conv(
+// PY:                return torch.ops.mkldnn._convolution_pointwise.default(
+// PY-NEXT:               x, weight, bias, padding, stride, dilation, groups, post_op, scalars, None
+// PY-NEXT:           )
 // PY:            self.register_buffer("w7", torch.empty((8, 3, 7, 7), dtype=torch.float32))
 // PY:            self._pack_weights()
 // PY-NEXT:       self.register_load_state_dict_post_hook(_pack_after_load)
 // PY:            # big (FusedConv)
-// PY-NEXT:       y = torch.ops.mkldnn._convolution_pointwise(
+// PY-NEXT:       y = _onednn_conv(
 // PY-NEXT:           x,
 // PY-NEXT:           self.w7_packed,
 // PY-NEXT:           self.b7,
-// PY-NEXT:           padding=[3, 3],
-// PY-NEXT:           stride=[2, 2],
-// PY-NEXT:           dilation=[1, 1],
+// PY-NEXT:           padding=(3, 3),
+// PY-NEXT:           stride=(2, 2),
+// PY-NEXT:           dilation=(1, 1),
 // PY-NEXT:           groups=1,
-// PY-NEXT:           attr="relu",
-// PY-NEXT:           scalars=[],
-// PY-NEXT:           algorithm=None,
+// PY-NEXT:           post_op="relu",
 // PY-NEXT:       )
 // PY:            # small (Conv)
 // PY-NEXT:       z = F.conv2d(y, self.w1)
@@ -60,18 +62,11 @@ dfg.graph @convs(%x: tensor<1x3x32x32xf32>) -> tensor<1x2x16x16xf32> {
 // CHECK:         dfg.node "Conv"{{.*}}{dfg.kernel = "onednn"}
 // PY:            # pixels (FusedConv)
 // PY-NEXT:       x_cl = x.contiguous(memory_format=torch.channels_last)
-// PY-NEXT:       nhwc = torch.ops.mkldnn._linear_pointwise(
-// PY-NEXT:           x_cl.permute(0, 2, 3, 1),
-// PY-NEXT:           self.w_packed,
-// PY-NEXT:           self.b,
-// PY-NEXT:           attr="relu",
-// PY-NEXT:           scalars=[],
-// PY-NEXT:           algorithm=None,
-// PY-NEXT:       )
+// PY-NEXT:       nhwc = _onednn_linear(x_cl.permute(0, 2, 3, 1), self.w_packed, self.b, post_op="relu")
 // PY-NEXT:       del x_cl
 // PY-NEXT:       y = nhwc.permute(0, 3, 1, 2)
 // PY:            # plain (Conv)
-// PY-NEXT:       z = torch.ops.mkldnn._convolution_pointwise(
+// PY-NEXT:       z = _onednn_conv(
 // PY:                self.w_packed = torch.ops.mkldnn._reorder_linear_weight(self.w.flatten(1), batch_size=3136)
 // PY:                self.w_packed_1 = torch.ops.mkldnn._reorder_convolution_weight(
 dfg.graph @pixels(%x: tensor<1x32x56x56xf32>) -> (tensor<1x64x56x56xf32>, tensor<1x64x56x56xf32>) {
@@ -113,7 +108,7 @@ dfg.graph @not_packed(%x: tensor<1x3x32x32xf32>, %w: tensor<8x3x7x7xf32>) -> (te
 // CHECK-NEXT:      %y = dfg.node "Conv"(%x, %w) opset 17 {dfg.kernel = "onednn"} : (
 // CHECK-NEXT:      %z = dfg.node "Conv"(%x, %w) opset 17 {dfg.threads = 1 : i64} : (
 // PY:            # lane (Conv)
-// PY-NEXT:       y = torch.ops.mkldnn._convolution_pointwise(
+// PY-NEXT:       y = _onednn_conv(
 // PY:            # own (Conv)
 // PY-NEXT:       torch.set_num_threads(1)
 // PY-NEXT:       z = F.conv2d(x, self.w)

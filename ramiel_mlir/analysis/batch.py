@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from xdsl.dialects.builtin import ArrayAttr, DenseArrayBase, IntegerAttr, TensorType
+from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Operation, SSAValue
 
 from ramiel_mlir.analysis.graph import graph_nodes
@@ -94,24 +94,6 @@ AXIS_NOT_BATCH = frozenset(
 """Operators along one `axis` attribute, which must not be 0 (the batch)."""
 
 
-def _int_attr(node: dfg.NodeOp, name: str, default: int) -> int:
-    attr = node.onnx_attrs.get(name)
-    return attr.value.data if isinstance(attr, IntegerAttr) else default
-
-
-def _ints_attr(node: dfg.NodeOp, name: str) -> list[int] | None:
-    attr = node.onnx_attrs.get(name)
-    if isinstance(attr, DenseArrayBase):
-        return [int(v) for v in attr.get_values()]
-    if not isinstance(attr, ArrayAttr):
-        return None
-    values: list[int] = []
-    for item in attr.data:
-        assert isinstance(item, IntegerAttr)
-        values.append(item.value.data)
-    return values
-
-
 def _constant(value: SSAValue) -> np.ndarray | None:
     """The compile-time value of `value`, if a `dfg.weight` defines it."""
     if not isinstance(value.owner, dfg.WeightOp):
@@ -130,7 +112,7 @@ def _shape(value: SSAValue) -> list[int]:
 
 def _axes(node: dfg.NodeOp, input_index: int, rank: int) -> list[int] | None:
     """Axes from attribute `axes` or from constant input `input_index`, made non-negative."""
-    axes = _ints_attr(node, "axes")
+    axes = node.ints_attr("axes")
     if axes is None and len(node.inputs) > input_index:
         operand = node.inputs[input_index]
         if not isinstance(operand.owner, dfg.NoneOp):
@@ -169,7 +151,7 @@ def _axis_rule(node: dfg.NodeOp, batched: Sequence[bool]) -> None:
         default = 1
     if op_type == "Flatten":
         default = 1
-    axis = _int_attr(node, "axis", default)
+    axis = node.int_attr("axis", default)
     axis = axis + rank if axis < 0 else axis
     if op_type == "Gather" and not batched[0]:
         # An embedding lookup: batched indices select rows of an unbatched table.
@@ -199,7 +181,7 @@ def _reduce(node: dfg.NodeOp, batched: Sequence[bool]) -> None:
     rank = _rank(node.inputs[0])
     axes = _axes(node, 1, rank)
     if not axes:
-        if _int_attr(node, "noop_with_empty_axes", 0):
+        if node.int_attr("noop_with_empty_axes", 0):
             return
         raise _Mixes("it reduces over every axis, the batch included")
     if 0 in axes:
@@ -229,14 +211,14 @@ def _matmul(node: dfg.NodeOp, batched: Sequence[bool]) -> None:
 
 
 def _gemm(node: dfg.NodeOp, batched: Sequence[bool]) -> None:
-    if not batched[0] or any(batched[1:]) or _int_attr(node, "transA", 0):
+    if not batched[0] or any(batched[1:]) or node.int_attr("transA", 0):
         raise _Mixes("only the rows of A (not transposed) may carry the batch")
     if len(node.inputs) > 2 and _rank(node.inputs[2]) == 2 and _shape(node.inputs[2])[0] != 1:
         raise _Mixes("its bias C spans the batch rows")
 
 
 def _transpose(node: dfg.NodeOp, batched: Sequence[bool]) -> None:
-    perm = _ints_attr(node, "perm")
+    perm = node.ints_attr("perm")
     if perm is None or perm[0] != 0:
         raise _Mixes("it moves axis 0, the batch")
 
@@ -275,14 +257,14 @@ def _slice(node: dfg.NodeOp, batched: Sequence[bool]) -> None:
 
 
 def _shape_op(node: dfg.NodeOp, batched: Sequence[bool]) -> None:
-    if _int_attr(node, "start", 0) == 0:
+    if node.int_attr("start", 0) == 0:
         raise _Mixes("its result holds the batch size")
 
 
 def _pad(node: dfg.NodeOp, batched: Sequence[bool]) -> None:
     _first_input_only(node, batched)
     rank = _rank(node.inputs[0])
-    pads = _ints_attr(node, "pads")
+    pads = node.ints_attr("pads")
     if pads is None and len(node.inputs) > 1:
         constant = _constant(node.inputs[1])
         pads = None if constant is None else [int(p) for p in constant.reshape(-1)]

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from xdsl.dialects.builtin import AnyFloat, IntegerAttr, StringAttr, TensorType
+from xdsl.dialects.builtin import AnyFloat, StringAttr, TensorType
 from xdsl.ir import Operation, SSAValue
 
 from ramiel_mlir.analysis.cost_model import ONEDNN_LINEAR, flops_cost, nbytes
@@ -29,6 +29,7 @@ from ramiel_mlir.analysis.machine import Machine
 from ramiel_mlir.dialects.annotations import KERNEL
 from ramiel_mlir.dialects.dfg import DEFAULT_DOMAIN, NodeOp, WeightOp
 from ramiel_mlir.onnx.contrib import FUSED_CONV, MS_DOMAIN
+from ramiel_mlir.weights import weight_value
 
 LAYOUT_ATTR = "dfg.layout"
 """The node attribute that names the memory format of a node's image results."""
@@ -46,6 +47,13 @@ SPATIAL = frozenset(
     "Conv MaxPool AveragePool GlobalAveragePool GlobalMaxPool BatchNormalization LRN".split()
 )
 """Image ops whose PyTorch kernels (or runtime functions) have channels-last implementations."""
+
+SPATIAL_REDUCTIONS = frozenset({"ReduceMean", "ReduceMax"})
+"""
+Reductions that are a global pool when they reduce an image's two spatial axes and keep
+them (`x.mean([2, 3], keepdim=True)`, how exporters write adaptive average pooling to
+1x1): torch reduces a channels-last image without converting it.
+"""
 
 CHANNELS_LAST_RATIO = {
     "conv": 0.87,
@@ -101,11 +109,6 @@ def is_image(value: SSAValue) -> bool:
     return shape is not None and len(shape) == 4
 
 
-def _int_attr(node: NodeOp, name: str, default: int) -> int:
-    attr = node.onnx_attrs.get(name)
-    return attr.value.data if isinstance(attr, IntegerAttr) else default
-
-
 def _standard_op_type(node: NodeOp) -> str | None:
     """The node's default-domain op type; a FusedConv counts as its Conv (None: other domains)."""
     if (node.onnx_domain, node.op_type.data) == (MS_DOMAIN, FUSED_CONV):
@@ -145,24 +148,34 @@ def layout_kind(node: NodeOp) -> str | None:
     if op_type is None or not node.outputs or not is_image(node.outputs[0]):
         return None
     if op_type == "Split":  # parts along the channels are views in either format
-        channels = _int_attr(node, "axis", 0) in (1, -3)
+        channels = node.int_attr("axis", 0) in (1, -3)
         return "split" if channels and all(is_image(part) for part in node.outputs) else None
     if any(result.uses for result in node.outputs[1:]):
         return None  # pooling indices, training statistics
     if op_type in POINTWISE:
         return "pointwise"
     if op_type == "Concat":
-        return "concat" if _int_attr(node, "axis", 0) in (1, -3) else None
+        return "concat" if node.int_attr("axis", 0) in (1, -3) else None
+    if op_type in SPATIAL_REDUCTIONS:
+        return "global_pool" if is_image(node.inputs[0]) and _pools_globally(node) else None
     if op_type not in SPATIAL or not is_image(node.inputs[0]):
         return None
     return _spatial_kind(node, op_type)
+
+
+def _pools_globally(node: NodeOp) -> bool:
+    """Whether a reduction of an image reduces exactly its spatial axes, keeping them."""
+    axes = node.ints_attr("axes")
+    if axes is None and len(node.inputs) > 1 and isinstance(node.inputs[1].owner, WeightOp):
+        axes = [int(a) for a in weight_value(node.inputs[1].owner).reshape(-1)]
+    return axes is not None and sorted(a % 4 for a in axes) == [2, 3]
 
 
 def _spatial_kind(node: NodeOp, op_type: str) -> str:
     """The kind of an image node of `SPATIAL`."""
     match op_type:
         case "Conv":
-            if _int_attr(node, "group", 1) > 1:
+            if node.int_attr("group", 1) > 1:
                 return "depthwise_conv"
             weight_type = node.inputs[1].type
             assert isinstance(weight_type, TensorType)

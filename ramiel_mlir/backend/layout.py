@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Block, SSAValue
 
 from ramiel_mlir.analysis.layout import CHANNELS_LAST, is_image, node_layout
@@ -63,8 +64,15 @@ class Layouts:
     def convert(
         self, b: PyBuilder, value: SSAValue, python: SSAValue, wanted: str | None
     ) -> SSAValue:
-        """`python` (the code's value of `value`) in the `wanted` format, converted once."""
+        """
+        `python` (the code's value of `value`) in the `wanted` format, converted once. An
+        image of 1x1 pixels (a global pool's result) is stored alike in both formats.
+        """
         if not is_image(value) or self.layout(value) == wanted:
+            return python
+        value_type = value.type
+        assert isinstance(value_type, TensorType)
+        if value_type.get_shape()[2:] == (1, 1):
             return python
         key = (python, wanted, b.block)
         if key not in self.converted:

@@ -36,6 +36,7 @@ from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     I64,
     ArrayAttr,
+    DenseArrayBase,
     DenseIntOrFPElementsAttr,
     DictionaryAttr,
     FunctionType,
@@ -542,6 +543,20 @@ class NodeOp(IRDLOperation):
     def onnx_attrs(self) -> dict[str, Attribute]:
         """The ONNX attributes of the node, by name."""
         return dict(self.attrs.data) if self.attrs is not None else {}
+
+    def int_attr(self, name: str, default: int) -> int:
+        """The ONNX int attribute `name`, `default` if the node does not set it."""
+        attr = self.onnx_attrs.get(name)
+        return attr.value.data if isinstance(attr, IntegerAttr) else default
+
+    def ints_attr(self, name: str) -> list[int] | None:
+        """The ONNX ints attribute `name`, None if the node does not set it."""
+        attr = self.onnx_attrs.get(name)
+        if isinstance(attr, DenseArrayBase):
+            return [int(v) for v in attr.get_values()]
+        if not isinstance(attr, ArrayAttr):
+            return None
+        return [item.value.data for item in attr.data if isinstance(item, IntegerAttr)]
 
     @property
     def node_name(self) -> str:

@@ -132,3 +132,41 @@ dfg.graph @channel_shuffle(%x: tensor<1x4x2x2xf32>) -> (tensor<1x4x2x2xf32>, ten
   %h = dfg.node "Reshape"(%r, %rows) opset 17 : (tensor<1x4x2x2xf32>, tensor<5xi64>) -> tensor<1x4x2x1x2xf32>
   dfg.output %s, %h : tensor<1x4x2x2xf32>, tensor<1x4x2x1x2xf32>
 }
+
+// -----
+
+/// A ReduceMean (or ReduceMax) of an image's two spatial axes that keeps them is a
+/// global pool: it joins the region, so the image is not converted before it, and its
+/// 1x1 result, stored alike in both formats, is not converted after it. Reducing the
+/// channels, or not keeping the axes, stays out (the image leaves the region first).
+
+// CHECK-LABEL: dfg.graph @global_reductions
+// CHECK:         dfg.node "ReduceMean"(%r) {axes = array<i64: 2, 3>} opset 17 {dfg.layout = "channels_last"}
+// CHECK:         dfg.node "ReduceMax"(%r, %spatial) opset 18 {dfg.layout = "channels_last"}
+// CHECK:         dfg.node "ReduceMean"(%r) {axes = array<i64: 1>} opset 17 :
+// CHECK:         dfg.node "ReduceMean"(%r) {axes = array<i64: -2, -1>, keepdims = 0 : i64} opset 17 :
+// NCHW-LABEL:  dfg.graph @global_reductions
+// NCHW-NOT:      dfg.layout
+// PY:            [[R:[a-z_0-9]+]] = torch.relu(x_cl)
+// PY-NOT:        contiguous
+// PY:            [[MEAN:[a-z_0-9]+]] = [[R]].mean([2, 3], keepdim=True)
+// PY-NOT:        contiguous
+// PY:            max_ = [[R]].amax([2, 3], keepdim=True)
+// PY:            [[CONT:[a-z_0-9]+]] = [[R]].contiguous()
+// PY-NEXT:       del [[R]]
+// PY-NEXT:       {{[a-z_0-9]+}} = [[CONT]].mean(1, keepdim=True)
+// PY:            {{[a-z_0-9]+}} = [[CONT]].mean([2, 3])
+// PY-NOT:        contiguous
+// PY:            {{[a-z_0-9]+}} = [[MEAN]].reshape([1, 4])
+// PY-NEXT:       return {{.*}}, max_,
+dfg.graph @global_reductions(%x: tensor<1x4x3x3xf32>) -> (tensor<1x4xf32>, tensor<1x4x1x1xf32>, tensor<1x1x3x3xf32>, tensor<1x4xf32>) {
+  %spatial = dfg.weight "spatial" dense<[2, 3]> : tensor<2xi64> : tensor<2xi64>
+  %flat = dfg.weight "flat" dense<[1, 4]> : tensor<2xi64> : tensor<2xi64>
+  %r = dfg.node "Relu"(%x) opset 17 : (tensor<1x4x3x3xf32>) -> tensor<1x4x3x3xf32>
+  %mean = dfg.node "ReduceMean"(%r) {axes = array<i64: 2, 3>} opset 17 : (tensor<1x4x3x3xf32>) -> tensor<1x4x1x1xf32>
+  %max = dfg.node "ReduceMax"(%r, %spatial) opset 18 : (tensor<1x4x3x3xf32>, tensor<2xi64>) -> tensor<1x4x1x1xf32>
+  %channels = dfg.node "ReduceMean"(%r) {axes = array<i64: 1>} opset 17 : (tensor<1x4x3x3xf32>) -> tensor<1x1x3x3xf32>
+  %dropped = dfg.node "ReduceMean"(%r) {axes = array<i64: -2, -1>, keepdims = 0 : i64} opset 17 : (tensor<1x4x3x3xf32>) -> tensor<1x4xf32>
+  %view = dfg.node "Reshape"(%mean, %flat) opset 17 : (tensor<1x4x1x1xf32>, tensor<2xi64>) -> tensor<1x4xf32>
+  dfg.output %view, %max, %channels, %dropped : tensor<1x4xf32>, tensor<1x4x1x1xf32>, tensor<1x1x3x3xf32>, tensor<1x4xf32>
+}

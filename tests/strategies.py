@@ -642,9 +642,11 @@ def onnx_examples(draw: DrawFn, max_nodes: int = 10) -> Example:
 @st.composite
 def affine_chain_examples(draw: DrawFn) -> Example:
     """
-    A Conv (on an image) or Gemm followed by one to three per-channel affine nodes
-    (BatchNormalization, Mul, Add), sometimes with the producer also read elsewhere:
-    the graphs `fold-batchnorm` rewrites, and the ones it must leave alone.
+    A Conv (on an image) or Gemm, or an elementwise node, followed by one to three
+    per-channel affine nodes (BatchNormalization, Mul, Add), sometimes with a node also
+    read elsewhere: the graphs `fold-batchnorm` rewrites (into the Conv or Gemm, or
+    into a BatchNormalization after the elementwise node), and the ones it must leave
+    alone.
     """
     image = draw(st.booleans())
     dims = st.integers(1, 4)
@@ -652,7 +654,8 @@ def affine_chain_examples(draw: DrawFn) -> Example:
     graph = _Graph(draw, [Value("in0", shape)], [Value("in0", shape)])
     graph.rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     graph.names.add("in0")
-    if not (_conv if image else _gemm)(graph, graph.values[0]):
+    elementwise = draw(st.integers(0, 3)) == 0
+    if elementwise or not (_conv if image else _gemm)(graph, graph.values[0]):
         _unary(graph, graph.values[0])
     for _ in range(draw(st.integers(1, 3))):
         last = graph.values[-1]

@@ -8,7 +8,9 @@ use of a Conv's, ConvTranspose's or Gemm's result, scaling that node's weight by
 node fewer, one pass over the activation fewer. A `Mul` or `Add` of such a result by
 a constant that varies only along the channel axis is the same kind of affine map
 and folds the same way. Folds chain: `Conv -> BatchNormalization -> Mul -> Add`
-becomes one Conv.
+becomes one Conv. Where the BatchNormalization stays (after a Concat, as in DenseNet),
+the affine nodes after it fold into its scale and bias instead:
+`BatchNormalization -> Mul -> Add` becomes one BatchNormalization.
 
 The new weights are computed at compile time in float64 and rounded once to the
 weight's element type; large ones go to the blob store, as `fold-constants` does.
@@ -144,6 +146,21 @@ def sole_producer(value: SSAValue) -> NodeOp | None:
     return producer
 
 
+def sole_batchnorm(value: SSAValue) -> NodeOp | None:
+    """
+    The inference BatchNormalization with constant statistics defining `value` at
+    graph level, if nothing else reads it.
+    """
+    producer = value.owner
+    if not isinstance(producer, NodeOp) or producer.onnx_domain != DEFAULT_DOMAIN:
+        return None
+    if value is not producer.outputs[0] or not value.has_one_use():
+        return None
+    if not isinstance(producer.parent_op(), GraphOp) or batchnorm_affine(producer) is None:
+        return None
+    return producer
+
+
 def optional_constant(node: NodeOp, index: int, shape: Sequence[int]) -> np.ndarray | None:
     """Input `index` of `node` as float64, zeros of `shape` if omitted, None if computed."""
     if index >= len(node.inputs) or isinstance(node.inputs[index].owner, NoneOp):
@@ -227,6 +244,38 @@ def fold_into_producer(
     rewriter.erase_op(producer)
 
 
+def fold_into_batchnorm(
+    node: NodeOp, batchnorm: NodeOp, affine: ChannelAffine, rewriter: PatternRewriter
+) -> None:
+    """
+    Replace `node` and `batchnorm` by one BatchNormalization: `a * (s * x + t) + b` is
+    `(a * s) * x + (a * t + b)`, so the scale becomes `a * scale` and the bias
+    `a * bias + b` (the mean, variance and epsilon stay).
+    """
+    gamma, beta = constant(batchnorm.inputs[1]), constant(batchnorm.inputs[2])
+    if gamma is None or beta is None or batchnorm.outputs[0].type != node.outputs[0].type:
+        return
+    name = batchnorm.node_name
+    new_scale = new_weight(f"{name}_folded_scale", batchnorm.inputs[1], gamma * affine.scale)
+    new_bias = new_weight(
+        f"{name}_folded_bias", batchnorm.inputs[2], beta * affine.scale + affine.shift
+    )
+    operands = list(batchnorm.inputs)
+    operands[1:3] = [new_scale.result, new_bias.result]
+    folded = NodeOp(
+        "BatchNormalization",
+        operands,
+        [result.type for result in batchnorm.outputs],
+        opset=batchnorm.opset.value.data,
+        attrs=batchnorm.onnx_attrs,
+    )
+    folded.location = batchnorm.location
+    folded.outputs[0].name_hint = node.outputs[0].name_hint
+    rewriter.insert_op([new_scale, new_bias, folded], InsertPoint.before(batchnorm))
+    rewriter.replace_op(node, [], [folded.outputs[0], *([None] * (len(node.outputs) - 1))])
+    rewriter.erase_op(batchnorm)
+
+
 class FoldChannelAffine(RewritePattern):
     """Fold a BatchNormalization, or a per-channel Mul/Add by a constant, into its producer."""
 
@@ -235,13 +284,17 @@ class FoldChannelAffine(RewritePattern):
         if op.onnx_domain != DEFAULT_DOMAIN or not op.inputs:
             return
         for x in op.inputs[:2] if op.op_type.data in ("Mul", "Add") else op.inputs[:1]:
-            producer = sole_producer(x)
-            if producer is None:
+            producer, batchnorm = sole_producer(x), sole_batchnorm(x)
+            if producer is None and batchnorm is None:
                 continue
             affine = batchnorm_affine(op) or elementwise_affine(op, x)
-            if affine is not None:
+            if affine is None:
+                continue
+            if producer is not None:
                 fold_into_producer(op, producer, affine, rewriter)
-                return
+            elif batchnorm is not None:
+                fold_into_batchnorm(op, batchnorm, affine, rewriter)
+            return
 
 
 @dataclass(frozen=True)
@@ -249,7 +302,10 @@ class FoldBatchnormPass(ModulePass):
     """
     Fold inference BatchNormalization, and Mul/Add by per-channel constants, into
     the weights and bias of the Conv, ConvTranspose or Gemm they follow, when that
-    node's result has no other reader. Dead weights are left for `dce`.
+    node's result has no other reader; and Mul/Add by per-channel constants (or a
+    second BatchNormalization) into the scale and bias of an inference
+    BatchNormalization they follow, under the same condition. Dead weights are left
+    for `dce`.
     """
 
     name = "fold-batchnorm"

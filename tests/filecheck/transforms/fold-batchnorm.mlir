@@ -185,3 +185,51 @@ dfg.graph @other_producer(%x: tensor<1x2x4xf32>) -> tensor<1x2x4xf32> {
   %y = dfg.node "BatchNormalization"(%r, %one, %one, %one, %one) opset 15 : (tensor<1x2x4xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>) -> tensor<1x2x4xf32>
   dfg.output %y : tensor<1x2x4xf32>
 }
+
+// -----
+
+/// A BatchNormalization that cannot fold (after a Concat, as in DenseNet) takes the
+/// per-channel Mul and Add after it into its own scale and bias: [2, 1] * [2, 3] and
+/// [1, 0] * [2, 3] + [10, 20]. The mean, variance and epsilon stay.
+
+// CHECK-LABEL: dfg.graph @concat_bn_mul_add
+// CHECK:         %[[C:.*]] = dfg.node "Concat"
+// CHECK-DAG:     %[[S:.*]] = dfg.weight "bn_folded_scale" dense<[4.000000e+00, 3.000000e+00]> : tensor<2xf32>
+// CHECK-DAG:     %[[B:.*]] = dfg.weight "bn_folded_bias" dense<[1.200000e+01, 2.000000e+01]> : tensor<2xf32>
+// CHECK:         %[[Y:.*]] = dfg.node "BatchNormalization"(%[[C]], %[[S]], %[[B]], %mean, %var) {epsilon = 1.000000e-03 : f32} opset 15
+// CHECK-NOT:     dfg.node
+// CHECK:         dfg.output %[[Y]]
+dfg.graph @concat_bn_mul_add(%x: tensor<1x1x4xf32>, %z: tensor<1x1x4xf32>) -> tensor<1x2x4xf32> {
+  %scale = dfg.weight "scale" dense<[2.0, 1.0]> : tensor<2xf32> : tensor<2xf32>
+  %bias = dfg.weight "bias" dense<[1.0, 0.0]> : tensor<2xf32> : tensor<2xf32>
+  %mean = dfg.weight "mean" dense<[1.0, 1.0]> : tensor<2xf32> : tensor<2xf32>
+  %var = dfg.weight "var" dense<[1.0, 4.0]> : tensor<2xf32> : tensor<2xf32>
+  %m = dfg.weight "m" dense<[[2.0], [3.0]]> : tensor<2x1xf32> : tensor<2x1xf32>
+  %a = dfg.weight "a" dense<[[10.0], [20.0]]> : tensor<2x1xf32> : tensor<2x1xf32>
+  %c = dfg.node "Concat"(%x, %z) {axis = 1 : i64} opset 13 : (tensor<1x1x4xf32>, tensor<1x1x4xf32>) -> tensor<1x2x4xf32>
+  %n = dfg.node "BatchNormalization"(%c, %scale, %bias, %mean, %var) {epsilon = 1.0e-03 : f32} opset 15 : (tensor<1x2x4xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>) -> tensor<1x2x4xf32> loc("bn")
+  %p = dfg.node "Mul"(%n, %m) opset 14 : (tensor<1x2x4xf32>, tensor<2x1xf32>) -> tensor<1x2x4xf32>
+  %q = dfg.node "Add"(%a, %p) opset 14 : (tensor<2x1xf32>, tensor<1x2x4xf32>) -> tensor<1x2x4xf32>
+  dfg.output %q : tensor<1x2x4xf32>
+}
+
+// -----
+
+/// Not into a BatchNormalization: a Mul by a constant that varies along the width, and
+/// an Add after a BatchNormalization whose result is also a graph output.
+
+// CHECK-LABEL: dfg.graph @bn_not_affine
+// CHECK:         dfg.node "BatchNormalization"(%x, %one, %one, %one, %one)
+// CHECK:         dfg.node "Mul"
+// CHECK:         dfg.node "BatchNormalization"(%x, %one, %one, %one, %one)
+// CHECK:         dfg.node "Add"
+dfg.graph @bn_not_affine(%x: tensor<1x2x4xf32>) -> (tensor<1x2x4xf32>, tensor<1x2x4xf32>, tensor<1x2x4xf32>) {
+  %one = dfg.weight "one" dense<1.0> : tensor<2xf32> : tensor<2xf32>
+  %w = dfg.weight "w" dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf32> : tensor<4xf32>
+  %n = dfg.node "BatchNormalization"(%x, %one, %one, %one, %one) opset 15 : (tensor<1x2x4xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>) -> tensor<1x2x4xf32>
+  %p = dfg.node "Mul"(%n, %w) opset 14 : (tensor<1x2x4xf32>, tensor<4xf32>) -> tensor<1x2x4xf32>
+  %o = dfg.node "BatchNormalization"(%x, %one, %one, %one, %one) opset 15 : (tensor<1x2x4xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>) -> tensor<1x2x4xf32>
+  %one2 = dfg.weight "one2" dense<[[1.0], [2.0]]> : tensor<2x1xf32> : tensor<2x1xf32>
+  %q = dfg.node "Add"(%o, %one2) opset 14 : (tensor<1x2x4xf32>, tensor<2x1xf32>) -> tensor<1x2x4xf32>
+  dfg.output %p, %o, %q : tensor<1x2x4xf32>, tensor<1x2x4xf32>, tensor<1x2x4xf32>
+}

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import NamedTuple, NoReturn, TypeVar, overload
 
 import numpy as np
@@ -19,6 +19,7 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute, Block, SSAValue
 
+from ramiel_mlir.analysis.concat_chains import ChainLink
 from ramiel_mlir.backend.builder import PyBuilder, add_import, add_runtime
 from ramiel_mlir.backend.runtime_source import Definition, Import
 from ramiel_mlir.diagnostics import RamielError
@@ -117,12 +118,19 @@ class NodeContext:
     _packed: Callable[[SSAValue, PackSpec], SSAValue] | None = None
     in_place: bool = False
     """Whether the code may overwrite inputs (`overwritable`); off where nodes rerun."""
+    concat_chains: Mapping[NodeOp, ChainLink] = field(default_factory=dict[NodeOp, ChainLink])
+    """The graph's Concat chains (`analysis/concat_chains.py`): their results are views."""
+    chain_buffers: dict[tuple[NodeOp, Block], SSAValue] = field(
+        default_factory=dict[tuple[NodeOp, Block], SSAValue]
+    )
+    """(a chain's first Concat, the block of its code) -> the buffer the chain writes into."""
 
     def overwritable(self, index: int) -> bool:
         """
         Whether the node may write its result into input `index`: in-place code is
         allowed, no other op reads the input, and it is a fresh float tensor of the
-        result's type, made by a node whose lowering allocates it (`ALLOCATING_OPS`).
+        result's type, made by a node whose lowering allocates it (`ALLOCATING_OPS`;
+        not a Concat of a chain, whose result is a view of the chain's buffer).
         A value that another lane receives, the graph returns or a loop carries has
         another reader.
         """
@@ -133,6 +141,7 @@ class NodeContext:
             and value.has_one_use()
             and isinstance(owner, NodeOp)
             and (owner.op_type.data, owner.onnx_domain) in ALLOCATING_OPS
+            and owner not in self.concat_chains
             and value.type == self.node.outputs[0].type
             and isinstance(value.type, TensorType)
             and isinstance(value.type.get_element_type(), AnyFloat)

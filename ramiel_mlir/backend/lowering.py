@@ -19,6 +19,7 @@ import numpy as np
 from xdsl.dialects.builtin import TensorType, UnitAttr
 from xdsl.ir import Block, Operation, SSAValue
 
+from ramiel_mlir.analysis.concat_chains import ChainLink, concat_chains
 from ramiel_mlir.analysis.layout import node_layout
 from ramiel_mlir.backend.batch import lower_fork, lower_join
 from ramiel_mlir.backend.builder import PyBuilder, add_import, add_runtime
@@ -99,8 +100,23 @@ class GraphLowering:
     )
     """(weight, how it is packed) -> the attribute holding the packed weight."""
 
+    chains: bool = True
+    """
+    Whether Concat chains write into one buffer (`analysis/concat_chains.py`); off where
+    each node's code stands alone (the profiler's methods).
+    """
+    concat_chains: dict[dfg.NodeOp, ChainLink] = field(default_factory=dict[dfg.NodeOp, ChainLink])
+    """The graph's Concat chains (empty unless `chains`)."""
+    chain_buffers: dict[tuple[dfg.NodeOp, Block], SSAValue] = field(
+        default_factory=dict[tuple[dfg.NodeOp, Block], SSAValue]
+    )
+    """(a chain's first Concat, the block of its code) -> the chain's buffer there."""
+
     def __post_init__(self) -> None:
         self.layouts = Layouts.of(self.graph)
+        if self.chains:
+            nodes = (op for op in self.graph.walk() if isinstance(op, dfg.NodeOp))
+            self.concat_chains = concat_chains(nodes)
 
     def buffer(self, weight: dfg.WeightOp) -> str:
         """The buffer that holds `weight`, declared in `__init__` on first use."""
@@ -353,7 +369,16 @@ class GraphLowering:
             return self._packed_value(b, self_value, value, spec)
 
         lower = lowering_of(node)
-        ctx = NodeContext(node, b, node_arg, self.constant, packed, self.in_place)
+        ctx = NodeContext(
+            node,
+            b,
+            node_arg,
+            self.constant,
+            packed,
+            self.in_place,
+            self.concat_chains,
+            self.chain_buffers,
+        )
         if lower is None:
             ctx.unsupported(f"operator '{node.op_type.data}'")
         check_element_types(ctx)

@@ -76,9 +76,10 @@ def lower_node_methods(graph: dfg.GraphOp) -> tuple[py.ModuleOp, list[NodeMethod
     init = class_body.add(py.FuncOp("__init__", ["self"], [""], "None"))
     init_b = PyBuilder(init.body.block)
     init_b.statement(init_b.call("super", inline=True), "__init__")
-    # Each node method runs many times on the same inputs: none may overwrite them.
+    # Each node method runs many times on the same inputs: none may overwrite them, and
+    # none shares a buffer with another.
     lowering = GraphLowering(
-        graph, init_b, init.body.block.args[0], class_body=class_body, in_place=False
+        graph, init_b, init.body.block.args[0], class_body=class_body, in_place=False, chains=False
     )
 
     methods: list[NodeMethod] = []

@@ -15,6 +15,7 @@ import numpy as np
 from xdsl.dialects.builtin import DYNAMIC_INDEX, IntegerType, TensorType
 from xdsl.ir import SSAValue
 
+from ramiel_mlir.analysis.concat_chains import ChainLink
 from ramiel_mlir.analysis.layout import CHANNELS_LAST, channel_reshape, node_layout
 from ramiel_mlir.backend.builder import Arg
 from ramiel_mlir.backend.context import NodeContext
@@ -158,8 +159,41 @@ def _transpose(ctx: NodeContext) -> list[SSAValue]:
 
 @lowering("Concat")
 def _concat(ctx: NodeContext) -> list[SSAValue]:
+    link = ctx.concat_chains.get(ctx.node)
+    if link is not None:
+        return [_concat_into(ctx, link)]
     axis = ctx.axis(ctx.attr_int("axis", 0), ctx.rank(0))
     return [ctx.b.call("torch.cat", ctx.args(), dim=axis)]
+
+
+def _concat_into(ctx: NodeContext, link: ChainLink) -> SSAValue:
+    """
+    A Concat of a chain (DenseNet's dense block): the first one makes the chain's buffer,
+    of the last one's shape and memory format, and writes its inputs into its leading
+    part; a later one writes only its new inputs, behind the prefix its first input
+    already holds there. The result is a view of the buffer's leading part (the whole
+    buffer for the last one).
+    """
+    key = (link.first, ctx.b.block)
+    end = ctx.out_shape()[link.axis]
+    if link.offset == 0:
+        last = link.last.outputs[0].type
+        assert isinstance(last, TensorType)
+        keywords: dict[str, Arg] = {"dtype": ctx.dtype(last)}
+        if node_layout(link.last) == CHANNELS_LAST:
+            keywords["memory_format"] = ctx.b.name("torch.channels_last")
+        buffer = ctx.b.call("torch.empty", list(last.get_shape()), keywords=keywords)
+        buffer.name_hint = "block"
+        ctx.chain_buffers[key] = buffer
+        parts = ctx.args()
+    else:
+        buffer = ctx.chain_buffers[key]  # made by the chain's first Concat, in this block
+        parts = [ctx.arg(i) for i in range(1, len(ctx.node.inputs))]
+    window = ctx.b.method(buffer, "narrow", link.axis, link.offset, end - link.offset, inline=True)
+    ctx.b.call_n("torch.cat", 0, parts, dim=link.axis, out=window)
+    if ctx.node is link.last:
+        return buffer
+    return ctx.b.method(buffer, "narrow", link.axis, 0, end)
 
 
 @lowering("Expand")

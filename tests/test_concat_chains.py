@@ -106,8 +106,56 @@ def test_concats_along_another_axis_are_chains_of_that_axis() -> None:
     assert {link.axis for link in links.values()} == {1}
 
 
-def dense_block(seed: int, size: int) -> onnx.ModelProto:
+def listed_graph(size: int, twin: bool = False) -> str:
     """
+    torchvision's form: each Concat of the block's input and every part so far; with
+    `twin`, the first Concat comes twice, so the second has two Concats to extend.
+    """
+
+    def image(channels: int) -> str:
+        return f"tensor<1x{channels}x{size}x{size}xf32>"
+
+    lines = [f"dfg.graph @listed(%x: {image(8)}) -> {image(32)} {{"]
+    parts = ["%x"]
+    for k in range(4):
+        operands = ", ".join(parts)
+        types = ", ".join(image(8) for _ in parts)
+        lines.append(
+            f'  %c{k} = dfg.node "Concat"({operands}) {{axis = 1 : i64}} opset 13'
+            f" : ({types}) -> {image(8 * len(parts))}"
+        )
+        if k == 0 and twin:
+            lines.append(
+                f'  %twin = dfg.node "Concat"(%x) {{axis = 1 : i64}} opset 13'
+                f" : ({image(8)}) -> {image(8)}"
+            )
+        lines.append(f'  %p{k} = dfg.node "Relu"(%x) opset 14 : ({image(8)}) -> {image(8)}')
+        parts.append(f"%p{k}")
+    lines += [f"  dfg.output %c3 : {image(32)}", "}"]
+    return "\n".join(lines)
+
+
+def test_concats_of_the_growing_list_are_a_chain() -> None:
+    """
+    Each Concat repeats the one before's inputs and adds one: it writes only that one,
+    behind the prefix (64x64 images: every prefix is 128 KiB or more).
+    """
+    links = links_of(listed_graph(64))
+    assert set(links) == {"c0", "c1", "c2", "c3"}
+    assert [links[f"c{k}"].offset for k in range(4)] == [0, 8, 16, 24]
+    assert [links[f"c{k}"].new_inputs for k in range(4)] == [0, 1, 2, 3]
+    assert {named(link.first) for link in links.values()} == {"c0"}
+
+
+def test_a_concat_that_extends_two_joins_neither() -> None:
+    """Two Concats of the same input: the next one extends both, and no chain forms."""
+    assert links_of(listed_graph(64, twin=True)).keys() == {"c1", "c2", "c3"}
+
+
+def dense_block(seed: int, size: int, listed: bool = False) -> onnx.ModelProto:
+    """
+    With `listed`, each Concat is of the block's input and every layer's features so
+    far (torchvision's form) instead of the Concat before and the new features.
     A DenseNet-style block, three layers of BatchNormalization, Relu and a 3x3 Conv
     adding 16 channels, whose Concats form a chain; an Add reads the last Concat, and
     after it a Relu reads the first (a skip to the output): an Add written into the
@@ -133,7 +181,12 @@ def dense_block(seed: int, size: int) -> onnx.ModelProto:
             helper.make_node("BatchNormalization", [previous, *names[:4]], [f"n{k}"]),
             helper.make_node("Relu", [f"n{k}"], [f"r{k}"]),
             helper.make_node("Conv", [f"r{k}", names[4]], [f"f{k}"], pads=[1, 1, 1, 1]),
-            helper.make_node("Concat", [previous, f"f{k}"], [f"c{k}"], axis=1),
+            helper.make_node(
+                "Concat",
+                ["x", *(f"f{j}" for j in range(k + 1))] if listed else [previous, f"f{k}"],
+                [f"c{k}"],
+                axis=1,
+            ),
         ]
         previous, channels = f"c{k}", channels + 16
     initializers.append(numpy_helper.from_array(np.ones(1, np.float32), "one"))
@@ -157,6 +210,7 @@ def dense_block(seed: int, size: int) -> onnx.ModelProto:
     return model
 
 
+@pytest.mark.parametrize("listed", [False, True])
 @pytest.mark.parametrize(
     "passes",
     [
@@ -165,12 +219,14 @@ def dense_block(seed: int, size: int) -> onnx.ModelProto:
         "fold-constants,assign-layout{mode=channels-last},prepack-weights{machine=default},dce",
     ],
 )
-def test_dense_block_in_one_buffer_matches_onnxruntime(tmp_path: Path, passes: str) -> None:
+def test_dense_block_in_one_buffer_matches_onnxruntime(
+    tmp_path: Path, passes: str, listed: bool
+) -> None:
     """
     The chain's code (in both memory formats) gives ONNX Runtime's outputs, also for the
     first Concat read after the buffer has grown and the Add after the last one.
     """
-    model = dense_block(seed=3, size=32)
+    model = dense_block(seed=3, size=32, listed=listed)
     compiled = compile_onnx(model, passes, tmp_path)
     source = compiled.source
     assert "block = torch.empty(" in source

@@ -1,17 +1,20 @@
 """
 Chains of Concats that grow one tensor: DenseNet's dense blocks.
 
-In a dense block every layer concatenates the block's tensor so far with its new
-features, `y_k = Concat(y_{k-1}, f_k)`, so `torch.cat` copies the whole prefix again at
-every layer: the copies grow with the square of the layer count. When each Concat's
-first input is the previous Concat of the chain, one buffer of the last Concat's shape
-holds them all: the first Concat writes its inputs into it, each later one writes only
-its new inputs behind the prefix, and each result is a view of the buffer's leading
-part (`torch.cat(..., out=buffer.narrow(...))`, `buffer.narrow(...)`).
+In a dense block every layer concatenates the block's features so far with its new
+ones, so `torch.cat` copies the whole prefix again at every layer: the copies grow with
+the square of the layer count. Exports write it two ways: each Concat reads the one
+before, `y_k = Concat(y_{k-1}, f_k)` (Caffe2's DenseNets, the project's), or each
+concatenates the whole list again, `y_k = Concat(x, f_1, ..., f_k)` (torchvision's).
+Either way one buffer of the last Concat's shape holds the chain: the first Concat
+writes its inputs into it, each later one writes only its new inputs behind the
+prefix, and each result is a view of the buffer's leading part
+(`torch.cat(..., out=buffer.narrow(...))`, `buffer.narrow(...)`).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -44,6 +47,8 @@ class ChainLink:
     """The non-negative axis of every Concat of the chain."""
     offset: int
     """Where along `axis` this Concat's new inputs start: 0 for `first`, else the prefix."""
+    new_inputs: int
+    """The index of this Concat's first input that is not in the prefix (0 for `first`)."""
 
 
 def _axis(node: dfg.NodeOp) -> int | None:
@@ -58,25 +63,45 @@ def _axis(node: dfg.NodeOp) -> int | None:
     return axis % rank if rank and -rank <= axis < rank else None
 
 
-def _successor(node: dfg.NodeOp, axis: int) -> dfg.NodeOp | None:
+def _extension(node: dfg.NodeOp, user: dfg.NodeOp) -> int | None:
     """
-    The one Concat along `axis`, in the same block, whose first input is `node`'s result
-    (and no other input is): the next link after `node`. None if there is no such
-    Concat, or more than one (two chains cannot share a prefix).
+    Where `user`'s inputs beyond `node`'s result start, if `user` is a Concat along
+    `node`'s axis, in its block, whose leading inputs give `node`'s result: `node`'s
+    result itself (then index 1), or `node`'s inputs in order (then their count);
+    else None.
     """
     result = node.outputs[0]
-    found: list[dfg.NodeOp] = []
-    for use in result.uses:
-        user = use.operation
-        if (
-            isinstance(user, dfg.NodeOp)
-            and use.index == 0
-            and _axis(user) == axis
-            and user.parent_block() is node.parent_block()
-            and result not in user.inputs[1:]
-        ):
-            found.append(user)
-    return found[0] if len(found) == 1 else None
+    if _axis(user) != _axis(node) or user.parent_block() is not node.parent_block():
+        return None
+    if user.inputs[0] is result:
+        return None if result in user.inputs[1:] else 1
+    count = len(node.inputs)
+    if len(user.inputs) > count and tuple(user.inputs[:count]) == tuple(node.inputs):
+        return count
+    return None
+
+
+def _successor(node: dfg.NodeOp) -> tuple[dfg.NodeOp, int] | None:
+    """
+    The next link after `node`, and where its new inputs start: the one Concat that
+    extends `node`'s result with the fewest inputs (`_extension`). None if there is no
+    such Concat, or more than one (two chains cannot share a prefix).
+    """
+    candidates: set[dfg.NodeOp] = set()
+    for value in (node.outputs[0], *node.inputs[:1]):
+        candidates.update(
+            use.operation for use in value.uses if isinstance(use.operation, dfg.NodeOp)
+        )
+    found: list[tuple[int, dfg.NodeOp, int]] = []
+    for user in candidates - {node}:
+        start = _extension(node, user)
+        if start is not None:
+            found.append((len(user.inputs) - start, user, start))
+    if not found:
+        return None
+    fewest = min(added for added, _, _ in found)
+    nearest = [(user, start) for added, user, start in found if added == fewest]
+    return nearest[0] if len(nearest) == 1 else None
 
 
 def _size(node: dfg.NodeOp, axis: int) -> int:
@@ -89,7 +114,8 @@ def concat_chains(nodes: Iterable[dfg.NodeOp]) -> dict[dfg.NodeOp, ChainLink]:
     """
     Every Concat of `nodes` (a graph's, or a cluster's, at the top level) that is a link
     of a chain of two or more whose later links save copying `MIN_PREFIX_BYTES` or more,
-    with its place in the chain. Linear in the Concats.
+    with its place in the chain. Linear in the Concats and the uses of their results
+    and first inputs.
     """
     nodes = [
         node
@@ -97,29 +123,30 @@ def concat_chains(nodes: Iterable[dfg.NodeOp]) -> dict[dfg.NodeOp, ChainLink]:
         if isinstance(node.parent_op(), dfg.GraphOp | dfg.ClusterOp) and _axis(node) is not None
     ]
     links: dict[dfg.NodeOp, ChainLink] = {}
-    starts = set(nodes)
-    for node in nodes:
-        axis = _axis(node)
-        assert axis is not None
-        after = _successor(node, axis)
-        if after is not None:
-            starts.discard(after)
+    successor = {node: _successor(node) for node in nodes}
+    # A Concat that extends two others (a Concat of one and the other's inputs) joins neither.
+    predecessors = Counter(after for after, _ in filter(None, successor.values()))
+    for node, after in successor.items():
+        if after is not None and predecessors[after[0]] > 1:
+            successor[node] = None
+    starts = set(nodes) - {after for after, _ in filter(None, successor.values())}
     for node in nodes:
         if node not in starts:
             continue
         axis = _axis(node)
         assert axis is not None
-        chain = [node]
-        while (after := _successor(chain[-1], axis)) is not None:
-            chain.append(after)
+        chain, new_inputs = [node], [0]
+        while (after := successor.get(chain[-1])) is not None:
+            chain.append(after[0])
+            new_inputs.append(after[1])
         # Links early in a chain save small copies: start where the saving pays.
         saving = [
             i for i in range(1, len(chain)) if nbytes(chain[i - 1].outputs[0]) >= MIN_PREFIX_BYTES
         ]
         if not saving:
             continue
-        chain = chain[saving[0] - 1 :]
+        chain, new_inputs = chain[saving[0] - 1 :], [0, *new_inputs[saving[0] :]]
         offsets = [0] + [_size(link, axis) for link in chain[:-1]]
-        for link, offset in zip(chain, offsets, strict=True):
-            links[link] = ChainLink(chain[0], chain[-1], axis, offset)
+        for link, offset, first_new in zip(chain, offsets, new_inputs, strict=True):
+            links[link] = ChainLink(chain[0], chain[-1], axis, offset, first_new)
     return links

@@ -170,9 +170,9 @@ def _concat_into(ctx: NodeContext, link: ChainLink) -> SSAValue:
     """
     A Concat of a chain (DenseNet's dense block): the first one makes the chain's buffer,
     of the last one's shape and memory format, and writes its inputs into its leading
-    part; a later one writes only its new inputs, behind the prefix its first input
-    already holds there. The result is a view of the buffer's leading part (the whole
-    buffer for the last one).
+    part; a later one writes only its new inputs, behind the prefix the chain already
+    holds there. The result is a view of the buffer's leading part (the whole buffer
+    for the last one).
     """
     key = (link.first, ctx.b.block)
     end = ctx.out_shape()[link.axis]
@@ -188,7 +188,7 @@ def _concat_into(ctx: NodeContext, link: ChainLink) -> SSAValue:
         parts = ctx.args()
     else:
         buffer = ctx.chain_buffers[key]  # made by the chain's first Concat, in this block
-        parts = [ctx.arg(i) for i in range(1, len(ctx.node.inputs))]
+        parts = [ctx.arg(i) for i in range(link.new_inputs, len(ctx.node.inputs))]
     window = ctx.b.method(buffer, "narrow", link.axis, link.offset, end - link.offset, inline=True)
     ctx.b.call_n("torch.cat", 0, parts, dim=link.axis, out=window)
     if ctx.node is link.last:

@@ -43,3 +43,20 @@ dfg.graph @small(%x: tensor<1x8x32x32xf32>, %y: tensor<1x8x32x32xf32>) -> tensor
   %b = dfg.node "Concat"(%a, %y) {axis = 1 : i64} opset 13 : (tensor<1x16x32x32xf32>, tensor<1x8x32x32xf32>) -> tensor<1x24x32x32xf32>
   dfg.output %b : tensor<1x24x32x32xf32>
 }
+
+// -----
+
+/// torchvision's form: each Concat takes the block's input and every part so far. A
+/// later one writes only the parts the one before did not have.
+
+// CHECK:       def forward(self, x: torch.Tensor, y: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+// CHECK:         block = torch.empty([1, 48, 32, 32], dtype=torch.float32)
+// CHECK-NEXT:    torch.cat([x, y], dim=1, out=block.narrow(1, 0, 40))
+// CHECK:         torch.cat([z], dim=1, out=block.narrow(1, 40, 8))
+// CHECK-NEXT:    return block, r
+dfg.graph @listed(%x: tensor<1x32x32x32xf32>, %y: tensor<1x8x32x32xf32>, %z: tensor<1x8x32x32xf32>) -> (tensor<1x48x32x32xf32>, tensor<1x40x32x32xf32>) {
+  %a = dfg.node "Concat"(%x, %y) {axis = 1 : i64} opset 13 : (tensor<1x32x32x32xf32>, tensor<1x8x32x32xf32>) -> tensor<1x40x32x32xf32>
+  %r = dfg.node "Relu"(%a) opset 14 : (tensor<1x40x32x32xf32>) -> tensor<1x40x32x32xf32>
+  %b = dfg.node "Concat"(%x, %y, %z) {axis = 1 : i64} opset 13 : (tensor<1x32x32x32xf32>, tensor<1x8x32x32xf32>, tensor<1x8x32x32xf32>) -> tensor<1x48x32x32xf32>
+  dfg.output %b, %r : tensor<1x48x32x32xf32>, tensor<1x40x32x32xf32>
+}

@@ -101,6 +101,17 @@ def test_two_readers_of_a_prefix_end_the_chain_before_them() -> None:
     assert links["c4"].offset == 32
 
 
+def test_a_chain_keeps_one_memory_format() -> None:
+    """The buffer has one memory format: a Concat in another region starts its own chain."""
+    text = chain_graph(64).replace(
+        "opset 13 : (tensor<1x24x64x64xf32>",
+        'opset 13 {dfg.layout = "channels_last"} : (tensor<1x24x64x64xf32>',
+    )
+    links = links_of(text)
+    assert "c3" not in links  # c2 and c4 are contiguous, c3 is channels-last
+    assert named(links["c2"].last) == "c2"
+
+
 def test_concats_along_another_axis_are_chains_of_that_axis() -> None:
     links = links_of(chain_graph(64, axis=-3))
     assert {link.axis for link in links.values()} == {1}

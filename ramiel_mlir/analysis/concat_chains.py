@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from xdsl.dialects.builtin import TensorType
 
 from ramiel_mlir.analysis.cost_model import nbytes
+from ramiel_mlir.analysis.layout import node_layout
 from ramiel_mlir.dialects import dfg
 
 MIN_PREFIX_BYTES = 128 * 1024
@@ -66,13 +67,16 @@ def _axis(node: dfg.NodeOp) -> int | None:
 def _extension(node: dfg.NodeOp, user: dfg.NodeOp) -> int | None:
     """
     Where `user`'s inputs beyond `node`'s result start, if `user` is a Concat along
-    `node`'s axis, in its block, whose leading inputs give `node`'s result: `node`'s
+    `node`'s axis, in its block and memory format, whose leading inputs give `node`'s
+    result: `node`'s
     result itself (then index 1), or `node`'s inputs in order (then their count);
     else None.
     """
     result = node.outputs[0]
     if _axis(user) != _axis(node) or user.parent_block() is not node.parent_block():
         return None
+    if node_layout(user) != node_layout(node):
+        return None  # the buffer has one memory format
     if user.inputs[0] is result:
         return None if result in user.inputs[1:] else 1
     count = len(node.inputs)

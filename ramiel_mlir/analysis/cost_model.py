@@ -37,6 +37,9 @@ product over the pixels, with pre-packed weights (`analysis/kernels.py`); also t
 machine model's kind for it.
 """
 
+KERNEL_KINDS = {ONEDNN: ONEDNN_KIND, ONEDNN_LINEAR: ONEDNN_LINEAR}
+"""A convolution's `dfg.kernel` -> the machine model's kind that costs it."""
+
 DEPTHWISE_KIND = "depthwise_conv"
 """
 The machine model's kind for a depthwise convolution: oneDNN runs it (PyTorch's rule
@@ -227,11 +230,8 @@ def _conv(node: NodeOp) -> Work:
     per_output = math.prod(weight[1:])
     pointwise = all(k == 1 for k in weight[2:])
     kind = "pointwise_conv" if pointwise or not aten_runs_onednn(node) else "conv"
-    kernel = KERNEL.get(node)
-    if kernel == ONEDNN:
-        kind = ONEDNN_KIND  # prepack-weights chose packed oneDNN
-    elif kernel == ONEDNN_LINEAR:
-        kind = ONEDNN_LINEAR
+    # prepack-weights chose a packed oneDNN kernel (another value runs the plain call)
+    kind = KERNEL_KINDS.get(KERNEL.get(node) or "", kind)
     flops = 2.0 * numel(node.outputs[0]) * per_output
     if is_depthwise(node):
         return Work(DEPTHWISE_KIND, flops, _traffic(node))

@@ -27,6 +27,7 @@ from xdsl.ir import Operation
 
 from ramiel_mlir.analysis.cost_model import (
     DEPTHWISE_KIND,
+    KERNEL_KINDS,
     ONEDNN,
     ONEDNN_KIND,
     ONEDNN_LINEAR,
@@ -141,8 +142,7 @@ def _packed(node: NodeOp, machine: Machine) -> tuple[float, str]:
     options = [(onednn_cost(node, machine), ONEDNN)]
     if linear_candidate(node) and ONEDNN_LINEAR in machine.rates:
         options.append((onednn_cost(node, machine, kind=ONEDNN_LINEAR), ONEDNN_LINEAR))
-    cost, kernel = min(options)
-    return cost, kernel
+    return min(options)
 
 
 def onednn_cost(
@@ -182,5 +182,4 @@ def threaded_cost(node: Operation, machine: Machine, cores: int) -> float:
     ):
         return cost
     _, kernel = _packed(node, machine)
-    kind = ONEDNN_LINEAR if kernel == ONEDNN_LINEAR else ONEDNN_KIND
-    return onednn_cost(node, machine, kind=kind, threaded=True)
+    return onednn_cost(node, machine, kind=KERNEL_KINDS[kernel], threaded=True)

@@ -132,15 +132,24 @@ def elementwise_affine(node: NodeOp, x: SSAValue) -> ChannelAffine | None:
     return ChannelAffine(np.ones(channels), per_channel)
 
 
+def _sole_graph_node(value: SSAValue) -> NodeOp | None:
+    """
+    The default-domain node defining `value` (its first result) at graph level, if
+    nothing else reads it (weights live at the graph's top level only).
+    """
+    owner = value.owner
+    if not isinstance(owner, NodeOp) or owner.onnx_domain != DEFAULT_DOMAIN:
+        return None
+    if value is not owner.outputs[0] or not value.has_one_use():
+        return None
+    return owner if isinstance(owner.parent_op(), GraphOp) else None
+
+
 def sole_producer(value: SSAValue) -> NodeOp | None:
     """The Conv, ConvTranspose or Gemm defining `value` at graph level, if nothing else reads it."""
-    producer = value.owner
-    if not isinstance(producer, NodeOp) or producer.op_type.data not in PRODUCERS:
+    producer = _sole_graph_node(value)
+    if producer is None or producer.op_type.data not in PRODUCERS:
         return None
-    if producer.onnx_domain != DEFAULT_DOMAIN or not value.has_one_use():
-        return None
-    if not isinstance(producer.parent_op(), GraphOp):
-        return None  # weights live at the graph's top level only
     if producer.op_type.data == "Gemm" and producer.opset.value.data < 7:
         return None  # before opset 7, C broadcasts only with `broadcast=1`
     return producer
@@ -151,14 +160,10 @@ def sole_batchnorm(value: SSAValue) -> NodeOp | None:
     The inference BatchNormalization with constant statistics defining `value` at
     graph level, if nothing else reads it.
     """
-    producer = value.owner
-    if not isinstance(producer, NodeOp) or producer.onnx_domain != DEFAULT_DOMAIN:
+    batchnorm = _sole_graph_node(value)
+    if batchnorm is None or batchnorm_affine(batchnorm) is None:
         return None
-    if value is not producer.outputs[0] or not value.has_one_use():
-        return None
-    if not isinstance(producer.parent_op(), GraphOp) or batchnorm_affine(producer) is None:
-        return None
-    return producer
+    return batchnorm
 
 
 def optional_constant(node: NodeOp, index: int, shape: Sequence[int]) -> np.ndarray | None:

@@ -56,7 +56,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test models
 
 from zoo.light import LIGHT_MODELS, light_model
-from zoo.torch_models import TORCH_MODELS, export
+from zoo.torch_models import FULL_SIZE_MODELS, TORCH_MODELS, export
 
 from ramiel_mlir.analysis.graph import graph_dag
 from ramiel_mlir.analysis.levels import parallelism_bound
@@ -483,7 +483,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--models", nargs="*", default=[*LIGHT_MODELS, *TORCH_MODELS])
+    parser.add_argument(
+        "--models", nargs="*", default=[*LIGHT_MODELS, *TORCH_MODELS, *FULL_SIZE_MODELS]
+    )
     parser.add_argument("--calls", type=int, default=20, help="the fewest timed calls")
     parser.add_argument(
         "--min-seconds",

@@ -1,8 +1,9 @@
 """
 Benchmark hyperclustering (batch split) at batch 2, 4 and 8 against the other plans.
 
-Models (tests/zoo): GoogLeNet-style, ResNet-style (ResNet-18 layout), the
-Inception-v3-style net and the transformer block, at 224x224 where they take images. Each
+Models (tests/zoo): GoogLeNet-style and ResNet-style (ResNet-18 layout) at half width
+and 224x224, the Inception-v3-style net (147x147), the transformer block, and
+torchvision's GoogLeNet (224x224) and Inception-v3 (299x299) at full width. Each
 is exported once by the TorchScript exporter with a symbolic batch and compiled
 for each batch with `--input-shape`. Configurations, measured in one process,
 interleaved (A B C D E A B C D E ...) after a warm-up, medians of `--calls` calls:
@@ -55,6 +56,8 @@ MODELS: dict[str, tuple[Any, tuple[int, ...]]] = {
     "resnet18": (lambda: torch_models.build("resnet"), (3, 224, 224)),
     "inception_v3": (lambda: torch_models.build("inception_v3"), (3, 147, 147)),
     "transformer_block": (lambda: torch_models.build("transformer_block"), (24, 96)),
+    "googlenet_full": (lambda: torch_models.build("googlenet_full"), (3, 224, 224)),
+    "inception_v3_full": (lambda: torch_models.build("inception_v3_full"), (3, 299, 299)),
 }
 """Name -> (builder, input shape without the batch)."""
 

@@ -7,7 +7,9 @@ mode (which both exporters fold into the convolutions), and a transformer block
 whose per-head attention paths are independent and whose shape handling
 (`x.shape`, `view`, masks, slicing) makes the exporters emit Shape, Gather,
 Slice, Split, Where, Expand and Cast. `inception_v3` is the large one, meant for
-parallel benchmarks: tens of milliseconds on one core.
+parallel benchmarks: tens of milliseconds on one core. `FULL_SIZE_MODELS` are
+torchvision's GoogLeNet, Inception-v3, ResNet-18 and MobileNetV2 at full size, for the
+benchmarks only.
 
     path = export("transformer_block", directory / "t.onnx", dynamo=True)
 
@@ -306,6 +308,10 @@ class InceptionE(nn.Module):
         )
 
 
+InceptionBlockV3 = InceptionA | InceptionB | InceptionC | InceptionD | InceptionE
+"""Any block of `InceptionV3` (each says its output channels, `cout`)."""
+
+
 class InceptionV3(nn.Module):
     """
     Inception-v3 at reduced width (`width` times torchvision's channels).
@@ -315,7 +321,8 @@ class InceptionV3(nn.Module):
     147x147 input (grids 16, 7 and 3) it takes about 40 ms on one core.
     """
 
-    def __init__(self, width: float = 0.75, classes: int = 100) -> None:
+    def __init__(self, width: float = 0.75, classes: int = 100, full: bool = False) -> None:
+        """`full`: torchvision's eleven blocks (three A, a B, four C, a D, two E)."""
         super().__init__()
 
         def w(channels: int) -> int:
@@ -332,15 +339,19 @@ class InceptionV3(nn.Module):
         )
         blocks: list[nn.Module] = []
         cin = w(192)
-        for make in (
+        makers: list[Callable[[int], InceptionBlockV3]] = [
             lambda c: InceptionA(c, 32, w),
             lambda c: InceptionA(c, 64, w),
+            *([lambda c: InceptionA(c, 64, w)] if full else []),
             lambda c: InceptionB(c, w),
             lambda c: InceptionC(c, 128, w),
             lambda c: InceptionC(c, 160, w),
+            *([lambda c: InceptionC(c, 160, w), lambda c: InceptionC(c, 192, w)] if full else []),
             lambda c: InceptionD(c, w),
             lambda c: InceptionE(c, w),
-        ):
+            *([lambda c: InceptionE(c, w)] if full else []),
+        ]
+        for make in makers:
             block = make(cin)
             blocks.append(block)
             cin = block.cout
@@ -526,7 +537,8 @@ class MobileNet(nn.Module):
     project, ReLU6), residual adds where the shape allows, global average pooling.
     """
 
-    def __init__(self, width: float = 0.5, classes: int = 100) -> None:
+    def __init__(self, width: float = 0.5, classes: int = 100, full: bool = False) -> None:
+        """`full`: torchvision's MobileNetV2 stages and its last 1x1 convolution to 1280."""
         super().__init__()
 
         def w(channels: int) -> int:
@@ -534,6 +546,8 @@ class MobileNet(nn.Module):
 
         # (expansion, output channels, repeats, first stride)
         config = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 3, 2), (6, 96, 2, 1)]
+        if full:
+            config = [*config[:3], (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
         layers: list[nn.Module] = [
             nn.Conv2d(3, w(32), 3, stride=2, padding=1, bias=False),
             nn.BatchNorm2d(w(32)),
@@ -546,6 +560,10 @@ class MobileNet(nn.Module):
                     InvertedResidual(cin, w(cout), stride if index == 0 else 1, expansion)
                 )
                 cin = w(cout)
+        if full:
+            last = w(1280)
+            layers += [nn.Conv2d(cin, last, 1, bias=False), nn.BatchNorm2d(last), nn.ReLU6()]
+            cin = last
         self.features = nn.Sequential(*layers)
         self.fc = nn.Linear(cin, classes)
 
@@ -597,13 +615,28 @@ TORCH_MODELS: dict[str, TorchModel] = {
     "mobilenet": TorchModel(MobileNet, (1, 3, 160, 160)),
 }
 
+FULL_SIZE_MODELS: dict[str, TorchModel] = {
+    "googlenet_full": TorchModel(lambda: GoogLeNet(1.0, 1000), (1, 3, 224, 224)),
+    "inception_v3_full": TorchModel(lambda: InceptionV3(1.0, 1000, full=True), (1, 3, 299, 299)),
+    "resnet18_full": TorchModel(lambda: ResNet(1.0, 1000), (1, 3, 224, 224)),
+    "mobilenet_v2_full": TorchModel(lambda: MobileNet(1.0, 1000, full=True), (1, 3, 224, 224)),
+}
+"""
+torchvision's GoogLeNet (no auxiliary heads), Inception-v3 (no auxiliary head),
+ResNet-18 and MobileNetV2 at full width and input size, with their parameter counts
+(`tests/test_zoo.py`): what a user runs, for the benchmarks only (seconds to export and
+tens of milliseconds a call, too slow for the test suite's compile-and-compare runs).
+"""
+
+ALL_MODELS = {**TORCH_MODELS, **FULL_SIZE_MODELS}
+
 
 def build(name: str, seed: int = 0) -> nn.Module:
     """The model `name` in eval mode, with weights (and BatchNorm statistics) from `seed`."""
-    if name not in TORCH_MODELS:
-        raise KeyError(f"unknown model '{name}' (models: {', '.join(TORCH_MODELS)})")
+    if name not in ALL_MODELS:
+        raise KeyError(f"unknown model '{name}' (models: {', '.join(ALL_MODELS)})")
     torch.manual_seed(seed)
-    model = TORCH_MODELS[name].build()
+    model = ALL_MODELS[name].build()
     _randomize_norms(model, torch.Generator().manual_seed(seed + 1))
     return model.eval()
 
@@ -611,7 +644,7 @@ def build(name: str, seed: int = 0) -> nn.Module:
 def example_input(name: str, seed: int = 0) -> torch.Tensor:
     """A random input of the model's static shape."""
     generator = torch.Generator().manual_seed(seed)
-    return torch.randn(TORCH_MODELS[name].input_shape, generator=generator)
+    return torch.randn(ALL_MODELS[name].input_shape, generator=generator)
 
 
 def export(

@@ -39,6 +39,7 @@ from xdsl.dialects.builtin import (
     DenseArrayBase,
     DenseIntOrFPElementsAttr,
     DictionaryAttr,
+    FloatAttr,
     FunctionType,
     IntegerAttr,
     NoneType,
@@ -548,6 +549,11 @@ class NodeOp(IRDLOperation):
         """The ONNX int attribute `name`, `default` if the node does not set it."""
         attr = self.onnx_attrs.get(name)
         return attr.value.data if isinstance(attr, IntegerAttr) else default
+
+    def number_attr(self, name: str, default: float) -> float:
+        """The ONNX int or float attribute `name` as a float, `default` if it is not set."""
+        attr = self.onnx_attrs.get(name)
+        return float(attr.value.data) if isinstance(attr, IntegerAttr | FloatAttr) else default
 
     def ints_attr(self, name: str) -> list[int] | None:
         """The ONNX ints attribute `name`, None if the node does not set it."""

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from xdsl.context import Context
-from xdsl.dialects.builtin import AnyFloat, FloatAttr, IntegerAttr, ModuleOp, TensorType
+from xdsl.dialects.builtin import AnyFloat, FloatAttr, ModuleOp, TensorType
 from xdsl.ir import Attribute, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
@@ -51,14 +51,6 @@ class ChannelAffine:
 
     scale: np.ndarray
     shift: np.ndarray
-
-
-def attr_number(node: NodeOp, name: str, default: float) -> float:
-    """The value of a numeric ONNX attribute of `node`, or `default`."""
-    attr = node.onnx_attrs.get(name)
-    if isinstance(attr, IntegerAttr | FloatAttr):
-        return float(attr.value.data)
-    return default
 
 
 def float_tensor(value: SSAValue) -> TensorType[AnyFloat] | None:
@@ -94,16 +86,16 @@ def batchnorm_affine(node: NodeOp) -> ChannelAffine | None:
     if any(result.uses for result in node.outputs[1:]):
         return None  # running statistics are read: training mode
     opset = node.opset.value.data
-    if opset < 7 and not attr_number(node, "is_test", 0):
+    if opset < 7 and not node.number_attr("is_test", 0):
         return None
-    if attr_number(node, "training_mode", 0) or not attr_number(node, "spatial", 1):
+    if node.number_attr("training_mode", 0) or not node.number_attr("spatial", 1):
         return None
     channels = channel_count(node.inputs[0])
     params = [constant(operand) for operand in node.inputs[1:]]
     if channels is None or any(p is None or p.shape != (channels,) for p in params):
         return None
     scale, bias, mean, var = (p for p in params if p is not None)
-    epsilon = attr_number(node, "epsilon", 1e-5)
+    epsilon = node.number_attr("epsilon", 1e-5)
     factor = scale / np.sqrt(var + np.float64(np.float32(epsilon)))
     return ChannelAffine(factor, bias - mean * factor)
 
@@ -189,7 +181,7 @@ def folded_parameters(
             bias = optional_constant(producer, 2, (channels,))
             return (scaled, bias * affine.scale + affine.shift) if bias is not None else None
         case "ConvTranspose":
-            group = int(attr_number(producer, "group", 1))
+            group = int(producer.number_attr("group", 1))
             if weight.shape[0] % group or group * weight.shape[1] != channels:
                 return None
             grouped = weight.reshape((group, weight.shape[0] // group, *weight.shape[1:]))
@@ -199,14 +191,14 @@ def folded_parameters(
                 return None
             return (grouped * spread).reshape(weight.shape), bias * affine.scale + affine.shift
         case _:  # Gemm: Y = alpha * A' B' + beta * C, output channels are B's columns
-            trans_b = bool(attr_number(producer, "transB", 0))
+            trans_b = bool(producer.number_attr("transB", 0))
             if weight.ndim != 2 or weight.shape[0 if trans_b else 1] != channels:
                 return None
             scaled = weight * (affine.scale[:, None] if trans_b else affine.scale[None, :])
             c = optional_constant(producer, 2, (channels,))
             if c is None:
                 return None
-            return scaled, c * attr_number(producer, "beta", 1.0) * affine.scale + affine.shift
+            return scaled, c * producer.number_attr("beta", 1.0) * affine.scale + affine.shift
 
 
 def new_weight(name: str, like: SSAValue, value: np.ndarray) -> WeightOp:

@@ -34,7 +34,7 @@ from xdsl.rewriter import InsertPoint
 from ramiel_mlir.dialects.annotations import PREFIX
 from ramiel_mlir.dialects.dfg import DEFAULT_DOMAIN, NodeOp, NoneOp
 from ramiel_mlir.onnx.contrib import FUSED_ACTIVATIONS, FUSED_CONV, FUSED_CONV_OPSET, MS_DOMAIN
-from ramiel_mlir.transforms.fold_batchnorm import attr_number, constant
+from ramiel_mlir.transforms.fold_batchnorm import constant
 
 
 def activation_params(node: NodeOp) -> list[float] | None:
@@ -43,11 +43,11 @@ def activation_params(node: NodeOp) -> list[float] | None:
         case "Relu":
             return []
         case "LeakyRelu":
-            return [attr_number(node, "alpha", 0.01)]
+            return [node.number_attr("alpha", 0.01)]
         case "Clip" if node.opset.value.data < 11:
             return [
-                attr_number(node, "min", -3.4028234663852886e38),
-                attr_number(node, "max", 3.4028234663852886e38),
+                node.number_attr("min", -3.4028234663852886e38),
+                node.number_attr("max", 3.4028234663852886e38),
             ]
         case "Clip":
             bounds: list[float] = []

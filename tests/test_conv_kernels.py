@@ -325,3 +325,61 @@ def test_channel_shuffle_in_either_format(tmp_path: Path, layout: str) -> None:
     if layout == "channels-last":
         assert "contiguous(" not in between
     assert_matches_onnxruntime(compiled, shuffle_model(), seed=6)
+
+
+def classifier_model(seed: int = 0) -> onnx.ModelProto:
+    """
+    Two classifier Gemms of a 1280-vector, summed: B stored (out, in) with a bias
+    (`transB`, 4.9 MiB), and B stored (in, out) without one.
+    """
+    rng = np.random.default_rng(seed)
+    inits = [
+        numpy_helper.from_array(rng.normal(0, 0.03, (1000, 1280)).astype(np.float32), "fc_w"),
+        numpy_helper.from_array(rng.normal(0, 0.1, 1000).astype(np.float32), "fc_b"),
+        numpy_helper.from_array(rng.normal(0, 0.03, (1280, 1000)).astype(np.float32), "in_out"),
+    ]
+    nodes = [
+        helper.make_node("Gemm", ["x", "fc_w", "fc_b"], ["a"], "fc", transB=1),
+        helper.make_node("Gemm", ["x", "in_out"], ["b"], "fc_in_out"),
+        helper.make_node("Add", ["a", "b"], ["y"], "sum"),
+    ]
+    return image_model("classifier", nodes, inits, [1, 1280])
+
+
+def test_large_gemms_planned_on_two_threads_run_on_packed_onednn(tmp_path: Path) -> None:
+    """
+    Gemms with large weights planned on two threads run as oneDNN's packed matrix
+    product (B transposed at packing where it is stored (in, out)), match ONNX Runtime,
+    and repack after `load_state_dict`.
+    """
+    from xdsl.dialects.builtin import IntegerAttr, i64
+
+    from ramiel_mlir.backend.python_target import PythonTarget
+
+    path = tmp_path / "classifier.onnx"
+    onnx.save(classifier_model(), path)
+    ctx, module = make_context(), import_onnx(str(path))
+    run_pipeline(
+        ctx,
+        module,
+        "fold-constants,dce,estimate-cost{machine=default},linear-cluster,merge-clusters{lanes=1}",
+    )
+    (lane,) = [op for op in module.walk() if isinstance(op, dfg.ClusterOp)]
+    lane.threads = IntegerAttr(2, i64)  # the plan on two cores, whatever cores this machine has
+    run_pipeline(ctx, module, "prepack-weights{machine=default}")
+    gemms = [n for n in module.walk() if isinstance(n, dfg.NodeOp) and n.op_type.data == "Gemm"]
+    assert [KERNEL.get(node) for node in gemms] == [ONEDNN_LINEAR, ONEDNN_LINEAR]
+    source_path, weights_path = tmp_path / "classifier.py", tmp_path / "classifier.weights.pt"
+    with source_path.open("w") as out:
+        PythonTarget(weights=str(weights_path)).emit(ctx, module, out)
+    compiled = CompiledModel(source_path, weights_path)
+    assert compiled.source.count(" = _onednn_linear(") == 2
+    assert "self.in_out.t()" in compiled.source
+    assert_matches_onnxruntime(compiled, classifier_model(), seed=5)
+
+    model = compiled.load()
+    state = {k: torch.zeros_like(v) if k != "fc_b" else v for k, v in model.state_dict().items()}
+    model.load_state_dict(state)
+    with torch.no_grad():
+        y = model(torch.ones(1, 1280))
+    assert torch.equal(y, state["fc_b"].reshape(1, -1))

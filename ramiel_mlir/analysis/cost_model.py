@@ -247,10 +247,12 @@ def _conv_transpose(node: NodeOp) -> Work:
 
 
 def _gemm(node: NodeOp) -> Work:
+    """A matrix product, or oneDNN's packed one where `prepack-weights` chose it."""
     a = shape(node.inputs[0])
     trans_a = int_list(node.onnx_attrs.get("transA")) == [1]
     inner = a[0] if trans_a else a[1]
-    return Work("matmul", 2.0 * numel(node.outputs[0]) * inner, _traffic(node))
+    kind = KERNEL_KINDS.get(KERNEL.get(node) or "", "matmul")
+    return Work(kind, 2.0 * numel(node.outputs[0]) * inner, _traffic(node))
 
 
 def _matmul(node: NodeOp) -> Work:

@@ -17,6 +17,11 @@ NHWC image viewed as (pixels, channels) times the weight. oneDNN's matrix produc
 its convolution but with a cheaper call (5 to 6 us less per call, measured on
 MobileNet's and Inception's 1x1 shapes), so such a convolution may take that kernel
 instead (`onednn_linear`, its own machine model kind).
+
+A classifier's Gemm at a small batch streams its weight once per call: on more than
+one intra-op thread oneDNN's matrix product with the weight packed reads it faster
+than `F.linear` (MKL) from a weight of about 1.5 MiB up, and slower below
+(`gemm_on_onednn`, `MIN_GEMM_WEIGHT_BYTES`).
 """
 
 from __future__ import annotations
@@ -36,13 +41,14 @@ from ramiel_mlir.analysis.cost_model import (
     f32_shape,
     flops_cost,
     is_depthwise,
+    nbytes,
     node_work,
     vector_amount,
 )
 from ramiel_mlir.analysis.layout import CHANNELS_LAST, layout_cost, node_layout
 from ramiel_mlir.analysis.machine import Machine
 from ramiel_mlir.dialects.annotations import KERNEL, THREADS
-from ramiel_mlir.dialects.dfg import DEFAULT_DOMAIN, ClusterOp, NodeOp, WeightOp
+from ramiel_mlir.dialects.dfg import DEFAULT_DOMAIN, ClusterOp, NodeOp, NoneOp, WeightOp
 from ramiel_mlir.onnx.contrib import FUSED_CONV, MS_DOMAIN
 
 
@@ -87,6 +93,57 @@ def linear_candidate(node: NodeOp) -> bool:
         and conv_ints(node, "strides", [1, 1]) == [1, 1]
         and conv_ints(node, "pads", [0, 0, 0, 0]) == [0, 0, 0, 0]
         and conv_ints(node, "group", [1]) == [1]
+    )
+
+
+MIN_GEMM_WEIGHT_BYTES = 1_310_720
+"""
+The least weight (1.25 MiB) for which a Gemm planned on two or more threads runs on
+oneDNN. Measured on 2 threads, a batch-1 Gemm with cold caches (as in a model, whose
+other weights pass through the cache between calls), packed oneDNN against
+`F.linear`, over 2 x 200 calls: 1.46 MiB (384 -> 1000) 0.75x and 0.65x, 1.95 MiB
+(512 -> 1000) 0.69x and 0.79x, 4 MiB (2048 -> 512, 4096 -> 256) 0.61x to 0.73x,
+4.9 MiB (1280 -> 1000) 0.56x and 0.70x; 1 MiB (256 -> 1000, 1024 -> 256) 1.07x to
+1.75x, 0.5 MiB 1.11x to 1.77x. On one thread the ratio wanders (0.81x to 1.20x), so
+one-thread plans keep `F.linear`.
+"""
+
+
+def gemm_candidate(node: NodeOp) -> bool:
+    """
+    Whether a Gemm can run as oneDNN's matrix product with packed weights: A a float32
+    matrix of static shape, not transposed; B a constant float32 matrix; C absent or a
+    constant vector of the output's columns; alpha and beta 1.
+    """
+    if node.op_type.data != "Gemm" or node.onnx_domain != DEFAULT_DOMAIN:
+        return False
+    a, b, y = (f32_shape(v) for v in (node.inputs[0], node.inputs[1], node.outputs[0]))
+    if a is None or b is None or y is None or len(a) != 2 or len(b) != 2:
+        return False
+    if node.int_attr("transA", 0) or node.number_attr("alpha", 1.0) != 1.0:
+        return False
+    if not isinstance(node.inputs[1].owner, WeightOp):
+        return False
+    if len(node.inputs) < 3 or isinstance(node.inputs[2].owner, NoneOp):
+        return True
+    bias = node.inputs[2]
+    return (
+        isinstance(bias.owner, WeightOp)
+        and f32_shape(bias) == y[1:]
+        and node.number_attr("beta", 1.0) == 1.0
+    )
+
+
+def gemm_on_onednn(node: NodeOp) -> bool:
+    """
+    Whether `node`, a Gemm, runs on oneDNN with packed weights: a `gemm_candidate`
+    planned on two or more intra-op threads (`planned_threads`) whose weight is
+    `MIN_GEMM_WEIGHT_BYTES` or more.
+    """
+    return (
+        gemm_candidate(node)
+        and planned_threads(node) >= 2
+        and nbytes(node.inputs[1]) >= MIN_GEMM_WEIGHT_BYTES
     )
 
 

@@ -44,9 +44,13 @@ class ConvPacking(NamedTuple):
 
 
 class LinearPacking(NamedTuple):
-    """A 1x1 convolution weight packed for oneDNN's matrix product over `rows` pixels."""
+    """
+    A weight packed for oneDNN's matrix product over `rows` rows: a 1x1 convolution's
+    (over the pixels), or a Gemm's B, which `transposed` says is stored (in, out).
+    """
 
     rows: int
+    transposed: bool = False
 
 
 class NormPacking(NamedTuple):

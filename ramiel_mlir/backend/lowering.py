@@ -173,8 +173,12 @@ class GraphLowering:
                     input_size=list(input_size),
                     inline=True,
                 )
-            case LinearPacking(rows):
-                matrix = pack.method(weight_value, "flatten", 1, inline=True)
+            case LinearPacking(rows, transposed):
+                matrix = (
+                    pack.method(weight_value, "t", inline=True)
+                    if transposed
+                    else pack.method(weight_value, "flatten", 1, inline=True)
+                )
                 packed = pack.call(
                     "torch.ops.mkldnn._reorder_linear_weight", matrix, batch_size=rows, inline=True
                 )

@@ -18,6 +18,10 @@ PyTorch's own pick depends on the thread count: on more than one intra-op thread
 the pass sees each node's planned threads (`planned_threads`), and `parallelize` runs
 it again there, so that a convolution planned on two threads gets packed weights
 instead of a per-call reorder.
+
+A Gemm (a classifier) planned on two or more threads whose weight is large enough
+(`analysis/kernels.py:gemm_on_onednn`) gets `dfg.kernel = "onednn_linear"` too: oneDNN's
+matrix product with the weight packed at load time instead of `F.linear`.
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ from ramiel_mlir.dialects.dfg import NodeOp
 class PrepackWeightsPass(ModulePass):
     """
     Mark each 2-D float32 convolution with constant weights that the machine model
-    says runs faster on oneDNN with packed weights (`dfg.kernel = "onednn"`).
+    says runs faster on oneDNN with packed weights (`dfg.kernel = "onednn"`), and each
+    large Gemm planned on several threads (`dfg.kernel = "onednn_linear"`).
     """
 
     name = "prepack-weights"
@@ -46,12 +51,29 @@ class PrepackWeightsPass(ModulePass):
     """The machine model: `auto` (cached calibration), `default` (built in) or a JSON file."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        from ramiel_mlir.analysis.cost_model import ONEDNN_LINEAR
-        from ramiel_mlir.analysis.kernels import choose_kernel, is_conv
+        from ramiel_mlir.analysis.cost_model import ONEDNN_LINEAR, nbytes
+        from ramiel_mlir.analysis.kernels import (
+            choose_kernel,
+            gemm_candidate,
+            gemm_on_onednn,
+            is_conv,
+            planned_threads,
+        )
         from ramiel_mlir.analysis.machine import resolve_machine
 
         machine, _ = resolve_machine(self.machine)
         for node in op.walk():
+            if isinstance(node, NodeOp) and gemm_candidate(node):
+                KERNEL.remove(node)
+                if gemm_on_onednn(node):
+                    KERNEL.set(node, ONEDNN_LINEAR)
+                    remark(
+                        "prepack-weights: oneDNN matrix product with packed weights (a "
+                        f"{nbytes(node.inputs[1]) / 2**20:.2f} MiB weight, planned on "
+                        f"{planned_threads(node)} threads)",
+                        node,
+                    )
+                continue
             if not isinstance(node, NodeOp) or not is_conv(node):
                 continue
             KERNEL.remove(node)

@@ -98,6 +98,11 @@ def _gemm(ctx: NodeContext) -> list[SSAValue]:
     a, b = ctx.arg(0), ctx.arg(1)
     has_c = ctx.has(2)
     n = ctx.out_shape()[1]
+    if KERNEL.get(ctx.node) == ONEDNN_LINEAR:  # prepack-weights: see analysis/kernels.py
+        packing = LinearPacking(ctx.in_shape(0)[0], transposed=not trans_b)
+        bias = ctx.arg(2) if has_c else None
+        linear = ctx.helper(onednn_runtime._onednn_linear)
+        return [ctx.b.call(linear, a, ctx.packed(1, packing), bias)]
     if has_c and alpha == 1.0 and beta == 1.0 and not trans_a and trans_b:
         if ctx.in_shape(2) == [n]:
             return [ctx.b.call("F.linear", a, b, ctx.arg(2))]

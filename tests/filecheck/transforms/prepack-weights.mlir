@@ -122,3 +122,43 @@ dfg.graph @planned_threads(%x: tensor<1x64x28x28xf32>) -> (tensor<1x16x28x28xf32
   }
   dfg.output %a, %b : tensor<1x16x28x28xf32>, tensor<1x16x28x28xf32>
 }
+
+// -----
+
+/// A Gemm planned on two threads with a weight of 1.25 MiB or more runs as oneDNN's
+/// matrix product with the weight packed once (transposed first when B is stored
+/// (in, out)); a smaller weight, a one-thread plan or an alpha other than 1 keep the
+/// plain code.
+
+// CHECK-LABEL: dfg.graph @gemms
+// CHECK:         %big = dfg.node "Gemm"(%x, %w, %b) {transB = 1 : i64} opset 13 {dfg.kernel = "onednn_linear"}
+// CHECK-NEXT:    %stored_in_out = dfg.node "Gemm"(%x, %wt) opset 13 {dfg.kernel = "onednn_linear"}
+// CHECK-NEXT:    %small = dfg.node "Gemm"(%x, %ws) {transB = 1 : i64} opset 13 :
+// CHECK-NEXT:    %one = dfg.node "Gemm"(%x, %w, %b) {transB = 1 : i64} opset 13 {dfg.threads = 1 : i64} :
+// CHECK-NEXT:    %scaled = dfg.node "Gemm"(%x, %w, %b) {transB = 1 : i64, alpha = 2.000000e+00 : f32} opset 13 :
+// PY:            big = _onednn_linear(x, self.w_packed, self.b)
+// PY-NEXT:       # stored_in_out (Gemm)
+// PY-NEXT:       stored_in_out = _onednn_linear(x, self.wt_packed, None)
+// PY-NEXT:       # small (Gemm)
+// PY:            small = torch.matmul(x, v)
+// PY:            one = F.linear(x, self.w, self.b)
+// PY:            self.w_packed = torch.ops.mkldnn._reorder_linear_weight(self.w.flatten(1), batch_size=1)
+// PY-NEXT:       self.wt_packed = torch.ops.mkldnn._reorder_linear_weight(self.wt.t(), batch_size=1)
+// REMARK:        loc("big"): prepack-weights: oneDNN matrix product with packed weights (a 4.88 MiB weight, planned on 2 threads)
+// REMARK-NEXT:   loc("stored_in_out"): prepack-weights: oneDNN matrix product with packed weights (a 4.88 MiB weight, planned on 2 threads)
+// REMARK-NOT:    Gemm
+dfg.graph @gemms(%x: tensor<1x1280xf32>) -> (tensor<1x1000xf32>, tensor<1x1000xf32>, tensor<1x100xf32>, tensor<1x1000xf32>, tensor<1x1000xf32>) {
+  %w = dfg.weight "w" dense<0.01> : tensor<1000x1280xf32> : tensor<1000x1280xf32>
+  %wt = dfg.weight "wt" dense<0.01> : tensor<1280x1000xf32> : tensor<1280x1000xf32>
+  %ws = dfg.weight "ws" dense<0.01> : tensor<100x1280xf32> : tensor<100x1280xf32>
+  %b = dfg.weight "b" dense<0.5> : tensor<1000xf32> : tensor<1000xf32>
+  %r:5 = dfg.cluster 0 threads 2 -> tensor<1x1000xf32>, tensor<1x1000xf32>, tensor<1x100xf32>, tensor<1x1000xf32>, tensor<1x1000xf32> {
+    %big = dfg.node "Gemm"(%x, %w, %b) {transB = 1 : i64} opset 13 : (tensor<1x1280xf32>, tensor<1000x1280xf32>, tensor<1000xf32>) -> tensor<1x1000xf32> loc("big")
+    %stored_in_out = dfg.node "Gemm"(%x, %wt) opset 13 : (tensor<1x1280xf32>, tensor<1280x1000xf32>) -> tensor<1x1000xf32> loc("stored_in_out")
+    %small = dfg.node "Gemm"(%x, %ws) {transB = 1 : i64} opset 13 : (tensor<1x1280xf32>, tensor<100x1280xf32>) -> tensor<1x100xf32> loc("small")
+    %one = dfg.node "Gemm"(%x, %w, %b) {transB = 1 : i64} opset 13 {dfg.threads = 1 : i64} : (tensor<1x1280xf32>, tensor<1000x1280xf32>, tensor<1000xf32>) -> tensor<1x1000xf32> loc("one")
+    %scaled = dfg.node "Gemm"(%x, %w, %b) {transB = 1 : i64, alpha = 2.0 : f32} opset 13 : (tensor<1x1280xf32>, tensor<1000x1280xf32>, tensor<1000xf32>) -> tensor<1x1000xf32> loc("scaled")
+    dfg.yield %big, %stored_in_out, %small, %one, %scaled : tensor<1x1000xf32>, tensor<1x1000xf32>, tensor<1x100xf32>, tensor<1x1000xf32>, tensor<1x1000xf32>
+  }
+  dfg.output %r#0, %r#1, %r#2, %r#3, %r#4 : tensor<1x1000xf32>, tensor<1x1000xf32>, tensor<1x100xf32>, tensor<1x1000xf32>, tensor<1x1000xf32>
+}

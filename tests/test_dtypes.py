@@ -297,6 +297,10 @@ def test_torch_round_trip(numpy_type: type) -> None:
         ([1, 2, 5, 5], {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "storage_order": 1}),
         ([1, 2, 4, 5, 3], {"kernel_shape": [2, 2, 2], "strides": [1, 2, 1], "ceil_mode": 1}),
         ([1, 1, 7, 6], {"kernel_shape": [3, 2], "dilations": [2, 1], "storage_order": 1}),
+        # end pads beyond the begin pads, which PyTorch takes as ceil mode's overhang
+        ([1, 2, 8, 7], {"kernel_shape": [3, 3], "pads": [0, 0, 1, 1], "strides": [2, 2]}),
+        ([1, 2, 9, 8], {"kernel_shape": [3, 3], "pads": [1, 0, 2, 1], "strides": [2, 3]}),
+        ([2, 1, 7, 7], {"kernel_shape": [3, 3], "pads": [0, 0, 1, 1], "strides": [3, 3]}),
     ],
 )
 def test_max_pool_indices(shape: list[int], attrs: dict[str, object]) -> None:

@@ -356,11 +356,22 @@ def _window(ctx: NodeContext) -> _Window:
     return _Window(size, kernel, strides, dilations, pads[:spatial], pads[spatial:], ceil, out)
 
 
-def _torch_padding(w: _Window) -> tuple[list[int], bool] | None:
-    """Padding and ceil_mode for which PyTorch's own pooling takes ONNX's windows."""
-    if w.begin != w.end or any(p > k // 2 for p, k in zip(w.begin, w.kernel, strict=True)):
+def _torch_padding(w: _Window, *, maximum: bool = False) -> tuple[list[int], bool] | None:
+    """
+    Padding and ceil_mode for which PyTorch's own pooling takes ONNX's windows. For a
+    `maximum`, end pads beyond the begin pads (Caffe2's exports pad 3x3/2 pools by one at
+    the end only) may be ceil mode's overhang instead: both add only cells no maximum
+    picks, and the windows start at the same places, so they agree when their count does.
+    """
+    if any(p > k // 2 for p, k in zip(w.begin, w.kernel, strict=True)):
         return None
     axes = range(len(w.size))
+    if w.begin != w.end:
+        if not maximum or any(e < b for b, e in zip(w.begin, w.end, strict=True)):
+            return None
+        if all(w.torch_size(i, w.begin[i], True) == w.out[i] for i in axes):
+            return w.begin, True
+        return None
     if all(w.torch_size(i, w.begin[i], False) == w.out[i] for i in axes):
         return w.begin, False
     if all(w.torch_size(i, w.begin[i], True) == w.out[i] for i in axes):
@@ -413,7 +424,7 @@ def _max_pool(ctx: NodeContext) -> list[SSAValue]:
     w = _window(ctx)
     function = f"F.max_pool{len(w.size)}d"
     kernel = _plain(w.kernel)
-    torch_padding = _torch_padding(w)
+    torch_padding = _torch_padding(w, maximum=True)
     x = ctx.arg(0)
     padded = w.size
     if torch_padding is not None:

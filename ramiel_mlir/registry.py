@@ -130,6 +130,7 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "estimate-cost": get_estimate_cost,
         "fold-batchnorm": _lazy_pass("fold_batchnorm", "FoldBatchnormPass"),
         "fold-constants": get_fold_constants,
+        "fuse-channel-shuffle": _lazy_pass("fuse_channel_shuffle", "FuseChannelShufflePass"),
         "fuse-conv-activation": _lazy_pass("fuse_conv_activation", "FuseConvActivationPass"),
         "fuse-sibling-convs": _lazy_pass("fuse_sibling_convs", "FuseSiblingConvsPass"),
         "hypercluster": get_hypercluster,

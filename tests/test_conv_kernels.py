@@ -313,18 +313,32 @@ def shuffle_model(seed: int = 0) -> onnx.ModelProto:
     return image_model("shuffle", nodes, inits, [1, 16, 10, 10])
 
 
+@pytest.mark.parametrize("fused", [False, True])
 @pytest.mark.parametrize("layout", ["contiguous", "channels-last"])
-def test_channel_shuffle_in_either_format(tmp_path: Path, layout: str) -> None:
+def test_channel_shuffle_in_either_format(tmp_path: Path, layout: str, fused: bool) -> None:
     """
-    The shuffle matches ONNX Runtime in either format; channels-last, its Reshapes join
+    The shuffle matches ONNX Runtime in either format, as three nodes or as the one
+    Gather of `fuse-channel-shuffle` (`torch.channel_shuffle`); channels-last, it joins
     the regions around it, so no image is converted between the two convolutions.
     """
-    passes = f"fold-constants,assign-layout{{mode={layout}}},dce"
+    fuse = "fuse-channel-shuffle," if fused else ""
+    passes = f"fold-constants,{fuse}assign-layout{{mode={layout}}},dce"
     compiled = compile_onnx(shuffle_model(), passes, tmp_path)
     between = compiled.source.split("# relu (Relu)")[1].split("# dw (Conv)")[0]
+    assert ("torch.channel_shuffle(r, 4)" in between) == fused
     if layout == "channels-last":
         assert "contiguous(" not in between
     assert_matches_onnxruntime(compiled, shuffle_model(), seed=6)
+
+
+def test_shuffle_permutation_is_torchs_channel_shuffle() -> None:
+    """The Gather's indices name the channels `torch.channel_shuffle` reads, in order."""
+    from ramiel_mlir.analysis.layout import shuffle_permutation
+
+    for channels, groups in [(6, 2), (6, 3), (24, 4), (544, 4)]:
+        x = torch.arange(float(channels)).reshape(1, channels, 1, 1)
+        expected = torch.channel_shuffle(x, groups).flatten().long().tolist()
+        assert shuffle_permutation(channels, groups).tolist() == expected
 
 
 def classifier_model(seed: int = 0) -> onnx.ModelProto:

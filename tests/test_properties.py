@@ -285,8 +285,8 @@ def _example_dir(work: Path) -> Path:
 COSTS = "estimate-cost{model=flops}"
 
 FOLDED = (
-    "fold-constants,fold-batchnorm,dce,cse,assign-layout,fuse-conv-activation,"
-    "fuse-sibling-convs,prepack-weights"
+    "fold-constants,fold-batchnorm,dce,cse,fuse-channel-shuffle,assign-layout,"
+    "fuse-conv-activation,fuse-sibling-convs,prepack-weights"
 )
 """
 The passes of `parallelize` before its scheduling passes: they change how nodes

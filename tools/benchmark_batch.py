@@ -94,7 +94,7 @@ class Row:
 
 
 NODE_PASSES = (
-    "fold-constants,fold-batchnorm,dce,cse,assign-layout,fuse-conv-activation,"
+    "fold-constants,fold-batchnorm,dce,cse,fuse-channel-shuffle,assign-layout,fuse-conv-activation,"
     "fuse-sibling-convs,prepack-weights"
 )
 """parallelize's passes before planning: what each node runs, the same in every column."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import numpy as np
 from xdsl.dialects.builtin import AnyFloat, StringAttr, TensorType
 from xdsl.ir import Operation, SSAValue
 
@@ -80,7 +81,8 @@ same in both formats.
 CHANNEL_RESHAPE = "channel_reshape"
 """
 The layout kind of a Reshape that splits an image's channel axis or merges two axes
-into one (`channel_reshape`): the same work in either format, so it has no ratio.
+into one (`channel_reshape`), and of a channel shuffle (`shuffle_groups`): the same work
+in either format, so it has no ratio.
 """
 
 
@@ -140,10 +142,47 @@ def channel_reshape(node: NodeOp) -> bool:
     return parts[0] == image[0] and parts[3:] == image[2:] and parts[1] * parts[2] == image[1]
 
 
+def shuffle_permutation(channels: int, groups: int) -> np.ndarray:
+    """
+    The channels a shuffle of `groups` groups reads, in output order: output channel
+    i * groups + j is input channel j * (channels / groups) + i (ShuffleNet's
+    `channel_shuffle`, PyTorch's `torch.channel_shuffle`).
+    """
+    per_group = channels // groups
+    return np.arange(channels).reshape(groups, per_group).T.reshape(-1)
+
+
+def shuffle_groups(node: NodeOp) -> int | None:
+    """
+    The group count of a channel shuffle `node` performs, if it is one: a Gather along
+    the channels of an image whose constant indices are `shuffle_permutation` for some
+    number of groups (`fuse-channel-shuffle` makes them). None for any other node.
+    """
+    if _standard_op_type(node) != "Gather" or len(node.inputs) != 2:
+        return None
+    if not is_image(node.inputs[0]) or node.int_attr("axis", 0) not in (1, -3):
+        return None
+    owner = node.inputs[1].owner
+    if not isinstance(owner, WeightOp):
+        return None
+    indices = weight_value(owner)
+    image = _static_shape(node.inputs[0])
+    assert image is not None  # an image
+    channels = image[1]
+    if indices.shape != (channels,) or not np.issubdtype(indices.dtype, np.integer):
+        return None
+    for groups in range(2, channels):
+        if channels % groups == 0 and np.array_equal(
+            indices, shuffle_permutation(channels, groups)
+        ):
+            return groups
+    return None
+
+
 def layout_kind(node: NodeOp) -> str | None:
     """The kind of `node` for `CHANNELS_LAST_RATIO`, None if it cannot run channels-last."""
     op_type = _standard_op_type(node)
-    if channel_reshape(node):
+    if channel_reshape(node) or shuffle_groups(node) is not None:
         return CHANNEL_RESHAPE
     if op_type is None or not node.outputs or not is_image(node.outputs[0]):
         return None

@@ -19,6 +19,7 @@ from ramiel_mlir.transforms.clone import ClonePass
 from ramiel_mlir.transforms.estimate_cost import EstimateCostPass
 from ramiel_mlir.transforms.fold_batchnorm import FoldBatchnormPass
 from ramiel_mlir.transforms.fold_constants import FoldConstantsPass
+from ramiel_mlir.transforms.fuse_channel_shuffle import FuseChannelShufflePass
 from ramiel_mlir.transforms.fuse_conv_activation import FuseConvActivationPass
 from ramiel_mlir.transforms.fuse_sibling_convs import FuseSiblingConvsPass
 from ramiel_mlir.transforms.hypercluster import HyperclusterPass
@@ -41,7 +42,8 @@ against 1.7x to 1.9x) moves the estimates by as much.
 class ParallelizePass(ModulePass):
     """
     Run the usual parallelization pipeline: fold-constants, fold-batchnorm, dce, cse,
-    assign-layout, fuse-conv-activation, fuse-sibling-convs, prepack-weights, [hypercluster],
+    fuse-channel-shuffle, assign-layout, fuse-conv-activation, fuse-sibling-convs,
+    prepack-weights, [hypercluster],
     estimate-cost, linear-cluster, merge-clusters, prepack-weights (with the planned
     thread counts), clone, dce.
 
@@ -93,6 +95,7 @@ class ParallelizePass(ModulePass):
             FoldBatchnormPass(),
             DeadCodeElimination(),
             CommonSubexpressionElimination(),
+            FuseChannelShufflePass(),
             AssignLayoutPass(machine=self.machine),
             FuseConvActivationPass(),
             FuseSiblingConvsPass(),

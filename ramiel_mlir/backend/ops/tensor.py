@@ -16,7 +16,12 @@ from xdsl.dialects.builtin import DYNAMIC_INDEX, IntegerType, TensorType
 from xdsl.ir import SSAValue
 
 from ramiel_mlir.analysis.concat_chains import ChainLink
-from ramiel_mlir.analysis.layout import CHANNELS_LAST, channel_reshape, node_layout
+from ramiel_mlir.analysis.layout import (
+    CHANNELS_LAST,
+    channel_reshape,
+    node_layout,
+    shuffle_groups,
+)
 from ramiel_mlir.backend.builder import Arg
 from ramiel_mlir.backend.context import NodeContext
 from ramiel_mlir.backend.ops import lowering
@@ -215,6 +220,9 @@ def _gather(ctx: NodeContext) -> list[SSAValue]:
     negative ones (and known ones on an axis of a size known only at run time)
     from the end, as ONNX does.
     """
+    groups = shuffle_groups(ctx.node)
+    if groups is not None:  # fuse-channel-shuffle's Gather
+        return [ctx.b.call("torch.channel_shuffle", ctx.arg(0), groups)]
     rank = ctx.rank(0)
     axis = ctx.axis(ctx.attr_int("axis", 0), rank)
     dim = ctx.in_type(0).get_shape()[axis]

@@ -162,21 +162,22 @@ def shuffle_groups(node: NodeOp) -> int | None:
         return None
     if not is_image(node.inputs[0]) or node.int_attr("axis", 0) not in (1, -3):
         return None
-    owner = node.inputs[1].owner
-    if not isinstance(owner, WeightOp):
-        return None
-    indices = weight_value(owner)
+    owner, index_type = node.inputs[1].owner, node.inputs[1].type
     image = _static_shape(node.inputs[0])
     assert image is not None  # an image
     channels = image[1]
-    if indices.shape != (channels,) or not np.issubdtype(indices.dtype, np.integer):
+    if not isinstance(owner, WeightOp) or not isinstance(index_type, TensorType):
         return None
-    for groups in range(2, channels):
-        if channels % groups == 0 and np.array_equal(
-            indices, shuffle_permutation(channels, groups)
-        ):
-            return groups
-    return None
+    if index_type.get_shape() != (channels,) or channels < 4:
+        return None  # checked before the indices are read (a blob file, past 16 of them)
+    indices = weight_value(owner)
+    if not np.issubdtype(indices.dtype, np.integer):
+        return None
+    per_group = int(indices[1])  # a shuffle's second output channel is input channel C / G
+    if not 2 <= per_group < channels or channels % per_group:
+        return None
+    groups = channels // per_group
+    return groups if np.array_equal(indices, shuffle_permutation(channels, groups)) else None
 
 
 def layout_kind(node: NodeOp) -> str | None:

@@ -124,7 +124,7 @@ def elementwise_affine(node: NodeOp, x: SSAValue) -> ChannelAffine | None:
     return ChannelAffine(np.ones(channels), per_channel)
 
 
-def _sole_graph_node(value: SSAValue) -> NodeOp | None:
+def sole_graph_node(value: SSAValue) -> NodeOp | None:
     """
     The default-domain node defining `value` (its first result) at graph level, if
     nothing else reads it (weights live at the graph's top level only).
@@ -139,7 +139,7 @@ def _sole_graph_node(value: SSAValue) -> NodeOp | None:
 
 def sole_producer(value: SSAValue) -> NodeOp | None:
     """The Conv, ConvTranspose or Gemm defining `value` at graph level, if nothing else reads it."""
-    producer = _sole_graph_node(value)
+    producer = sole_graph_node(value)
     if producer is None or producer.op_type.data not in PRODUCERS:
         return None
     if producer.op_type.data == "Gemm" and producer.opset.value.data < 7:
@@ -152,7 +152,7 @@ def sole_batchnorm(value: SSAValue) -> NodeOp | None:
     The inference BatchNormalization with constant statistics defining `value` at
     graph level, if nothing else reads it.
     """
-    batchnorm = _sole_graph_node(value)
+    batchnorm = sole_graph_node(value)
     if batchnorm is None or batchnorm_affine(batchnorm) is None:
         return None
     return batchnorm

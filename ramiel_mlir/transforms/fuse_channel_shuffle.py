@@ -30,20 +30,14 @@ from xdsl.pattern_rewriter import (
 from xdsl.rewriter import InsertPoint
 
 from ramiel_mlir.analysis.layout import LAYOUT_ATTR, channel_reshape, shuffle_permutation
-from ramiel_mlir.dialects.dfg import DEFAULT_DOMAIN, GraphOp, NodeOp
-from ramiel_mlir.transforms.fold_batchnorm import new_weight
+from ramiel_mlir.dialects.dfg import GraphOp, NodeOp
+from ramiel_mlir.transforms.fold_batchnorm import new_weight, sole_graph_node
 
 
-def _sole_reader_node(node: NodeOp, op_type: str) -> NodeOp | None:
-    """The default-domain `op_type` node that produces `node`'s input 0 for `node` alone."""
-    producer = node.inputs[0].owner
-    if not isinstance(producer, NodeOp) or producer.op_type.data != op_type:
-        return None
-    if producer.onnx_domain != DEFAULT_DOMAIN or len(producer.outputs) != 1:
-        return None
-    if not producer.outputs[0].has_one_use() or producer.parent_block() is not node.parent_block():
-        return None
-    return producer
+def _sole_producer(node: NodeOp, op_type: str) -> NodeOp | None:
+    """The graph-level `op_type` node that produces `node`'s input 0 for `node` alone."""
+    producer = sole_graph_node(node.inputs[0])
+    return producer if producer is not None and producer.op_type.data == op_type else None
 
 
 def shuffle_nodes(merge: NodeOp) -> tuple[NodeOp, NodeOp, int] | None:
@@ -58,10 +52,10 @@ def shuffle_nodes(merge: NodeOp) -> tuple[NodeOp, NodeOp, int] | None:
     merged = merge.outputs[0].type
     if not isinstance(merged, TensorType) or merged.get_num_dims() != 4:
         return None
-    transpose = _sole_reader_node(merge, "Transpose")
+    transpose = _sole_producer(merge, "Transpose")
     if transpose is None or transpose.ints_attr("perm") != [0, 2, 1, 3, 4]:
         return None
-    split = _sole_reader_node(transpose, "Reshape")
+    split = _sole_producer(transpose, "Reshape")
     if split is None or not channel_reshape(split) or len(split.inputs) != 2:
         return None
     parts = split.outputs[0].type

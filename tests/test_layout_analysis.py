@@ -17,6 +17,7 @@ from ramiel_mlir.analysis.layout import (
     boundary_values,
     channel_reshape,
     channels_last_ratio,
+    group_loop_cost,
     layout_cost,
     layout_kind,
     layout_regions,
@@ -25,6 +26,7 @@ from ramiel_mlir.analysis.layout import (
 from ramiel_mlir.analysis.machine import default_machine
 from ramiel_mlir.api import make_context
 from ramiel_mlir.dialects import dfg
+from ramiel_mlir.dialects.annotations import KERNEL
 
 GRAPH = """
 dfg.graph @images(%x: tensor<1x4x8x8xf32>) -> (tensor<1x4x8x8xf32>, tensor<1x2x8x4xf32>) {
@@ -114,6 +116,55 @@ def test_layout_cost_applies_the_measured_ratio(nodes: dict[str, dfg.NodeOp]) ->
     assert layout_cost(pool, machine) == pytest.approx(contiguous * ratio)
     threaded = flops_cost(pool, machine, threaded=True)
     assert layout_cost(pool, machine, threaded=True) == pytest.approx(threaded * ratio)
+
+
+GROUPED = """
+dfg.graph @grouped(%x: tensor<1x64x8x8xf32>) -> (tensor<1x64x8x8xf32>, tensor<1x64x8x8xf32>,
+    tensor<1x64x8x8xf32>) {
+  %g = dfg.weight "g" dense<0.5> : tensor<64x16x1x1xf32> : tensor<64x16x1x1xf32>
+  %d = dfg.weight "d" dense<0.5> : tensor<64x1x3x3xf32> : tensor<64x1x3x3xf32>
+  %p = dfg.weight "p" dense<0.5> : tensor<64x64x1x1xf32> : tensor<64x64x1x1xf32>
+  %grouped = dfg.node "Conv"(%x, %g) {group = 4 : i64} opset 17
+      : (tensor<1x64x8x8xf32>, tensor<64x16x1x1xf32>) -> tensor<1x64x8x8xf32>
+  %depthwise = dfg.node "Conv"(%x, %d) {group = 64 : i64, pads = array<i64: 1, 1, 1, 1>}
+      opset 17 : (tensor<1x64x8x8xf32>, tensor<64x1x3x3xf32>) -> tensor<1x64x8x8xf32>
+  %dense = dfg.node "Conv"(%x, %p) opset 17
+      : (tensor<1x64x8x8xf32>, tensor<64x64x1x1xf32>) -> tensor<1x64x8x8xf32>
+  dfg.output %grouped, %depthwise, %dense
+      : tensor<1x64x8x8xf32>, tensor<1x64x8x8xf32>, tensor<1x64x8x8xf32>
+}
+"""
+
+
+def test_group_loop_cost() -> None:
+    """
+    A 4-group 1x1 convolution on F.conv2d's matrix-product path pays three more kernel
+    calls and the concatenation of its groups' outputs, plus a transposing copy of its
+    input when it is channels-last; a depthwise or ungrouped convolution, or one on a
+    packed oneDNN kernel, pays none of it, and `layout_cost` adds it.
+    """
+    machine = default_machine()
+    module = Parser(make_context(), GROUPED).parse_module()
+    nodes = {
+        node.results[0].name_hint: node for node in module.walk() if isinstance(node, dfg.NodeOp)
+    }
+    grouped = nodes["grouped"]
+    calls = 3 * machine.overheads["pointwise_conv"]
+    concat = nbytes(grouped.outputs[0]) / (machine.memory_gbps * 1e3)
+    assert group_loop_cost(grouped, machine) == pytest.approx(calls + concat)
+    assert layout_cost(grouped, machine) == pytest.approx(
+        flops_cost(grouped, machine) + calls + concat
+    )
+    assert layout_cost(grouped, machine, threaded=True) == flops_cost(
+        grouped, machine, threaded=True
+    )
+    grouped.attributes[LAYOUT_ATTR] = StringAttr(CHANNELS_LAST)
+    transpose = nbytes(grouped.inputs[0]) / (machine.layout_conversion_gbps * 1e3)
+    assert group_loop_cost(grouped, machine) == pytest.approx(calls + concat + transpose)
+    assert group_loop_cost(nodes["depthwise"], machine) == 0.0
+    assert group_loop_cost(nodes["dense"], machine) == 0.0
+    KERNEL.set(grouped, "onednn")
+    assert group_loop_cost(grouped, machine) == 0.0
 
 
 RESHAPES = """

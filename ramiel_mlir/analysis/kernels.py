@@ -9,7 +9,9 @@ directly (`torch.ops.mkldnn._convolution_pointwise`) with the weight packed once
 load time gets its full rate at a fixed cost of about 19 us a call, measured as
 the machine model's `onednn_conv` kind. `choose_kernel` decides per node from the
 machine model: oneDNN wherever PyTorch would run it anyway (packing only removes
-work), and elsewhere where its rate saves more than its call costs.
+work), and elsewhere where its rate saves more than its call costs. A grouped
+convolution's `F.conv2d` estimate includes PyTorch's loop over the groups
+(`layout.group_loop_cost`).
 
 A 1x1 convolution of channels-last images is a matrix product over the pixels: the
 NHWC image viewed as (pixels, channels) times the weight. oneDNN's matrix product
@@ -45,7 +47,12 @@ from ramiel_mlir.analysis.cost_model import (
     node_work,
     vector_amount,
 )
-from ramiel_mlir.analysis.layout import CHANNELS_LAST, layout_cost, node_layout
+from ramiel_mlir.analysis.layout import (
+    CHANNELS_LAST,
+    group_loop_cost,
+    layout_cost,
+    node_layout,
+)
 from ramiel_mlir.analysis.machine import Machine
 from ramiel_mlir.dialects.annotations import KERNEL, THREADS
 from ramiel_mlir.dialects.dfg import DEFAULT_DOMAIN, ClusterOp, NodeOp, NoneOp, WeightOp
@@ -187,7 +194,8 @@ def choose_kernel(node: NodeOp, machine: Machine) -> KernelChoice | None:
     if not onednn_candidate(node) or ONEDNN_KIND not in machine.rates:
         return None
     packed, kernel = _packed(node, machine)
-    aten, forced = flops_cost(node, machine), aten_runs_onednn(node, planned_threads(node))
+    aten = flops_cost(node, machine) + group_loop_cost(node, machine)
+    forced = aten_runs_onednn(node, planned_threads(node))
     return KernelChoice(kernel if forced or packed < aten else None, forced, aten, packed)
 
 

@@ -397,3 +397,55 @@ def test_large_gemms_planned_on_two_threads_run_on_packed_onednn(tmp_path: Path)
     with torch.no_grad():
         y = model(torch.ones(1, 1280))
     assert torch.equal(y, state["fc_b"].reshape(1, -1))
+
+
+def twin_convs_model() -> onnx.ModelProto:
+    """Two 7x7 convolutions of one input by one weight (which PyTorch runs on oneDNN)."""
+    rng = np.random.default_rng(7)
+    w = numpy_helper.from_array(rng.normal(0, 0.2, (8, 3, 7, 7)).astype(np.float32), "w")
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], [name], name, pads=[3, 3, 3, 3])
+        for name in ("one", "two")
+    ]
+    nodes.append(helper.make_node("Add", ["one", "two"], ["y"], "sum"))
+    return image_model("twins", nodes, [w], [1, 3, 32, 32])
+
+
+def test_weights_are_packed_for_their_nodes_thread_counts(tmp_path: Path) -> None:
+    """
+    A weight read by a node planned on one thread and by one planned on two is packed
+    once for each count (oneDNN's blocked format depends on it), the output matches
+    ONNX Runtime, and loading the model leaves the caller's thread count as it was.
+    """
+    from xdsl.dialects.builtin import IntegerAttr, i64
+
+    from ramiel_mlir.backend.python_target import PythonTarget
+    from ramiel_mlir.dialects.annotations import THREADS
+
+    path = tmp_path / "twins.onnx"
+    onnx.save(twin_convs_model(), path)
+    ctx, module = make_context(), import_onnx(str(path))
+    run_pipeline(
+        ctx,
+        module,
+        "fold-constants,dce,estimate-cost{machine=default},linear-cluster,merge-clusters{lanes=1}",
+    )
+    (lane,) = [op for op in module.walk() if isinstance(op, dfg.ClusterOp)]
+    lane.threads = IntegerAttr(1, i64)
+    convs = [n for n in module.walk() if isinstance(n, dfg.NodeOp) and n.op_type.data == "Conv"]
+    THREADS.set(convs[1], 2)
+    run_pipeline(ctx, module, "prepack-weights{machine=default}")
+    assert [KERNEL.get(node) for node in convs] == [ONEDNN, ONEDNN]
+    source_path, weights_path = tmp_path / "twins.py", tmp_path / "twins.weights.pt"
+    with source_path.open("w") as out:
+        PythonTarget(weights=str(weights_path)).emit(ctx, module, out)
+    compiled = CompiledModel(source_path, weights_path)
+    assert compiled.source.count("torch.ops.mkldnn._reorder_convolution_weight(") == 2
+    previous = torch.get_num_threads()
+    try:
+        torch.set_num_threads(3)
+        compiled.load()
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(previous)
+    assert_matches_onnxruntime(compiled, twin_convs_model(), seed=3)

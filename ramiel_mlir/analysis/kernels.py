@@ -172,13 +172,25 @@ def planned_threads(node: NodeOp) -> int:
     The intra-op threads `merge-clusters` planned for `node`: its own `dfg.threads`,
     else its lane's (`dfg.cluster` `threads`), else one (not planned yet).
     """
-    own = THREADS.get(node)
-    if own is not None:
-        return own
-    lane = node.parent_op()
-    if isinstance(lane, ClusterOp) and lane.threads is not None:
-        return lane.threads.value.data
-    return 1
+    planned = thread_plan(node)
+    return 1 if planned is None else planned
+
+
+def thread_plan(op: Operation) -> int | None:
+    """
+    The intra-op thread count `op` runs on in the generated code: the `dfg.threads` of
+    `op` or of the nearest loop or if around it, else the `threads` of its lane
+    (`dfg.cluster`); None where no plan says (the caller's count).
+    """
+    current: Operation | None = op
+    while current is not None:
+        own = THREADS.get(current)
+        if own is not None:
+            return own
+        if isinstance(current, ClusterOp):
+            return None if current.threads is None else current.threads.value.data
+        current = current.parent_op()
+    return None
 
 
 def choose_kernel(node: NodeOp, machine: Machine) -> KernelChoice | None:

@@ -125,6 +125,41 @@ dfg.graph @planned_threads(%x: tensor<1x64x28x28xf32>) -> (tensor<1x16x28x28xf32
 
 // -----
 
+/// oneDNN picks a packed weight's blocked format by the intra-op thread count (a weight
+/// packed for another count ran 1.5x to 30x slower), so `_pack_weights` packs each
+/// weight on the count its node is planned on, twice when nodes on two counts read it,
+/// and gives the caller back its own count at the end.
+
+// CHECK-LABEL: dfg.graph @pack_threads
+// PY:            # one (Conv)
+// PY-NEXT:       y = _onednn_conv(
+// PY-NEXT:           x,
+// PY-NEXT:           self.w_packed,
+// PY:            # two (Conv)
+// PY-NEXT:       torch.set_num_threads(2)
+// PY-NEXT:       z = _onednn_conv(
+// PY-NEXT:           x,
+// PY-NEXT:           self.w_packed_1,
+// PY:          def _pack_weights(self) -> None:
+// PY:              caller_threads = torch.get_num_threads()
+// PY-NEXT:         # oneDNN picks a weight's blocked format by the intra-op thread count: each is packed for its node's
+// PY-NEXT:         torch.set_num_threads(1)
+// PY-NEXT:         self.w_packed = torch.ops.mkldnn._reorder_convolution_weight(
+// PY:              torch.set_num_threads(2)
+// PY-NEXT:         self.w_packed_1 = torch.ops.mkldnn._reorder_convolution_weight(
+// PY:              torch.set_num_threads(caller_threads)
+dfg.graph @pack_threads(%x: tensor<1x3x32x32xf32>) -> (tensor<1x8x32x32xf32>, tensor<1x8x32x32xf32>) {
+  %w = dfg.weight "w" dense<0.1> : tensor<8x3x7x7xf32> : tensor<8x3x7x7xf32>
+  %a, %b = dfg.cluster 0 threads 1 -> tensor<1x8x32x32xf32>, tensor<1x8x32x32xf32> {
+    %y = dfg.node "Conv"(%x, %w) {pads = array<i64: 3, 3, 3, 3>} opset 17 : (tensor<1x3x32x32xf32>, tensor<8x3x7x7xf32>) -> tensor<1x8x32x32xf32> loc("one")
+    %z = dfg.node "Conv"(%x, %w) {pads = array<i64: 3, 3, 3, 3>} opset 17 {dfg.threads = 2 : i64} : (tensor<1x3x32x32xf32>, tensor<8x3x7x7xf32>) -> tensor<1x8x32x32xf32> loc("two")
+    dfg.yield %y, %z : tensor<1x8x32x32xf32>, tensor<1x8x32x32xf32>
+  }
+  dfg.output %a, %b : tensor<1x8x32x32xf32>, tensor<1x8x32x32xf32>
+}
+
+// -----
+
 /// A Gemm planned on two threads with a weight of 1.25 MiB or more runs as oneDNN's
 /// matrix product with the weight packed once (transposed first when B is stored
 /// (in, out)); a smaller weight, a one-thread plan or an alpha other than 1 keep the

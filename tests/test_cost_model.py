@@ -24,14 +24,14 @@ from ramiel_mlir.analysis.cost_model import (
     vector_amount,
 )
 from ramiel_mlir.analysis.graph import graph_dag, graph_nodes
-from ramiel_mlir.analysis.kernels import onednn_cost, threaded_cost
+from ramiel_mlir.analysis.kernels import choose_kernel, onednn_cost, threaded_cost
 from ramiel_mlir.analysis.layout import layout_cost
 from ramiel_mlir.analysis.levels import parallelism_bound
 from ramiel_mlir.analysis.machine import UNITS, Machine, cache_path, load_machine, machine_key
 from ramiel_mlir.api import make_context
 from ramiel_mlir.backend.profile import profile_graph
 from ramiel_mlir.dialects import dfg
-from ramiel_mlir.dialects.annotations import COST, EDGE_COST, KERNEL
+from ramiel_mlir.dialects.annotations import COST, EDGE_COST, KERNEL, THREADS
 from ramiel_mlir.frontend.onnx import import_onnx
 from ramiel_mlir.transforms.estimate_cost import EstimateCostPass
 
@@ -221,6 +221,33 @@ def test_threaded_estimate_costs_the_kernel_that_runs_there(nodes: dict[str, dfg
     assert threaded_cost(nodes["small"], machine, 2) == layout_cost(
         nodes["small"], machine, threaded=True
     )  # 6,400 elements: torch keeps it off oneDNN on two threads too
+
+
+def test_kernel_choice_uses_the_planned_threads_estimates() -> None:
+    """
+    A small 3x3 convolution that `F.conv2d` keeps on its matrix-product path on any
+    thread count is put on oneDNN by the estimates of the thread count it is planned on:
+    on a machine where that path is cheaper on one thread but oneDNN gains more from a
+    second one, it stays on `F.conv2d` planned on one thread and goes to oneDNN on two.
+    """
+    module = Parser(make_context(), NODES).parse_module()
+    (small,) = [
+        n for n in module.walk() if isinstance(n, dfg.NodeOp) and n.results[0].name_hint == "small"
+    ]
+    default = machine_module.default_machine()
+    machine = dataclasses.replace(
+        default,
+        rates=default.rates | {"pointwise_conv": 100.0, "onednn_conv": 100.0},
+        overheads=default.overheads | {"pointwise_conv": 1.0, "onednn_conv": 50.0},
+        threaded_rates=default.threaded_rates | {"pointwise_conv": 100.0, "onednn_conv": 1e4},
+        threaded_overheads=default.threaded_overheads | {"pointwise_conv": 0.0, "onednn_conv": 0.0},
+    )
+    one = choose_kernel(small, machine)
+    assert one is not None and not one.forced and one.kernel is None
+    THREADS.set(small, 2)
+    two = choose_kernel(small, machine)
+    assert two is not None and not two.forced and two.kernel == "onednn"
+    assert two.onednn_us == pytest.approx(onednn_cost(small, machine, threaded=True))
 
 
 def test_threaded_times_add_the_team_wakeup(nodes: dict[str, dfg.NodeOp]) -> None:

@@ -34,7 +34,6 @@ from xdsl.ir import Operation
 
 from ramiel_mlir.analysis.cost_model import (
     DEPTHWISE_KIND,
-    KERNEL_KINDS,
     ONEDNN,
     ONEDNN_KIND,
     ONEDNN_LINEAR,
@@ -200,25 +199,33 @@ def choose_kernel(node: NodeOp, machine: Machine) -> KernelChoice | None:
     itself at the node's `planned_threads` (on more than one thread it picks oneDNN for
     all but the smallest convolutions), else where its estimate is the lower; of
     oneDNN's convolution and (for a `linear_candidate`) its matrix product, the
-    cheaper. `node` carries no `dfg.kernel` yet (its cost model estimate is then the
-    `F.conv2d` one).
+    cheaper. The estimates are those of the planned thread count: on one thread, or
+    (planned on more) on the machine's cores, where oneDNN scales better than the
+    matrix-product path. `node` carries no `dfg.kernel` yet (its cost model estimate
+    is then the `F.conv2d` one).
     """
     if not onednn_candidate(node) or ONEDNN_KIND not in machine.rates:
         return None
-    packed, kernel = _packed(node, machine)
-    aten = flops_cost(node, machine) + group_loop_cost(node, machine)
-    forced = aten_runs_onednn(node, planned_threads(node))
+    threads = planned_threads(node)
+    threaded = threads > 1 and bool(machine.threaded_rates)
+    packed, kernel = _packed(node, machine, threaded=threaded)
+    aten = flops_cost(node, machine, threaded=threaded)
+    if not threaded:
+        aten += group_loop_cost(node, machine)
+    forced = aten_runs_onednn(node, threads)
     return KernelChoice(kernel if forced or packed < aten else None, forced, aten, packed)
 
 
-def _packed(node: NodeOp, machine: Machine) -> tuple[float, str]:
+def _packed(node: NodeOp, machine: Machine, *, threaded: bool = False) -> tuple[float, str]:
     """
-    The cheaper packed oneDNN kernel for a candidate `node` on one thread, and its
-    estimate: the convolution, or (for a `linear_candidate`) the matrix product.
+    The cheaper packed oneDNN kernel for a candidate `node` on one thread (or, with
+    `threaded`, on the machine's cores), and its estimate: the convolution, or (for a
+    `linear_candidate`) the matrix product.
     """
-    options = [(onednn_cost(node, machine), ONEDNN)]
+    options = [(onednn_cost(node, machine, threaded=threaded), ONEDNN)]
     if linear_candidate(node) and ONEDNN_LINEAR in machine.rates:
-        options.append((onednn_cost(node, machine, kind=ONEDNN_LINEAR), ONEDNN_LINEAR))
+        linear = onednn_cost(node, machine, kind=ONEDNN_LINEAR, threaded=threaded)
+        options.append((linear, ONEDNN_LINEAR))
     return min(options)
 
 
@@ -258,5 +265,5 @@ def threaded_cost(node: Operation, machine: Machine, cores: int) -> float:
         or not aten_runs_onednn(node, cores)
     ):
         return cost
-    _, kernel = _packed(node, machine)
-    return onednn_cost(node, machine, kind=KERNEL_KINDS[kernel], threaded=True)
+    packed, _ = _packed(node, machine, threaded=True)
+    return packed

@@ -243,11 +243,16 @@ class GraphLowering:
     def _pack_on(self, threads: int | None) -> None:
         """
         Have `_pack_weights` pack what follows on `threads` intra-op threads (None: on
-        whatever count it has set), keeping the caller's count to restore at its end.
+        the caller's), keeping the caller's count to restore at its end.
         """
-        if threads is None or threads == self.pack_threads:
+        if threads == self.pack_threads:
             return
         pack, _ = self._packing()
+        if threads is None:
+            assert self.caller_threads is not None  # set with the first other count
+            pack.call_n("torch.set_num_threads", 0, self.caller_threads)
+            self.pack_threads = None
+            return
         if self.caller_threads is None:
             get = py.CallOp("torch.get_num_threads", [], [], 1)
             get.results[0].name_hint = "caller_threads"

@@ -473,6 +473,7 @@ def machine_facts() -> dict[str, Any]:
         "cores": CORES,
         "processor": platform.processor() or platform.machine(),
         "cpu": cpu_model(),
+        "isa": torch.backends.cpu.get_cpu_capability(),
         "torch": torch.__version__,
         "onnxruntime": onnxruntime.__version__,
         "torch_threads": torch.get_num_threads(),

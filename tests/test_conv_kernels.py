@@ -360,18 +360,27 @@ def classifier_model(seed: int = 0) -> onnx.ModelProto:
     return image_model("classifier", nodes, inits, [1, 1280])
 
 
-def test_large_gemms_planned_on_two_threads_run_on_packed_onednn(tmp_path: Path) -> None:
+def compile_planned(
+    model: onnx.ModelProto,
+    directory: Path,
+    op_type: str,
+    own_threads: list[int | None],
+    lane_threads: int,
+) -> tuple[CompiledModel, list[dfg.NodeOp]]:
     """
-    Gemms with large weights planned on two threads run as oneDNN's packed matrix
-    product (B transposed at packing where it is stored (in, out)), match ONNX Runtime,
-    and repack after `load_state_dict`.
+    `model` planned as one lane on `lane_threads` intra-op threads, its `op_type` nodes
+    with their own counts (`own_threads`, None: the lane's), then `prepack-weights` and
+    the Python target: the code, and those nodes. The plan is set by hand, so that it is
+    the same on every machine.
     """
     from xdsl.dialects.builtin import IntegerAttr, i64
 
     from ramiel_mlir.backend.python_target import PythonTarget
+    from ramiel_mlir.dialects.annotations import THREADS
 
-    path = tmp_path / "classifier.onnx"
-    onnx.save(classifier_model(), path)
+    name = model.graph.name
+    path = directory / f"{name}.onnx"
+    onnx.save(model, path)
     ctx, module = make_context(), import_onnx(str(path))
     run_pipeline(
         ctx,
@@ -379,14 +388,27 @@ def test_large_gemms_planned_on_two_threads_run_on_packed_onednn(tmp_path: Path)
         "fold-constants,dce,estimate-cost{machine=default},linear-cluster,merge-clusters{lanes=1}",
     )
     (lane,) = [op for op in module.walk() if isinstance(op, dfg.ClusterOp)]
-    lane.threads = IntegerAttr(2, i64)  # the plan on two cores, whatever cores this machine has
+    lane.threads = IntegerAttr(lane_threads, i64)
+    nodes = [n for n in module.walk() if isinstance(n, dfg.NodeOp) and n.op_type.data == op_type]
+    for node, threads in zip(nodes, own_threads, strict=True):
+        if threads is not None:
+            THREADS.set(node, threads)
     run_pipeline(ctx, module, "prepack-weights{machine=default}")
-    gemms = [n for n in module.walk() if isinstance(n, dfg.NodeOp) and n.op_type.data == "Gemm"]
-    assert [KERNEL.get(node) for node in gemms] == [ONEDNN_LINEAR, ONEDNN_LINEAR]
-    source_path, weights_path = tmp_path / "classifier.py", tmp_path / "classifier.weights.pt"
+    source_path, weights_path = directory / f"{name}.py", directory / f"{name}.weights.pt"
     with source_path.open("w") as out:
         PythonTarget(weights=str(weights_path)).emit(ctx, module, out)
-    compiled = CompiledModel(source_path, weights_path)
+    return CompiledModel(source_path, weights_path), nodes
+
+
+def test_large_gemms_planned_on_two_threads_run_on_packed_onednn(tmp_path: Path) -> None:
+    """
+    Gemms with large weights planned on two threads run as oneDNN's packed matrix
+    product (B transposed at packing where it is stored (in, out)), match ONNX Runtime,
+    and repack after `load_state_dict`.
+    """
+    # the plan on two cores, whatever cores this machine has
+    compiled, gemms = compile_planned(classifier_model(), tmp_path, "Gemm", [None, None], 2)
+    assert [KERNEL.get(node) for node in gemms] == [ONEDNN_LINEAR, ONEDNN_LINEAR]
     assert compiled.source.count(" = _onednn_linear(") == 2
     assert "self.in_out.t()" in compiled.source
     assert_matches_onnxruntime(compiled, classifier_model(), seed=5)
@@ -417,29 +439,8 @@ def test_weights_are_packed_for_their_nodes_thread_counts(tmp_path: Path) -> Non
     once for each count (oneDNN's blocked format depends on it), the output matches
     ONNX Runtime, and loading the model leaves the caller's thread count as it was.
     """
-    from xdsl.dialects.builtin import IntegerAttr, i64
-
-    from ramiel_mlir.backend.python_target import PythonTarget
-    from ramiel_mlir.dialects.annotations import THREADS
-
-    path = tmp_path / "twins.onnx"
-    onnx.save(twin_convs_model(), path)
-    ctx, module = make_context(), import_onnx(str(path))
-    run_pipeline(
-        ctx,
-        module,
-        "fold-constants,dce,estimate-cost{machine=default},linear-cluster,merge-clusters{lanes=1}",
-    )
-    (lane,) = [op for op in module.walk() if isinstance(op, dfg.ClusterOp)]
-    lane.threads = IntegerAttr(1, i64)
-    convs = [n for n in module.walk() if isinstance(n, dfg.NodeOp) and n.op_type.data == "Conv"]
-    THREADS.set(convs[1], 2)
-    run_pipeline(ctx, module, "prepack-weights{machine=default}")
+    compiled, convs = compile_planned(twin_convs_model(), tmp_path, "Conv", [None, 2], 1)
     assert [KERNEL.get(node) for node in convs] == [ONEDNN, ONEDNN]
-    source_path, weights_path = tmp_path / "twins.py", tmp_path / "twins.weights.pt"
-    with source_path.open("w") as out:
-        PythonTarget(weights=str(weights_path)).emit(ctx, module, out)
-    compiled = CompiledModel(source_path, weights_path)
     assert compiled.source.count("torch.ops.mkldnn._reorder_convolution_weight(") == 2
     previous = torch.get_num_threads()
     try:

@@ -243,10 +243,14 @@ def test_kernel_choice_uses_the_planned_threads_estimates() -> None:
         threaded_overheads=default.threaded_overheads | {"pointwise_conv": 0.0, "onednn_conv": 0.0},
     )
     one = choose_kernel(small, machine)
-    assert one is not None and not one.forced and one.kernel is None
+    assert one is not None
+    assert not one.forced
+    assert one.kernel is None
     THREADS.set(small, 2)
     two = choose_kernel(small, machine)
-    assert two is not None and not two.forced and two.kernel == "onednn"
+    assert two is not None
+    assert not two.forced
+    assert two.kernel == "onednn"
     assert two.onednn_us == pytest.approx(onednn_cost(small, machine, threaded=True))
 
 

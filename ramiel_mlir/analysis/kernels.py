@@ -49,19 +49,13 @@ from ramiel_mlir.analysis.cost_model import (
 from ramiel_mlir.analysis.layout import (
     CHANNELS_LAST,
     group_loop_cost,
+    is_conv,
     layout_cost,
     node_layout,
 )
 from ramiel_mlir.analysis.machine import Machine
 from ramiel_mlir.dialects.annotations import KERNEL, THREADS
 from ramiel_mlir.dialects.dfg import DEFAULT_DOMAIN, ClusterOp, NodeOp, NoneOp, WeightOp
-from ramiel_mlir.onnx.contrib import FUSED_CONV, MS_DOMAIN
-
-
-def is_conv(node: NodeOp) -> bool:
-    """A Conv, or a FusedConv from `fuse-conv-activation`."""
-    op_type, domain = node.op_type.data, node.onnx_domain
-    return (op_type, domain) in (("Conv", DEFAULT_DOMAIN), (FUSED_CONV, MS_DOMAIN))
 
 
 def onednn_candidate(node: NodeOp) -> bool:

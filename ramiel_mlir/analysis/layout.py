@@ -39,9 +39,6 @@ from ramiel_mlir.dialects.dfg import DEFAULT_DOMAIN, NodeOp, WeightOp
 from ramiel_mlir.onnx.contrib import FUSED_CONV, MS_DOMAIN
 from ramiel_mlir.weights import weight_value
 
-CONVOLUTIONS = frozenset({("Conv", DEFAULT_DOMAIN), (FUSED_CONV, MS_DOMAIN)})
-"""(op type, domain) of the convolutions: ONNX's Conv and `fuse-conv-activation`'s FusedConv."""
-
 LAYOUT_ATTR = "dfg.layout"
 """The node attribute that names the memory format of a node's image results."""
 
@@ -326,6 +323,12 @@ def layout_cost(node: Operation, machine: Machine, *, threaded: bool = False) ->
     return cost
 
 
+def is_conv(node: NodeOp) -> bool:
+    """A Conv, or a FusedConv from `fuse-conv-activation`."""
+    op_type, domain = node.op_type.data, node.onnx_domain
+    return (op_type, domain) in (("Conv", DEFAULT_DOMAIN), (FUSED_CONV, MS_DOMAIN))
+
+
 def group_loop_cost(node: Operation, machine: Machine) -> float:
     """
     What `F.conv2d` pays beyond its matrix products for a grouped (not depthwise)
@@ -339,7 +342,7 @@ def group_loop_cost(node: Operation, machine: Machine) -> float:
     """
     if (
         not isinstance(node, NodeOp)
-        or (node.op_type.data, node.onnx_domain) not in CONVOLUTIONS
+        or not is_conv(node)
         or KERNEL.get(node) is not None
         or len(node.inputs) < 2
         or is_depthwise(node)

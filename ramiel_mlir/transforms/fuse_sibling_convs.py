@@ -48,8 +48,7 @@ from xdsl.pattern_rewriter import (
 from xdsl.rewriter import InsertPoint
 
 from ramiel_mlir.analysis.cost_model import conv_ints
-from ramiel_mlir.analysis.kernels import is_conv
-from ramiel_mlir.analysis.layout import LAYOUT_ATTR
+from ramiel_mlir.analysis.layout import LAYOUT_ATTR, is_conv
 from ramiel_mlir.dialects.annotations import PREFIX
 from ramiel_mlir.dialects.dfg import GraphOp, NodeOp, NoneOp, WeightOp
 from ramiel_mlir.transforms.fold_batchnorm import float_tensor, new_weight

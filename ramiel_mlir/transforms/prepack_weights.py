@@ -56,9 +56,9 @@ class PrepackWeightsPass(ModulePass):
             choose_kernel,
             gemm_candidate,
             gemm_on_onednn,
-            is_conv,
             planned_threads,
         )
+        from ramiel_mlir.analysis.layout import is_conv
         from ramiel_mlir.analysis.machine import resolve_machine
 
         machine, _ = resolve_machine(self.machine)

@@ -9,6 +9,7 @@ machine), must match ONNX Runtime; the packed copies must follow weights loaded 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from onnx import TensorProto, helper, numpy_helper
 
-from ramiel_mlir.analysis.cost_model import ONEDNN, ONEDNN_LINEAR
+from ramiel_mlir.analysis.cost_model import LINEAR, ONEDNN, ONEDNN_LINEAR
 from ramiel_mlir.api import (
     CompiledModel,
     compile_onnx,
@@ -231,6 +232,49 @@ def test_pointwise_convolutions_as_matrix_products(tmp_path: Path) -> None:
     bias = F.leaky_relu(state["wide_b"], 0.1)
     expected = torch.cat([bias, torch.zeros(24)]).reshape(1, -1, 1, 1).expand_as(y)
     assert torch.equal(y, expected)
+
+
+def test_pointwise_convolutions_as_mkl_linear(tmp_path: Path) -> None:
+    """
+    On a machine whose MKL matrix product is cheap, the channels-last 1x1 convolution
+    with 64 output channels (two AVX-512 vectors and more) runs as `F.linear` over the
+    pixels of a channel-slice view, its LeakyRelu in place; the one with 24 (under two
+    vectors, where MKL is slow) stays on oneDNN's matrix product. Both match ONNX
+    Runtime and follow weights loaded later (nothing of `F.linear`'s is packed).
+    """
+    from ramiel_mlir.analysis.machine import default_machine, save_machine
+
+    default = default_machine()
+    machine = dataclasses.replace(
+        default,
+        overheads=default.overheads | {"matmul": 0.1},
+        rates=default.rates | {"matmul": 1e4},
+    )
+    machine_path = tmp_path / "cheap_matmul.json"
+    save_machine(machine_path, machine)
+    passes = (
+        "fold-constants,assign-layout{mode=channels-last},fuse-conv-activation,"
+        f'prepack-weights{{machine="{machine_path}"}},dce'
+    )
+    path = tmp_path / "pixels.onnx"
+    onnx.save(pixel_model(), path)
+    module = import_onnx(str(path))
+    run_pipeline(make_context(), module, passes)
+    kernels = {
+        node.node_name: KERNEL.get(node) for node in module.walk() if isinstance(node, dfg.NodeOp)
+    }
+    assert kernels["wide"] == LINEAR
+    assert kernels["thin"] == ONEDNN_LINEAR
+    compiled = compile_onnx(pixel_model(), passes, tmp_path / "out")
+    assert compiled.source.count(" = F.linear(") == 1
+    assert_matches_onnxruntime(compiled, pixel_model(), seed=4)
+
+    model = import_generated(compiled.source_path).load_model(compiled.weights_path)
+    model.load_state_dict({k: torch.full_like(v, 0.5) for k, v in model.state_dict().items()})
+    with torch.no_grad():
+        y = model(torch.ones(1, 64, 56, 56))
+    assert torch.allclose(y[:, :64], torch.full_like(y[:, :64], 0.5 * 48 + 0.5))
+    assert torch.allclose(y[:, 64:], torch.full_like(y[:, 64:], 0.5 * 16))
 
 
 def pooled_norm_model(seed: int = 0) -> onnx.ModelProto:

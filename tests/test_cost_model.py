@@ -24,7 +24,7 @@ from ramiel_mlir.analysis.cost_model import (
     vector_amount,
 )
 from ramiel_mlir.analysis.graph import graph_dag, graph_nodes
-from ramiel_mlir.analysis.kernels import choose_kernel, onednn_cost, threaded_cost
+from ramiel_mlir.analysis.kernels import choose_kernel, kernel_cost, threaded_cost
 from ramiel_mlir.analysis.layout import layout_cost
 from ramiel_mlir.analysis.levels import parallelism_bound
 from ramiel_mlir.analysis.machine import UNITS, Machine, cache_path, load_machine, machine_key
@@ -214,7 +214,7 @@ def test_threaded_estimate_costs_the_kernel_that_runs_there(nodes: dict[str, dfg
     machine = machine_module.default_machine()
     node = nodes["pointwise"]
     aten = layout_cost(node, machine, threaded=True)
-    packed = onednn_cost(node, machine, threaded=True)
+    packed = kernel_cost(node, machine, threaded=True)
     assert packed != aten
     assert threaded_cost(node, machine, 2) == packed
     assert threaded_cost(node, machine, 1) == aten
@@ -251,7 +251,7 @@ def test_kernel_choice_uses_the_planned_threads_estimates() -> None:
     assert two is not None
     assert not two.forced
     assert two.kernel == "onednn"
-    assert two.onednn_us == pytest.approx(onednn_cost(small, machine, threaded=True))
+    assert two.kernel_us == pytest.approx(kernel_cost(small, machine, threaded=True))
 
 
 def test_threaded_times_add_the_team_wakeup(nodes: dict[str, dfg.NodeOp]) -> None:

@@ -37,7 +37,13 @@ product over the pixels, with pre-packed weights (`analysis/kernels.py`); also t
 machine model's kind for it.
 """
 
-KERNEL_KINDS = {ONEDNN: ONEDNN_KIND, ONEDNN_LINEAR: ONEDNN_LINEAR}
+LINEAR = "linear"
+"""
+The `dfg.kernel` of a 1x1 convolution of channels-last images run as `F.linear` over
+the pixels (MKL's matrix product; no packing, the cheapest call); costed as `matmul`.
+"""
+
+KERNEL_KINDS = {ONEDNN: ONEDNN_KIND, ONEDNN_LINEAR: ONEDNN_LINEAR, LINEAR: "matmul"}
 """A convolution's `dfg.kernel` -> the machine model's kind that costs it."""
 
 DEPTHWISE_KIND = "depthwise_conv"

@@ -18,7 +18,12 @@ NHWC image viewed as (pixels, channels) times the weight. oneDNN's matrix produc
 (`torch.ops.mkldnn._linear_pointwise`, packed weights) runs it at the same rate as
 its convolution but with a cheaper call (5 to 6 us less per call, measured on
 MobileNet's and Inception's 1x1 shapes), so such a convolution may take that kernel
-instead (`onednn_linear`, its own machine model kind).
+instead (`onednn_linear`, its own machine model kind). Or it runs as `F.linear` on
+that view (`linear`, costed as the `matmul` kind): MKL's matrix product, whose call
+costs a few microseconds where oneDNN's costs 13 to 40 (the primitive descriptor is
+built on every call). MKL's product is slow when the output has one SIMD vector of
+channels or fewer (8 channels with AVX2: 6 to 20 GFLOP/s against oneDNN's 35 to 70),
+so it is a candidate from two vectors of output channels up (`matmul_candidate`).
 
 A classifier's Gemm at a small batch streams its weight once per call: on more than
 one intra-op thread oneDNN's matrix product with the weight packed reads it faster
@@ -34,6 +39,8 @@ from xdsl.ir import Operation
 
 from ramiel_mlir.analysis.cost_model import (
     DEPTHWISE_KIND,
+    KERNEL_KINDS,
+    LINEAR,
     ONEDNN,
     ONEDNN_KIND,
     ONEDNN_LINEAR,
@@ -96,6 +103,20 @@ def linear_candidate(node: NodeOp) -> bool:
     )
 
 
+def matmul_candidate(node: NodeOp, machine: Machine) -> bool:
+    """
+    Whether `node` can run as `F.linear` over its pixels at MKL's full rate: a
+    `linear_candidate` with at least two SIMD vectors of output channels (measured on
+    AVX2, 400 to 6,400 pixels, 8 to 64 input channels: 8 output channels run at 6 to
+    20 GFLOP/s, 16 and more at 35 to 90, oneDNN's kernel rate).
+    """
+    if not linear_candidate(node):
+        return False
+    weight = f32_shape(node.inputs[1])
+    assert weight is not None
+    return weight[0] >= 2 * (machine.vector_floats or 8)
+
+
 MIN_GEMM_WEIGHT_BYTES = 1_310_720
 """
 The least weight (1.25 MiB) for which a Gemm planned on two or more threads runs on
@@ -152,12 +173,12 @@ class KernelChoice:
     """A convolution's kernel, and the estimates (us) it was chosen from."""
 
     kernel: str | None
-    """The `dfg.kernel`: `onednn` or `onednn_linear` (None: `F.conv2d`)."""
+    """The `dfg.kernel`: `onednn`, `onednn_linear` or `linear` (None: `F.conv2d`)."""
     forced: bool
     """`F.conv2d` would run oneDNN itself (and reorder the weight on every call)."""
     aten_us: float
-    onednn_us: float
-    """The estimate of the cheaper oneDNN kernel."""
+    kernel_us: float
+    """The estimate of the cheapest kernel other than `F.conv2d`."""
 
 
 def planned_threads(node: NodeOp) -> int:
@@ -188,47 +209,53 @@ def thread_plan(op: Operation) -> int | None:
 
 def choose_kernel(node: NodeOp, machine: Machine) -> KernelChoice | None:
     """
-    Packed oneDNN or `F.conv2d` for `node` on `machine` (None: not a candidate, or the
-    machine model has no `onednn_conv` kind): oneDNN wherever PyTorch would pick it
-    itself at the node's `planned_threads` (on more than one thread it picks oneDNN for
-    all but the smallest convolutions), else where its estimate is the lower; of
-    oneDNN's convolution and (for a `linear_candidate`) its matrix product, the
-    cheaper. The estimates are those of the planned thread count: on one thread, or
-    (planned on more) on the machine's cores, where oneDNN scales better than the
-    matrix-product path. `node` carries no `dfg.kernel` yet (its cost model estimate
-    is then the `F.conv2d` one).
+    A kernel or `F.conv2d` for `node` on `machine` (None: not a candidate, or the
+    machine model has no `onednn_conv` kind): the cheapest of packed oneDNN's
+    convolution and (for a `linear_candidate`) its matrix product and `F.linear`,
+    wherever PyTorch would pick oneDNN itself at the node's `planned_threads` (on more
+    than one thread it picks oneDNN for all but the smallest convolutions), else where
+    its estimate is below `F.conv2d`'s. The estimates are those of the planned thread
+    count: on one thread, or (planned on more) on the machine's cores, where oneDNN
+    scales better than the matrix-product path. `node` carries no `dfg.kernel` yet
+    (its cost model estimate is then the `F.conv2d` one).
     """
     if not onednn_candidate(node) or ONEDNN_KIND not in machine.rates:
         return None
     threads = planned_threads(node)
     threaded = threads > 1 and bool(machine.threaded_rates)
-    packed, kernel = _packed(node, machine, threaded=threaded)
+    cheapest, kernel = _cheapest_kernel(node, machine, threaded=threaded)
     aten = flops_cost(node, machine, threaded=threaded)
     if not threaded:
         aten += group_loop_cost(node, machine)
     forced = aten_runs_onednn(node, threads)
-    return KernelChoice(kernel if forced or packed < aten else None, forced, aten, packed)
+    chosen = kernel if forced or cheapest < aten else None
+    return KernelChoice(chosen, forced, aten, cheapest)
 
 
-def _packed(node: NodeOp, machine: Machine, *, threaded: bool = False) -> tuple[float, str]:
+def _cheapest_kernel(
+    node: NodeOp, machine: Machine, *, threaded: bool = False
+) -> tuple[float, str]:
     """
-    The cheaper packed oneDNN kernel for a candidate `node` on one thread (or, with
-    `threaded`, on the machine's cores), and its estimate: the convolution, or (for a
-    `linear_candidate`) the matrix product.
+    The cheapest kernel other than `F.conv2d` for a candidate `node` on one thread (or,
+    with `threaded`, on the machine's cores), and its estimate: oneDNN's convolution,
+    or (for a `linear_candidate`) its matrix product or `F.linear`.
     """
-    options = [(onednn_cost(node, machine, threaded=threaded), ONEDNN)]
+    options = [(kernel_cost(node, machine, threaded=threaded), ONEDNN)]
     if linear_candidate(node) and ONEDNN_LINEAR in machine.rates:
-        linear = onednn_cost(node, machine, kind=ONEDNN_LINEAR, threaded=threaded)
+        linear = kernel_cost(node, machine, kind=ONEDNN_LINEAR, threaded=threaded)
         options.append((linear, ONEDNN_LINEAR))
+    if matmul_candidate(node, machine):
+        mkl = kernel_cost(node, machine, kind=KERNEL_KINDS[LINEAR], threaded=threaded)
+        options.append((mkl, LINEAR))
     return min(options)
 
 
-def onednn_cost(
+def kernel_cost(
     node: NodeOp, machine: Machine, *, kind: str = ONEDNN_KIND, threaded: bool = False
 ) -> float:
     """
-    The node's estimated time (us) as a packed oneDNN call of `kind`, on one thread
-    or, with `threaded`, on all the machine's cores.
+    The node's estimated time (us) as one call of `kind` (a packed oneDNN convolution
+    by default), on one thread or, with `threaded`, on all the machine's cores.
     """
     if is_depthwise(node) and DEPTHWISE_KIND in machine.rates:
         kind = DEPTHWISE_KIND
@@ -244,10 +271,10 @@ def threaded_cost(node: Operation, machine: Machine, cores: int) -> float:
     """
     The node's estimate (us) on `cores` intra-op threads, with the kernel it runs there.
     A convolution left on `F.conv2d` that PyTorch would run on oneDNN at that thread
-    count (reordering its weight on every call) gets packed weights from
-    `prepack-weights` once `merge-clusters` plans it there, so it is costed packed
-    (the `pointwise_conv` team wake-up is measured below that size, where torch keeps
-    its matrix-product path on every thread count).
+    count (reordering its weight on every call) gets another kernel from
+    `prepack-weights` once `merge-clusters` plans it there, so it is costed at the
+    cheapest of them (the `pointwise_conv` team wake-up is measured below that size,
+    where torch keeps its matrix-product path on every thread count).
     """
     cost = layout_cost(node, machine, threaded=True)
     if (
@@ -259,5 +286,5 @@ def threaded_cost(node: Operation, machine: Machine, cores: int) -> float:
         or not aten_runs_onednn(node, cores)
     ):
         return cost
-    packed, _ = _packed(node, machine, threaded=True)
-    return packed
+    cheapest, _ = _cheapest_kernel(node, machine, threaded=True)
+    return cheapest

@@ -26,6 +26,7 @@ from xdsl.dialects.builtin import AnyFloat, StringAttr, TensorType
 from xdsl.ir import Operation, SSAValue
 
 from ramiel_mlir.analysis.cost_model import (
+    LINEAR,
     ONEDNN_LINEAR,
     aten_runs_onednn,
     conv_ints,
@@ -312,8 +313,8 @@ def layout_cost(node: Operation, machine: Machine, *, threaded: bool = False) ->
     channels-last max pools: 6.3 ms by the contiguous rate, 0.42 ms profiled).
     """
     cost = flops_cost(node, machine, threaded=threaded)
-    if KERNEL.get(node) == ONEDNN_LINEAR:
-        return cost  # its kind is measured on channels-last images
+    if KERNEL.get(node) in (ONEDNN_LINEAR, LINEAR):
+        return cost  # a matrix product of the NHWC view: no layout ratio applies
     if not threaded:
         cost += group_loop_cost(node, machine)
     if isinstance(node, NodeOp) and node_layout(node) == CHANNELS_LAST:

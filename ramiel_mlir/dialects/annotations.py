@@ -161,8 +161,9 @@ KERNEL = StrAnnotation(
     "How the generated code runs the node where PyTorch offers more than one way: "
     "`onednn`, a convolution on oneDNN with weights packed once at load time "
     "(prepack-weights); `onednn_linear`, a 1x1 convolution of channels-last images as "
-    "oneDNN's matrix product over the pixels, weights packed likewise; none: the plain "
-    "PyTorch call.",
+    "oneDNN's matrix product over the pixels, weights packed likewise; `linear`, the "
+    "same as `F.linear` (MKL's matrix product, nothing packed); none: the plain PyTorch "
+    "call.",
 )
 
 # On `dfg.graph`.

@@ -6,7 +6,9 @@ reorders its weight into oneDNN's blocked format once, when the weights are load
 and calls `torch.ops.mkldnn._convolution_pointwise` (with a FusedConv's activation as
 a post-op) instead of `F.conv2d`. A 1x1 convolution of channels-last images may get
 `dfg.kernel = "onednn_linear"` instead: the same, as oneDNN's matrix product over the
-pixels (`torch.ops.mkldnn._linear_pointwise`), whose call is cheaper.
+pixels (`torch.ops.mkldnn._linear_pointwise`), whose call is cheaper; or
+`dfg.kernel = "linear"`: `F.linear` over the pixels (MKL's matrix product, nothing to
+pack), whose call is the cheapest of all.
 `analysis/kernels.py` decides per node from the
 machine model: packed oneDNN wherever `F.conv2d` would pick oneDNN itself (and
 reorder the weight on every call), and elsewhere where oneDNN's rate saves more
@@ -41,8 +43,9 @@ from ramiel_mlir.dialects.dfg import NodeOp
 class PrepackWeightsPass(ModulePass):
     """
     Mark each 2-D float32 convolution with constant weights that the machine model
-    says runs faster on oneDNN with packed weights (`dfg.kernel = "onednn"`), and each
-    large Gemm planned on several threads (`dfg.kernel = "onednn_linear"`).
+    says runs faster on oneDNN with packed weights (`dfg.kernel = "onednn"` or
+    `"onednn_linear"`) or as `F.linear` over its pixels (`"linear"`), and each large
+    Gemm planned on several threads (`dfg.kernel = "onednn_linear"`).
     """
 
     name = "prepack-weights"
@@ -51,7 +54,7 @@ class PrepackWeightsPass(ModulePass):
     """The machine model: `auto` (cached calibration), `default` (built in) or a JSON file."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        from ramiel_mlir.analysis.cost_model import ONEDNN_LINEAR, nbytes
+        from ramiel_mlir.analysis.cost_model import LINEAR, ONEDNN_LINEAR, nbytes
         from ramiel_mlir.analysis.kernels import (
             choose_kernel,
             gemm_candidate,
@@ -87,15 +90,18 @@ class PrepackWeightsPass(ModulePass):
                     if choice.forced
                     else "faster"
                 )
-                how = "matrix product" if choice.kernel == ONEDNN_LINEAR else "convolution"
+                how = {
+                    LINEAR: "F.linear over the pixels",
+                    ONEDNN_LINEAR: "oneDNN matrix product with packed weights",
+                }.get(choice.kernel, "oneDNN convolution with packed weights")
                 remark(
-                    f"prepack-weights: oneDNN {how} with packed weights ({why}; estimated "
-                    f"{choice.onednn_us:.1f} us against {choice.aten_us:.1f} us for F.conv2d)",
+                    f"prepack-weights: {how} ({why}; estimated {choice.kernel_us:.1f} us "
+                    f"against {choice.aten_us:.1f} us for F.conv2d)",
                     node,
                 )
             else:
                 remark(
                     f"prepack-weights: F.conv2d (estimated {choice.aten_us:.1f} us against "
-                    f"{choice.onednn_us:.1f} us for oneDNN's call)",
+                    f"{choice.kernel_us:.1f} us for the next kernel)",
                     node,
                 )

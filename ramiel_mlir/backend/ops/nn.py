@@ -18,7 +18,7 @@ import numpy as np
 from xdsl.dialects.builtin import Float16Type, TensorType
 from xdsl.ir import SSAValue
 
-from ramiel_mlir.analysis.cost_model import ONEDNN, ONEDNN_LINEAR
+from ramiel_mlir.analysis.cost_model import LINEAR, ONEDNN, ONEDNN_LINEAR
 from ramiel_mlir.analysis.layout import CHANNELS_LAST, node_layout
 from ramiel_mlir.backend.builder import Arg
 from ramiel_mlir.backend.context import ConvPacking, LinearPacking, NodeContext, NormPacking
@@ -220,6 +220,16 @@ def _convolution(
     begin, end = pads[:spatial], pads[spatial:]
     x = ctx.arg(0)
     chosen = KERNEL.get(ctx.node)
+    if chosen == LINEAR:
+        # As below, but MKL's product through F.linear: the weight's (out, in) view,
+        # nothing packed, and the activation in place on the fresh product.
+        pixels = ctx.b.method(x, "permute", 0, 2, 3, 1, inline=True)
+        matrix = ctx.b.method(ctx.arg(1), "flatten", 1, inline=True)
+        bias = [ctx.arg(2)] if ctx.has(2) else []
+        rows = ctx.b.call("F.linear", pixels, matrix, *bias)
+        rows.name_hint = "nhwc"
+        _activate_in_place(ctx, rows, activation, params)
+        return ctx.b.method(rows, "permute", 0, 3, 1, 2)
     if chosen == ONEDNN_LINEAR:
         # The NHWC view of a channels-last image is a (pixels, channels) matrix: a
         # 1x1 convolution is one matrix product, and permuting back gives the
@@ -266,6 +276,14 @@ def _convolution(
     if group != 1:
         kwargs["groups"] = group
     y = ctx.b.call(f"F.conv{spatial}d", *args, keywords=kwargs)
+    _activate_in_place(ctx, y, activation, params)
+    return y
+
+
+def _activate_in_place(
+    ctx: NodeContext, y: SSAValue, activation: str | None, params: Sequence[float]
+) -> None:
+    """Apply a FusedConv's `activation` (with its `params`) to the fresh result `y` in place."""
     match activation:
         case "Relu":
             ctx.b.statement(y, "relu_")
@@ -275,7 +293,6 @@ def _convolution(
             ctx.b.call_n("F.leaky_relu_", 0, y, *params)
         case _:
             pass
-    return y
 
 
 # Pooling

@@ -91,7 +91,7 @@ dfg.graph @not_packed(%x: tensor<1x3x32x32xf32>, %w: tensor<8x3x7x7xf32>) -> (te
 }
 
 // REMARK: remark: loc("big"): prepack-weights: oneDNN convolution with packed weights (F.conv2d would run oneDNN and reorder the weight on every call; estimated {{.*}} us against {{.*}} us for F.conv2d)
-// REMARK: remark: loc("small"): prepack-weights: F.conv2d (estimated {{.*}} us against {{.*}} us for oneDNN's call)
+// REMARK: remark: loc("small"): prepack-weights: F.conv2d (estimated {{.*}} us against {{.*}} us for the next kernel)
 // REMARK: remark: loc("pixels"): prepack-weights: oneDNN matrix product with packed weights (faster; estimated {{.*}} us against {{.*}} us for F.conv2d)
 
 // BAD: cannot read machine model {{.*}}missing.json
@@ -196,4 +196,40 @@ dfg.graph @gemms(%x: tensor<1x1280xf32>) -> (tensor<1x1000xf32>, tensor<1x1000xf
     dfg.yield %big, %stored_in_out, %small, %one, %scaled : tensor<1x1000xf32>, tensor<1x1000xf32>, tensor<1x100xf32>, tensor<1x1000xf32>, tensor<1x1000xf32>
   }
   dfg.output %r#0, %r#1, %r#2, %r#3, %r#4 : tensor<1x1000xf32>, tensor<1x1000xf32>, tensor<1x100xf32>, tensor<1x1000xf32>, tensor<1x1000xf32>
+}
+
+// -----
+
+/// A small 1x1 convolution of channels-last images planned on two threads (where
+/// F.conv2d would run oneDNN) runs as F.linear over the pixels: MKL's call costs a few
+/// microseconds where oneDNN's costs 13 to 40, and nothing is packed. The activation
+/// runs in place on the product. With one SIMD vector of output channels (16 on the
+/// default machine's AVX-512) MKL's product is slow, and oneDNN's runs it.
+
+// CHECK-LABEL: dfg.graph @mkl_linear
+// CHECK:         dfg.node "FusedConv"{{.*}}dfg.kernel = "linear"
+// CHECK:         dfg.node "Conv"{{.*}}dfg.kernel = "onednn_linear"
+// PY:            # wide (FusedConv)
+// PY-NEXT:       x_cl = x.contiguous(memory_format=torch.channels_last)
+// PY-NEXT:       nhwc = F.linear(x_cl.permute(0, 2, 3, 1), self.w.flatten(1), self.b)
+// PY-NEXT:       nhwc.relu_()
+// PY-NEXT:       y = nhwc.permute(0, 3, 1, 2)
+// PY:            # narrow (Conv)
+// PY-NEXT:       nhwc_1 = _onednn_linear(x_cl.permute(0, 2, 3, 1), self.v_packed, None)
+// PY:            def _pack_weights(self) -> None:
+// PY-NOT:            self.w_packed
+// PY:                self.v_packed = torch.ops.mkldnn._reorder_linear_weight(self.v.flatten(1), batch_size=784)
+// PY-NEXT:           torch.set_num_threads(caller_threads)
+// REMARK:        loc("wide"): prepack-weights: F.linear over the pixels (F.conv2d would run oneDNN and reorder the weight on every call;
+// REMARK:        loc("narrow"): prepack-weights: oneDNN matrix product with packed weights (F.conv2d would run oneDNN
+dfg.graph @mkl_linear(%x: tensor<1x32x28x28xf32>) -> (tensor<1x32x28x28xf32>, tensor<1x16x28x28xf32>) {
+  %w = dfg.weight "w" dense<0.1> : tensor<32x32x1x1xf32> : tensor<32x32x1x1xf32>
+  %b = dfg.weight "b" dense<0.5> : tensor<32xf32> : tensor<32xf32>
+  %v = dfg.weight "v" dense<0.1> : tensor<16x32x1x1xf32> : tensor<16x32x1x1xf32>
+  %a, %c = dfg.cluster 0 threads 2 -> tensor<1x32x28x28xf32>, tensor<1x16x28x28xf32> {
+    %y = dfg.node "FusedConv"(%x, %w, %b) {kernel_shape = array<i64: 1, 1>, activation = "Relu"} opset 1 {domain = "com.microsoft", dfg.layout = "channels_last"} : (tensor<1x32x28x28xf32>, tensor<32x32x1x1xf32>, tensor<32xf32>) -> tensor<1x32x28x28xf32> loc("wide")
+    %z = dfg.node "Conv"(%x, %v) opset 17 {dfg.layout = "channels_last"} : (tensor<1x32x28x28xf32>, tensor<16x32x1x1xf32>) -> tensor<1x16x28x28xf32> loc("narrow")
+    dfg.yield %y, %z : tensor<1x32x28x28xf32>, tensor<1x16x28x28xf32>
+  }
+  dfg.output %a, %c : tensor<1x32x28x28xf32>, tensor<1x16x28x28xf32>
 }

@@ -19,7 +19,9 @@ from ramiel_mlir.analysis.cost_model import (
     ONEDNN_KIND,
     ONEDNN_LINEAR,
     Work,
+    activation_pass_cost,
     flops_cost,
+    linear_passes_cost,
     node_work,
     vector_amount,
 )
@@ -359,3 +361,37 @@ def test_pass_annotates_every_node(small_graph: dfg.GraphOp, model: str) -> None
 def test_unknown_model_is_an_error() -> None:
     with pytest.raises(ValueError, match="model must be one of flops, profile, got 'fast'"):
         EstimateCostPass(model="fast")
+
+
+PIXELS = """
+dfg.graph @pixels(%x: tensor<1x64x7x7xf32>) -> (tensor<1x512x7x7xf32>, tensor<1x512x7x7xf32>) {
+  %w = dfg.weight "w" from "unused.onnx" : tensor<512x64x1x1xf32>
+  %act = dfg.node "FusedConv"(%x, %w) {activation = "Relu", kernel_shape = array<i64: 1, 1>}
+      opset 1 {domain = "com.microsoft"}
+      : (tensor<1x64x7x7xf32>, tensor<512x64x1x1xf32>) -> tensor<1x512x7x7xf32>
+  %plain = dfg.node "Conv"(%x, %w) opset 13
+      : (tensor<1x64x7x7xf32>, tensor<512x64x1x1xf32>) -> tensor<1x512x7x7xf32>
+  dfg.output %act, %plain : tensor<1x512x7x7xf32>, tensor<1x512x7x7xf32>
+}
+"""
+
+
+def test_linear_kernel_pays_weight_packing_and_the_activation_pass() -> None:
+    """
+    `F.linear` over the pixels packs its weight on every call (a read and a write), and
+    a FusedConv's activation costs a call and a read and a write of the output after
+    it; a plain Conv has no activation pass. Both at the machine's memory rate.
+    """
+    module = Parser(make_context(), PIXELS).parse_module()
+    act, plain = [n for n in module.walk() if isinstance(n, dfg.NodeOp)]
+    machine = machine_module.default_machine()
+    per_byte = 1 / (machine.memory_gbps * 1e3)
+    weight, output = 4 * 512 * 64, 4 * 512 * 7 * 7
+    assert activation_pass_cost(plain, machine) == 0.0
+    assert activation_pass_cost(act, machine) == pytest.approx(
+        machine.overheads["memory"] + 2 * output * per_byte
+    )
+    assert linear_passes_cost(plain, machine) == pytest.approx(2 * weight * per_byte)
+    assert linear_passes_cost(act, machine) == pytest.approx(
+        2 * weight * per_byte + activation_pass_cost(act, machine)
+    )

@@ -44,11 +44,13 @@ from ramiel_mlir.analysis.cost_model import (
     ONEDNN,
     ONEDNN_KIND,
     ONEDNN_LINEAR,
+    activation_pass_cost,
     aten_runs_onednn,
     conv_ints,
     f32_shape,
     flops_cost,
     is_depthwise,
+    linear_passes_cost,
     nbytes,
     node_work,
     vector_amount,
@@ -224,7 +226,7 @@ def choose_kernel(node: NodeOp, machine: Machine) -> KernelChoice | None:
     threads = planned_threads(node)
     threaded = threads > 1 and bool(machine.threaded_rates)
     cheapest, kernel = _cheapest_kernel(node, machine, threaded=threaded)
-    aten = flops_cost(node, machine, threaded=threaded)
+    aten = flops_cost(node, machine, threaded=threaded) + activation_pass_cost(node, machine)
     if not threaded:
         aten += group_loop_cost(node, machine)
     forced = aten_runs_onednn(node, threads)
@@ -246,7 +248,7 @@ def _cheapest_kernel(
         options.append((linear, ONEDNN_LINEAR))
     if matmul_candidate(node, machine):
         mkl = kernel_cost(node, machine, kind=KERNEL_KINDS[LINEAR], threaded=threaded)
-        options.append((mkl, LINEAR))
+        options.append((mkl + linear_passes_cost(node, machine), LINEAR))
     return min(options)
 
 

@@ -32,6 +32,7 @@ from ramiel_mlir.analysis.cost_model import (
     conv_ints,
     flops_cost,
     is_depthwise,
+    linear_passes_cost,
     nbytes,
 )
 from ramiel_mlir.analysis.machine import Machine
@@ -313,7 +314,9 @@ def layout_cost(node: Operation, machine: Machine, *, threaded: bool = False) ->
     channels-last max pools: 6.3 ms by the contiguous rate, 0.42 ms profiled).
     """
     cost = flops_cost(node, machine, threaded=threaded)
-    if KERNEL.get(node) in (ONEDNN_LINEAR, LINEAR):
+    if KERNEL.get(node) == LINEAR and isinstance(node, NodeOp):
+        return cost + linear_passes_cost(node, machine)  # no layout ratio, as below
+    if KERNEL.get(node) == ONEDNN_LINEAR:
         return cost  # a matrix product of the NHWC view: no layout ratio applies
     if not threaded:
         cost += group_loop_cost(node, machine)

@@ -201,14 +201,14 @@ def pixel_model(seed: int = 0) -> onnx.ModelProto:
     return image_model("pixels", nodes, inits, [1, 64, 56, 56])
 
 
-def test_pointwise_convolutions_as_matrix_products(tmp_path: Path) -> None:
+def compile_pixels(tmp_path: Path, machine: str) -> tuple[dict[str, str | None], CompiledModel]:
     """
-    Channels-last 1x1 convolutions run as oneDNN matrix products over the pixels, on
-    channel-slice views too, match ONNX Runtime, and repack after `load_state_dict`.
+    `pixel_model` in channels-last through `prepack-weights{machine=...}`: each node's
+    `dfg.kernel` by name, and the compiled code.
     """
     passes = (
         "fold-constants,assign-layout{mode=channels-last},fuse-conv-activation,"
-        "prepack-weights{machine=default},dce"
+        f"prepack-weights{{machine={machine}}},dce"
     )
     path = tmp_path / "pixels.onnx"
     onnx.save(pixel_model(), path)
@@ -217,8 +217,16 @@ def test_pointwise_convolutions_as_matrix_products(tmp_path: Path) -> None:
     kernels = {
         node.node_name: KERNEL.get(node) for node in module.walk() if isinstance(node, dfg.NodeOp)
     }
+    return kernels, compile_onnx(pixel_model(), passes, tmp_path / "out")
+
+
+def test_pointwise_convolutions_as_matrix_products(tmp_path: Path) -> None:
+    """
+    Channels-last 1x1 convolutions run as oneDNN matrix products over the pixels, on
+    channel-slice views too, match ONNX Runtime, and repack after `load_state_dict`.
+    """
+    kernels, compiled = compile_pixels(tmp_path, "default")
     assert kernels["wide"] == kernels["thin"] == ONEDNN_LINEAR
-    compiled = compile_onnx(pixel_model(), passes, tmp_path / "out")
     assert compiled.source.count(" = _onednn_linear(") == 2
     assert_matches_onnxruntime(compiled, pixel_model(), seed=3)
 
@@ -252,20 +260,9 @@ def test_pointwise_convolutions_as_mkl_linear(tmp_path: Path) -> None:
     )
     machine_path = tmp_path / "cheap_matmul.json"
     save_machine(machine_path, machine)
-    passes = (
-        "fold-constants,assign-layout{mode=channels-last},fuse-conv-activation,"
-        f'prepack-weights{{machine="{machine_path}"}},dce'
-    )
-    path = tmp_path / "pixels.onnx"
-    onnx.save(pixel_model(), path)
-    module = import_onnx(str(path))
-    run_pipeline(make_context(), module, passes)
-    kernels = {
-        node.node_name: KERNEL.get(node) for node in module.walk() if isinstance(node, dfg.NodeOp)
-    }
+    kernels, compiled = compile_pixels(tmp_path, f'"{machine_path}"')
     assert kernels["wide"] == LINEAR
     assert kernels["thin"] == ONEDNN_LINEAR
-    compiled = compile_onnx(pixel_model(), passes, tmp_path / "out")
     assert compiled.source.count(" = F.linear(") == 1
     assert_matches_onnxruntime(compiled, pixel_model(), seed=4)
 

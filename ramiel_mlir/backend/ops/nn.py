@@ -220,30 +220,29 @@ def _convolution(
     begin, end = pads[:spatial], pads[spatial:]
     x = ctx.arg(0)
     chosen = KERNEL.get(ctx.node)
-    if chosen == LINEAR:
-        # As below, but MKL's product through F.linear: the weight's (out, in) view,
-        # nothing packed, and the activation in place on the fresh product.
-        pixels = ctx.b.method(x, "permute", 0, 2, 3, 1, inline=True)
-        matrix = ctx.b.method(ctx.arg(1), "flatten", 1, inline=True)
-        bias = [ctx.arg(2)] if ctx.has(2) else []
-        rows = ctx.b.call("F.linear", pixels, matrix, *bias)
-        rows.name_hint = "nhwc"
-        _activate_in_place(ctx, rows, activation, params)
-        return ctx.b.method(rows, "permute", 0, 3, 1, 2)
-    if chosen == ONEDNN_LINEAR:
+    if chosen in (LINEAR, ONEDNN_LINEAR):
         # The NHWC view of a channels-last image is a (pixels, channels) matrix: a
         # 1x1 convolution is one matrix product, and permuting back gives the
         # channels-last result.
-        n, _, h, w = ctx.in_shape(0)
         pixels = ctx.b.method(x, "permute", 0, 2, 3, 1, inline=True)
-        rows = ctx.b.call(
-            ctx.helper(onednn_runtime._onednn_linear),
-            pixels,
-            ctx.packed(1, LinearPacking(n * h * w)),
-            ctx.arg(2) if ctx.has(2) else None,
-            keywords=_post_op(ctx, activation, params),
-        )
-        rows.name_hint = "nhwc"
+        if chosen == LINEAR:
+            # MKL's product: the weight's (out, in) view, nothing packed, and the
+            # activation in place on the fresh product.
+            matrix = ctx.b.method(ctx.arg(1), "flatten", 1, inline=True)
+            bias = [ctx.arg(2)] if ctx.has(2) else []
+            rows = ctx.b.call("F.linear", pixels, matrix, *bias)
+            rows.name_hint = "nhwc"
+            _activate_in_place(ctx, rows, activation, params)
+        else:
+            n, _, h, w = ctx.in_shape(0)
+            rows = ctx.b.call(
+                ctx.helper(onednn_runtime._onednn_linear),
+                pixels,
+                ctx.packed(1, LinearPacking(n * h * w)),
+                ctx.arg(2) if ctx.has(2) else None,
+                keywords=_post_op(ctx, activation, params),
+            )
+            rows.name_hint = "nhwc"
         return ctx.b.method(rows, "permute", 0, 3, 1, 2)
     if chosen == ONEDNN and begin == end:
         spec = ConvPacking(

@@ -27,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description=(
-            "Measure this machine (about 2 s) and write the machine model that "
+            "Measure this machine (about 7 s) and write the machine model that "
             "estimate-cost{machine=FILE} reads."
         ),
     )

@@ -25,6 +25,7 @@ from ramiel_mlir.analysis.machine import (
     read_machine,
     resolve_machine,
     save_machine,
+    spread_minimum,
 )
 from ramiel_mlir.diagnostics import RamielError
 
@@ -70,6 +71,15 @@ def model_path(model_cache: Path) -> Path:
 
 
 # The machine model, in-process ---------------------------------------------------
+
+
+def test_spread_minimum_keeps_each_keys_least_over_the_rounds() -> None:
+    """A round taken while another tenant held a core does not set the number."""
+    rounds = iter([{"conv": 90.0, "pool": 5.0}, {"conv": 50.0, "pool": 9.0}, {"conv": 70.0}])
+    assert spread_minimum(lambda: next(rounds), rounds=3, pause=0.0) == {
+        "conv": 50.0,
+        "pool": 5.0,
+    }
 
 
 def test_default_model_is_built_in_and_complete() -> None:

@@ -347,6 +347,29 @@ def spread_minimum(
     return least
 
 
+Timed = tuple[Callable[[], object], int, int]
+"""A call to time, how many times, and how many untimed calls go first."""
+
+
+def fastest_calls(calls: dict[str, Timed], cores: int) -> dict[tuple[str, int], float]:
+    """
+    (kind, threads) -> the fastest time in us of each kind's call on one intra-op thread
+    and on `cores`, over `spread_minimum`'s rounds.
+    """
+    import torch
+
+    def times() -> dict[tuple[str, int], float]:
+        measured: dict[tuple[str, int], float] = {}
+        with torch.inference_mode():
+            for threads in (1, cores):
+                with torch_threads(threads):
+                    for kind, (call, repeats, warmup) in calls.items():
+                        measured[kind, threads] = min(call_times_us(call, repeats, warmup))
+        return measured
+
+    return spread_minimum(times)
+
+
 def calibrate() -> Machine:
     """
     Measure this machine: each kind on one intra-op thread and on every core (about 7 s).
@@ -367,18 +390,14 @@ def calibrate() -> Machine:
         }
     cores = os.cpu_count() or 1
 
-    def kernel_times() -> dict[tuple[str, int], float]:
-        """Each kind's realistic call on one thread and on every core."""
-        times: dict[tuple[str, int], float] = {}
-        with torch.inference_mode():
-            for threads in (1, cores):
-                with torch_threads(threads):
-                    for kind, (_, big, _, repeats) in benchmarks.items():
-                        if big is not None:
-                            times[kind, threads] = min(call_times_us(big, repeats, warmup=2))
-        return times
-
-    fastest = spread_minimum(kernel_times)
+    fastest = fastest_calls(
+        {
+            kind: (big, repeats, 2)
+            for kind, (_, big, _, repeats) in benchmarks.items()
+            if big is not None
+        },
+        cores,
+    )
     rates: dict[str, float] = {}
     threaded: dict[str, float] = {}
     for kind, (_, big, amount, _) in benchmarks.items():
@@ -553,20 +572,9 @@ def measure_team_wakeup(cores: int) -> dict[str, float]:
     processes: a busy core makes a team call wait for it), and a lower bound of
     the extra time (the split saves a little).
     """
-    import torch
 
     calls = _small_calls()
-
-    def small_times() -> dict[tuple[str, int], float]:
-        times: dict[tuple[str, int], float] = {}
-        with torch.inference_mode():
-            for threads in (1, cores):
-                with torch_threads(threads):
-                    for kind, small in calls.items():
-                        times[kind, threads] = min(call_times_us(small, repeats=100, warmup=10))
-        return times
-
-    fastest = spread_minimum(small_times)
+    fastest = fastest_calls({kind: (small, 100, 10) for kind, small in calls.items()}, cores)
     return {kind: round(max(0.0, fastest[kind, cores] - fastest[kind, 1]), 3) for kind in calls}
 
 

@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Block, SSAValue
 
+from ramiel_mlir.analysis.cost_model import ONEDNN
 from ramiel_mlir.analysis.layout import CHANNELS_LAST, is_image, node_layout
 from ramiel_mlir.backend.builder import PyBuilder
 from ramiel_mlir.dialects import dfg
+from ramiel_mlir.dialects.annotations import KERNEL
 
 MEMORY_FORMATS = {CHANNELS_LAST: "torch.channels_last"}
 """`dfg.layout` value -> the torch memory format it names."""
@@ -43,12 +45,24 @@ class Layouts:
         default_factory=dict[tuple[SSAValue, str | None, Block], SSAValue]
     )
     """(Python value, wanted format, block of the code) -> the converted Python value."""
+    stray_channels_last: bool = False
+    """
+    Whether a contiguous node writes channels-last images: oneDNN's packed convolution
+    does, whatever its node's format (PyTorch picks the format from the packed weight's
+    strides). The images flow on in that format, which PyTorch's kernels take, but one
+    may reach a graph output.
+    """
 
     @staticmethod
     def of(graph: dfg.GraphOp) -> Layouts:
         """The layouts of `graph`'s values."""
         sent = {op.channel.data: op.value for op in graph.walk() if isinstance(op, dfg.SendOp)}
-        return Layouts(sent)
+        stray = any(
+            KERNEL.get(op) == ONEDNN and node_layout(op) is None
+            for op in graph.walk()
+            if isinstance(op, dfg.NodeOp)
+        )
+        return Layouts(sent, stray_channels_last=stray)
 
     def layout(self, value: SSAValue) -> str | None:
         """The memory format `value` has in the generated code (None: contiguous)."""
@@ -83,4 +97,26 @@ class Layouts:
                 converted = b.method(python, "contiguous", memory_format=memory_format)
             converted.name_hint = f"{python.name_hint or 'x'}_{'cl' if wanted else 'nchw'}"
             self.converted[key] = converted
+        return self.converted[key]
+
+    def output(self, b: PyBuilder, value: SSAValue, python: SSAValue) -> SSAValue:
+        """
+        `python` as a graph output, contiguous: converted from channels-last, and made
+        sure of where a stray channels-last image may have reached it (`contiguous()`
+        returns a contiguous tensor itself, without a copy).
+        """
+        converted = self.convert(b, value, python, None)
+        value_type = value.type
+        if converted is not python or not self.stray_channels_last or not is_image(value):
+            return converted
+        if python in self.converted.values():  # a lane's output, returned by `forward`
+            return python
+        assert isinstance(value_type, TensorType)
+        if value_type.get_shape()[2:] == (1, 1):
+            return python
+        key = (python, None, b.block)
+        if key not in self.converted:
+            made_sure = b.method(python, "contiguous")
+            made_sure.name_hint = f"{python.name_hint or 'x'}_nchw"
+            self.converted[key] = made_sure
         return self.converted[key]

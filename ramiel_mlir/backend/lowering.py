@@ -386,7 +386,7 @@ class GraphLowering:
         if isinstance(op, dfg.LoopYieldOp | dfg.IfYieldOp):
             return [arg(v) for v in op.operands]
         assert self.layouts is not None
-        return [self.layouts.convert(b, v, arg(v), None) for v in op.operands]
+        return [self.layouts.output(b, v, arg(v)) for v in op.operands]
 
     def _lower_node(
         self,

@@ -26,14 +26,19 @@ from ramiel_mlir.analysis.cost_model import (
     vector_amount,
 )
 from ramiel_mlir.analysis.graph import graph_dag, graph_nodes
-from ramiel_mlir.analysis.kernels import choose_kernel, kernel_cost, threaded_cost
+from ramiel_mlir.analysis.kernels import (
+    choose_kernel,
+    kernel_cost,
+    stray_layout_cost,
+    threaded_cost,
+)
 from ramiel_mlir.analysis.layout import layout_cost
 from ramiel_mlir.analysis.levels import parallelism_bound
 from ramiel_mlir.analysis.machine import UNITS, Machine, cache_path, load_machine, machine_key
 from ramiel_mlir.api import make_context
 from ramiel_mlir.backend.profile import profile_graph
 from ramiel_mlir.dialects import dfg
-from ramiel_mlir.dialects.annotations import COST, EDGE_COST, KERNEL, THREADS
+from ramiel_mlir.dialects.annotations import COST, EDGE_COST, KERNEL, LAYOUT, THREADS
 from ramiel_mlir.frontend.onnx import import_onnx
 from ramiel_mlir.transforms.estimate_cost import EstimateCostPass
 
@@ -218,7 +223,7 @@ def test_threaded_estimate_costs_the_kernel_that_runs_there(nodes: dict[str, dfg
     aten = layout_cost(node, machine, threaded=True)
     packed = kernel_cost(node, machine, threaded=True)
     assert packed != aten
-    assert threaded_cost(node, machine, 2) == packed
+    assert threaded_cost(node, machine, 2) == packed + stray_layout_cost(node, machine)
     assert threaded_cost(node, machine, 1) == aten
     assert threaded_cost(nodes["small"], machine, 2) == layout_cost(
         nodes["small"], machine, threaded=True
@@ -240,7 +245,7 @@ def test_kernel_choice_uses_the_planned_threads_estimates() -> None:
     machine = dataclasses.replace(
         default,
         rates=default.rates | {"pointwise_conv": 100.0, "onednn_conv": 100.0},
-        overheads=default.overheads | {"pointwise_conv": 1.0, "onednn_conv": 50.0},
+        overheads=default.overheads | {"pointwise_conv": 1.0, "onednn_conv": 40.0},
         threaded_rates=default.threaded_rates | {"pointwise_conv": 100.0, "onednn_conv": 1e4},
         threaded_overheads=default.threaded_overheads | {"pointwise_conv": 0.0, "onednn_conv": 0.0},
     )
@@ -253,7 +258,9 @@ def test_kernel_choice_uses_the_planned_threads_estimates() -> None:
     assert two is not None
     assert not two.forced
     assert two.kernel == "onednn"
-    assert two.kernel_us == pytest.approx(kernel_cost(small, machine, threaded=True))
+    assert two.kernel_us == pytest.approx(
+        kernel_cost(small, machine, threaded=True) + stray_layout_cost(small, machine)
+    )
 
 
 def test_threaded_times_add_the_team_wakeup(nodes: dict[str, dfg.NodeOp]) -> None:
@@ -395,3 +402,36 @@ def test_linear_kernel_pays_weight_packing_and_the_activation_pass() -> None:
     assert linear_passes_cost(act, machine) == pytest.approx(
         2 * weight * per_byte + activation_pass_cost(act, machine)
     )
+
+
+CHAIN = """
+dfg.graph @chain(%x: tensor<1x16x28x28xf32>) -> (tensor<1x64x28x28xf32>) {
+  %w1 = dfg.weight "w1" from "unused.onnx" : tensor<32x16x3x3xf32>
+  %w2 = dfg.weight "w2" from "unused.onnx" : tensor<64x32x3x3xf32>
+  %a = dfg.node "Conv"(%x, %w1) {pads = array<i64: 1, 1, 1, 1>} opset 13
+      : (tensor<1x16x28x28xf32>, tensor<32x16x3x3xf32>) -> tensor<1x32x28x28xf32>
+  %b = dfg.node "Conv"(%a, %w2) {pads = array<i64: 1, 1, 1, 1>} opset 13
+      : (tensor<1x32x28x28xf32>, tensor<64x32x3x3xf32>) -> tensor<1x64x28x28xf32>
+  dfg.output %b : tensor<1x64x28x28xf32>
+}
+"""
+
+
+def test_packed_convolution_in_a_contiguous_region_pays_its_channels_last_result() -> None:
+    """
+    oneDNN's packed convolution writes channels-last whatever its node's format: a
+    contiguous node pays one conversion of its result (read and write, at the
+    conversion rate), unless its image already comes channels-last from such a node;
+    a channels-last node pays nothing.
+    """
+    module = Parser(make_context(), CHAIN).parse_module()
+    a, b = [n for n in module.walk() if isinstance(n, dfg.NodeOp)]
+    machine = machine_module.default_machine()
+    per_byte = 1 / (machine.layout_conversion_gbps * 1e3)
+    assert stray_layout_cost(a, machine) == pytest.approx(2 * 4 * 32 * 28 * 28 * per_byte)
+    assert stray_layout_cost(b, machine) == pytest.approx(2 * 4 * 64 * 28 * 28 * per_byte)
+    KERNEL.set(a, "onednn")
+    assert stray_layout_cost(b, machine) == 0.0
+    for node in (a, b):
+        LAYOUT.set(node, "channels_last")
+    assert stray_layout_cost(a, machine) == 0.0

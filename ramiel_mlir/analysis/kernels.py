@@ -59,6 +59,7 @@ from ramiel_mlir.analysis.layout import (
     CHANNELS_LAST,
     group_loop_cost,
     is_conv,
+    is_image,
     layout_cost,
     node_layout,
 )
@@ -242,7 +243,8 @@ def _cheapest_kernel(
     with `threaded`, on the machine's cores), and its estimate: oneDNN's convolution,
     or (for a `linear_candidate`) its matrix product or `F.linear`.
     """
-    options = [(kernel_cost(node, machine, threaded=threaded), ONEDNN)]
+    onednn = kernel_cost(node, machine, threaded=threaded) + stray_layout_cost(node, machine)
+    options = [(onednn, ONEDNN)]
     if linear_candidate(node) and ONEDNN_LINEAR in machine.rates:
         linear = kernel_cost(node, machine, kind=ONEDNN_LINEAR, threaded=threaded)
         options.append((linear, ONEDNN_LINEAR))
@@ -250,6 +252,23 @@ def _cheapest_kernel(
         mkl = kernel_cost(node, machine, kind=KERNEL_KINDS[LINEAR], threaded=threaded)
         options.append((mkl + linear_passes_cost(node, machine), LINEAR))
     return min(options)
+
+
+def stray_layout_cost(node: NodeOp, machine: Machine) -> float:
+    """
+    What oneDNN's packed convolution costs a contiguous node beyond its kernel: PyTorch
+    writes the result channels-last (it picks the format from the packed weight's
+    strides), and that image is converted on its way, to a contiguous reader or to the
+    graph's output at the latest: one read and write of it at the conversion rate. A
+    node that reads such a result already gets its image channels-last (and writes it
+    so on any kernel): nothing more to pay.
+    """
+    result, image = node.outputs[0], node.inputs[0].owner
+    if node_layout(node) is not None or not is_image(result):
+        return 0.0
+    if isinstance(image, NodeOp) and KERNEL.get(image) == ONEDNN and node_layout(image) is None:
+        return 0.0
+    return 2.0 * nbytes(result) / (machine.layout_conversion_gbps * 1e3)
 
 
 def kernel_cost(

@@ -55,20 +55,22 @@ dfg.graph @convs(%x: tensor<1x3x32x32xf32>) -> tensor<1x2x16x16xf32> {
 /// A 1x1 convolution of channels-last images runs as oneDNN's matrix product over the
 /// pixels: the NHWC view of the input is a (pixels, channels) matrix, the weight is
 /// packed for that many rows, and permuting the product back gives channels-last.
-/// A contiguous one of the same size stays a oneDNN convolution.
+/// A contiguous one of the same size stays on F.conv2d: oneDNN's convolution would
+/// write its result channels-last, and converting that back to the contiguous graph
+/// output costs more than the packed kernel saves.
 
 // CHECK-LABEL: dfg.graph @pixels
 // CHECK:         dfg.node "FusedConv"{{.*}}{domain = "com.microsoft", dfg.layout = "channels_last", dfg.kernel = "onednn_linear"}
-// CHECK:         dfg.node "Conv"{{.*}}{dfg.kernel = "onednn"}
+// CHECK:         dfg.node "Conv"(%x, %w) opset 17 : {{.*}} loc("plain")
 // PY:            # pixels (FusedConv)
 // PY-NEXT:       x_cl = x.contiguous(memory_format=torch.channels_last)
 // PY-NEXT:       nhwc = _onednn_linear(x_cl.permute(0, 2, 3, 1), self.w_packed, self.b, post_op="relu")
 // PY-NEXT:       del x_cl
 // PY-NEXT:       y = nhwc.permute(0, 3, 1, 2)
 // PY:            # plain (Conv)
-// PY-NEXT:       z = _onednn_conv(
+// PY-NEXT:       z = F.conv2d(x, self.w)
 // PY:                self.w_packed = torch.ops.mkldnn._reorder_linear_weight(self.w.flatten(1), batch_size=3136)
-// PY:                self.w_packed_1 = torch.ops.mkldnn._reorder_convolution_weight(
+// PY-NOT:            _reorder_convolution_weight
 dfg.graph @pixels(%x: tensor<1x32x56x56xf32>) -> (tensor<1x64x56x56xf32>, tensor<1x64x56x56xf32>) {
   %w = dfg.weight "w" dense<0.01> : tensor<64x32x1x1xf32> : tensor<64x32x1x1xf32>
   %b = dfg.weight "b" dense<0.5> : tensor<64xf32> : tensor<64xf32>

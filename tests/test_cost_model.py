@@ -29,6 +29,7 @@ from ramiel_mlir.analysis.graph import graph_dag, graph_nodes
 from ramiel_mlir.analysis.kernels import (
     choose_kernel,
     kernel_cost,
+    stray_conversions_cost,
     stray_layout_cost,
     threaded_cost,
 )
@@ -435,3 +436,25 @@ def test_packed_convolution_in_a_contiguous_region_pays_its_channels_last_result
     for node in (a, b):
         LAYOUT.set(node, "channels_last")
     assert stray_layout_cost(a, machine) == 0.0
+
+
+def test_a_contiguous_region_pays_one_conversion_per_chain_of_packed_convolutions() -> None:
+    """
+    Kept contiguous, a region whose convolutions `choose_kernel` puts on oneDNN gets
+    their channels-last results anyway: the first of a chain of them is converted on the
+    way, the next reads it channels-last. Where oneDNN is slow, only `b` is packed (on
+    25,088 input elements `F.conv2d` would run oneDNN itself), and it pays.
+    """
+    module = Parser(make_context(), CHAIN).parse_module()
+    a, b = [n for n in module.walk() if isinstance(n, dfg.NodeOp)]
+    default = machine_module.default_machine()
+    packs = dataclasses.replace(
+        default,
+        rates=default.rates | {"onednn_conv": 1e6},
+        overheads=default.overheads | {"onednn_conv": 0.0},
+    )
+    assert stray_conversions_cost([a, b], packs) == pytest.approx(stray_layout_cost(a, packs))
+    assert stray_conversions_cost([b], packs) == pytest.approx(stray_layout_cost(b, packs))
+    slow = dataclasses.replace(default, overheads=default.overheads | {"onednn_conv": 1e6})
+    assert stray_conversions_cost([a, b], slow) == pytest.approx(stray_layout_cost(b, slow))
+    assert stray_conversions_cost([a], slow) == 0.0

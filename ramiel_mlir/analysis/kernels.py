@@ -33,6 +33,8 @@ than `F.linear` (MKL) from a weight of about 1.5 MiB up, and slower below
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from xdsl.ir import Operation
@@ -269,6 +271,25 @@ def stray_layout_cost(node: NodeOp, machine: Machine) -> float:
     if isinstance(image, NodeOp) and KERNEL.get(image) == ONEDNN and node_layout(image) is None:
         return 0.0
     return 2.0 * nbytes(result) / (machine.layout_conversion_gbps * 1e3)
+
+
+def stray_conversions_cost(region: Sequence[NodeOp], machine: Machine) -> float:
+    """
+    What a layout region pays when kept contiguous beyond its nodes' estimates: each
+    convolution `choose_kernel` would put on oneDNN there writes channels-last
+    (`stray_layout_cost`), and the first of each chain of them has its result converted
+    on the way. `assign-layout` adds it to the region's channels-last gain.
+    """
+    packed = {node for node in region if _packed_if_contiguous(node, machine)}
+    return math.fsum(
+        stray_layout_cost(node, machine) for node in packed if node.inputs[0].owner not in packed
+    )
+
+
+def _packed_if_contiguous(node: NodeOp, machine: Machine) -> bool:
+    """Whether `choose_kernel` puts `node`, as it stands, on oneDNN's convolution."""
+    choice = choose_kernel(node, machine) if is_conv(node) else None
+    return choice is not None and choice.kernel == ONEDNN
 
 
 def kernel_cost(

@@ -19,6 +19,7 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.passes import ModulePass
 
+from ramiel_mlir.analysis.kernels import stray_conversions_cost
 from ramiel_mlir.analysis.layout import CHANNELS_LAST, LAYOUT_ATTR, layout_regions, region_gain
 from ramiel_mlir.diagnostics import RamielError, remark
 from ramiel_mlir.dialects.dfg import ClusterOp, GraphOp, NodeOp
@@ -70,7 +71,9 @@ class AssignLayoutPass(ModulePass):
             for node in nodes:
                 node.attributes.pop(LAYOUT_ATTR, None)
             for region in layout_regions(nodes):
-                gain = region_gain(region, machine) if machine is not None else None
+                gain = None
+                if machine is not None:
+                    gain = region_gain(region, machine) + stray_conversions_cost(region, machine)
                 chosen = self.mode == "channels-last" or (gain is not None and gain > 0.0)
                 _remark_region(region, chosen, self.mode, gain)
                 if not chosen:

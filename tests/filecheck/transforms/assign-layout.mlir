@@ -3,6 +3,7 @@
 // RUN: ramiel-opt %s --split-input-file -p 'assign-layout{mode=channels-last}' -t python | filecheck %s --check-prefix=PY
 // RUN: ramiel-opt %s --split-input-file -p 'assign-layout{mode=channels-last}' -t dot | filecheck %s --check-prefix=DOT
 // RUN: not ramiel-opt %s -p 'assign-layout{mode=nhwc}' 2>&1 | filecheck %s --check-prefix=BAD
+// RUN: ramiel-opt %s --split-input-file -p 'assign-layout{machine=default}' --remarks 2>&1 | filecheck %s --check-prefix=AUTO
 
 // BAD: ramiel-opt: error: assign-layout: mode must be one of auto, contiguous, channels-last, got 'nhwc'
 
@@ -169,4 +170,19 @@ dfg.graph @global_reductions(%x: tensor<1x4x3x3xf32>) -> (tensor<1x4xf32>, tenso
   %dropped = dfg.node "ReduceMean"(%r) {axes = array<i64: -2, -1>, keepdims = 0 : i64} opset 17 : (tensor<1x4x3x3xf32>) -> tensor<1x4xf32>
   %view = dfg.node "Reshape"(%mean, %flat) opset 17 : (tensor<1x4x1x1xf32>, tensor<2xi64>) -> tensor<1x4xf32>
   dfg.output %view, %max, %channels, %dropped : tensor<1x4xf32>, tensor<1x4x1x1xf32>, tensor<1x1x3x3xf32>, tensor<1x4xf32>
+}
+
+// -----
+
+/// `auto`: a convolution that prepack-weights would put on oneDNN writes channels-last
+/// even kept contiguous, so keeping the region contiguous saves no conversion of its
+/// result. With that conversion counted the region gains 15.8 us channels-last (-5.93
+/// us without it: contiguous).
+
+// AUTO: remark: loc("packed"): assign-layout: region of 1 nodes from packed runs channels-last: its estimated saving is 15.8 us after converting at its edge
+// AUTO: dfg.node "Conv"{{.*}}{dfg.layout = "channels_last"}{{.*}}loc("packed")
+dfg.graph @stray(%x: tensor<1x32x28x28xf32>) -> tensor<1x64x28x28xf32> {
+  %w = dfg.weight "w" dense<0.01> : tensor<64x32x3x3xf32> : tensor<64x32x3x3xf32>
+  %y = dfg.node "Conv"(%x, %w) {pads = array<i64: 1, 1, 1, 1>} opset 17 : (tensor<1x32x28x28xf32>, tensor<64x32x3x3xf32>) -> tensor<1x64x28x28xf32> loc("packed")
+  dfg.output %y : tensor<1x64x28x28xf32>
 }

@@ -265,12 +265,21 @@ def stray_layout_cost(node: NodeOp, machine: Machine) -> float:
     node that reads such a result already gets its image channels-last (and writes it
     so on any kernel): nothing more to pay.
     """
-    result, image = node.outputs[0], node.inputs[0].owner
+    result = node.outputs[0]
     if node_layout(node) is not None or not is_image(result):
         return 0.0
-    if isinstance(image, NodeOp) and KERNEL.get(image) == ONEDNN and node_layout(image) is None:
+    if writes_stray_channels_last(node.inputs[0].owner):
         return 0.0
     return 2.0 * nbytes(result) / (machine.layout_conversion_gbps * 1e3)
+
+
+def writes_stray_channels_last(op: object) -> bool:
+    """
+    Whether `op` is a contiguous node that writes its image channels-last anyway: a
+    convolution on oneDNN with its weight packed (PyTorch picks the result's format
+    from the packed weight's strides).
+    """
+    return isinstance(op, NodeOp) and KERNEL.get(op) == ONEDNN and node_layout(op) is None
 
 
 def stray_conversions_cost(region: Sequence[NodeOp], machine: Machine) -> float:
@@ -288,7 +297,7 @@ def stray_conversions_cost(region: Sequence[NodeOp], machine: Machine) -> float:
 
 def _packed_if_contiguous(node: NodeOp, machine: Machine) -> bool:
     """Whether `choose_kernel` puts `node`, as it stands, on oneDNN's convolution."""
-    choice = choose_kernel(node, machine) if is_conv(node) else None
+    choice = choose_kernel(node, machine)
     return choice is not None and choice.kernel == ONEDNN
 
 

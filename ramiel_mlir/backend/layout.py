@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Block, SSAValue
 
-from ramiel_mlir.analysis.cost_model import ONEDNN
+from ramiel_mlir.analysis.kernels import writes_stray_channels_last
 from ramiel_mlir.analysis.layout import CHANNELS_LAST, is_image, node_layout
 from ramiel_mlir.backend.builder import PyBuilder
 from ramiel_mlir.dialects import dfg
-from ramiel_mlir.dialects.annotations import KERNEL
 
 MEMORY_FORMATS = {CHANNELS_LAST: "torch.channels_last"}
 """`dfg.layout` value -> the torch memory format it names."""
@@ -57,11 +56,7 @@ class Layouts:
     def of(graph: dfg.GraphOp) -> Layouts:
         """The layouts of `graph`'s values."""
         sent = {op.channel.data: op.value for op in graph.walk() if isinstance(op, dfg.SendOp)}
-        stray = any(
-            KERNEL.get(op) == ONEDNN and node_layout(op) is None
-            for op in graph.walk()
-            if isinstance(op, dfg.NodeOp)
-        )
+        stray = any(writes_stray_channels_last(op) for op in graph.walk())
         return Layouts(sent, stray_channels_last=stray)
 
     def layout(self, value: SSAValue) -> str | None:
@@ -76,13 +71,21 @@ class Layouts:
         return None
 
     def convert(
-        self, b: PyBuilder, value: SSAValue, python: SSAValue, wanted: str | None
+        self,
+        b: PyBuilder,
+        value: SSAValue,
+        python: SSAValue,
+        wanted: str | None,
+        *,
+        make_sure: bool = False,
     ) -> SSAValue:
         """
-        `python` (the code's value of `value`) in the `wanted` format, converted once. An
-        image of 1x1 pixels (a global pool's result) is stored alike in both formats.
+        `python` (the code's value of `value`) in the `wanted` format, converted once;
+        with `make_sure`, also where its format is already the wanted one (a stray
+        channels-last image may have reached it). An image of 1x1 pixels (a global
+        pool's result) is stored alike in both formats.
         """
-        if not is_image(value) or self.layout(value) == wanted:
+        if not is_image(value) or (self.layout(value) == wanted and not make_sure):
             return python
         value_type = value.type
         assert isinstance(value_type, TensorType)
@@ -102,21 +105,9 @@ class Layouts:
     def output(self, b: PyBuilder, value: SSAValue, python: SSAValue) -> SSAValue:
         """
         `python` as a graph output, contiguous: converted from channels-last, and made
-        sure of where a stray channels-last image may have reached it (`contiguous()`
-        returns a contiguous tensor itself, without a copy).
+        sure of in a graph where a stray channels-last image may have reached it
+        (`contiguous()` returns a contiguous tensor itself, without a copy). A lane's
+        output that `forward` returns was made sure of in the lane.
         """
-        converted = self.convert(b, value, python, None)
-        value_type = value.type
-        if converted is not python or not self.stray_channels_last or not is_image(value):
-            return converted
-        if python in self.converted.values():  # a lane's output, returned by `forward`
-            return python
-        assert isinstance(value_type, TensorType)
-        if value_type.get_shape()[2:] == (1, 1):
-            return python
-        key = (python, None, b.block)
-        if key not in self.converted:
-            made_sure = b.method(python, "contiguous")
-            made_sure.name_hint = f"{python.name_hint or 'x'}_nchw"
-            self.converted[key] = made_sure
-        return self.converted[key]
+        make_sure = self.stray_channels_last and python not in self.converted.values()
+        return self.convert(b, value, python, None, make_sure=make_sure)

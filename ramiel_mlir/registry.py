@@ -132,6 +132,7 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "fold-constants": get_fold_constants,
         "fuse-channel-shuffle": _lazy_pass("fuse_channel_shuffle", "FuseChannelShufflePass"),
         "fuse-conv-activation": _lazy_pass("fuse_conv_activation", "FuseConvActivationPass"),
+        "fuse-onednn-graph": _lazy_pass("fuse_onednn_graph", "FuseOnednnGraphPass"),
         "fuse-sibling-convs": _lazy_pass("fuse_sibling_convs", "FuseSiblingConvsPass"),
         "hypercluster": get_hypercluster,
         "linear-cluster": get_linear_cluster,

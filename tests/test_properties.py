@@ -42,6 +42,7 @@ from ramiel_mlir.dialects import dfg
 from ramiel_mlir.dialects.annotations import (
     COST,
     PARALLEL_ESTIMATE,
+    RUNTIME,
     SERIAL_ESTIMATE,
     THREADS,
     F64Annotation,
@@ -179,11 +180,14 @@ def lanes_of(graph: dfg.GraphOp) -> list[list[dfg.NodeOp]]:
 def rounds_otherwise(module: ModuleOp) -> bool:
     """
     Whether the plan of `module` may round differently from serial code: a lane or node
-    on more than one intra-op thread (a kernel splits its reductions otherwise), or the
+    on more than one intra-op thread (a kernel splits its reductions otherwise), the
     batch split into hyperclusters (PyTorch picks a convolution's algorithm by the batch
-    size, docs/passes.md, hypercluster).
+    size, docs/passes.md, hypercluster), or a lane compiled by oneDNN Graph (fused
+    kernels; docs/passes.md, fuse-onednn-graph).
     """
     for op in module.walk():
+        if isinstance(op, dfg.GraphOp) and RUNTIME.get(op) is not None:
+            return True
         if isinstance(op, dfg.ForkOp):
             return True
         if isinstance(op, dfg.ClusterOp) and op.threads is not None and op.threads.value.data > 1:

@@ -59,11 +59,14 @@ from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import dfg, py
 from ramiel_mlir.dialects.annotations import (
     BATCH_PLAN,
+    ONEDNN_GRAPH,
     PARALLEL_ESTIMATE,
+    RUNTIME,
     SERIAL_ESTIMATE,
     THREADS,
 )
 from ramiel_mlir.names import unique_name
+from ramiel_mlir.tensors import torch_dtype_name
 from ramiel_mlir.weights import weight_value
 
 NODE_LINES = "_NODES"
@@ -71,6 +74,7 @@ NODE_LINES = "_NODES"
 
 lanes = runtime_module("lanes")
 onednn = runtime_module("onednn")
+onednn_graph = runtime_module("onednn_graph")
 """The lane runtime of threaded files."""
 
 CHANNEL_ATTRIBUTES = frozenset({"error", "failing", "fail"})
@@ -108,7 +112,9 @@ class GraphLowering:
     chains: bool = True
     """
     Whether Concat chains write into one buffer (`analysis/concat_chains.py`); off where
-    each node's code stands alone (the profiler's methods).
+    each node's code stands alone (the profiler's methods) and where oneDNN Graph
+    compiles the lane (a trace of `torch.cat(..., out=buffer.narrow(...))` gave DenseNet
+    wrong results there; oneDNN Graph fuses plain concatenations itself).
     """
     concat_chains: dict[dfg.NodeOp, ChainLink] = field(default_factory=dict[dfg.NodeOp, ChainLink])
     """The graph's Concat chains (empty unless `chains`)."""
@@ -544,6 +550,8 @@ def _plan_summary(
         counts = [count for count in own if count is not None]
         if counts:
             summary += f" ({_threads(max(counts))} for {len(counts)} of its nodes)"
+        if RUNTIME.get(graph) == ONEDNN_GRAPH:
+            summary += ", compiled by oneDNN Graph at load"
     return summary
 
 
@@ -617,7 +625,13 @@ def lower_graph(graph: dfg.GraphOp) -> py.ModuleOp:
     init = class_body.add(py.FuncOp("__init__", ["self"], [""], "None"))
     init_b = PyBuilder(init.body.block)
     init_b.statement(init_b.call("super", inline=True), "__init__")
-    lowering = GraphLowering(graph, init_b, init.body.block.args[0], class_body=class_body)
+    lowering = GraphLowering(
+        graph,
+        init_b,
+        init.body.block.args[0],
+        class_body=class_body,
+        chains=RUNTIME.get(graph) != ONEDNN_GRAPH,
+    )
 
     params = _params(graph)
     results = [annotation(t) for t in graph.function_type.outputs]
@@ -641,6 +655,8 @@ def lower_graph(graph: dfg.GraphOp) -> py.ModuleOp:
         if isinstance(method, py.FuncOp) and _holds_nodes(method):
             release_dead_values(method.body.block)
     lowering.finish_packing(top.block)
+    if RUNTIME.get(graph) == ONEDNN_GRAPH and len(clusters) == 1 and planned is not None:
+        _compile_at_load(lowering, class_body, top, graph)
     _load_model(top, weights_path=_global(module, "WEIGHTS_PATH"))
     top.add(py.NodeLinesOp(NODE_LINES))
     batch = _batch_plan(graph)
@@ -703,6 +719,37 @@ def _lower_single_lane(
     lane = forward_b.getattr(forward_args[0], "_lane0")
     result = forward_b.call(lanes._with_threads.name, threads, lane, *forward_args[1:], inline=True)
     forward_b.add(py.ReturnOp([result]))
+
+
+def _compile_at_load(
+    lowering: GraphLowering, class_body: PyBuilder, top: PyBuilder, graph: dfg.GraphOp
+) -> None:
+    """
+    `_compile_lane`, which has oneDNN Graph compile `_lane0` for the compiled input
+    shapes, run after every `load_state_dict` (fuse-onednn-graph).
+    """
+    method = class_body.add(
+        py.FuncOp(
+            "_compile_lane",
+            ["self"],
+            [""],
+            "None",
+            doc="Compile lane 0 with oneDNN Graph for these inputs (it stays eager if that fails).",
+        )
+    )
+    b = PyBuilder(method.body.block)
+    specs = []
+    for t in graph.function_type.inputs:
+        assert isinstance(t, TensorType)  # fuse-onednn-graph's condition
+        shape = b.list(list(t.get_shape()), as_tuple=True)
+        dtype = b.name(f"torch.{torch_dtype_name(t.get_element_type())}")
+        specs.append(b.list([shape, dtype], as_tuple=True))
+    name = add_runtime(top.block, onednn_graph._compile_with_onednn_graph)
+    b.call_n(name, 0, method.body.block.args[0], "_lane0", b.list(specs))
+    hook = add_runtime(top.block, onednn_graph._compile_after_load)
+    lowering.init.statement(
+        lowering.init_self, "register_load_state_dict_post_hook", lowering.init.name(hook)
+    )
 
 
 def _lower_lanes(

@@ -198,6 +198,16 @@ BATCH_PLAN = StrAnnotation(
     "How parallelize split the batch into hyperclusters, or why not (the generated header).",
 )
 
+ONEDNN_GRAPH = "onednn_graph"
+"""The `dfg.runtime` of a graph whose lane oneDNN Graph compiles at load time."""
+
+RUNTIME = StrAnnotation(
+    "dfg.runtime",
+    "How the generated code runs the graph's one lane: `onednn_graph`, traced at load "
+    "time and compiled by oneDNN Graph, eager if that fails (fuse-onednn-graph); none: "
+    "eager PyTorch.",
+)
+
 NODE_ANNOTATIONS: tuple[Annotation, ...] = (COST, THREADED_COST, THREADS, LAYOUT, KERNEL)
 """The annotations a node may carry."""
 
@@ -209,6 +219,7 @@ GRAPH_ANNOTATIONS: tuple[Annotation, ...] = (
     SERIAL_ESTIMATE,
     PARALLEL_ESTIMATE,
     BATCH_PLAN,
+    RUNTIME,
 )
 """The annotations a `dfg.graph` may carry."""
 

@@ -21,6 +21,7 @@ from ramiel_mlir.transforms.fold_batchnorm import FoldBatchnormPass
 from ramiel_mlir.transforms.fold_constants import FoldConstantsPass
 from ramiel_mlir.transforms.fuse_channel_shuffle import FuseChannelShufflePass
 from ramiel_mlir.transforms.fuse_conv_activation import FuseConvActivationPass
+from ramiel_mlir.transforms.fuse_onednn_graph import FuseOnednnGraphPass
 from ramiel_mlir.transforms.fuse_sibling_convs import FuseSiblingConvsPass
 from ramiel_mlir.transforms.hypercluster import HyperclusterPass
 from ramiel_mlir.transforms.linear_cluster import LinearClusterPass
@@ -44,8 +45,8 @@ class ParallelizePass(ModulePass):
     Run the usual parallelization pipeline: fold-constants, fold-batchnorm, dce, cse,
     fuse-channel-shuffle, assign-layout, fuse-conv-activation, fuse-sibling-convs,
     prepack-weights, [hypercluster],
-    estimate-cost, linear-cluster, merge-clusters, prepack-weights (with the planned
-    thread counts), clone, dce.
+    estimate-cost, linear-cluster, merge-clusters, fuse-onednn-graph (unless
+    `onednn-graph=false`), prepack-weights (with the planned thread counts), clone, dce.
 
     `lanes` (0: the core count) goes to merge-clusters, `model` to estimate-cost,
     `machine` to estimate-cost, assign-layout and prepack-weights, `blob-dir` to
@@ -85,6 +86,9 @@ class ParallelizePass(ModulePass):
     parts: int = 0
     """Hyperclusters (batch slices): 0 chooses from the estimates, 1 never splits."""
 
+    onednn_graph: bool = True
+    """Compile a one-lane plan with oneDNN Graph when the model loads (fuse-onednn-graph)."""
+
     def __post_init__(self) -> None:
         self.passes()  # a bad option is an error of the pipeline, before any input is read
 
@@ -118,11 +122,13 @@ class ParallelizePass(ModulePass):
 
     def finishing(self) -> tuple[ModulePass, ...]:
         """
-        The passes after the plan: prepack-weights again, which now sees each node's
-        planned thread count (on two threads `F.conv2d` runs oneDNN, reordering the
-        weight on every call, where on one it would not), then clone and dce.
+        The passes after the plan: fuse-onednn-graph, which needs the plan's lane count;
+        prepack-weights again, which now sees each node's planned thread count (on two
+        threads `F.conv2d` runs oneDNN, reordering the weight on every call, where on
+        one it would not); then clone and dce.
         """
-        return (PrepackWeightsPass(machine=self.machine), ClonePass(), DeadCodeElimination())
+        fuse = (FuseOnednnGraphPass(),) if self.onednn_graph else ()
+        return (*fuse, PrepackWeightsPass(machine=self.machine), ClonePass(), DeadCodeElimination())
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         self.apply_observed(ctx, op, None)

@@ -411,9 +411,12 @@ def _explicit_pad(ctx: NodeContext, w: _Window, fill: float, x: SSAValue | None 
 
 
 def _pool_kwargs(w: _Window, padding: Sequence[int], ceil: bool) -> dict[str, Arg]:
-    kwargs: dict[str, Arg] = {}
-    if w.strides != w.kernel:
-        kwargs["stride"] = _plain(w.strides)
+    """
+    The keywords of `F.max_poolNd` / `F.avg_poolNd`. The stride is always written:
+    PyTorch's default (the kernel) reaches a TorchScript trace as an empty list,
+    which oneDNN Graph's fuser refuses ("could not set attribute to the op").
+    """
+    kwargs: dict[str, Arg] = {"stride": _plain(w.strides)}
     if any(padding):
         kwargs["padding"] = _plain(padding)
     if any(d != 1 for d in w.dilations):

@@ -10,7 +10,7 @@
 // CHECK:          self._pack_weights()
 // CHECK-NEXT:     self.register_load_state_dict_post_hook(_pack_after_load)
 // CHECK:      def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-// CHECK:          p = F.max_pool2d(x_cl, 2)
+// CHECK:          p = F.max_pool2d(x_cl, 2, stride=2)
 // CHECK:          # norm (BatchNormalization)
 // CHECK-NEXT:     n = torch.addcmul(self.beta_shift, p, self.gamma_scale)
 // CHECK:          # plain (BatchNormalization)

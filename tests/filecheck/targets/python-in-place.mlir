@@ -55,7 +55,7 @@ dfg.graph @residual(%x: tensor<1x4x8x8xf32>) -> (tensor<1x4x8x8xf32>, tensor<1x4
 // CHECK-NEXT: # relu_cat (Relu)
 // CHECK-NEXT: q = j.relu_()
 // CHECK-NEXT: # pool (MaxPool)
-// CHECK-NEXT: p = F.max_pool2d(q, 2)
+// CHECK-NEXT: p = F.max_pool2d(q, 2, stride=2)
 // CHECK-NEXT: del q
 // CHECK-NEXT: # relu_pool (Relu)
 // CHECK-NEXT: v = p.relu_()

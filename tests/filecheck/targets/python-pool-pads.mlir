@@ -15,7 +15,7 @@
 // CHECK-NEXT:    b = F.max_pool2d(x, 3, stride=2, padding=1, ceil_mode=True)
 // CHECK-NEXT:    # other_count (MaxPool)
 // CHECK-NEXT:    padded = F.pad(x, [0, -1, 0, -1], value=-float("inf"))
-// CHECK-NEXT:    o = F.max_pool2d(padded, 3)
+// CHECK-NEXT:    o = F.max_pool2d(padded, 3, stride=3)
 // CHECK:         # begin_larger (MaxPool)
 // CHECK-NEXT:    padded_1 = F.pad(x, [1, -1, 1, -1], value=-float("inf"))
 // CHECK:         # average (AveragePool)

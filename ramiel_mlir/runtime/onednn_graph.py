@@ -1,0 +1,79 @@
+"""
+A lane compiled by oneDNN Graph when the model loads (`fuse-onednn-graph`).
+
+A generated `Model` whose graph the pass marked has a `_compile_lane` method that
+calls `_compile_with_onednn_graph` on its lane. It runs after every
+`load_state_dict` (through `_compile_after_load`), so the compiled lane always reads
+the loaded weights. The lane is traced with `torch.jit.trace` on seeded inputs of
+the compiled shapes, with TorchScript's oneDNN Graph fuser switched on for the
+first calls, which make and cache the fused plan; the fuser's switch is then put
+back as it was. The compiled lane replaces the method on this one instance only if
+it gives the eager lane's results (within 1e-4 of their largest magnitude) on those
+inputs. Otherwise, and wherever this PyTorch lacks TorchScript or the fuser, the
+eager method stays, and the reason is logged (logger `ramiel`, level INFO).
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+
+def _compile_after_load(module: torch.nn.Module, incompatible_keys: Any) -> None:
+    """Compile the lane again: `load_state_dict` has just replaced the weights it reads."""
+    getattr(module, "_compile_lane")()  # noqa: B009 (a method of the generated class)
+
+
+def _same_results(got: Any, expected: Any) -> None:
+    """Raise AssertionError unless `got` matches `expected` within 1e-4 of its scale."""
+    pairs = zip(got, expected, strict=True) if isinstance(expected, tuple) else [(got, expected)]
+    for value, reference in pairs:
+        scale = float(reference.abs().nan_to_num(0.0, 0.0, 0.0).max()) if reference.numel() else 0.0
+        torch.testing.assert_close(
+            value, reference, rtol=0.0, atol=1e-4 * max(scale, 1e-2), equal_nan=True
+        )
+
+
+def _compile_with_onednn_graph(
+    module: torch.nn.Module, lane: str, inputs: Sequence[tuple[tuple[int, ...], torch.dtype]]
+) -> bool:
+    """
+    Replace `module.<lane>` by its trace compiled by oneDNN Graph, checked against the
+    eager method on seeded inputs of the `(shape, dtype)`s `inputs` gives; keep the
+    eager method if anything fails. Returns whether the lane is compiled.
+    """
+    import logging
+    import warnings
+
+    module.__dict__.pop(lane, None)  # back to the eager method, if compiled before
+    eager = getattr(module, lane)
+    generator = torch.Generator().manual_seed(0)
+    example = tuple(torch.randn(s, generator=generator, dtype=d) for s, d in inputs)
+    jit: Any = getattr(torch, "jit", None)
+    if jit is None or not hasattr(jit, "enable_onednn_fusion"):
+        logging.getLogger("ramiel").info("%s stays eager: no oneDNN Graph fuser in torch", lane)
+        return False
+    previous = jit.onednn_fusion_enabled()
+
+    def run(*args: torch.Tensor) -> Any:
+        return eager(*args)
+
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("error", jit.TracerWarning)  # a value read from a tensor
+            jit.enable_onednn_fusion(True)
+            compiled = jit.trace(run, example, check_trace=False)
+            for _ in range(3):  # profiling runs, then the fused plan
+                got = compiled(*example)
+            _same_results(got, eager(*example))
+    except Exception as error:  # any failure leaves the eager lane
+        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        logging.getLogger("ramiel").info(
+            "%s stays eager: oneDNN Graph: %s: %s", lane, type(error).__name__, message
+        )
+        return False
+    finally:
+        jit.enable_onednn_fusion(previous)
+    module.__dict__[lane] = compiled
+    return True

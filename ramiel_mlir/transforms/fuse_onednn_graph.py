@@ -1,0 +1,114 @@
+"""
+`fuse-onednn-graph`: run a one-lane plan through oneDNN Graph, compiled at load time.
+
+Eager PyTorch pays 20 to 45 us of bookkeeping around every oneDNN convolution (the
+primitive descriptor is made again on each call) and a few microseconds per other op;
+on a MobileNet that is more than half of the time. TorchScript's oneDNN Graph fuser
+(LLGA) compiles a traced graph into oneDNN partitions once: convolutions with their
+activations, additions and poolings fused, and no per-call descriptor. The pass marks
+a graph whose plan is one lane (`dfg.runtime = "onednn_graph"`); the generated
+`load_model` then traces that lane, compiles it and checks it against the eager lane
+on one input (`runtime/onednn_graph.py`). If any of that fails, the lane stays eager.
+
+The pass marks a graph only if every node is an op whose generated code is a fixed
+sequence of tensor ops (`TRACEABLE`), so that a trace records all of it, at least one
+is a convolution or a matrix product (`COMPUTE`), and every input and result is a
+float32 tensor of static shape. It leaves the graph unchanged
+otherwise, with a remark that names what stops it. The lane then runs on one intra-op
+thread count, the largest merge-clusters planned for any of its nodes, and the
+convolutions on plain `F.conv2d` (oneDNN Graph picks its own weight formats, so
+prepack-weights does not pack them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import IntegerAttr, ModuleOp, TensorType, f32, i64
+from xdsl.ir import Attribute
+from xdsl.passes import ModulePass
+
+from ramiel_mlir.diagnostics import remark
+from ramiel_mlir.dialects.annotations import KERNEL, ONEDNN_GRAPH, RUNTIME, THREADS
+from ramiel_mlir.dialects.dfg import ClusterOp, GraphOp, NodeOp
+
+TRACEABLE = frozenset(
+    {
+        "Abs", "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Conv",
+        "ConvTranspose", "Div", "Dropout", "Elu", "Erf", "Exp", "Flatten", "FusedConv",
+        "Gelu", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "HardSwish",
+        "Identity", "LayerNormalization", "LeakyRelu", "Log", "LRN", "MatMul", "MaxPool",
+        "Mul", "Neg", "Pad", "Pow", "ReduceMean", "ReduceSum", "Relu", "Reshape",
+        "Sigmoid", "Slice", "Softmax", "Split", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh",
+        "Transpose", "Unsqueeze",
+    }
+)  # fmt: skip
+"""
+Ops whose generated code, with the shapes fixed at compile time, is a fixed sequence
+of tensor ops that oneDNN Graph takes or leaves to TorchScript: no Python value read
+from a tensor, no control flow, no randomness (a Dropout is the identity here).
+"""
+
+COMPUTE = frozenset({"Conv", "ConvTranspose", "FusedConv", "Gemm", "MatMul"})
+"""
+The ops that oneDNN Graph builds its partitions around (a convolution or a matrix
+product, with the ops after it fused). A graph without one gains nothing from the
+compilation and would only pay for it at load.
+"""
+
+
+def _static_f32(t: Attribute) -> bool:
+    """Whether `t` is a float32 tensor type of static shape."""
+    return isinstance(t, TensorType) and t.element_type == f32 and -1 not in t.get_shape()
+
+
+def refusal(graph: GraphOp) -> str | None:
+    """Why the graph's lane cannot be compiled by oneDNN Graph (None: it can)."""
+    clusters = [op for op in graph.block.ops if isinstance(op, ClusterOp)]
+    if len(clusters) != 1 or clusters[0].threads is None:
+        return f"needs a one-lane plan from merge-clusters (the graph has {len(clusters)} lanes)"
+    types = (*graph.function_type.inputs, *graph.function_type.outputs)
+    if not types or not all(_static_f32(t) for t in types):
+        return "inputs and outputs must be float32 tensors of static shape"
+    nodes = [node for node in clusters[0].walk() if isinstance(node, NodeOp)]
+    for node in nodes:
+        if node.op_type.data not in TRACEABLE:
+            return f"{node.op_type.data} node '{node.node_name}' is not in its list of ops"
+    if not any(node.op_type.data in COMPUTE for node in nodes):
+        return "no convolution or matrix product to build partitions around"
+    return None
+
+
+def _lane_threads(cluster: ClusterOp) -> int:
+    """The lane's count, or the largest count planned for one of its nodes."""
+    assert cluster.threads is not None
+    counts = [THREADS.get(op) for op in cluster.walk()]
+    return max([cluster.threads.value.data, *(c for c in counts if c is not None)])
+
+
+@dataclass(frozen=True)
+class FuseOnednnGraphPass(ModulePass):
+    """
+    Mark each graph planned as one lane of traceable float32 ops to run that lane
+    through oneDNN Graph (`dfg.runtime = "onednn_graph"`), on one intra-op thread
+    count and with no packed weights.
+    """
+
+    name = "fuse-onednn-graph"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        for graph in op.walk():
+            if not isinstance(graph, GraphOp):
+                continue
+            why = refusal(graph)
+            if why is not None:
+                remark(f"fuse-onednn-graph: the lane stays eager: {why}", graph)
+                continue
+            cluster = next(c for c in graph.block.ops if isinstance(c, ClusterOp))
+            cluster.attributes["threads"] = IntegerAttr(_lane_threads(cluster), i64)
+            for node in cluster.walk():
+                THREADS.remove(node)
+                KERNEL.remove(node)
+            RUNTIME.set(graph, ONEDNN_GRAPH)
+            remark("fuse-onednn-graph: the lane is compiled by oneDNN Graph at load", graph)

@@ -1,0 +1,127 @@
+"""A one-lane plan compiled by oneDNN Graph at load time (fuse-onednn-graph)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import onnxruntime
+import pytest
+import torch
+from onnx import TensorProto, helper
+
+from ramiel_mlir.api import CompiledModel, compile_onnx
+
+ONE_LANE = (
+    "fold-constants,estimate-cost{model=flops},linear-cluster,"
+    "merge-clusters{lanes=1 runtime-costs=false},fuse-onednn-graph"
+)
+
+
+def _block() -> onnx.ModelProto:
+    """Conv -> Relu -> Conv, plus the input (a residual), -> MaxPool: one lane of traceable ops."""
+    rng = np.random.default_rng(0)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 12, 12])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 6, 6])
+    weights = [
+        onnx.numpy_helper.from_array((rng.standard_normal(shape) * 0.2).astype(np.float32), name)
+        for name, shape in (("w1", (8, 8, 3, 3)), ("b1", (8,)), ("w2", (8, 8, 3, 3)))
+    ]
+    nodes = [
+        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1], name="conv1"),
+        helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
+        helper.make_node("Conv", ["r1", "w2"], ["c2"], pads=[1, 1, 1, 1], name="conv2"),
+        helper.make_node("Add", ["c2", "x"], ["s"], name="residual"),
+        helper.make_node("MaxPool", ["s"], ["y"], kernel_shape=[2, 2], strides=[2, 2]),
+    ]
+    graph = helper.make_graph(nodes, "block", [x], [y], weights)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory: pytest.TempPathFactory) -> tuple[CompiledModel, CompiledModel]:
+    directory: Path = tmp_path_factory.mktemp("onednn_graph")
+    model = _block()
+    eager = compile_onnx(
+        model, ONE_LANE.removesuffix(",fuse-onednn-graph"), directory, name="eager"
+    )
+    fused = compile_onnx(model, ONE_LANE, directory, name="fused")
+    return eager, fused
+
+
+def _input() -> torch.Tensor:
+    return torch.randn(1, 8, 12, 12, generator=torch.Generator().manual_seed(3))
+
+
+def test_the_lane_is_compiled_and_matches_onnx_runtime(
+    compiled: tuple[CompiledModel, CompiledModel],
+) -> None:
+    _, fused = compiled
+    before = torch.jit.onednn_fusion_enabled()
+    model = fused.load()
+    assert torch.jit.onednn_fusion_enabled() == before  # the fuser's switch is put back
+    assert isinstance(model.__dict__.get("_lane0"), torch.jit.ScriptFunction)
+    x = _input()
+    with torch.no_grad():
+        got = model(x)
+    session = onnxruntime.InferenceSession(_block().SerializeToString())
+    expected = np.asarray(session.run(None, {"x": x.numpy()})[0])
+    scale = float(np.abs(expected).max())
+    assert float(np.abs(got.numpy() - expected).max()) <= 1e-4 * scale
+
+
+def test_the_compiled_lane_follows_newly_loaded_weights(
+    compiled: tuple[CompiledModel, CompiledModel],
+) -> None:
+    eager_file, fused_file = compiled
+    model, eager = fused_file.load(), eager_file.load()
+    state = {k: v * 0.5 for k, v in model.state_dict().items()}
+    model.load_state_dict(state)
+    eager.load_state_dict(state)
+    assert isinstance(model.__dict__.get("_lane0"), torch.jit.ScriptFunction)
+    with torch.no_grad():
+        torch.testing.assert_close(model(_input()), eager(_input()), rtol=0.0, atol=1e-4)
+
+
+def test_a_failing_trace_leaves_the_eager_lane_and_says_why(
+    compiled: tuple[CompiledModel, CompiledModel],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    eager_file, fused_file = compiled
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("no trace today")
+
+    monkeypatch.setattr(torch.jit, "trace", refuse)
+    with caplog.at_level(logging.INFO, logger="ramiel"):
+        model = fused_file.load()
+    assert "_lane0" not in model.__dict__
+    assert "_lane0 stays eager: oneDNN Graph: RuntimeError: no trace today" in caplog.text
+    with torch.no_grad():
+        assert torch.equal(model(_input()), eager_file.load()(_input()))
+
+
+def test_a_trace_that_disagrees_with_the_eager_lane_is_not_used(
+    compiled: tuple[CompiledModel, CompiledModel],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _, fused_file = compiled
+    trace = torch.jit.trace
+
+    def off_by_one(func: Callable[..., torch.Tensor], example: Any, **kwargs: Any) -> Any:
+        def shifted(x: torch.Tensor) -> torch.Tensor:
+            return func(x) + 1.0
+
+        return trace(shifted, example, **kwargs)
+
+    monkeypatch.setattr(torch.jit, "trace", off_by_one)
+    with caplog.at_level(logging.INFO, logger="ramiel"):
+        model = fused_file.load()
+    assert "_lane0" not in model.__dict__
+    assert "_lane0 stays eager: oneDNN Graph: AssertionError" in caplog.text

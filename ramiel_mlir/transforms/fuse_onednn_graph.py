@@ -11,7 +11,8 @@ a graph whose plan is one lane (`dfg.runtime = "onednn_graph"`); the generated
 on one input (`runtime/onednn_graph.py`). If any of that fails, the lane stays eager.
 
 The pass marks a graph only if every node is an op whose generated code is a fixed
-sequence of tensor ops (`TRACEABLE`), so that a trace records all of it, at least one
+sequence of tensor ops (`TRACEABLE`; shapes, pads, axes and indices constants), so that
+a trace records all of it, at least one
 is a convolution or a matrix product (`COMPUTE`), and every input and result is a
 float32 tensor of static shape. It leaves the graph unchanged
 otherwise, with a remark that names what stops it. The lane then runs on one intra-op
@@ -31,23 +32,37 @@ from xdsl.passes import ModulePass
 
 from ramiel_mlir.diagnostics import remark
 from ramiel_mlir.dialects.annotations import KERNEL, ONEDNN_GRAPH, RUNTIME, THREADS
-from ramiel_mlir.dialects.dfg import ClusterOp, GraphOp, NodeOp
+from ramiel_mlir.dialects.dfg import ClusterOp, GraphOp, NodeOp, WeightOp
 
 TRACEABLE = frozenset(
     {
-        "Abs", "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Conv",
-        "ConvTranspose", "Div", "Dropout", "Elu", "Erf", "Exp", "Flatten", "FusedConv",
-        "Gelu", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "HardSwish",
-        "Identity", "LayerNormalization", "LeakyRelu", "Log", "LRN", "MatMul", "MaxPool",
-        "Mul", "Neg", "Pad", "Pow", "ReduceMean", "ReduceSum", "Relu", "Reshape",
-        "Sigmoid", "Slice", "Softmax", "Split", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh",
-        "Transpose", "Unsqueeze",
+        "Abs", "Add", "And", "AveragePool", "BatchNormalization", "Cast", "Clip",
+        "Concat", "Conv", "ConvTranspose", "Div", "Dropout", "Elu", "Equal", "Erf", "Exp",
+        "Flatten", "FusedConv", "Gather", "Gelu", "Gemm", "GlobalAveragePool",
+        "GlobalMaxPool", "Greater", "HardSigmoid", "HardSwish", "Identity",
+        "LayerNormalization", "LeakyRelu", "Less", "Log", "LRN", "MatMul", "Max",
+        "MaxPool", "Min", "Mul", "Neg", "Not", "Or", "Pad", "Pow", "ReduceMean",
+        "ReduceSum", "Relu", "Reshape", "Sigmoid", "Slice", "Softmax", "Split", "Sqrt",
+        "Squeeze", "Sub", "Sum", "Tanh", "Transpose", "Unsqueeze",
     }
 )  # fmt: skip
 """
 Ops whose generated code, with the shapes fixed at compile time, is a fixed sequence
 of tensor ops that oneDNN Graph takes or leaves to TorchScript: no Python value read
-from a tensor, no control flow, no randomness (a Dropout is the identity here).
+from a tensor, no control flow, no randomness (a Dropout is the identity here). The
+ops of `CONSTANT_OPERANDS` qualify only with constant operands after the first. Where is
+left out: the lowering writes a constant scalar operand as a Python number, and the
+fuser fails on `torch.where(c, x, -3.4e38)` ("vector::_M_range_check", PyTorch 2.13).
+"""
+
+CONSTANT_OPERANDS = frozenset(
+    {"Clip", "Gather", "Pad", "ReduceMean", "ReduceSum", "Reshape", "Slice", "Split",
+     "Squeeze", "Unsqueeze"}
+)  # fmt: skip
+"""
+Ops whose generated code reads their operands after the first (a shape, pads, axes,
+indices, bounds) as Python values when they are not constants: a trace would freeze
+the values of its example input.
 """
 
 COMPUTE = frozenset({"Conv", "ConvTranspose", "FusedConv", "Gemm", "MatMul"})
@@ -75,6 +90,13 @@ def refusal(graph: GraphOp) -> str | None:
     for node in nodes:
         if node.op_type.data not in TRACEABLE:
             return f"{node.op_type.data} node '{node.node_name}' is not in its list of ops"
+        if node.op_type.data in CONSTANT_OPERANDS and not all(
+            isinstance(operand.owner, WeightOp) for operand in node.inputs[1:]
+        ):
+            return (
+                f"{node.op_type.data} node '{node.node_name}' has an operand after its "
+                "first that is not a constant"
+            )
     if not any(node.op_type.data in COMPUTE for node in nodes):
         return "no convolution or matrix product to build partitions around"
     return None

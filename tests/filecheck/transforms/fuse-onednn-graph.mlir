@@ -76,6 +76,24 @@ dfg.graph @not_traceable(%x: tensor<8xf32>) -> tensor<2xf32> {
 
 // -----
 
+/// A Reshape whose shape is computed at run time: a trace would freeze the shape its
+/// example input gave, so the graph is left eager.
+
+// CHECK-LABEL: dfg.graph @runtime_shape
+// CHECK-NOT:     dfg.runtime
+// REMARK:        remark: @runtime_shape: fuse-onednn-graph: the lane stays eager: Reshape node 'r' has an operand after its first that is not a constant
+dfg.graph @runtime_shape(%x: tensor<2x8xf32>, %w: tensor<8x8xf32>, %d: tensor<2xf32>) -> tensor<4x4xf32> {
+  %r = dfg.cluster 0 threads 1 -> tensor<4x4xf32> {
+    %y = dfg.node "MatMul"(%x, %w) opset 17 : (tensor<2x8xf32>, tensor<8x8xf32>) -> tensor<2x8xf32>
+    %s = dfg.node "Cast"(%d) {to = 7 : i64} opset 17 : (tensor<2xf32>) -> tensor<2xi64>
+    %z = dfg.node "Reshape"(%y, %s) opset 17 : (tensor<2x8xf32>, tensor<2xi64>) -> tensor<4x4xf32> loc("r")
+    dfg.yield %z : tensor<4x4xf32>
+  }
+  dfg.output %r : tensor<4x4xf32>
+}
+
+// -----
+
 /// Nothing for oneDNN Graph to build a partition around: not worth a compilation.
 
 // CHECK-LABEL: dfg.graph @no_compute

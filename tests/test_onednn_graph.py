@@ -87,32 +87,17 @@ def test_the_compiled_lane_follows_newly_loaded_weights(
         torch.testing.assert_close(model(_input()), eager(_input()), rtol=0.0, atol=1e-4)
 
 
-def test_a_failing_trace_leaves_the_eager_lane_and_says_why(
-    compiled: tuple[CompiledModel, CompiledModel],
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    eager_file, fused_file = compiled
+def _refusing(trace: Callable[..., Any]) -> Callable[..., Any]:
+    """A `torch.jit.trace` that fails."""
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise RuntimeError("no trace today")
 
-    monkeypatch.setattr(torch.jit, "trace", refuse)
-    with caplog.at_level(logging.INFO, logger="ramiel"):
-        model = fused_file.load()
-    assert "_lane0" not in model.__dict__
-    assert "_lane0 stays eager: oneDNN Graph: RuntimeError: no trace today" in caplog.text
-    with torch.no_grad():
-        assert torch.equal(model(_input()), eager_file.load()(_input()))
+    return refuse
 
 
-def test_a_trace_that_disagrees_with_the_eager_lane_is_not_used(
-    compiled: tuple[CompiledModel, CompiledModel],
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    _, fused_file = compiled
-    trace = torch.jit.trace
+def _off_by_one(trace: Callable[..., Any]) -> Callable[..., Any]:
+    """A `torch.jit.trace` whose function gives the lane's results plus one."""
 
     def off_by_one(func: Callable[..., torch.Tensor], example: Any, **kwargs: Any) -> Any:
         def shifted(x: torch.Tensor) -> torch.Tensor:
@@ -120,8 +105,26 @@ def test_a_trace_that_disagrees_with_the_eager_lane_is_not_used(
 
         return trace(shifted, example, **kwargs)
 
-    monkeypatch.setattr(torch.jit, "trace", off_by_one)
+    return off_by_one
+
+
+@pytest.mark.parametrize(
+    ("replace_trace", "reason"),
+    [(_refusing, "RuntimeError: no trace today"), (_off_by_one, "AssertionError")],
+    ids=["trace_fails", "trace_disagrees"],
+)
+def test_a_lane_that_does_not_compile_stays_eager_and_says_why(
+    compiled: tuple[CompiledModel, CompiledModel],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    replace_trace: Callable[[Callable[..., Any]], Callable[..., Any]],
+    reason: str,
+) -> None:
+    eager_file, fused_file = compiled
+    monkeypatch.setattr(torch.jit, "trace", replace_trace(torch.jit.trace))
     with caplog.at_level(logging.INFO, logger="ramiel"):
         model = fused_file.load()
     assert "_lane0" not in model.__dict__
-    assert "_lane0 stays eager: oneDNN Graph: AssertionError" in caplog.text
+    assert f"_lane0 stays eager: oneDNN Graph: {reason}" in caplog.text
+    with torch.no_grad():
+        assert torch.equal(model(_input()), eager_file.load()(_input()))

@@ -58,13 +58,15 @@ def _input() -> torch.Tensor:
 
 
 def test_the_lane_is_compiled_and_matches_onnx_runtime(
-    compiled: tuple[CompiledModel, CompiledModel],
+    compiled: tuple[CompiledModel, CompiledModel], caplog: pytest.LogCaptureFixture
 ) -> None:
     _, fused = compiled
     before = torch.jit.onednn_fusion_enabled()
-    model = fused.load()
+    with caplog.at_level(logging.INFO, logger="ramiel"):
+        model = fused.load()
     assert torch.jit.onednn_fusion_enabled() == before  # the fuser's switch is put back
     assert isinstance(model.__dict__.get("_lane0"), torch.jit.ScriptFunction)
+    assert "_lane0 runs as onednn_graph" in caplog.text
     x = _input()
     with torch.no_grad():
         got = model(x)
@@ -108,23 +110,44 @@ def _off_by_one(trace: Callable[..., Any]) -> Callable[..., Any]:
     return off_by_one
 
 
+def _refusing_to_fuse(trace: Callable[..., Any]) -> Callable[..., Any]:
+    """A `torch.jit.trace` that fails while oneDNN Graph's fuser is on, as on some graphs."""
+
+    def fussy(*args: Any, **kwargs: Any) -> Any:
+        if torch.jit.onednn_fusion_enabled():
+            raise RuntimeError("vector::_M_range_check")
+        return trace(*args, **kwargs)
+
+    return fussy
+
+
 @pytest.mark.parametrize(
-    ("replace_trace", "reason"),
-    [(_refusing, "RuntimeError: no trace today"), (_off_by_one, "AssertionError")],
-    ids=["trace_fails", "trace_disagrees"],
+    ("replace_trace", "how", "log"),
+    [
+        (_refusing, "eager", "_lane0: TorchScript failed: RuntimeError: no trace today"),
+        (_off_by_one, "eager", "_lane0: TorchScript failed: AssertionError"),
+        (
+            _refusing_to_fuse,
+            "torchscript",
+            "_lane0: oneDNN Graph failed: RuntimeError: vector::_M_range_check",
+        ),
+    ],
+    ids=["trace_fails", "trace_disagrees", "fuser_fails"],
 )
-def test_a_lane_that_does_not_compile_stays_eager_and_says_why(
+def test_a_lane_the_fuser_cannot_compile_falls_back_and_says_why(
     compiled: tuple[CompiledModel, CompiledModel],
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
     replace_trace: Callable[[Callable[..., Any]], Callable[..., Any]],
-    reason: str,
+    how: str,
+    log: str,
 ) -> None:
     eager_file, fused_file = compiled
     monkeypatch.setattr(torch.jit, "trace", replace_trace(torch.jit.trace))
     with caplog.at_level(logging.INFO, logger="ramiel"):
         model = fused_file.load()
-    assert "_lane0" not in model.__dict__
-    assert f"_lane0 stays eager: oneDNN Graph: {reason}" in caplog.text
+    assert log in caplog.text
+    assert f"_lane0 {'stays eager' if how == 'eager' else 'runs as ' + how}" in caplog.text
+    assert isinstance(model.__dict__.get("_lane0"), torch.jit.ScriptFunction) == (how != "eager")
     with torch.no_grad():
-        assert torch.equal(model(_input()), eager_file.load()(_input()))
+        torch.testing.assert_close(model(_input()), eager_file.load()(_input()), rtol=0, atol=1e-5)

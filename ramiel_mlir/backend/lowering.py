@@ -551,7 +551,7 @@ def _plan_summary(
         if counts:
             summary += f" ({_threads(max(counts))} for {len(counts)} of its nodes)"
         if RUNTIME.get(graph) == ONEDNN_GRAPH:
-            summary += ", compiled by oneDNN Graph at load"
+            summary += ", compiled at load (oneDNN Graph, else TorchScript)"
     return summary
 
 
@@ -734,7 +734,8 @@ def _compile_at_load(
             ["self"],
             [""],
             "None",
-            doc="Compile lane 0 with oneDNN Graph for these inputs (it stays eager if that fails).",
+            doc="Compile lane 0 for these inputs: with oneDNN Graph, else as TorchScript, "
+            "else not.",
         )
     )
     b = PyBuilder(method.body.block)

@@ -11,8 +11,10 @@ a tensor), with TorchScript's oneDNN Graph fuser switched on for the
 first calls, which make and cache the fused plan; the fuser's switch is then put
 back as it was. The compiled lane replaces the method on this one instance only if
 it gives the eager lane's results (within 1e-4 of their largest magnitude) on those
-inputs. Otherwise, and wherever this PyTorch lacks TorchScript or the fuser, the
-eager method stays, and the reason is logged (logger `ramiel`, level INFO).
+inputs. Where the fuser fails, the plain TorchScript trace (no fusion, but no Python
+between the ops either) is tried the same way; where that fails too, and wherever
+this PyTorch lacks TorchScript or the fuser, the eager method stays. What happened is
+logged (logger `ramiel`, level INFO).
 """
 
 from collections.abc import Sequence
@@ -36,30 +38,19 @@ def _same_results(got: Any, expected: Any) -> None:
         )
 
 
-def _compile_with_onednn_graph(
-    module: torch.nn.Module, lane: str, inputs: Sequence[tuple[tuple[int, ...], torch.dtype]]
-) -> bool:
+def _traced(
+    eager: Any, example: tuple[torch.Tensor, ...], jit: Any, fuse: bool
+) -> torch.jit.ScriptFunction:
     """
-    Replace `module.<lane>` by its trace compiled by oneDNN Graph, checked against the
-    eager method on seeded inputs of the `(shape, dtype)`s `inputs` gives; keep the
-    eager method if anything fails. Returns whether the lane is compiled.
+    `eager` traced on `example` and run three times (profiling runs, then the optimized
+    plan, which oneDNN Graph's fuser makes if `fuse`), checked against `eager` there.
     """
-    import logging
     import warnings
-
-    module.__dict__.pop(lane, None)  # back to the eager method, if compiled before
-    eager = getattr(module, lane)
-    generator = torch.Generator().manual_seed(0)
-    example = tuple(torch.randn(s, generator=generator, dtype=d) for s, d in inputs)
-    jit: Any = getattr(torch, "jit", None)
-    if jit is None or not hasattr(jit, "enable_onednn_fusion"):
-        logging.getLogger("ramiel").info("%s stays eager: no oneDNN Graph fuser in torch", lane)
-        return False
-    previous = jit.onednn_fusion_enabled()
 
     def run(*args: torch.Tensor) -> Any:
         return eager(*args)
 
+    previous = jit.onednn_fusion_enabled()
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
@@ -67,18 +58,50 @@ def _compile_with_onednn_graph(
             # are fixed at compile time, and fuse-onednn-graph admits no op that reads
             # another value of a tensor.
             warnings.simplefilter("ignore", jit.TracerWarning)
-            jit.enable_onednn_fusion(True)
+            jit.enable_onednn_fusion(fuse)
             compiled = jit.trace(run, example, check_trace=False)
-            for _ in range(3):  # profiling runs, then the fused plan
+            for _ in range(3):
                 got = compiled(*example)
             _same_results(got, eager(*example))
-    except Exception as error:  # any failure leaves the eager lane
-        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        logging.getLogger("ramiel").info(
-            "%s stays eager: oneDNN Graph: %s: %s", lane, type(error).__name__, message
-        )
-        return False
     finally:
         jit.enable_onednn_fusion(previous)
-    module.__dict__[lane] = compiled
-    return True
+    return compiled
+
+
+def _compile_with_onednn_graph(
+    module: torch.nn.Module, lane: str, inputs: Sequence[tuple[tuple[int, ...], torch.dtype]]
+) -> str:
+    """
+    Replace `module.<lane>` by its trace compiled by oneDNN Graph or, where that fails,
+    by the plain TorchScript trace, each checked against the eager method on seeded
+    inputs of the `(shape, dtype)`s `inputs` gives; keep the eager method if both fail.
+    Returns how the lane runs: "onednn_graph", "torchscript" or "eager".
+    """
+    import logging
+
+    log = logging.getLogger("ramiel")
+    module.__dict__.pop(lane, None)  # back to the eager method, if compiled before
+    eager = getattr(module, lane)
+    generator = torch.Generator().manual_seed(0)
+    example = tuple(torch.randn(s, generator=generator, dtype=d) for s, d in inputs)
+    jit: Any = getattr(torch, "jit", None)
+    if jit is None or not hasattr(jit, "enable_onednn_fusion"):
+        log.info("%s stays eager: this torch has no TorchScript oneDNN Graph fuser", lane)
+        return "eager"
+    for fuse, how in ((True, "onednn_graph"), (False, "torchscript")):
+        try:
+            module.__dict__[lane] = _traced(eager, example, jit, fuse)
+        except Exception as error:  # any failure leaves the next way, or the eager lane
+            text = str(error).strip()
+            log.info(
+                "%s: %s failed: %s: %s",
+                lane,
+                "oneDNN Graph" if fuse else "TorchScript",
+                type(error).__name__,
+                text.splitlines()[0] if text else "",
+            )
+            continue
+        log.info("%s runs as %s", lane, how)
+        return how
+    log.info("%s stays eager", lane)
+    return "eager"

@@ -8,7 +8,9 @@ on a MobileNet that is more than half of the time. TorchScript's oneDNN Graph fu
 activations, additions and poolings fused, and no per-call descriptor. The pass marks
 a graph whose plan is one lane (`dfg.runtime = "onednn_graph"`); the generated
 `load_model` then traces that lane, compiles it and checks it against the eager lane
-on one input (`runtime/onednn_graph.py`). If any of that fails, the lane stays eager.
+on one input (`runtime/onednn_graph.py`). Where the fuser fails, the plain TorchScript
+trace (no fusion, no Python between the ops) is tried the same way, and where that
+fails too, the lane stays eager.
 
 The pass marks a graph only if every node is an op whose generated code is a fixed
 sequence of tensor ops (`TRACEABLE`; shapes, pads, axes and indices constants), so that
@@ -43,16 +45,14 @@ TRACEABLE = frozenset(
         "LayerNormalization", "LeakyRelu", "Less", "Log", "LRN", "MatMul", "Max",
         "MaxPool", "Min", "Mul", "Neg", "Not", "Or", "Pad", "Pow", "ReduceMean",
         "ReduceSum", "Relu", "Reshape", "Sigmoid", "Slice", "Softmax", "Split", "Sqrt",
-        "Squeeze", "Sub", "Sum", "Tanh", "Transpose", "Unsqueeze",
+        "Squeeze", "Sub", "Sum", "Tanh", "Transpose", "Unsqueeze", "Where",
     }
 )  # fmt: skip
 """
 Ops whose generated code, with the shapes fixed at compile time, is a fixed sequence
 of tensor ops that oneDNN Graph takes or leaves to TorchScript: no Python value read
 from a tensor, no control flow, no randomness (a Dropout is the identity here). The
-ops of `CONSTANT_OPERANDS` qualify only with constant operands after the first. Where is
-left out: the lowering writes a constant scalar operand as a Python number, and the
-fuser fails on `torch.where(c, x, -3.4e38)` ("vector::_M_range_check", PyTorch 2.13).
+ops of `CONSTANT_OPERANDS` qualify only with constant operands after the first.
 """
 
 CONSTANT_OPERANDS = frozenset(
@@ -133,4 +133,7 @@ class FuseOnednnGraphPass(ModulePass):
                 THREADS.remove(node)
                 KERNEL.remove(node)
             RUNTIME.set(graph, ONEDNN_GRAPH)
-            remark("fuse-onednn-graph: the lane is compiled by oneDNN Graph at load", graph)
+            remark(
+                "fuse-onednn-graph: the lane is compiled at load (oneDNN Graph, else TorchScript)",
+                graph,
+            )

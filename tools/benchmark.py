@@ -10,7 +10,8 @@ model, so a model's rounds are minutes apart:
 1. serial generated code, 1 intra-op thread (the baseline);
 2. serial generated code, intra-op threads = cores;
 3. Ramiel (`--parallelize=lanes=cores`): lanes on 1 intra-op thread each, or one
-   lane with the cores' intra-op threads when it falls back;
+   lane with the cores' intra-op threads when it falls back (a one-lane plan is
+   compiled when it loads: oneDNN Graph, else TorchScript; `fuse-onednn-graph`);
 4. ONNX Runtime, default session options, timed in its own interleaved block
    against the baseline: its spin-waiting pool would slow the next configuration;
 5. the bound min(cores, work / critical path), from the profiled per-node times

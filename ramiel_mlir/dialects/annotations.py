@@ -107,6 +107,8 @@ class StrAnnotation:
 
     name: str
     doc: str
+    values: tuple[str, ...] = ()
+    """The values it may take (empty: any string)."""
 
     def get(self, op: Operation) -> str | None:
         """The value on `op`, None if it has none."""
@@ -129,6 +131,11 @@ class StrAnnotation:
         attr = op.attributes.get(self.name)
         if attr is not None and not isinstance(attr, StringAttr):
             raise VerifyException(f"'{op.name}' has {self.name} = {attr}; it must be a string")
+        if isinstance(attr, StringAttr) and self.values and attr.data not in self.values:
+            allowed = ", ".join(f'"{value}"' for value in self.values)
+            raise VerifyException(
+                f"'{op.name}' has {self.name} = \"{attr.data}\"; it must be one of {allowed}"
+            )
 
     def verify(self, op: Operation) -> None:
         """Check the annotation's type on `op`, if present."""
@@ -204,8 +211,9 @@ ONEDNN_GRAPH = "onednn_graph"
 RUNTIME = StrAnnotation(
     "dfg.runtime",
     "How the generated code runs the graph's one lane: `onednn_graph`, traced at load "
-    "time and compiled by oneDNN Graph, eager if that fails (fuse-onednn-graph); none: "
-    "eager PyTorch.",
+    "time and compiled by oneDNN Graph, else as TorchScript, else eager "
+    "(fuse-onednn-graph); none: eager PyTorch.",
+    values=(ONEDNN_GRAPH,),
 )
 
 NODE_ANNOTATIONS: tuple[Annotation, ...] = (COST, THREADED_COST, THREADS, LAYOUT, KERNEL)

@@ -178,6 +178,15 @@ dfg.graph @edge_cost_type(%x: tensor<2xf32>) -> tensor<2xf32> attributes {dfg.ed
 
 // -----
 
+/// dfg.runtime names how the generated code runs the lane; only oneDNN Graph is known.
+
+// CHECK: 'dfg.graph' has dfg.runtime = "jit"; it must be one of "onednn_graph"
+dfg.graph @runtime_value(%x: tensor<2xf32>) -> tensor<2xf32> attributes {dfg.runtime = "jit"} {
+  dfg.output %x : tensor<2xf32>
+}
+
+// -----
+
 /// An annotation written without its dialect prefix is a mistake, not an unknown attribute.
 
 // CHECK: 'dfg.node' has the attribute cost: pass annotations are dialect-prefixed, write dfg.cost

@@ -18,8 +18,12 @@ from ramiel_mlir.api import CompiledModel, compile_onnx
 
 ONE_LANE = (
     "fold-constants,estimate-cost{model=flops},linear-cluster,"
-    "merge-clusters{lanes=1 runtime-costs=false},fuse-onednn-graph"
+    "merge-clusters{lanes=2 edge-cost=1000000.0 runtime-costs=false},fuse-onednn-graph"
 )
+"""One lane on two intra-op threads (a huge edge cost rules out two lanes)."""
+
+ONE_THREAD = ONE_LANE.replace("runtime-costs=false", "min-gain=0.99")
+"""One lane on one thread (intra-op threads never save 99% of the serial estimate)."""
 
 
 def _block() -> onnx.ModelProto:
@@ -148,6 +152,21 @@ def test_a_lane_the_fuser_cannot_compile_falls_back_and_says_why(
         model = fused_file.load()
     assert log in caplog.text
     assert f"_lane0 {'stays eager' if how == 'eager' else 'runs as ' + how}" in caplog.text
-    assert isinstance(model.__dict__.get("_lane0"), torch.jit.ScriptFunction) == (how != "eager")
+    assert ("_lane0" in model.__dict__) == (how != "eager")
     with torch.no_grad():
         torch.testing.assert_close(model(_input()), eager_file.load()(_input()), rtol=0, atol=1e-5)
+
+
+def test_a_one_thread_lane_runs_as_torchscript_bitwise_as_the_eager_lane(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    eager = compile_onnx(_block(), ONE_THREAD.removesuffix(",fuse-onednn-graph"), tmp_path)
+    traced = compile_onnx(_block(), ONE_THREAD, tmp_path, name="traced")
+    assert "return _with_threads(1, self._lane0, x)" in eager.source
+    assert "1 lane, 1 intra-op thread, run as TorchScript from load" in traced.source
+    with caplog.at_level(logging.INFO, logger="ramiel"):
+        model = traced.load()
+    assert "_lane0 runs as torchscript" in caplog.text
+    assert "_lane0" in model.__dict__
+    with torch.no_grad():
+        assert torch.equal(model(_input()), eager.load()(_input()))

@@ -41,6 +41,7 @@ from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import dfg
 from ramiel_mlir.dialects.annotations import (
     COST,
+    ONEDNN_GRAPH,
     PARALLEL_ESTIMATE,
     RUNTIME,
     SERIAL_ESTIMATE,
@@ -183,10 +184,11 @@ def rounds_otherwise(module: ModuleOp) -> bool:
     on more than one intra-op thread (a kernel splits its reductions otherwise), the
     batch split into hyperclusters (PyTorch picks a convolution's algorithm by the batch
     size, docs/passes.md, hypercluster), or a lane compiled by oneDNN Graph (fused
-    kernels; docs/passes.md, fuse-onednn-graph).
+    kernels; docs/passes.md, fuse-onednn-graph). A one-thread lane run as its plain
+    TorchScript trace must stay bitwise.
     """
     for op in module.walk():
-        if isinstance(op, dfg.GraphOp) and RUNTIME.get(op) is not None:
+        if isinstance(op, dfg.GraphOp) and RUNTIME.get(op) == ONEDNN_GRAPH:
             return True
         if isinstance(op, dfg.ForkOp):
             return True

@@ -64,6 +64,7 @@ from ramiel_mlir.dialects.annotations import (
     RUNTIME,
     SERIAL_ESTIMATE,
     THREADS,
+    TORCHSCRIPT,
 )
 from ramiel_mlir.names import unique_name
 from ramiel_mlir.tensors import torch_dtype_name
@@ -552,6 +553,8 @@ def _plan_summary(
             summary += f" ({_threads(max(counts))} for {len(counts)} of its nodes)"
         if RUNTIME.get(graph) == ONEDNN_GRAPH:
             summary += ", compiled at load (oneDNN Graph, else TorchScript)"
+        elif RUNTIME.get(graph) == TORCHSCRIPT:
+            summary += ", run as TorchScript from load"
     return summary
 
 
@@ -630,7 +633,7 @@ def lower_graph(graph: dfg.GraphOp) -> py.ModuleOp:
         init_b,
         init.body.block.args[0],
         class_body=class_body,
-        chains=RUNTIME.get(graph) != ONEDNN_GRAPH,
+        chains=RUNTIME.get(graph) is None,
     )
 
     params = _params(graph)
@@ -655,7 +658,7 @@ def lower_graph(graph: dfg.GraphOp) -> py.ModuleOp:
         if isinstance(method, py.FuncOp) and _holds_nodes(method):
             release_dead_values(method.body.block)
     lowering.finish_packing(top.block)
-    if RUNTIME.get(graph) == ONEDNN_GRAPH and len(clusters) == 1 and planned is not None:
+    if RUNTIME.get(graph) is not None and len(clusters) == 1 and planned is not None:
         _compile_at_load(lowering, class_body, top, graph)
     _load_model(top, weights_path=_global(module, "WEIGHTS_PATH"))
     top.add(py.NodeLinesOp(NODE_LINES))
@@ -726,16 +729,21 @@ def _compile_at_load(
 ) -> None:
     """
     `_compile_lane`, which has oneDNN Graph compile `_lane0` for the compiled input
-    shapes, run after every `load_state_dict` (fuse-onednn-graph).
+    shapes (or, for `dfg.runtime = "torchscript"`, traces it without the fuser), run
+    after every `load_state_dict` (fuse-onednn-graph).
     """
+    fuse = RUNTIME.get(graph) == ONEDNN_GRAPH
     method = class_body.add(
         py.FuncOp(
             "_compile_lane",
             ["self"],
             [""],
             "None",
-            doc="Compile lane 0 for these inputs: with oneDNN Graph, else as TorchScript, "
-            "else not.",
+            doc=(
+                "Compile lane 0 for these inputs: with oneDNN Graph, else as TorchScript, else not."
+                if fuse
+                else "Trace lane 0 for these inputs and run it as TorchScript, else eager."
+            ),
         )
     )
     b = PyBuilder(method.body.block)
@@ -745,8 +753,8 @@ def _compile_at_load(
         shape = b.list(list(t.get_shape()), as_tuple=True)
         dtype = b.name(f"torch.{torch_dtype_name(t.get_element_type())}")
         specs.append(b.list([shape, dtype], as_tuple=True))
-    name = add_runtime(top.block, onednn_graph._compile_with_onednn_graph)
-    b.call_n(name, 0, method.body.block.args[0], "_lane0", b.list(specs))
+    name = add_runtime(top.block, onednn_graph._compile_lane_at_load)
+    b.call_n(name, 0, method.body.block.args[0], "_lane0", b.list(specs), onednn_graph=fuse)
     hook = add_runtime(top.block, onednn_graph._compile_after_load)
     lowering.init.statement(
         lowering.init_self, "register_load_state_dict_post_hook", lowering.init.name(hook)

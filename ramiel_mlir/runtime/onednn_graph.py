@@ -2,7 +2,7 @@
 A lane compiled by oneDNN Graph when the model loads (`fuse-onednn-graph`).
 
 A generated `Model` whose graph the pass marked has a `_compile_lane` method that
-calls `_compile_with_onednn_graph` on its lane. It runs after every
+calls `_compile_lane_at_load` on its lane. It runs after every
 `load_state_dict` (through `_compile_after_load`), so the compiled lane always reads
 the loaded weights. The lane is traced with `torch.jit.trace` on seeded inputs of
 the compiled shapes (TorchScript's warnings that it froze a size read from a tensor are
@@ -11,8 +11,10 @@ a tensor), with TorchScript's oneDNN Graph fuser switched on for the
 first calls, which make and cache the fused plan; the fuser's switch is then put
 back as it was. The compiled lane replaces the method on this one instance only if
 it gives the eager lane's results (within 1e-4 of their largest magnitude) on those
-inputs. Where the fuser fails, the plain TorchScript trace (no fusion, but no Python
-between the ops either) is tried the same way; where that fails too, and wherever
+inputs. Where the fuser fails, or for a lane on one thread (`dfg.runtime =
+"torchscript"`: the same kernels as the eager lane, so bitwise its results), the plain
+TorchScript trace (no fusion, but no Python between the ops either) is tried the same
+way; where that fails too, and wherever
 this PyTorch lacks TorchScript or the fuser, the eager method stays. What happened is
 logged (logger `ramiel`, level INFO).
 """
@@ -38,12 +40,13 @@ def _same_results(got: Any, expected: Any) -> None:
         )
 
 
-def _traced(
-    eager: Any, example: tuple[torch.Tensor, ...], jit: Any, fuse: bool
-) -> torch.jit.ScriptFunction:
+def _traced(eager: Any, example: tuple[torch.Tensor, ...], jit: Any, fuse: bool) -> Any:
     """
-    `eager` traced on `example` and run three times (profiling runs, then the optimized
-    plan, which oneDNN Graph's fuser makes if `fuse`), checked against `eager` there.
+    `eager` traced on `example` and run three times, checked against `eager` there.
+    With `fuse`, the runs profile the trace and make the optimized plan, which oneDNN
+    Graph's fuser compiles. Without, the trace runs unoptimized, every call (the graph
+    executor's optimizations decompose batch and layer norms, which then round
+    otherwise): the eager lane's kernels, bitwise, without Python between them.
     """
     import warnings
 
@@ -52,7 +55,7 @@ def _traced(
 
     previous = jit.onednn_fusion_enabled()
     try:
-        with torch.no_grad(), warnings.catch_warnings():
+        with torch.no_grad(), warnings.catch_warnings(), jit.optimized_execution(fuse):
             warnings.simplefilter("ignore", DeprecationWarning)
             # Sizes read from tensors (`x.shape[1]` in a helper) are frozen: the shapes
             # are fixed at compile time, and fuse-onednn-graph admits no op that reads
@@ -65,17 +68,29 @@ def _traced(
             _same_results(got, eager(*example))
     finally:
         jit.enable_onednn_fusion(previous)
-    return compiled
+    if fuse:
+        return compiled
+
+    def unoptimized(*args: torch.Tensor) -> Any:
+        with jit.optimized_execution(False):
+            return compiled(*args)
+
+    return unoptimized
 
 
-def _compile_with_onednn_graph(
-    module: torch.nn.Module, lane: str, inputs: Sequence[tuple[tuple[int, ...], torch.dtype]]
+def _compile_lane_at_load(
+    module: torch.nn.Module,
+    lane: str,
+    inputs: Sequence[tuple[tuple[int, ...], torch.dtype]],
+    *,
+    onednn_graph: bool,
 ) -> str:
     """
-    Replace `module.<lane>` by its trace compiled by oneDNN Graph or, where that fails,
-    by the plain TorchScript trace, each checked against the eager method on seeded
-    inputs of the `(shape, dtype)`s `inputs` gives; keep the eager method if both fail.
-    Returns how the lane runs: "onednn_graph", "torchscript" or "eager".
+    Replace `module.<lane>` by its trace compiled by oneDNN Graph (if `onednn_graph`)
+    or, where that fails or is not asked for, by the plain TorchScript trace, each
+    checked against the eager method on seeded inputs of the `(shape, dtype)`s `inputs`
+    gives; keep the eager method if both fail. Returns how the lane runs:
+    "onednn_graph", "torchscript" or "eager".
     """
     import logging
 
@@ -88,7 +103,8 @@ def _compile_with_onednn_graph(
     if jit is None or not hasattr(jit, "enable_onednn_fusion"):
         log.info("%s stays eager: this torch has no TorchScript oneDNN Graph fuser", lane)
         return "eager"
-    for fuse, how in ((True, "onednn_graph"), (False, "torchscript")):
+    ways = ((True, "onednn_graph"), (False, "torchscript"))
+    for fuse, how in ways if onednn_graph else ways[1:]:
         try:
             module.__dict__[lane] = _traced(eager, example, jit, fuse)
         except Exception as error:  # any failure leaves the next way, or the eager lane

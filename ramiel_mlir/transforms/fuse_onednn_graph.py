@@ -12,6 +12,11 @@ on one input (`runtime/onednn_graph.py`). Where the fuser fails, the plain Torch
 trace (no fusion, no Python between the ops) is tried the same way, and where that
 fails too, the lane stays eager.
 
+A lane on one intra-op thread is marked `dfg.runtime = "torchscript"` instead: its plain
+TorchScript trace, no fuser, runs the eager lane's kernels without Python between them,
+so its results stay bitwise those of serial code (the contract wherever a plan uses no
+intra-op threads); where prepack-weights packed one of its convolutions it stays eager.
+
 The pass marks a graph only if every node is an op whose generated code is a fixed
 sequence of tensor ops (`TRACEABLE`; shapes, pads, axes and indices constants), so that
 a trace records all of it, at least one
@@ -33,7 +38,7 @@ from xdsl.ir import Attribute
 from xdsl.passes import ModulePass
 
 from ramiel_mlir.diagnostics import remark
-from ramiel_mlir.dialects.annotations import KERNEL, ONEDNN_GRAPH, RUNTIME, THREADS
+from ramiel_mlir.dialects.annotations import KERNEL, ONEDNN_GRAPH, RUNTIME, THREADS, TORCHSCRIPT
 from ramiel_mlir.dialects.dfg import ClusterOp, GraphOp, NodeOp, WeightOp
 
 TRACEABLE = frozenset(
@@ -64,6 +69,9 @@ Ops whose generated code reads their operands after the first (a shape, pads, ax
 indices, bounds) as Python values when they are not constants: a trace would freeze
 the values of its example input.
 """
+
+PACKED = frozenset({"onednn", "onednn_linear"})
+"""The `dfg.kernel`s of prepack-weights that call oneDNN with packed weights."""
 
 COMPUTE = frozenset({"Conv", "ConvTranspose", "FusedConv", "Gemm", "MatMul"})
 """
@@ -114,7 +122,8 @@ class FuseOnednnGraphPass(ModulePass):
     """
     Mark each graph planned as one lane of traceable float32 ops to run that lane
     through oneDNN Graph (`dfg.runtime = "onednn_graph"`), on one intra-op thread
-    count and with no packed weights.
+    count and with no packed weights; a lane on one thread as its plain TorchScript
+    trace (`"torchscript"`).
     """
 
     name = "fuse-onednn-graph"
@@ -128,7 +137,11 @@ class FuseOnednnGraphPass(ModulePass):
                 remark(f"fuse-onednn-graph: the lane stays eager: {why}", graph)
                 continue
             cluster = next(c for c in graph.block.ops if isinstance(c, ClusterOp))
-            cluster.attributes["threads"] = IntegerAttr(_lane_threads(cluster), i64)
+            threads = _lane_threads(cluster)
+            if threads == 1:
+                self._one_thread(graph, cluster)
+                continue
+            cluster.attributes["threads"] = IntegerAttr(threads, i64)
             for node in cluster.walk():
                 THREADS.remove(node)
                 KERNEL.remove(node)
@@ -137,3 +150,24 @@ class FuseOnednnGraphPass(ModulePass):
                 "fuse-onednn-graph: the lane is compiled at load (oneDNN Graph, else TorchScript)",
                 graph,
             )
+
+    @staticmethod
+    def _one_thread(graph: GraphOp, cluster: ClusterOp) -> None:
+        """
+        A lane on one thread runs as its plain TorchScript trace: the same kernels as
+        the eager lane, so bitwise its results (the contract for plans without intra-op
+        threads), without Python between them. A lane with packed convolutions stays
+        eager: a trace cannot hold oneDNN's packed weights, and unpacking them would
+        change the kernels.
+        """
+        packed = [op for op in cluster.walk() if KERNEL.get(op) in PACKED]
+        if packed:
+            remark(
+                "fuse-onednn-graph: the lane stays eager: it runs on one thread, where "
+                "only the plain TorchScript trace keeps its results bitwise, and that "
+                f"cannot hold the packed weights of node '{packed[0].node_name}'",
+                graph,
+            )
+            return
+        RUNTIME.set(graph, TORCHSCRIPT)
+        remark("fuse-onednn-graph: the one-thread lane runs as TorchScript at load", graph)

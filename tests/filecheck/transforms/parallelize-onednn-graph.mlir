@@ -1,11 +1,11 @@
 // RUN: ramiel-opt %s --parallelize=lanes=1,machine=default | filecheck %s
 // RUN: ramiel-opt %s --parallelize=lanes=1,machine=default,onednn-graph=false | filecheck %s --check-prefix=OFF
 
-/// parallelize ends with fuse-onednn-graph: a one-lane plan of a convolution is
-/// compiled by oneDNN Graph at load. `onednn-graph=false` leaves it eager.
+/// parallelize ends with fuse-onednn-graph: a one-lane plan of a convolution, here on
+/// one thread, runs as TorchScript from load. `onednn-graph=false` leaves it eager.
 
 // CHECK-LABEL: dfg.graph @conv
-// CHECK-SAME:    dfg.runtime = "onednn_graph"
+// CHECK-SAME:    dfg.runtime = "torchscript"
 // CHECK:         dfg.cluster 0 threads 1
 // OFF-LABEL:   dfg.graph @conv
 // OFF-NOT:       dfg.runtime

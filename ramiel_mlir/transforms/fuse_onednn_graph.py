@@ -160,7 +160,9 @@ class FuseOnednnGraphPass(ModulePass):
         eager: a trace cannot hold oneDNN's packed weights, and unpacking them would
         change the kernels.
         """
-        packed = [op for op in cluster.walk() if KERNEL.get(op) in PACKED]
+        packed = [
+            op for op in cluster.walk() if isinstance(op, NodeOp) and KERNEL.get(op) in PACKED
+        ]
         if packed:
             remark(
                 "fuse-onednn-graph: the lane stays eager: it runs on one thread, where "

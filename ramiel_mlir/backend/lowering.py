@@ -113,9 +113,9 @@ class GraphLowering:
     chains: bool = True
     """
     Whether Concat chains write into one buffer (`analysis/concat_chains.py`); off where
-    each node's code stands alone (the profiler's methods) and where oneDNN Graph
-    compiles the lane (a trace of `torch.cat(..., out=buffer.narrow(...))` gave DenseNet
-    wrong results there; oneDNN Graph fuses plain concatenations itself).
+    each node's code stands alone (the profiler's methods) and where the lane is traced
+    at load (`dfg.runtime`: a trace of `torch.cat(..., out=buffer.narrow(...))` gave
+    DenseNet wrong results under oneDNN Graph, which fuses plain concatenations itself).
     """
     concat_chains: dict[dfg.NodeOp, ChainLink] = field(default_factory=dict[dfg.NodeOp, ChainLink])
     """The graph's Concat chains (empty unless `chains`)."""

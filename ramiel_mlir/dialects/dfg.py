@@ -487,6 +487,15 @@ def node_of(op: Operation) -> NodeInterface:
     return interface
 
 
+def parent_graph(op: Operation) -> GraphOp:
+    """The `dfg.graph` an op is nested in."""
+    graph = op.parent_op()
+    while not isinstance(graph, GraphOp):
+        assert graph is not None
+        graph = graph.parent_op()
+    return graph
+
+
 @irdl_op_definition
 class NodeOp(IRDLOperation):
     """

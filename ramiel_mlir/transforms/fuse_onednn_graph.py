@@ -19,13 +19,12 @@ intra-op threads); where prepack-weights packed one of its convolutions it stays
 
 The pass marks a graph only if every node is an op whose generated code is a fixed
 sequence of tensor ops (`TRACEABLE`; shapes, pads, axes and indices constants), so that
-a trace records all of it, at least one
-is a convolution or a matrix product (`COMPUTE`), and every input and result is a
-float32 tensor of static shape. It leaves the graph unchanged
-otherwise, with a remark that names what stops it. The lane then runs on one intra-op
-thread count, the largest merge-clusters planned for any of its nodes, and the
-convolutions on plain `F.conv2d` (oneDNN Graph picks its own weight formats, so
-prepack-weights does not pack them).
+a trace records all of it, at least one is a convolution or a matrix product
+(`COMPUTE`), and every input and result is a float32 tensor of static shape. It leaves
+the graph unchanged otherwise, with a remark that names what stops it. A lane for
+oneDNN Graph then runs on one intra-op thread count, the largest merge-clusters planned
+for any of its nodes, and its convolutions on plain `F.conv2d` (oneDNN Graph picks its
+own weight formats, so prepack-weights does not pack them).
 """
 
 from __future__ import annotations

@@ -21,8 +21,8 @@ the pass sees each node's planned threads (`planned_threads`), and `parallelize`
 it again there, so that a convolution planned on two threads gets packed weights
 instead of a per-call reorder.
 
-A graph that `fuse-onednn-graph` marked keeps its nodes unpacked: oneDNN Graph picks
-its own weight formats when it compiles the lane.
+A graph that `fuse-onednn-graph` marked keeps its nodes as they are: a trace cannot hold
+packed weights, and oneDNN Graph picks its own weight formats when it compiles the lane.
 
 A Gemm (a classifier) planned on two or more threads whose weight is large enough
 (`analysis/kernels.py:gemm_on_onednn`) gets `dfg.kernel = "onednn_linear"` too: oneDNN's
@@ -39,15 +39,7 @@ from xdsl.passes import ModulePass
 
 from ramiel_mlir.diagnostics import remark
 from ramiel_mlir.dialects.annotations import KERNEL, RUNTIME
-from ramiel_mlir.dialects.dfg import GraphOp, NodeOp
-
-
-def _compiled_by_onednn_graph(node: NodeOp) -> bool:
-    """Whether `node`'s graph runs through oneDNN Graph, which picks its own weight formats."""
-    graph = node.parent_op()
-    while graph is not None and not isinstance(graph, GraphOp):
-        graph = graph.parent_op()
-    return graph is not None and RUNTIME.get(graph) is not None
+from ramiel_mlir.dialects.dfg import NodeOp, parent_graph
 
 
 @dataclass(frozen=True)
@@ -77,8 +69,8 @@ class PrepackWeightsPass(ModulePass):
 
         machine, _ = resolve_machine(self.machine)
         for node in op.walk():
-            if isinstance(node, NodeOp) and _compiled_by_onednn_graph(node):
-                continue
+            if isinstance(node, NodeOp) and RUNTIME.get(parent_graph(node)) is not None:
+                continue  # its lane is traced at load (fuse-onednn-graph)
             if isinstance(node, NodeOp) and gemm_candidate(node):
                 KERNEL.remove(node)
                 if gemm_on_onednn(node):

@@ -8,20 +8,10 @@ passes of their own (`clone`).
 
 from __future__ import annotations
 
-from xdsl.ir import Operation
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
 
 from ramiel_mlir.analysis.graph import receivers
 from ramiel_mlir.dialects import dfg
-
-
-def parent_graph(op: Operation) -> dfg.GraphOp:
-    """The `dfg.graph` an op is nested in."""
-    graph = op.parent_op()
-    while not isinstance(graph, dfg.GraphOp):
-        assert graph is not None
-        graph = graph.parent_op()
-    return graph
 
 
 class EraseUnreadSend(RewritePattern):
@@ -29,5 +19,5 @@ class EraseUnreadSend(RewritePattern):
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: dfg.SendOp, rewriter: PatternRewriter) -> None:
-        if op.channel.data not in receivers(parent_graph(op)):
+        if op.channel.data not in receivers(dfg.parent_graph(op)):
             rewriter.erase_op(op)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -84,6 +85,11 @@ def import_generated(path: Path) -> ModuleType:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def lane_count(source: str) -> int:
+    """The lanes of generated code: its `_lane<i>` methods (not `_lane<i>_nodes`), at least 1."""
+    return max(1, len(re.findall(r"^    def _lane\d+\(", source, re.MULTILINE)))
 
 
 @dataclass

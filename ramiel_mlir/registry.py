@@ -124,6 +124,7 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "assign-layout": _lazy_pass("assign_layout", "AssignLayoutPass"),
         "canonicalize": get_canonicalize,
         "clone": get_clone,
+        "cluster-slices": _lazy_pass("cluster_slices", "ClusterSlicesPass"),
         "convert-dfg-to-py": get_convert_dfg_to_py,
         "cse": get_cse,
         "dce": get_dce,

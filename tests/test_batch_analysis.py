@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from xdsl.parser import Parser
 
-from ramiel_mlir.analysis.batch import batch_separability
+from ramiel_mlir.analysis.batch import batch_separability, batch_slices
 from ramiel_mlir.api import make_context
+from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import dfg
 
 
@@ -242,3 +243,44 @@ def test_the_first_blocker_in_program_order_is_named() -> None:
     found = batch_separability(g)
     assert found.blocker is not None
     assert dfg.node_of(found.blocker).node_name(found.blocker) == "first"
+
+
+def test_batch_slices_follow_the_fork_and_weights_only_nodes_go_with_their_reader() -> None:
+    g = graph("""
+    dfg.graph @g(%x: tensor<4x3xf32>) -> (tensor<4x3xf32>, tensor<3xf32>) {
+      %x0, %x1 = dfg.fork %x : tensor<4x3xf32> -> tensor<2x3xf32>, tensor<2x3xf32>
+      %b = dfg.weight "b" dense<1.0> : tensor<3xf32> : tensor<3xf32>
+      %shared = dfg.node "Neg"(%b) opset 17 : (tensor<3xf32>) -> tensor<3xf32>
+      %a1 = dfg.node "Relu"(%x1) opset 17 : (tensor<2x3xf32>) -> tensor<2x3xf32>
+      %b1 = dfg.node "Add"(%a1, %shared) opset 17
+          : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+      %a0 = dfg.node "Add"(%x0, %shared) opset 17
+          : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+      %own = dfg.node "Exp"(%b) opset 17 : (tensor<3xf32>) -> tensor<3xf32>
+      %y = dfg.join %a0, %b1 : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<4x3xf32>
+      dfg.output %y, %own : tensor<4x3xf32>, tensor<3xf32>
+    }""")
+    slices = batch_slices(g)
+    assert slices is not None
+    by_name = {op.results[0].name_hint: index for op, index in slices.items()}
+    # Relu and Add on slice 1 follow %x1; the shared Neg goes with the lowest slice
+    # among its readers (slice 0's Add); Exp has no reader among the nodes: slice 0.
+    assert by_name == {"a1": 1, "b1": 1, "a0": 0, "shared": 0, "own": 0}
+
+
+def test_batch_slices_of_a_graph_without_fork_and_of_a_node_reading_two_slices() -> None:
+    flat = graph("""
+    dfg.graph @g(%x: tensor<4x3xf32>) -> tensor<4x3xf32> {
+      %y = dfg.node "Relu"(%x) opset 17 : (tensor<4x3xf32>) -> tensor<4x3xf32>
+      dfg.output %y : tensor<4x3xf32>
+    }""")
+    assert batch_slices(flat) is None
+    mixed = graph("""
+    dfg.graph @g(%x: tensor<4x3xf32>) -> tensor<2x3xf32> {
+      %x0, %x1 = dfg.fork %x : tensor<4x3xf32> -> tensor<2x3xf32>, tensor<2x3xf32>
+      %y = dfg.node "Add"(%x0, %x1) opset 17
+          : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32> loc("mix")
+      dfg.output %y : tensor<2x3xf32>
+    }""")
+    with pytest.raises(RamielError, match=r"'mix'.*reads batch slices \[0, 1\]"):
+        batch_slices(mixed)

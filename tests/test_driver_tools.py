@@ -83,9 +83,10 @@ def test_dump_files_reproduce_and_keep_locations(
     capsys.readouterr()
     files = sorted(dump.iterdir())
     assert [f.name for f in files][:2] == ["00-input.mlir", "01-dce.mlir"]
-    # --dce, then parallelize's passes (its cleanup, planning and clone, dce), numbered from 01.
+    # --dce, then parallelize's passes (its cleanup, planning, clone, dce, fuse-onednn-graph
+    # and prepack-weights), numbered from 01.
     passes = 1 + len(ParallelizePass(lanes=2, machine="default").passes())
-    assert files[-1].name == f"{passes:02d}-dce.mlir"
+    assert files[-1].name == f"{passes:02d}-prepack-weights.mlir"
     names = {"left/relu", "left/neg", "right/exp", "join"}
     for file in files:
         header, _, ir = file.read_text().partition("\n")

@@ -26,11 +26,19 @@ ONE_THREAD = ONE_LANE.replace("runtime-costs=false", "min-gain=0.99")
 """One lane on one thread (intra-op threads never save 99% of the serial estimate)."""
 
 
-def _block() -> onnx.ModelProto:
+SLICES = (
+    "fold-constants,hypercluster{parts=2},estimate-cost{model=flops},cluster-slices,"
+    "merge-clusters{lanes=2 min-gain=0.0 edge-cost=0.0 runtime-costs=false},clone,dce,"
+    "fuse-onednn-graph"
+)
+"""One lane per batch slice (two), each lane's nodes compiled."""
+
+
+def _block(batch: int = 1) -> onnx.ModelProto:
     """Conv -> Relu -> Conv, plus the input (a residual), -> MaxPool: one lane of traceable ops."""
     rng = np.random.default_rng(0)
-    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 12, 12])
-    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 6, 6])
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, 8, 12, 12])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [batch, 8, 6, 6])
     weights = [
         onnx.numpy_helper.from_array((rng.standard_normal(shape) * 0.2).astype(np.float32), name)
         for name, shape in (("w1", (8, 8, 3, 3)), ("b1", (8,)), ("w2", (8, 8, 3, 3)))
@@ -57,8 +65,8 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> tuple[CompiledModel, C
     return eager, fused
 
 
-def _input() -> torch.Tensor:
-    return torch.randn(1, 8, 12, 12, generator=torch.Generator().manual_seed(3))
+def _input(batch: int = 1) -> torch.Tensor:
+    return torch.randn(batch, 8, 12, 12, generator=torch.Generator().manual_seed(3))
 
 
 def test_the_lane_is_compiled_and_matches_onnx_runtime(
@@ -170,3 +178,32 @@ def test_a_one_thread_lane_runs_as_torchscript_bitwise_as_the_eager_lane(
     assert "_lane0" in model.__dict__
     with torch.no_grad():
         assert torch.equal(model(_input()), eager.load()(_input()))
+
+
+def test_each_slice_lane_is_compiled_on_its_thread_count_and_matches_onnx_runtime(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    model = _block(batch=4)
+    eager = compile_onnx(model, SLICES.removesuffix(",fuse-onednn-graph"), tmp_path)
+    compiled = compile_onnx(model, SLICES, tmp_path, name="compiled")
+    assert "each compiled at load (oneDNN Graph, else TorchScript)" in compiled.source
+    for lane in (0, 1):
+        assert f"def _lane{lane}_nodes(self, x_part{lane}: torch.Tensor) -> torch.Tensor:" in (
+            compiled.source
+        )
+    threads = torch.get_num_threads()
+    with caplog.at_level(logging.INFO, logger="ramiel"):
+        loaded = compiled.load()
+    assert torch.get_num_threads() == threads  # compiled on the lanes' one thread, then back
+    for lane in ("_lane0_nodes", "_lane1_nodes"):
+        assert f"{lane} runs as onednn_graph" in caplog.text
+        assert isinstance(loaded.__dict__.get(lane), torch.jit.ScriptFunction)
+    x = _input(batch=4)
+    with torch.no_grad():
+        got = loaded(x)
+        reference = eager.load()(x)
+    session = onnxruntime.InferenceSession(model.SerializeToString())
+    expected = np.asarray(session.run(None, {"x": x.numpy()})[0])
+    scale = float(np.abs(expected).max())
+    assert float(np.abs(got.numpy() - expected).max()) <= 1e-4 * scale
+    torch.testing.assert_close(got, reference, rtol=0.0, atol=1e-4 * scale)

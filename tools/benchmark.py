@@ -61,7 +61,7 @@ from zoo.torch_models import FULL_SIZE_MODELS, TORCH_MODELS, export
 
 from ramiel_mlir.analysis.graph import graph_dag
 from ramiel_mlir.analysis.levels import parallelism_bound
-from ramiel_mlir.api import import_generated, make_context, run_pipeline
+from ramiel_mlir.api import import_generated, lane_count, make_context, run_pipeline
 from ramiel_mlir.dialects import dfg
 from ramiel_mlir.frontend.onnx import import_onnx
 
@@ -256,7 +256,7 @@ def prepare(
     compile_s = ramiel_opt(
         str(path), f"--parallelize=lanes={CORES}", "-t", "python", "-o", str(parallel_py)
     )
-    lanes = max(1, parallel_py.read_text().count("    def _lane"))
+    lanes = lane_count(parallel_py.read_text())
     # The same pipeline with lanes forced (bare schedule): what task parallelism alone gives.
     forced_py = directory / f"{name}_lanes.py"
     ramiel_opt(str(path), "-p", FORCED_LANES, "-t", "python", "-o", str(forced_py))

@@ -14,8 +14,9 @@ interleaved (A B C D E A B C D E ...) after a warm-up, medians of `--calls` call
 2. `serial_2t`: the same code, intra-op threads = cores;
 3. `lanes`: `--parallelize=lanes=cores,parts=1` (lanes within the whole batch,
    intra-op threads or a mix: what parallelize does without hyperclusters);
-4. `hyper`: `hypercluster{parts=cores}` with one lane per slice forced (bare
-   schedule, 1 intra-op thread a lane): the batch halves of issue 13;
+4. `hyper`: `hypercluster{parts=cores}` with one lane per slice (cluster-slices, 1
+   intra-op thread a lane), each lane's nodes compiled by oneDNN Graph where
+   fuse-onednn-graph can: the batch halves of issue 13;
 5. `choice`: `--parallelize=lanes=cores` (parallelize chooses);
 6. `ort`: ONNX Runtime with default session options, timed in its own interleaved
    block against `serial_1t` (its spinning pool slows the call that follows).
@@ -105,8 +106,8 @@ def bench(name: str, batch: int, work: Path, calls: int) -> Row:
     path = export(name, work)
     shape = ",".join(map(str, (batch, *MODELS[name][1])))
     forced = (
-        f"{NODE_PASSES},hypercluster{{parts={CORES}}},estimate-cost,linear-cluster,"
-        f"merge-clusters{{lanes={CORES} min-gain=0.0 runtime-costs=false}},clone,dce"
+        f"{NODE_PASSES},hypercluster{{parts={CORES}}},estimate-cost,cluster-slices,"
+        f"merge-clusters{{lanes={CORES} min-gain=0.0}},clone,dce,fuse-onednn-graph,prepack-weights"
     )
     pipelines = {
         "serial": ["-p", NODE_PASSES],

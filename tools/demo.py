@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the te
 
 from zoo.light import light_model
 
-from ramiel_mlir.api import import_generated
+from ramiel_mlir.api import import_generated, lane_count
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,7 +87,7 @@ def main() -> None:
         f"   [{parallel_time:.2f} s]"
     )
     source = parallel_py.read_text()
-    lanes = source.count("    def _lane")
+    lanes = lane_count(source)
     plan = f"{lanes} lanes" if lanes > 1 else "one lane with 2 intra-op threads (estimated faster)"
     print(f"  {source.splitlines()[0]}\n  plan: {plan}")
 
@@ -116,9 +116,9 @@ def main() -> None:
     with torch.inference_mode():
         torch.set_num_threads(1)
         lanes_out = lanes_model(tensor).numpy()
-    lane_count = lanes_py.read_text().count("    def _lane")
+    lanes_used = lane_count(lanes_py.read_text())
     print(
-        f"{lane_count} lanes of one thread each (-p '{LANES_OF_ONE_THREAD}') == serial on "
+        f"{lanes_used} lanes of one thread each (-p '{LANES_OF_ONE_THREAD}') == serial on "
         f"one thread, bitwise: {np.array_equal(serial_out, lanes_out)}"
     )
     if lanes <= 1:

@@ -28,6 +28,7 @@ from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Operation, SSAValue
 
 from ramiel_mlir.analysis.graph import graph_nodes
+from ramiel_mlir.diagnostics import RamielError
 from ramiel_mlir.dialects import dfg
 from ramiel_mlir.onnx.contrib import FUSED_CONV
 from ramiel_mlir.weights import weight_value
@@ -444,3 +445,41 @@ def _reshape_fold(
     if rows > batch:
         factors[node.results[0]] = rows // batch
     return None
+
+
+def batch_slices(graph: dfg.GraphOp) -> dict[Operation, int] | None:
+    """
+    The batch slice (hypercluster) each node of a split graph computes: the index
+    of the `dfg.fork` slices it depends on. A node that depends on no slice (it
+    reads only weights) goes with the lowest slice among its readers, or slice 0. None if
+    the graph has no fork; a RamielError if a node reads two slices (only a
+    `dfg.join` may).
+    """
+    forks = [op for op in graph.block.ops if isinstance(op, dfg.ForkOp)]
+    if not forks:
+        return None
+    of_value: dict[SSAValue, int] = {
+        part: index for fork in forks for index, part in enumerate(fork.slices)
+    }
+    nodes = graph_nodes(graph)
+    slices: dict[Operation, int] = {}
+    for node in nodes:
+        found = {of_value[v] for v in node.operands if v in of_value}
+        if len(found) > 1:
+            raise RamielError(
+                f"{dfg.node_of(node).describe(node)} reads batch slices {sorted(found)}"
+            )
+        if found:
+            (index,) = found
+            slices[node] = index
+            of_value.update(dict.fromkeys(node.results, index))
+    for node in reversed(nodes):
+        if node not in slices:
+            readers = [
+                slices[use.operation]
+                for result in node.results
+                for use in result.uses
+                if use.operation in slices
+            ]
+            slices[node] = min(readers, default=0)
+    return slices

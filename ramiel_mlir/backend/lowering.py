@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from xdsl.dialects.builtin import TensorType, UnitAttr
-from xdsl.ir import Block, Operation, SSAValue
+from xdsl.ir import Attribute, Block, Operation, SSAValue
 
 from ramiel_mlir.analysis.concat_chains import ChainLink, concat_chains
 from ramiel_mlir.analysis.kernels import thread_plan
@@ -545,6 +545,8 @@ def _plan_summary(
         serial = SERIAL_ESTIMATE.get(graph)
         if estimate is not None and serial is not None:
             summary += f", estimated {_duration(estimate)} (serial {_duration(serial)})"
+        if RUNTIME.get(graph) == ONEDNN_GRAPH:
+            summary += ", each compiled at load (oneDNN Graph, else TorchScript)"
     if len(clusters) == 1 and planned is not None:
         summary = f"1 lane, {_threads(planned)}"
         own = [THREADS.get(op) for op in clusters[0].block.ops if dfg.is_node(op)]
@@ -645,21 +647,26 @@ def lower_graph(graph: dfg.GraphOp) -> py.ModuleOp:
     forward_b = PyBuilder(forward.body.block)
     forward_args = forward.body.block.args
     _check_inputs(forward_b, graph, forward_args[1:])
+    compiled: list[CompiledLane] = []
     if len(clusters) <= 1 and planned is None:
         _lower_body(lowering, clusters, forward_b, forward_args)
     elif len(clusters) == 1 and planned is not None:
         _lower_single_lane(
             lowering, class_body, forward_b, forward_args, clusters[0], planned, params, returns
         )
+        inputs = list(graph.function_type.inputs)
+        compiled = [CompiledLane("_lane0", inputs, planned)] if RUNTIME.get(graph) else []
     else:
-        _lower_lanes(lowering, class_body, forward_b, forward_args, clusters, params, returns)
+        compiled = _lower_lanes(
+            lowering, class_body, forward_b, forward_args, clusters, params, returns
+        )
 
     for method in class_body.block.ops:
         if isinstance(method, py.FuncOp) and _holds_nodes(method):
             release_dead_values(method.body.block)
     lowering.finish_packing(top.block)
-    if RUNTIME.get(graph) is not None and len(clusters) == 1 and planned is not None:
-        _compile_at_load(lowering, class_body, top, graph)
+    if compiled:
+        _compile_at_load(lowering, class_body, top, graph, compiled)
     _load_model(top, weights_path=_global(module, "WEIGHTS_PATH"))
     top.add(py.NodeLinesOp(NODE_LINES))
     batch = _batch_plan(graph)
@@ -724,41 +731,121 @@ def _lower_single_lane(
     forward_b.add(py.ReturnOp([result]))
 
 
+@dataclass(frozen=True)
+class CompiledLane:
+    """A method that `_compile_lanes` has compiled at load: its name, inputs and threads."""
+
+    method: str
+    inputs: Sequence[Attribute]
+    threads: int
+
+
 def _compile_at_load(
-    lowering: GraphLowering, class_body: PyBuilder, top: PyBuilder, graph: dfg.GraphOp
+    lowering: GraphLowering,
+    class_body: PyBuilder,
+    top: PyBuilder,
+    graph: dfg.GraphOp,
+    compiled: Sequence[CompiledLane],
 ) -> None:
     """
-    `_compile_lane`, which has oneDNN Graph compile `_lane0` for the compiled input
-    shapes (or, for `dfg.runtime = "torchscript"`, traces it without the fuser), run
-    after every `load_state_dict` (fuse-onednn-graph).
+    `_compile_lanes`, which has oneDNN Graph compile each lane's method for the
+    compiled input shapes on the lane's intra-op threads (or, for `dfg.runtime =
+    "torchscript"`, traces it without the fuser), run after every `load_state_dict`
+    (fuse-onednn-graph).
     """
     fuse = RUNTIME.get(graph) == ONEDNN_GRAPH
+    lanes_ = "each lane's nodes" if len(compiled) > 1 else "lane 0"
     method = class_body.add(
         py.FuncOp(
-            "_compile_lane",
+            "_compile_lanes",
             ["self"],
             [""],
             "None",
             doc=(
-                "Compile lane 0 for these inputs: with oneDNN Graph, else as TorchScript, else not."
+                f"Compile {lanes_} for these inputs: with oneDNN Graph, else as TorchScript, "
+                "else not."
                 if fuse
-                else "Trace lane 0 for these inputs and run it as TorchScript, else eager."
+                else f"Trace {lanes_} for these inputs and run it as TorchScript, else eager."
             ),
         )
     )
     b = PyBuilder(method.body.block)
-    specs = []
-    for t in graph.function_type.inputs:
-        assert isinstance(t, TensorType)  # fuse-onednn-graph's condition
-        shape = b.list(list(t.get_shape()), as_tuple=True)
-        dtype = b.name(f"torch.{torch_dtype_name(t.get_element_type())}")
-        specs.append(b.list([shape, dtype], as_tuple=True))
     name = add_runtime(top.block, onednn_graph._compile_lane_at_load)
-    b.call_n(name, 0, method.body.block.args[0], "_lane0", b.list(specs), onednn_graph=fuse)
+    for lane in compiled:
+        specs = []
+        for t in lane.inputs:
+            assert isinstance(t, TensorType)  # fuse-onednn-graph's condition
+            shape = b.list(list(t.get_shape()), as_tuple=True)
+            dtype = b.name(f"torch.{torch_dtype_name(t.get_element_type())}")
+            specs.append(b.list([shape, dtype], as_tuple=True))
+        b.call_n(
+            name,
+            0,
+            method.body.block.args[0],
+            lane.method,
+            b.list(specs),
+            onednn_graph=fuse,
+            threads=lane.threads,
+        )
     hook = add_runtime(top.block, onednn_graph._compile_after_load)
     lowering.init.statement(
         lowering.init_self, "register_load_state_dict_post_hook", lowering.init.name(hook)
     )
+
+
+def _lane_nodes(
+    lowering: GraphLowering,
+    class_body: PyBuilder,
+    cluster: dfg.ClusterOp,
+    b: PyBuilder,
+    self_value: SSAValue,
+    values: dict[SSAValue, SSAValue],
+) -> CompiledLane:
+    """
+    A compiled lane's nodes as their own method, `_lane<i>_nodes(self, inputs...)`,
+    which returns the values the lane's channel ops and yield read, and its call in
+    the lane (`b`), whose results go into `values`. fuse-onednn-graph has made sure
+    that no channel op comes before a node: the nodes need nothing from another lane.
+    """
+    nodes = [op for op in cluster.block.ops if dfg.is_node(op)]
+    inside = set(nodes)
+    inputs = list(
+        dict.fromkeys(
+            v
+            for node in nodes
+            for v in node.operands
+            if v.owner not in inside and not isinstance(v.owner, dfg.WeightOp | dfg.NoneOp)
+        )
+    )
+    outputs = [
+        r for node in nodes for r in node.results if any(u.operation not in inside for u in r.uses)
+    ]
+    _lower_forks(nodes, b, values.__getitem__, values)
+    name = f"_lane{cluster.id}_nodes"
+    taken = set(RESERVED)
+    params = [unique_name(python_identifier(v.name_hint or "x", "input"), taken) for v in inputs]
+    method = class_body.add(
+        py.FuncOp(
+            name,
+            ["self", *params],
+            ["", *(annotation(v.type) for v in inputs)],
+            ", ".join(annotation(v.type) for v in outputs).join(
+                ("tuple[", "]") if len(outputs) > 1 else ("", "")
+            ),
+            doc=f"The nodes of lane {cluster.id}, compiled at load.",
+        )
+    )
+    args = method.body.block.args
+    inner = PyBuilder(method.body.block)
+    own: dict[SSAValue, SSAValue] = dict(zip(inputs, args[1:], strict=True))
+    lowering.lower_ops(nodes, inner, args[0], own)
+    inner.add(py.ReturnOp([own[v] for v in outputs]))
+    call = b.add(py.MethodCallOp(self_value, name, [values[v] for v in inputs], (), len(outputs)))
+    for value, result in zip(outputs, call.res, strict=True):
+        result.name_hint = value.name_hint
+        values[value] = result
+    threads = cluster.threads.value.data if cluster.threads is not None else 1
+    return CompiledLane(name, [v.type for v in inputs], threads)
 
 
 def _lower_lanes(
@@ -769,8 +856,12 @@ def _lower_lanes(
     clusters: Sequence[dfg.ClusterOp],
     params: list[str],
     returns: str,
-) -> None:
-    """One method per lane, and a `forward` that runs them through `_Lanes`."""
+) -> list[CompiledLane]:
+    """
+    One method per lane, and a `forward` that runs them through `_Lanes`; in a graph
+    that fuse-onednn-graph marked, each lane's nodes go into a method of their own,
+    compiled at load (returned).
+    """
     threads = max((c.threads.value.data for c in clusters if c.threads is not None), default=1)
     init_self = lowering.init_self
     runner = lowering.init.call(
@@ -782,6 +873,7 @@ def _lower_lanes(
     )
     lowering.init.add(py.SetAttrOp(init_self, "_lanes", runner))
     methods: list[SSAValue] = []
+    compiled: list[CompiledLane] = []
     for cluster in sorted(clusters, key=lambda c: c.id):
         method = class_body.add(
             py.FuncOp(
@@ -797,7 +889,11 @@ def _lower_lanes(
             zip(lowering.graph.block.args, args[2:], strict=True)
         )
         b = PyBuilder(method.body.block)
-        yielded = lowering.lower_ops(cluster.block.ops, b, args[0], values, ch=args[1])
+        ops = list(cluster.block.ops)
+        if RUNTIME.get(lowering.graph) is not None:
+            compiled.append(_lane_nodes(lowering, class_body, cluster, b, args[0], values))
+            ops = [op for op in ops if not dfg.is_node(op)]
+        yielded = lowering.lower_ops(ops, b, args[0], values, ch=args[1])
         if cluster.id == 0:  # lane 0 also runs what follows the clusters (dfg.join)
             values.update(zip(cluster.outputs, yielded, strict=True))
             b.add(py.ReturnOp(lowering.lower_ops(lowering.graph.block.ops, b, args[0], values)))
@@ -821,6 +917,7 @@ def _lower_lanes(
         inline=True,
     )
     forward_b.add(py.ReturnOp([result]))
+    return compiled
 
 
 def _annotations(graph: dfg.GraphOp) -> list[str]:

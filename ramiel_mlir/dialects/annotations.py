@@ -206,14 +206,15 @@ BATCH_PLAN = StrAnnotation(
 )
 
 ONEDNN_GRAPH = "onednn_graph"
-"""The `dfg.runtime` of a graph whose lane oneDNN Graph compiles at load time."""
+"""The `dfg.runtime` of a graph whose lanes oneDNN Graph compiles at load time."""
 TORCHSCRIPT = "torchscript"
 """The `dfg.runtime` of a graph whose one-thread lane runs as its TorchScript trace."""
 
 RUNTIME = StrAnnotation(
     "dfg.runtime",
-    "How the generated code runs the graph's one lane (fuse-onednn-graph): "
-    "`onednn_graph`, traced at load time and compiled by oneDNN Graph, else as "
+    "How the generated code runs the graph's one lane, or each batch slice's lane "
+    "(fuse-onednn-graph): `onednn_graph`, traced at load time and compiled by oneDNN "
+    "Graph, else as "
     "TorchScript, else eager; `torchscript`, traced and run as TorchScript (bitwise the "
     "eager lane's results), else eager; none: eager PyTorch.",
     values=(ONEDNN_GRAPH, TORCHSCRIPT),

@@ -1,11 +1,13 @@
 """
 A lane compiled by oneDNN Graph when the model loads (`fuse-onednn-graph`).
 
-A generated `Model` whose graph the pass marked has a `_compile_lane` method that
-calls `_compile_lane_at_load` on its lane. It runs after every
-`load_state_dict` (through `_compile_after_load`), so the compiled lane always reads
-the loaded weights. The lane is traced with `torch.jit.trace` on seeded inputs of
-the compiled shapes (TorchScript's warnings that it froze a size read from a tensor are
+A generated `Model` whose graph the pass marked has a `_compile_lanes` method that
+calls `_compile_lane_at_load` on each lane's nodes (`_lane0` for a plan of one lane,
+`_lane<i>_nodes` for each lane of several). It runs after every
+`load_state_dict` (through `_compile_after_load`), so the compiled lanes always read
+the loaded weights. A lane is traced with `torch.jit.trace` on seeded inputs of
+the compiled shapes, on the intra-op thread count it runs with (oneDNN picks its
+kernels by the thread count) (TorchScript's warnings that it froze a size read from a tensor are
 silenced: the shapes are fixed, and the pass admits no op that reads any other value of
 a tensor), with TorchScript's oneDNN Graph fuser switched on for the
 first calls, which make and cache the fused plan; the fuser's switch is then put
@@ -26,8 +28,8 @@ import torch
 
 
 def _compile_after_load(module: torch.nn.Module, incompatible_keys: Any) -> None:
-    """Compile the lane again: `load_state_dict` has just replaced the weights it reads."""
-    getattr(module, "_compile_lane")()  # noqa: B009 (a method of the generated class)
+    """Compile the lanes again: `load_state_dict` has just replaced the weights they read."""
+    getattr(module, "_compile_lanes")()  # noqa: B009 (a method of the generated class)
 
 
 def _same_results(got: Any, expected: Any) -> None:
@@ -84,12 +86,14 @@ def _compile_lane_at_load(
     inputs: Sequence[tuple[tuple[int, ...], torch.dtype]],
     *,
     onednn_graph: bool,
+    threads: int,
 ) -> str:
     """
     Replace `module.<lane>` by its trace compiled by oneDNN Graph (if `onednn_graph`)
     or, where that fails or is not asked for, by the plain TorchScript trace, each
     checked against the eager method on seeded inputs of the `(shape, dtype)`s `inputs`
-    gives; keep the eager method if both fail. Returns how the lane runs:
+    gives, all on `threads` intra-op threads (the caller's count is put back); keep
+    the eager method if both fail. Returns how the lane runs:
     "onednn_graph", "torchscript" or "eager".
     """
     import logging
@@ -104,8 +108,10 @@ def _compile_lane_at_load(
         log.info("%s stays eager: this torch has no TorchScript oneDNN Graph fuser", lane)
         return "eager"
     ways = ((True, "onednn_graph"), (False, "torchscript"))
+    caller_threads = torch.get_num_threads()
     for fuse, how in ways if onednn_graph else ways[1:]:
         try:
+            torch.set_num_threads(threads)
             module.__dict__[lane] = _traced(eager, example, jit, fuse)
         except Exception as error:  # any failure leaves the next way, or the eager lane
             text = str(error).strip()
@@ -117,6 +123,8 @@ def _compile_lane_at_load(
                 text.splitlines()[0] if text else "",
             )
             continue
+        finally:
+            torch.set_num_threads(caller_threads)
         log.info("%s runs as %s", lane, how)
         return how
     log.info("%s stays eager", lane)

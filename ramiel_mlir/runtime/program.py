@@ -210,11 +210,18 @@ def _traced_method(
     return namespace["_trace_factory"](time.perf_counter_ns, log.append)
 
 
-def _node_methods(model: Any) -> dict[int, str]:
-    """The methods that hold the nodes, by lane: `_lane<i>`, else `forward` (serial)."""
-    names = [name for name in dir(type(model)) if name.startswith("_lane")]
-    lanes = {int(name[5:]): name for name in names if name[5:].isdigit()}
-    return lanes or {0: "forward"}
+def _node_methods(model: Any) -> dict[int, list[str]]:
+    """
+    The methods that hold the nodes, by lane: `_lane<i>` and, where the lane's nodes
+    are compiled at load, `_lane<i>_nodes`; else `forward` (serial).
+    """
+    names = set(dir(type(model)))
+    lanes = {
+        int(name[5:]): [name, *([f"{name}_nodes"] if f"{name}_nodes" in names else [])]
+        for name in names
+        if name.startswith("_lane") and name[5:].isdigit()
+    }
+    return lanes or {0: ["forward"]}
 
 
 def _trace_events(
@@ -292,10 +299,14 @@ def _trace(
     methods = _node_methods(model)
     logs: dict[int, list[tuple[int, int, int]]] = {lane: [] for lane in methods}
     labels: list[tuple[str, str, str]] = []
-    for lane, name in methods.items():
-        function = getattr(type(model), name)
-        traced = _traced_method(function, nodes, labels, logs[lane])
-        setattr(model, name, types.MethodType(traced, model))
+    # A lane compiled at load is an attribute of the instance: traced, its eager method
+    # runs instead (the nodes one by one), and the compiled one is put back after.
+    compiled = {name: model.__dict__.get(name) for names in methods.values() for name in names}
+    for lane, names in methods.items():
+        for name in names:
+            function = getattr(type(model), name)
+            traced = _traced_method(function, nodes, labels, logs[lane])
+            setattr(model, name, types.MethodType(traced, model))
     try:
         for _ in range(warmup):
             model(*inputs)
@@ -307,8 +318,10 @@ def _trace(
             model(*inputs)
             windows.append((start, time.perf_counter_ns()))
     finally:
-        for name in methods.values():
+        for name, function in compiled.items():
             delattr(model, name)
+            if function is not None:
+                setattr(model, name, function)
     entries = {
         lane: [(labels[label], start, end) for label, start, end in log]
         for lane, log in logs.items()

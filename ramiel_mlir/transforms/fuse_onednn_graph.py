@@ -38,7 +38,7 @@ from xdsl.passes import ModulePass
 
 from ramiel_mlir.diagnostics import remark
 from ramiel_mlir.dialects.annotations import KERNEL, ONEDNN_GRAPH, RUNTIME, THREADS, TORCHSCRIPT
-from ramiel_mlir.dialects.dfg import ClusterOp, GraphOp, NodeOp, WeightOp
+from ramiel_mlir.dialects.dfg import ClusterOp, GraphOp, NodeOp, NoneOp, RecvOp, SendOp, WeightOp
 
 TRACEABLE = frozenset(
     {
@@ -86,14 +86,19 @@ def _static_f32(t: Attribute) -> bool:
 
 
 def refusal(graph: GraphOp) -> str | None:
-    """Why the graph's lane cannot be compiled by oneDNN Graph (None: it can)."""
+    """Why the graph's lanes cannot be compiled by oneDNN Graph (None: they can)."""
     clusters = [op for op in graph.block.ops if isinstance(op, ClusterOp)]
-    if len(clusters) != 1 or clusters[0].threads is None:
-        return f"needs a one-lane plan from merge-clusters (the graph has {len(clusters)} lanes)"
+    if not clusters or any(c.threads is None for c in clusters):
+        return "needs a plan from merge-clusters"
     types = (*graph.function_type.inputs, *graph.function_type.outputs)
     if not types or not all(_static_f32(t) for t in types):
         return "inputs and outputs must be float32 tensors of static shape"
-    nodes = [node for node in clusters[0].walk() if isinstance(node, NodeOp)]
+    if len(clusters) > 1:
+        for cluster in clusters:
+            why = _independent(cluster)
+            if why is not None:
+                return why
+    nodes = [node for c in clusters for node in c.walk() if isinstance(node, NodeOp)]
     for node in nodes:
         if node.op_type.data not in TRACEABLE:
             return f"{node.op_type.data} node '{node.node_name}' is not in its list of ops"
@@ -106,6 +111,35 @@ def refusal(graph: GraphOp) -> str | None:
             )
     if not any(node.op_type.data in COMPUTE for node in nodes):
         return "no convolution or matrix product to build partitions around"
+    return None
+
+
+def _independent(cluster: ClusterOp) -> str | None:
+    """
+    Why the nodes of one lane of several cannot be compiled as one piece (None:
+    they can): a lane's nodes are traced as one function, so they may wait for no
+    other lane, and every value they read from outside it (a batch slice) is a
+    float32 tensor of static shape. Hyperclusters with one lane per slice qualify.
+    """
+    channel: RecvOp | SendOp | None = None
+    for op in cluster.block.ops:
+        if isinstance(op, RecvOp | SendOp):
+            channel = channel or op
+        elif isinstance(op, NodeOp):
+            if channel is not None:
+                return (
+                    f"lane {cluster.id} has a node after its channel '{channel.channel.data}' "
+                    f"('{op.node_name}'): its nodes must need nothing from another lane"
+                )
+            outside = [
+                v for v in op.operands
+                if v.owner.parent_op() is not cluster and not isinstance(v.owner, WeightOp | NoneOp)
+            ]  # fmt: skip
+            if not all(_static_f32(v.type) for v in outside):
+                return (
+                    f"node '{op.node_name}' of lane {cluster.id} reads a value from outside "
+                    "it that is not a float32 tensor of static shape"
+                )
     return None
 
 
@@ -135,18 +169,24 @@ class FuseOnednnGraphPass(ModulePass):
             if why is not None:
                 remark(f"fuse-onednn-graph: the lane stays eager: {why}", graph)
                 continue
-            cluster = next(c for c in graph.block.ops if isinstance(c, ClusterOp))
-            threads = _lane_threads(cluster)
-            if threads == 1:
-                self._one_thread(graph, cluster)
+            clusters = [c for c in graph.block.ops if isinstance(c, ClusterOp)]
+            threads = [_lane_threads(cluster) for cluster in clusters]
+            if threads == [1]:
+                self._one_thread(graph, clusters[0])
                 continue
-            cluster.attributes["threads"] = IntegerAttr(threads, i64)
-            for node in cluster.walk():
-                THREADS.remove(node)
-                KERNEL.remove(node)
+            for cluster, count in zip(clusters, threads, strict=True):
+                cluster.attributes["threads"] = IntegerAttr(count, i64)
+                for node in cluster.walk():
+                    THREADS.remove(node)
+                    KERNEL.remove(node)
             RUNTIME.set(graph, ONEDNN_GRAPH)
+            what = (
+                "the lane is"
+                if len(clusters) == 1
+                else f"the nodes of each of the {len(clusters)} lanes are"
+            )
             remark(
-                "fuse-onednn-graph: the lane is compiled at load (oneDNN Graph, else TorchScript)",
+                f"fuse-onednn-graph: {what} compiled at load (oneDNN Graph, else TorchScript)",
                 graph,
             )
 

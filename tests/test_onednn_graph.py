@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -207,3 +210,22 @@ def test_each_slice_lane_is_compiled_on_its_thread_count_and_matches_onnx_runtim
     scale = float(np.abs(expected).max())
     assert float(np.abs(got.numpy() - expected).max()) <= 1e-4 * scale
     torch.testing.assert_close(got, reference, rtol=0.0, atol=1e-4 * scale)
+
+
+def test_the_trace_of_compiled_slices_shows_every_node_on_its_lane(tmp_path: Path) -> None:
+    compiled = compile_onnx(_block(batch=4), SLICES, tmp_path)
+    out = tmp_path / "trace.json"
+    run = subprocess.run(
+        [sys.executable, str(compiled.source_path), "--trace", str(out), "--calls", "2"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    events: list[dict[str, Any]] = json.loads(out.read_text())["traceEvents"]
+    nodes = {(e["name"], e["tid"]) for e in events if e.get("cat") == "node"}
+    # Each lane's nodes run eager while traced, one slice per node on their lane.
+    assert {name for name, _ in nodes} >= {"conv1/part0", "conv1/part1", "residual/part1"}
+    assert {lane for name, lane in nodes if name.endswith("/part1")} == {1}
+    assert {lane for name, lane in nodes if name.endswith("/part0")} == {0}

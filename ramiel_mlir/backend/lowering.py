@@ -639,8 +639,7 @@ def lower_graph(graph: dfg.GraphOp) -> py.ModuleOp:
     )
 
     params = _params(graph)
-    results = [annotation(t) for t in graph.function_type.outputs]
-    returns = f"tuple[{', '.join(results)}]" if len(results) > 1 else "".join(results) or "None"
+    returns = _returns(graph.function_type.outputs.data)
     forward = class_body.add(
         py.FuncOp("forward", ["self", *params], ["", *_annotations(graph)], returns)
     )
@@ -829,9 +828,7 @@ def _lane_nodes(
             name,
             ["self", *params],
             ["", *(annotation(v.type) for v in inputs)],
-            ", ".join(annotation(v.type) for v in outputs).join(
-                ("tuple[", "]") if len(outputs) > 1 else ("", "")
-            ),
+            _returns([v.type for v in outputs]),
             doc=f"The nodes of lane {cluster.id}, compiled at load.",
         )
     )
@@ -918,6 +915,12 @@ def _lower_lanes(
     )
     forward_b.add(py.ReturnOp([result]))
     return compiled
+
+
+def _returns(types: Sequence[Attribute]) -> str:
+    """The return annotation of a function that returns values of `types`."""
+    results = [annotation(t) for t in types]
+    return f"tuple[{', '.join(results)}]" if len(results) > 1 else "".join(results) or "None"
 
 
 def _annotations(graph: dfg.GraphOp) -> list[str]:

@@ -1,5 +1,5 @@
 """
-`fuse-onednn-graph`: run a one-lane plan through oneDNN Graph, compiled at load time.
+`fuse-onednn-graph`: run a plan's lanes through oneDNN Graph, compiled at load time.
 
 Eager PyTorch pays 20 to 45 us of bookkeeping around every oneDNN convolution (the
 primitive descriptor is made again on each call) and a few microseconds per other op;
@@ -12,10 +12,15 @@ on one input (`runtime/onednn_graph.py`). Where the fuser fails, the plain Torch
 trace (no fusion, no Python between the ops) is tried the same way, and where that
 fails too, the lane stays eager.
 
-A lane on one intra-op thread is marked `dfg.runtime = "torchscript"` instead: its plain
-TorchScript trace, no fuser, runs the eager lane's kernels without Python between them,
-so its results stay bitwise those of serial code (the contract wherever a plan uses no
-intra-op threads); where prepack-weights packed one of its convolutions it stays eager.
+A plan of several lanes is marked too where no lane waits for another before its last
+node (one lane per batch slice: hypercluster, cluster-slices, clone): each lane's nodes
+are then traced as one function, a method of their own, on the lanes' thread count.
+
+A one-lane plan on one intra-op thread is marked `dfg.runtime = "torchscript"` instead:
+its plain TorchScript trace, no fuser, runs the eager lane's kernels without Python
+between them, so its results stay bitwise those of serial code (the contract wherever a
+one-lane plan uses no intra-op threads); where prepack-weights packed one of its
+convolutions it stays eager.
 
 The pass marks a graph only if every node is an op whose generated code is a fixed
 sequence of tensor ops (`TRACEABLE`; shapes, pads, axes and indices constants), so that
@@ -153,9 +158,10 @@ def _lane_threads(cluster: ClusterOp) -> int:
 @dataclass(frozen=True)
 class FuseOnednnGraphPass(ModulePass):
     """
-    Mark each graph planned as one lane of traceable float32 ops to run that lane
-    through oneDNN Graph (`dfg.runtime = "onednn_graph"`), on one intra-op thread
-    count and with no packed weights; a lane on one thread as its plain TorchScript
+    Mark each graph planned as one lane of traceable float32 ops, or as lanes that
+    need nothing from each other before their last node, to run those lanes through
+    oneDNN Graph (`dfg.runtime = "onednn_graph"`), on one intra-op thread count and
+    with no packed weights; a single lane on one thread as its plain TorchScript
     trace (`"torchscript"`).
     """
 
@@ -170,12 +176,14 @@ class FuseOnednnGraphPass(ModulePass):
                 remark(f"fuse-onednn-graph: the lane stays eager: {why}", graph)
                 continue
             clusters = [c for c in graph.block.ops if isinstance(c, ClusterOp)]
-            threads = [_lane_threads(cluster) for cluster in clusters]
-            if threads == [1]:
+            # The lane runtime runs every lane on one count (the largest), so each
+            # lane is compiled for that count.
+            threads = max(_lane_threads(cluster) for cluster in clusters)
+            if len(clusters) == 1 and threads == 1:
                 self._one_thread(graph, clusters[0])
                 continue
-            for cluster, count in zip(clusters, threads, strict=True):
-                cluster.attributes["threads"] = IntegerAttr(count, i64)
+            for cluster in clusters:
+                cluster.attributes["threads"] = IntegerAttr(threads, i64)
                 for node in cluster.walk():
                     THREADS.remove(node)
                     KERNEL.remove(node)

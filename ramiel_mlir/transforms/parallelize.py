@@ -216,7 +216,9 @@ class ParallelizePass(ModulePass):
         if compiled is not None:
             estimate = "not compilable" if math.isinf(compiled) else f"{compiled / 1000:.2f} ms"
             tried += f"; {sliced} compiled slices: {estimate}"
-        by_slice = compiled is not None and compiled < min(
+        # On a tie with eager lanes of the same split, the compiled slices win: the
+        # estimates leave out what compiling saves.
+        by_slice = compiled is not None and compiled <= min(
             estimates[best], estimates[1] * (1 - COMPILED_SPLIT_MIN_GAIN)
         )
         if by_slice:

@@ -183,10 +183,11 @@ def test_a_one_thread_lane_runs_as_torchscript_bitwise_as_the_eager_lane(
         assert torch.equal(model(_input()), eager.load()(_input()))
 
 
+@pytest.mark.parametrize("batch", [2, 4, 8])
 def test_each_slice_lane_is_compiled_on_its_thread_count_and_matches_onnx_runtime(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    batch: int, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    model = _block(batch=4)
+    model = _block(batch=batch)
     eager = compile_onnx(model, SLICES.removesuffix(",fuse-onednn-graph"), tmp_path)
     compiled = compile_onnx(model, SLICES, tmp_path, name="compiled")
     assert "each compiled at load (oneDNN Graph, else TorchScript)" in compiled.source
@@ -201,7 +202,7 @@ def test_each_slice_lane_is_compiled_on_its_thread_count_and_matches_onnx_runtim
     for lane in ("_lane0_nodes", "_lane1_nodes"):
         assert f"{lane} runs as onednn_graph" in caplog.text
         assert isinstance(loaded.__dict__.get(lane), torch.jit.ScriptFunction)
-    x = _input(batch=4)
+    x = _input(batch=batch)
     with torch.no_grad():
         got = loaded(x)
         reference = eager.load()(x)

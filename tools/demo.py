@@ -126,7 +126,7 @@ def main() -> None:
             f"the chosen plan, {plan}, vs serial on one thread: max |difference| "
             f"{np.abs(serial_out - parallel_out).max():.2e} (intra-op threads split sums "
             "differently, and a lane compiled at load runs fused kernels: bitwise equality "
-            "is promised for lanes of one thread)"
+            "is promised for eager lanes of one thread)"
         )
 
     timings = latencies(

@@ -43,7 +43,7 @@ from xdsl.passes import ModulePass
 
 from ramiel_mlir.diagnostics import remark
 from ramiel_mlir.dialects.annotations import KERNEL, ONEDNN_GRAPH, RUNTIME, THREADS, TORCHSCRIPT
-from ramiel_mlir.dialects.dfg import ClusterOp, GraphOp, NodeOp, NoneOp, RecvOp, SendOp, WeightOp
+from ramiel_mlir.dialects.dfg import ClusterOp, GraphOp, NodeOp, NoneOp, RecvOp, WeightOp
 
 TRACEABLE = frozenset(
     {
@@ -124,16 +124,18 @@ def _independent(cluster: ClusterOp) -> str | None:
     Why the nodes of one lane of several cannot be compiled as one piece (None:
     they can): a lane's nodes are traced as one function, so they may wait for no
     other lane, and every value they read from outside it (a batch slice) is a
-    float32 tensor of static shape. Hyperclusters with one lane per slice qualify.
+    float32 tensor of static shape. Hyperclusters with one lane per slice, or several
+    slices per lane, qualify. What the lane sends goes after all its nodes: since no
+    lane receives before a node, only lane ends (the join) wait for it.
     """
-    channel: RecvOp | SendOp | None = None
+    received: RecvOp | None = None
     for op in cluster.block.ops:
-        if isinstance(op, RecvOp | SendOp):
-            channel = channel or op
+        if isinstance(op, RecvOp):
+            received = received or op
         elif isinstance(op, NodeOp):
-            if channel is not None:
+            if received is not None:
                 return (
-                    f"lane {cluster.id} has a node after its channel '{channel.channel.data}' "
+                    f"lane {cluster.id} has a node after it receives '{received.channel.data}' "
                     f"('{op.node_name}'): its nodes must need nothing from another lane"
                 )
             outside = [

@@ -91,7 +91,7 @@ dfg.graph @one_thread_packed(%x: tensor<1x3x8x8xf32>) -> tensor<1x4x8x8xf32> {
 
 // CHECK-LABEL: dfg.graph @two_lanes
 // CHECK-NOT:     dfg.runtime
-// REMARK:        remark: @two_lanes: fuse-onednn-graph: the lane stays eager: lane 0 has a node after its channel 's' ('a'): its nodes must need nothing from another lane
+// REMARK:        remark: @two_lanes: fuse-onednn-graph: the lane stays eager: lane 0 has a node after it receives 's' ('a'): its nodes must need nothing from another lane
 // PY-NOT:        _compile_lane_at_load
 dfg.graph @two_lanes(%x: tensor<4xf32>) -> tensor<4xf32> {
   %r = dfg.cluster 0 threads 1 -> tensor<4xf32> {

@@ -228,3 +228,35 @@ dfg.graph @integer_input(%x: tensor<4xi64>) -> tensor<4xi64> {
   }
   dfg.output %r : tensor<4xi64>
 }
+
+// -----
+
+/// A lane of two batch slices that sends the first slice's result before its second
+/// slice's nodes: its sends go after its compiled nodes (only the join, at lane 0's
+/// end, receives them), so the graph is marked.
+
+// CHECK-LABEL: dfg.graph @send_between
+// CHECK-SAME:    dfg.runtime = "onednn_graph"
+// PY:            def _lane1(self, ch: _Channels, x: torch.Tensor) -> None:
+// PY:                a1, a2 = self._lane1_nodes(x1, x2)
+// PY:                ch.y1.set_result(a1)
+// PY:                ch.y2.set_result(a2)
+dfg.graph @send_between(%x: tensor<3x3xf32>) -> tensor<3x5xf32> {
+  %x0, %x1, %x2 = dfg.fork %x : tensor<3x3xf32> -> tensor<1x3xf32>, tensor<1x3xf32>, tensor<1x3xf32>
+  %w = dfg.weight "w" dense<0.5> : tensor<3x5xf32> : tensor<3x5xf32>
+  %y0, %y1, %y2 = dfg.cluster 0 threads 1 -> tensor<1x5xf32>, tensor<1x5xf32>, tensor<1x5xf32> {
+    %a0 = dfg.node "MatMul"(%x0, %w) opset 17 : (tensor<1x3xf32>, tensor<3x5xf32>) -> tensor<1x5xf32>
+    %r1 = dfg.recv "y1" : tensor<1x5xf32>
+    %r2 = dfg.recv "y2" : tensor<1x5xf32>
+    dfg.yield %a0, %r1, %r2 : tensor<1x5xf32>, tensor<1x5xf32>, tensor<1x5xf32>
+  }
+  dfg.cluster 1 threads 1 {
+    %a1 = dfg.node "MatMul"(%x1, %w) opset 17 : (tensor<1x3xf32>, tensor<3x5xf32>) -> tensor<1x5xf32>
+    dfg.send %a1 to "y1" : tensor<1x5xf32>
+    %a2 = dfg.node "MatMul"(%x2, %w) opset 17 : (tensor<1x3xf32>, tensor<3x5xf32>) -> tensor<1x5xf32>
+    dfg.send %a2 to "y2" : tensor<1x5xf32>
+    dfg.yield
+  }
+  %y = dfg.join %y0, %y1, %y2 : tensor<1x5xf32>, tensor<1x5xf32>, tensor<1x5xf32> -> tensor<3x5xf32>
+  dfg.output %y : tensor<3x5xf32>
+}

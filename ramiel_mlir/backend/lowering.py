@@ -803,8 +803,10 @@ def _lane_nodes(
     """
     A compiled lane's nodes as their own method, `_lane<i>_nodes(self, inputs...)`,
     which returns the values the lane's channel ops and yield read, and its call in
-    the lane (`b`), whose results go into `values`. fuse-onednn-graph has made sure
-    that no channel op comes before a node: the nodes need nothing from another lane.
+    the lane (`b`), whose results go into `values`; the lane's channel ops follow that
+    call. fuse-onednn-graph has made sure that the lane receives nothing before one of
+    its nodes: the nodes need nothing from another lane, and a send that came between
+    them may wait until all have run (only lane ends receive).
     """
     nodes = [op for op in cluster.block.ops if dfg.is_node(op)]
     inside = set(nodes)

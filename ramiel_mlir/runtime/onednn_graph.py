@@ -3,22 +3,21 @@ A lane compiled by oneDNN Graph when the model loads (`fuse-onednn-graph`).
 
 A generated `Model` whose graph the pass marked has a `_compile_lanes` method that
 calls `_compile_lane_at_load` on each lane's nodes (`_lane0` for a plan of one lane,
-`_lane<i>_nodes` for each lane of several). It runs after every
-`load_state_dict` (through `_compile_after_load`), so the compiled lanes always read
-the loaded weights. A lane is traced with `torch.jit.trace` on seeded inputs of
-the compiled shapes, on the intra-op thread count it runs with (oneDNN picks its
-kernels by the thread count) (TorchScript's warnings that it froze a size read from a tensor are
-silenced: the shapes are fixed, and the pass admits no op that reads any other value of
-a tensor), with TorchScript's oneDNN Graph fuser switched on for the
-first calls, which make and cache the fused plan; the fuser's switch is then put
-back as it was. The compiled lane replaces the method on this one instance only if
-it gives the eager lane's results (within 1e-4 of their largest magnitude) on those
-inputs. Where the fuser fails, or for a lane on one thread (`dfg.runtime =
+`_lane<i>_nodes` for each lane of several). It runs after every `load_state_dict`
+(through `_compile_after_load`), so the compiled lanes always read the loaded weights.
+
+A lane is traced with `torch.jit.trace` on seeded inputs of the compiled shapes, on the
+intra-op thread count it runs with, since oneDNN picks its kernels by the thread count.
+TorchScript's warnings that it froze a size read from a tensor are silenced: the shapes
+are fixed, and the pass admits no op that reads any other value of a tensor. The
+fuser is switched on for the first calls, which make and cache the fused plan, and
+then put back as it was. The compiled lane replaces the method on this one instance
+only if it gives the eager lane's results (within 1e-4 of their largest magnitude) on
+those inputs. Where the fuser fails, or for a lane on one thread (`dfg.runtime =
 "torchscript"`: the same kernels as the eager lane, so bitwise its results), the plain
 TorchScript trace (no fusion, but no Python between the ops either) is tried the same
-way; where that fails too, and wherever
-this PyTorch lacks TorchScript or the fuser, the eager method stays. What happened is
-logged (logger `ramiel`, level INFO).
+way; where that fails too, and wherever this PyTorch lacks TorchScript or the fuser,
+the eager method stays. What happened is logged (logger `ramiel`, level INFO).
 """
 
 from collections.abc import Sequence

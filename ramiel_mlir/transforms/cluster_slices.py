@@ -41,11 +41,12 @@ class ClusterSlicesPass(ModulePass):
 
 def cluster_by_slice(graph: dfg.GraphOp) -> None:
     """Cluster one graph's nodes by batch slice (dissolving any clusters it has first)."""
+    if not any(isinstance(op, dfg.ForkOp) for op in graph.block.ops):
+        remark("cluster-slices: no batch slices (dfg.fork) to cluster by", graph)
+        return  # as it is: its clusters, if any, stay
     dissolve_clusters(graph)
     slices = batch_slices(graph)
-    if slices is None:
-        remark("cluster-slices: no batch slices (dfg.fork) to cluster by", graph)
-        return
+    assert slices is not None  # the graph has a fork
     labelled = graph_dag(graph)
     count = max(slices.values(), default=0) + 1
     chains: list[list[int]] = [[] for _ in range(count)]

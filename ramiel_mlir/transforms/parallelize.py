@@ -126,13 +126,14 @@ class ParallelizePass(ModulePass):
         per slice (cluster-slices), which fuse-onednn-graph can compile.
         """
         split: tuple[ModulePass, ...] = (HyperclusterPass(parts),) if parts > 1 else ()
-        cluster = ClusterSlicesPass() if by_slice else LinearClusterPass()
-        return (
-            *split,
-            EstimateCostPass(model=self.model, machine=self.machine),
-            cluster,
-            MergeClustersPass(lanes=self.lanes, min_gain=0.0 if by_slice else 0.1),
+        # Compiled slices are weighed against the unsplit plan by _choose_parts, so
+        # merge-clusters keeps a lane per slice whatever it saves.
+        clustering: tuple[ModulePass, ...] = (
+            (ClusterSlicesPass(), MergeClustersPass(lanes=self.lanes, min_gain=0.0))
+            if by_slice
+            else (LinearClusterPass(), MergeClustersPass(lanes=self.lanes))
         )
+        return (*split, EstimateCostPass(model=self.model, machine=self.machine), *clustering)
 
     def passes(self, parts: int = 1) -> tuple[ModulePass, ...]:
         """The passes this alias runs, in order, with `parts` hyperclusters."""
